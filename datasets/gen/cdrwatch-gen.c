@@ -1,0 +1,1714 @@
+/*
+ * cdrwatch-gen — a deterministic generator of a small mobile operator's call-detail records
+ * (CDRs) and of the database audit trail of the mediation database that stores them, with
+ * labelled CDR-theft episodes, for testing and demonstrating cdrwatch.
+ *
+ * It writes three files into --out-dir, in the formats of SPEC.md section 1:
+ *   cdr.csv      the CDR stream (SPEC 1.1), one row per voice call, SMS or data session,
+ *                sorted by start_time (ties in generation order);
+ *   audit.jsonl  the database audit stream (SPEC 1.2), one JSON object per line, sorted by ts
+ *                (ties in generation order): benign actors plus the theft scenarios;
+ *   labels.csv   one row per generated theft episode: scenario, principal, start, end.
+ *
+ * Guarantees:
+ *   - Same arguments, byte-identical output, on every run and machine: the only randomness is
+ *     the xoshiro256** generator below, seeded from --seed; everything written is computed with
+ *     integer arithmetic; no clock, no locale, no libc rand(); sorts break every tie.
+ *   - The audit trail is consistent with the CDRs: every `rows` of a statement that reads CDRs
+ *     is the number of generated CDRs that statement's predicate selects (a CDR exists from its
+ *     start_time on; a subscriber's CDRs are those whose calling_msisdn is that subscriber).
+ *   - Everything happens inside [start, start + days) UTC; the weekday rhythm is ISO (Mon=1).
+ *   - Exit status: 0 success; 1 an I/O or memory failure; 2 a usage error, with a message on
+ *     standard error naming the option and what was expected.
+ *
+ * Layout of this file, top to bottom: random numbers; calendar; options; the operator
+ * (subscribers, cells, numbers); CDR generation and the indexes that count CDRs in a range;
+ * the audit log; one function per benign actor; the scenario table; output; main.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define PRINTF_LIKE(fmt, args)
+#endif
+
+#define PROGRAM "cdrwatch-gen"
+
+#define MS_PER_SECOND 1000LL
+#define MS_PER_MINUTE 60000LL
+#define MS_PER_HOUR 3600000LL
+#define MS_PER_DAY 86400000LL
+
+#define MAX_DAYS 366u
+#define MIN_SUBSCRIBERS 10u
+#define MAX_SUBSCRIBERS 1000000u  /* IMEI serials and MSISDNs stay unique up to here */
+#define MAX_TOTAL_CDRS 10000000ull /* days x cdr-per-day; about 40 bytes of memory each */
+#define MAX_CELLS 40000u
+
+/* ------------------------------------------------------------------------------------------ */
+/* Fatal errors. Only out-of-memory is fatal inside the generator; I/O errors are returned.   */
+
+static void die_out_of_memory(void)
+{
+    fprintf(stderr, "%s: out of memory\n", PROGRAM);
+    exit(1);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        die_out_of_memory();
+    return p;
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        die_out_of_memory();
+    return p;
+}
+
+static char *xasprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+static char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (len < 0)
+        die_out_of_memory();
+    char *s = xmalloc((size_t)len + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)len + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Random numbers: splitmix64 to seed, xoshiro256** to draw. One independent stream per       */
+/* purpose (and per day or per actor), so a change to one actor does not shift the others.    */
+
+typedef struct {
+    uint64_t s[4];
+} rng_t;
+
+enum stream_purpose {
+    STREAM_OPERATOR = 1,
+    STREAM_CDR_VOLUME,
+    STREAM_CDR_DAY,
+    STREAM_CONTACT,
+    STREAM_BILLING,
+    STREAM_FRAUD,
+    STREAM_ANALYST,
+    STREAM_REPORT,
+    STREAM_DBA,
+    STREAM_MONITOR,
+    STREAM_SCENARIO
+};
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static rng_t rng_from_key(uint64_t key)
+{
+    rng_t r;
+    for (int i = 0; i < 4; i++) {
+        key += 0x9e3779b97f4a7c15ULL;
+        r.s[i] = mix64(key);
+    }
+    return r;
+}
+
+/* The stream for (seed, purpose, index): e.g. (seed, STREAM_CDR_DAY, 3) draws day 3's CDRs. */
+static rng_t rng_stream(uint64_t seed, uint64_t purpose, uint64_t index)
+{
+    return rng_from_key(mix64(seed ^ mix64(purpose ^ mix64(index))));
+}
+
+static uint64_t rotl64(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(rng_t *r)
+{
+    uint64_t *s = r->s;
+    const uint64_t result = rotl64(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl64(s[3], 45);
+    return result;
+}
+
+/* Uniform in [0, n), n > 0, without modulo bias. */
+static uint64_t rng_below(rng_t *r, uint64_t n)
+{
+    const uint64_t reject_below = (0 - n) % n;
+    uint64_t x;
+    do
+        x = rng_next(r);
+    while (x < reject_below);
+    return x % n;
+}
+
+/* Uniform in [lo, hi], lo <= hi. */
+static int64_t rng_between(rng_t *r, int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)rng_below(r, (uint64_t)(hi - lo) + 1);
+}
+
+/* True with probability per_mille / 1000. */
+static int rng_chance(rng_t *r, unsigned per_mille)
+{
+    return rng_below(r, 1000) < per_mille;
+}
+
+/* Index i drawn with probability weight[i] / sum(weight). */
+static size_t rng_weighted(rng_t *r, const unsigned *weight, size_t n)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += weight[i];
+    uint64_t x = rng_below(r, total);
+    for (size_t i = 0; i < n; i++) {
+        if (x < weight[i])
+            return i;
+        x -= weight[i];
+    }
+    return n - 1;
+}
+
+/* A value range with a weight: draw a range by weight, then uniformly inside it. */
+typedef struct {
+    uint64_t lo, hi;
+    unsigned weight;
+} weighted_range_t;
+
+static uint64_t rng_from_ranges(rng_t *r, const weighted_range_t *range, size_t n)
+{
+    unsigned weight[16];
+    for (size_t i = 0; i < n; i++)
+        weight[i] = range[i].weight;
+    const weighted_range_t *pick = &range[rng_weighted(r, weight, n)];
+    return pick->lo + rng_below(r, pick->hi - pick->lo + 1);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Calendar: proleptic Gregorian, UTC, days since 1970-01-01 (H. Hinnant's algorithms).       */
+
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    const int64_t era = y / 400; /* y >= 1969 here, never negative */
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *year, int *month, int *day)
+{
+    z += 719468;
+    const int64_t era = z / 146097;
+    const int64_t doe = z - era * 146097;
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const int64_t mp = (5 * doy + 2) / 153;
+    const int64_t d = doy - (153 * mp + 2) / 5 + 1;
+    const int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    *year = (int)(yoe + era * 400 + (m <= 2));
+    *month = (int)m;
+    *day = (int)d;
+}
+
+/* ISO weekday of a day number: 1 = Monday ... 7 = Sunday (1970-01-01 was a Thursday). */
+static int iso_weekday(int64_t day)
+{
+    return (int)((day + 3) % 7) + 1;
+}
+
+typedef struct {
+    int year, month, day, hour, minute, second, milli;
+} civil_time_t;
+
+static civil_time_t civil_time(int64_t ms)
+{
+    civil_time_t c;
+    const int64_t day = ms / MS_PER_DAY;
+    int64_t in_day = ms % MS_PER_DAY;
+    civil_from_days(day, &c.year, &c.month, &c.day);
+    c.hour = (int)(in_day / MS_PER_HOUR);
+    c.minute = (int)(in_day % MS_PER_HOUR / MS_PER_MINUTE);
+    c.second = (int)(in_day % MS_PER_MINUTE / MS_PER_SECOND);
+    c.milli = (int)(in_day % MS_PER_SECOND);
+    return c;
+}
+
+/* ISO-8601 UTC with milliseconds: 2026-03-02T08:14:07.123Z (25 bytes with the NUL). */
+static void format_iso(int64_t ms, char out[32])
+{
+    civil_time_t c = civil_time(ms);
+    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", c.year, c.month, c.day, c.hour,
+             c.minute, c.second, c.milli);
+}
+
+/* A PostgreSQL timestamptz literal body: 2026-03-02 08:14:07.123+00 (fraction only if any). */
+static void format_sql_time(int64_t ms, char out[32])
+{
+    civil_time_t c = civil_time(ms);
+    if (c.milli)
+        snprintf(out, 32, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00", c.year, c.month, c.day,
+                 c.hour, c.minute, c.second, c.milli);
+    else
+        snprintf(out, 32, "%04d-%02d-%02d %02d:%02d:%02d+00", c.year, c.month, c.day, c.hour,
+                 c.minute, c.second);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Options.                                                                                   */
+
+typedef struct {
+    uint64_t seed;
+    int64_t start_day; /* days since 1970-01-01 */
+    unsigned days;
+    unsigned subscribers;
+    unsigned cdr_per_day;
+    int theft; /* generate the scenarios of the scenario table */
+    const char *out_dir;
+} options_t;
+
+static void print_help(FILE *out)
+{
+    fputs("Usage: " PROGRAM " [OPTION]... --out-dir DIR\n"
+          "\n"
+          "Generate a small mobile operator's call-detail records and the audit trail of the\n"
+          "database that stores them, with labelled CDR-theft episodes. Same arguments, same\n"
+          "bytes. Writes DIR/cdr.csv, DIR/audit.jsonl and DIR/labels.csv (DIR is created if\n"
+          "missing).\n"
+          "\n"
+          "Options (a value may also be given as --option=VALUE):\n"
+          "  --out-dir DIR        where to write the three files (required)\n"
+          "  --seed N             seed of every random choice, 0..18446744073709551615\n"
+          "                       (default 1)\n"
+          "  --start YYYY-MM-DD   first day generated, UTC (default 2026-03-02, a Monday)\n"
+          "  --days N             number of days, 1..366 (default 4); the theft episode runs on\n"
+          "                       the third day, so it needs N >= 3 unless --no-theft\n"
+          "  --subscribers N      subscribers of the operator, 10..1000000 (default 2000)\n"
+          "  --cdr-per-day N      CDRs on a weekday, within +-3 %; Saturdays get about 72 % and\n"
+          "                       Sundays 62 % of that (default 15000); days x N <= 10000000\n"
+          "  --no-theft           benign traffic only: no theft scenario, empty labels.csv\n"
+          "  --help               show this help and exit\n"
+          "\n"
+          "Examples:\n"
+          "  " PROGRAM " --out-dir datasets/small\n"
+          "      the bundled dataset: 4 days from Monday 2026-03-02, theft on 2026-03-04\n"
+          "  " PROGRAM " --seed 7 --days 14 --subscribers 50000 --cdr-per-day 400000 --out-dir /tmp/big\n"
+          "      two weeks of a larger operator\n"
+          "  " PROGRAM " --no-theft --days 7 --out-dir /tmp/clean\n"
+          "      a week of benign traffic, for false-positive checks\n"
+          "\n"
+          "Exit status: 0 success, 1 I/O or memory failure, 2 usage error.\n",
+          out);
+}
+
+static int usage_error(const char *option, const char *expected, const char *got)
+{
+    if (got)
+        fprintf(stderr, "%s: %s: expected %s, got '%s' (see --help)\n", PROGRAM, option,
+                expected, got);
+    else
+        fprintf(stderr, "%s: %s: expected %s (see --help)\n", PROGRAM, option, expected);
+    return 2;
+}
+
+/* Decimal digits only, no sign, no blanks, value <= max. */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!s || !*s)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        unsigned digit = (unsigned)(*s - '0');
+        if (v > (max - digit) / 10)
+            return -1;
+        v = v * 10 + digit;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_date(const char *s, int64_t *day)
+{
+    int fields[3] = {0, 0, 0};
+    const int widths[3] = {4, 2, 2};
+    for (int f = 0; f < 3; f++) {
+        for (int i = 0; i < widths[f]; i++, s++) {
+            if (*s < '0' || *s > '9')
+                return -1;
+            fields[f] = fields[f] * 10 + (*s - '0');
+        }
+        if (*s != (f < 2 ? '-' : '\0'))
+            return -1;
+        s++;
+    }
+    int year = fields[0], month = fields[1], mday = fields[2];
+    static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (year < 1970 || year > 9000 || month < 1 || month > 12 || mday < 1 ||
+        mday > month_days[month - 1] + (month == 2 && leap))
+        return -1;
+    *day = days_from_civil(year, month, mday);
+    return 0;
+}
+
+/* Matches "--name VALUE" and "--name=VALUE"; *value is NULL when VALUE is missing. */
+static int take_option(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    const char *arg = argv[*i];
+    size_t len = strlen(name);
+    if (strncmp(arg, name, len) != 0)
+        return 0;
+    if (arg[len] == '=') {
+        *value = arg + len + 1;
+        return 1;
+    }
+    if (arg[len] != '\0')
+        return 0;
+    *value = *i + 1 < argc ? argv[++*i] : NULL;
+    return 1;
+}
+
+static int parse_unsigned_option(const char *name, const char *value, uint64_t lo, uint64_t hi,
+                                 const char *expected, unsigned *out)
+{
+    uint64_t v;
+    if (parse_u64(value, hi, &v) != 0 || v < lo)
+        return usage_error(name, expected, value);
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* Returns 0 to go on, 2 on a usage error (message printed), -1 when --help was printed. */
+static int parse_options(int argc, char **argv, options_t *opt)
+{
+    opt->seed = 1;
+    parse_date("2026-03-02", &opt->start_day);
+    opt->days = 4;
+    opt->subscribers = 2000;
+    opt->cdr_per_day = 15000;
+    opt->theft = 1;
+    opt->out_dir = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *value = NULL;
+        int rc = 0;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            print_help(stdout);
+            return -1;
+        } else if (strcmp(argv[i], "--no-theft") == 0) {
+            opt->theft = 0;
+        } else if (take_option(argc, argv, &i, "--seed", &value)) {
+            if (parse_u64(value, UINT64_MAX, &opt->seed) != 0)
+                rc = usage_error("--seed", "an integer 0..18446744073709551615", value);
+        } else if (take_option(argc, argv, &i, "--start", &value)) {
+            if (!value || parse_date(value, &opt->start_day) != 0)
+                rc = usage_error("--start", "a date YYYY-MM-DD between 1970 and 9000", value);
+        } else if (take_option(argc, argv, &i, "--days", &value)) {
+            rc = parse_unsigned_option("--days", value, 1, MAX_DAYS, "an integer 1..366",
+                                       &opt->days);
+        } else if (take_option(argc, argv, &i, "--subscribers", &value)) {
+            rc = parse_unsigned_option("--subscribers", value, MIN_SUBSCRIBERS, MAX_SUBSCRIBERS,
+                                       "an integer 10..1000000", &opt->subscribers);
+        } else if (take_option(argc, argv, &i, "--cdr-per-day", &value)) {
+            rc = parse_unsigned_option("--cdr-per-day", value, 1, MAX_TOTAL_CDRS,
+                                       "an integer 1..10000000", &opt->cdr_per_day);
+        } else if (take_option(argc, argv, &i, "--out-dir", &value)) {
+            if (!value || !*value)
+                rc = usage_error("--out-dir", "a directory name", value);
+            opt->out_dir = value;
+        } else {
+            fprintf(stderr, "%s: %s: unknown option (see --help)\n", PROGRAM, argv[i]);
+            rc = 2;
+        }
+        if (rc)
+            return rc;
+    }
+    if (!opt->out_dir)
+        return usage_error("--out-dir", "a directory to write cdr.csv, audit.jsonl and "
+                                        "labels.csv into", NULL);
+    if ((uint64_t)opt->days * opt->cdr_per_day > MAX_TOTAL_CDRS) {
+        char got[64];
+        snprintf(got, sizeof got, "%u x %u", opt->days, opt->cdr_per_day);
+        return usage_error("--cdr-per-day", "days x cdr-per-day <= 10000000", got);
+    }
+    if (opt->theft && opt->days < 3)
+        return usage_error("--days", "at least 3 days: the theft episode runs on the third "
+                                     "day (or add --no-theft)", NULL);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The operator: subscribers (MSISDN, IMSI, IMEI, home cell, activity) and cells.             */
+
+#define MSISDN_PREFIX "+4479" /* UK mobile range; 8 more digits follow */
+#define IMSI_PREFIX "23415"   /* MCC 234, MNC 15; 10 more digits follow */
+#define CELL_MCC_MNC "234-15"
+
+typedef char number_t[24]; /* an MSISDN, IMSI or IMEI as text */
+
+typedef struct {
+    unsigned n_subs, n_cells;
+    number_t *msisdn, *imsi, *imei;
+    uint32_t *home_cell;
+    uint64_t *activity_cum; /* cumulative Zipf-like weights: picks a subscriber by activity */
+    uint32_t *subs_in_cell; /* how many subscribers have each cell as home */
+} operator_t;
+
+/* Luhn check digit of the 14 digits of an IMEI body. */
+static int luhn_digit(const char *digits14)
+{
+    int sum = 0;
+    for (int i = 0; i < 14; i++) {
+        int d = digits14[i] - '0';
+        if (i % 2 == 1) {
+            d *= 2;
+            if (d > 9)
+                d -= 9;
+        }
+        sum += d;
+    }
+    return (10 - sum % 10) % 10;
+}
+
+static void make_imei(rng_t *r, unsigned subscriber, uint64_t serial_offset, number_t out)
+{
+    /* Type allocation codes of a few common handsets (8 digits each). */
+    static const char *const tac[] = {"35332811", "35391110", "35693803", "86769603",
+                                      "35171311", "35420911", "86446103", "35290611"};
+    static const unsigned tac_weight[] = {22, 18, 14, 12, 10, 9, 8, 7};
+    const char *model = tac[rng_weighted(r, tac_weight, 8)];
+    /* A bijection of 0..999999 keeps serials distinct (380377 is coprime to 10). */
+    uint64_t serial = (serial_offset + (uint64_t)subscriber * 380377u) % 1000000u;
+    char body[16];
+    snprintf(body, sizeof body, "%s%06" PRIu64, model, serial);
+    snprintf(out, sizeof(number_t), "%s%d", body, luhn_digit(body));
+}
+
+/* Zipf-Mandelbrot weight of activity rank r (0 = busiest): 1 / (r + 10), as an integer. */
+static uint64_t activity_weight(unsigned rank)
+{
+    return 1000000000ull / (rank + 10u);
+}
+
+static void build_operator(operator_t *op, const options_t *opt)
+{
+    rng_t r = rng_stream(opt->seed, STREAM_OPERATOR, 0);
+    unsigned n = opt->subscribers;
+    op->n_subs = n;
+    op->n_cells = n / 20 < 1 ? 1 : n / 20 > MAX_CELLS ? MAX_CELLS : n / 20;
+    op->msisdn = xcalloc(n, sizeof(number_t));
+    op->imsi = xcalloc(n, sizeof(number_t));
+    op->imei = xcalloc(n, sizeof(number_t));
+    op->home_cell = xcalloc(n, sizeof(uint32_t));
+    op->activity_cum = xcalloc(n, sizeof(uint64_t));
+    op->subs_in_cell = xcalloc(op->n_cells, sizeof(uint32_t));
+
+    /* Offsets plus multipliers coprime to 10 map subscriber numbers one-to-one onto digits. */
+    uint64_t msisdn_offset = rng_below(&r, 100000000u);
+    uint64_t msin_offset = rng_below(&r, 10000000000u);
+    uint64_t serial_offset = rng_below(&r, 1000000u);
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(op->msisdn[i], sizeof(number_t), MSISDN_PREFIX "%08" PRIu64,
+                 (msisdn_offset + (uint64_t)i * 48271u) % 100000000u);
+        snprintf(op->imsi[i], sizeof(number_t), IMSI_PREFIX "%010" PRIu64,
+                 (msin_offset + (uint64_t)i * 7919u) % 10000000000u);
+        make_imei(&r, i, serial_offset, op->imei[i]);
+        op->home_cell[i] = (uint32_t)rng_below(&r, op->n_cells);
+        op->subs_in_cell[op->home_cell[i]]++;
+    }
+
+    /* Activity ranks: a random permutation, so busy subscribers are spread over the numbers. */
+    unsigned *rank = xmalloc(n * sizeof *rank);
+    for (unsigned i = 0; i < n; i++)
+        rank[i] = i;
+    for (unsigned i = n - 1; i > 0; i--) {
+        unsigned j = (unsigned)rng_below(&r, (uint64_t)i + 1);
+        unsigned t = rank[i];
+        rank[i] = rank[j];
+        rank[j] = t;
+    }
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < n; i++) {
+        sum += activity_weight(rank[i]);
+        op->activity_cum[i] = sum;
+    }
+    free(rank);
+}
+
+static void free_operator(operator_t *op)
+{
+    free(op->msisdn);
+    free(op->imsi);
+    free(op->imei);
+    free(op->home_cell);
+    free(op->activity_cum);
+    free(op->subs_in_cell);
+}
+
+/* A subscriber drawn by activity: the busiest make a large share of all records. */
+static uint32_t pick_subscriber(const operator_t *op, rng_t *r)
+{
+    uint64_t x = rng_below(r, op->activity_cum[op->n_subs - 1]);
+    size_t lo = 0, hi = op->n_subs - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (op->activity_cum[mid] > x)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return (uint32_t)lo;
+}
+
+/* Cell k as MCC-MNC-LAC-CI, e.g. 234-15-1203-20111; distinct for distinct k. */
+static void format_cell(uint32_t cell, char out[32])
+{
+    snprintf(out, 32, CELL_MCC_MNC "-%u-%u", 1200u + cell / 32u,
+             10000u + (unsigned)((uint64_t)cell * 37u % MAX_CELLS));
+}
+
+/* A number outside the operator: UK landlines and other networks, a few abroad. */
+typedef struct {
+    const char *prefix;
+    int digits; /* how many digits follow the prefix */
+    unsigned weight;
+    int mobile;
+} number_plan_t;
+
+static const number_plan_t EXTERNAL_PLANS[] = {
+    {"+4420", 8, 18, 0},  {"+44161", 7, 6, 0}, {"+44121", 7, 5, 0}, {"+4477", 8, 22, 1},
+    {"+4475", 8, 18, 1},  {"+4474", 8, 12, 1}, {"+336", 8, 5, 1},   {"+4915", 9, 4, 1},
+    {"+1212", 7, 3, 0},   {"+9198", 8, 4, 1},  {"+3538", 8, 3, 1},
+};
+#define N_EXTERNAL_PLANS (sizeof EXTERNAL_PLANS / sizeof EXTERNAL_PLANS[0])
+
+static void external_number(uint64_t key, int mobile_only, number_t out)
+{
+    rng_t r = rng_from_key(key);
+    unsigned weight[N_EXTERNAL_PLANS];
+    for (size_t i = 0; i < N_EXTERNAL_PLANS; i++)
+        weight[i] = mobile_only && !EXTERNAL_PLANS[i].mobile ? 0 : EXTERNAL_PLANS[i].weight;
+    const number_plan_t *plan = &EXTERNAL_PLANS[rng_weighted(&r, weight, N_EXTERNAL_PLANS)];
+    size_t len = (size_t)snprintf(out, sizeof(number_t), "%s", plan->prefix);
+    for (int i = 0; i < plan->digits; i++)
+        out[len++] = (char)('0' + rng_below(&r, 10));
+    out[len] = '\0';
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* CDRs. Each record keeps what the audit side must count (time, type, caller, cell); the    */
+/* rest (called party, duration, bytes) is drawn at write time from its own detail_seed.      */
+
+enum cdr_type { CDR_VOICE, CDR_SMS, CDR_DATA, N_CDR_TYPES };
+
+static const char *const CDR_TYPE_NAME[N_CDR_TYPES] = {"voice", "sms", "data"};
+static const char *const CDR_TABLE[N_CDR_TYPES] = {"mediation.cdr_voice", "mediation.cdr_sms",
+                                                   "mediation.cdr_data"};
+static const char *const CDR_TABLE_SHORT[N_CDR_TYPES] = {"cdr_voice", "cdr_sms", "cdr_data"};
+static const char *const CDR_COLUMNS[N_CDR_TYPES] = {
+    "record_id, start_time, calling_msisdn, called_msisdn, duration_s, imsi, cell_id",
+    "record_id, start_time, calling_msisdn, called_msisdn, imsi, cell_id",
+    "record_id, start_time, calling_msisdn, duration_s, imsi, cell_id, bytes_up, bytes_down"};
+/* Bytes a row of each table costs on the wire; audit `bytes` = rows x this. */
+static const unsigned CDR_ROW_BYTES[N_CDR_TYPES] = {156, 128, 172};
+#define SUBSCRIBER_ROW_BYTES 112u
+#define AGGREGATE_ROW_BYTES 36u
+
+typedef struct {
+    int64_t t_ms;         /* start_time, ms since epoch, UTC */
+    uint64_t detail_seed; /* seeds the fields drawn at write time */
+    uint32_t caller;      /* subscriber index: calling_msisdn, imsi, imei */
+    uint32_t cell;
+    uint32_t gen;         /* generation order, breaks ties of t_ms */
+    uint8_t type;         /* enum cdr_type */
+} cdr_t;
+
+/*
+ * All CDRs, sorted by (t_ms, gen), and two indexes of positions into that array, each sorted
+ * by time: per type, and per (subscriber, type) in compressed-row form (the positions of
+ * subscriber s, type k are sub_pos[sub_off[s*3+k] .. sub_off[s*3+k+1])).
+ */
+typedef struct {
+    cdr_t *rec;
+    size_t n;
+    uint32_t *type_pos[N_CDR_TYPES];
+    size_t type_n[N_CDR_TYPES];
+    uint32_t *sub_off;
+    uint32_t *sub_pos;
+    uint32_t *cell_mark; /* scratch for distinct-cell counts */
+    uint32_t mark;
+} cdr_store_t;
+
+/* Share of records per hour of day (local time = UTC): quiet nights, day and evening peaks. */
+static const unsigned HOUR_WEIGHT_WEEKDAY[24] = {28, 14, 7,  5,  5,   8,   22,  48,
+                                                 74, 88, 94, 96, 100, 96,  92,  92,
+                                                 96, 106, 112, 104, 88, 72, 56, 40};
+static const unsigned HOUR_WEIGHT_WEEKEND[24] = {40, 24, 12, 7,  5,  6,  10, 22,
+                                                 40, 60, 78, 88, 94, 94, 92, 90,
+                                                 92, 98, 104, 100, 90, 78, 62, 50};
+/* Day volume in per cent of --cdr-per-day, Monday first. */
+static const unsigned WEEKDAY_VOLUME_PERCENT[7] = {100, 100, 100, 100, 100, 72, 62};
+static const unsigned CDR_TYPE_WEIGHT[N_CDR_TYPES] = {55, 30, 15};
+
+static int is_weekend(int64_t day)
+{
+    return iso_weekday(day) >= 6;
+}
+
+static int64_t day_start_ms(const options_t *opt, unsigned day_index)
+{
+    return (opt->start_day + (int64_t)day_index) * MS_PER_DAY;
+}
+
+static size_t cdrs_on_day(const options_t *opt, unsigned day_index)
+{
+    rng_t r = rng_stream(opt->seed, STREAM_CDR_VOLUME, day_index);
+    unsigned jitter_per_mille = (unsigned)rng_between(&r, 970, 1030);
+    uint64_t percent = WEEKDAY_VOLUME_PERCENT[iso_weekday(opt->start_day + day_index) - 1];
+    uint64_t n = (uint64_t)opt->cdr_per_day * percent * jitter_per_mille / 100000u;
+    return n ? (size_t)n : 1;
+}
+
+/* The cell a record is served by: mostly home, sometimes a neighbour, rarely anywhere. */
+static uint32_t serving_cell(const operator_t *op, rng_t *r, uint32_t subscriber)
+{
+    uint32_t home = op->home_cell[subscriber];
+    unsigned roll = (unsigned)rng_below(r, 100);
+    if (roll < 75 || op->n_cells == 1)
+        return home;
+    if (roll < 92)
+        return (uint32_t)((home + 1 + rng_below(r, 3)) % op->n_cells);
+    return (uint32_t)rng_below(r, op->n_cells);
+}
+
+static void generate_day(cdr_store_t *store, const operator_t *op, const options_t *opt,
+                         unsigned day_index, size_t count)
+{
+    rng_t r = rng_stream(opt->seed, STREAM_CDR_DAY, day_index);
+    const int64_t day = opt->start_day + day_index;
+    const unsigned *hour_weight = is_weekend(day) ? HOUR_WEIGHT_WEEKEND : HOUR_WEIGHT_WEEKDAY;
+    for (size_t i = 0; i < count; i++) {
+        cdr_t *c = &store->rec[store->n];
+        c->type = (uint8_t)rng_weighted(&r, CDR_TYPE_WEIGHT, N_CDR_TYPES);
+        c->caller = pick_subscriber(op, &r);
+        int64_t hour = (int64_t)rng_weighted(&r, hour_weight, 24);
+        c->t_ms = day * MS_PER_DAY + hour * MS_PER_HOUR + (int64_t)rng_below(&r, MS_PER_HOUR);
+        c->cell = serving_cell(op, &r, c->caller);
+        c->detail_seed = rng_next(&r);
+        c->gen = (uint32_t)store->n;
+        store->n++;
+    }
+}
+
+static int compare_cdr(const void *a, const void *b)
+{
+    const cdr_t *x = a, *y = b;
+    if (x->t_ms != y->t_ms)
+        return x->t_ms < y->t_ms ? -1 : 1;
+    return x->gen < y->gen ? -1 : x->gen > y->gen;
+}
+
+static void build_indexes(cdr_store_t *s, const operator_t *op)
+{
+    for (int k = 0; k < N_CDR_TYPES; k++)
+        s->type_n[k] = 0;
+    for (size_t i = 0; i < s->n; i++)
+        s->type_n[s->rec[i].type]++;
+    size_t fill[N_CDR_TYPES] = {0, 0, 0};
+    for (int k = 0; k < N_CDR_TYPES; k++)
+        s->type_pos[k] = xmalloc(s->type_n[k] * sizeof(uint32_t));
+
+    size_t slots = (size_t)op->n_subs * N_CDR_TYPES;
+    s->sub_off = xcalloc(slots + 1, sizeof(uint32_t));
+    s->sub_pos = xmalloc(s->n * sizeof(uint32_t));
+    for (size_t i = 0; i < s->n; i++)
+        s->sub_off[(size_t)s->rec[i].caller * N_CDR_TYPES + s->rec[i].type + 1]++;
+    for (size_t j = 0; j < slots; j++)
+        s->sub_off[j + 1] += s->sub_off[j];
+    uint32_t *next = xmalloc(slots * sizeof(uint32_t));
+    memcpy(next, s->sub_off, slots * sizeof(uint32_t));
+
+    for (size_t i = 0; i < s->n; i++) {
+        const cdr_t *c = &s->rec[i];
+        s->type_pos[c->type][fill[c->type]++] = (uint32_t)i;
+        s->sub_pos[next[(size_t)c->caller * N_CDR_TYPES + c->type]++] = (uint32_t)i;
+    }
+    free(next);
+    s->cell_mark = xcalloc(op->n_cells, sizeof(uint32_t));
+    s->mark = 0;
+}
+
+static void generate_cdrs(cdr_store_t *store, const operator_t *op, const options_t *opt)
+{
+    size_t total = 0;
+    for (unsigned d = 0; d < opt->days; d++)
+        total += cdrs_on_day(opt, d);
+    store->rec = xmalloc(total * sizeof(cdr_t));
+    store->n = 0;
+    for (unsigned d = 0; d < opt->days; d++)
+        generate_day(store, op, opt, d, cdrs_on_day(opt, d));
+    qsort(store->rec, store->n, sizeof(cdr_t), compare_cdr);
+    build_indexes(store, op);
+}
+
+static void free_cdrs(cdr_store_t *s)
+{
+    free(s->rec);
+    for (int k = 0; k < N_CDR_TYPES; k++)
+        free(s->type_pos[k]);
+    free(s->sub_off);
+    free(s->sub_pos);
+    free(s->cell_mark);
+}
+
+/* First position in pos[0..n) whose record starts at or after t_ms. */
+static size_t lower_bound(const cdr_store_t *s, const uint32_t *pos, size_t n, int64_t t_ms)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->rec[pos[mid]].t_ms < t_ms)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* CDRs of a type with start_time in [from, to). */
+static int64_t count_type(const cdr_store_t *s, int type, int64_t from, int64_t to)
+{
+    const uint32_t *pos = s->type_pos[type];
+    size_t n = s->type_n[type];
+    return (int64_t)(lower_bound(s, pos, n, to) - lower_bound(s, pos, n, from));
+}
+
+/* CDRs of a type whose calling_msisdn is the subscriber, with start_time in [from, to). */
+static int64_t count_subscriber(const cdr_store_t *s, uint32_t subscriber, int type,
+                                int64_t from, int64_t to)
+{
+    size_t slot = (size_t)subscriber * N_CDR_TYPES + (size_t)type;
+    const uint32_t *pos = s->sub_pos + s->sub_off[slot];
+    size_t n = s->sub_off[slot + 1] - s->sub_off[slot];
+    return (int64_t)(lower_bound(s, pos, n, to) - lower_bound(s, pos, n, from));
+}
+
+/* Distinct cell_id values among CDRs of a type with start_time in [from, to). */
+static int64_t count_cells(cdr_store_t *s, int type, int64_t from, int64_t to)
+{
+    const uint32_t *pos = s->type_pos[type];
+    size_t end = lower_bound(s, pos, s->type_n[type], to);
+    int64_t distinct = 0;
+    s->mark++;
+    for (size_t i = lower_bound(s, pos, s->type_n[type], from); i < end; i++) {
+        uint32_t cell = s->rec[pos[i]].cell;
+        if (s->cell_mark[cell] != s->mark) {
+            s->cell_mark[cell] = s->mark;
+            distinct++;
+        }
+    }
+    return distinct;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The audit log: events appended by each actor, sorted by (ts, seq) before writing.          */
+
+typedef struct {
+    const char *principal, *host, *app;
+} actor_t;
+
+typedef struct {
+    int64_t ts_ms;
+    uint32_t seq; /* append order, breaks ties of ts_ms */
+    const actor_t *actor;
+    const char *action;
+    const char *object; /* static string or NULL */
+    int64_t rows;       /* -1: absent */
+    int64_t bytes;      /* -1: absent */
+    char *statement;    /* owned, or NULL */
+    uint32_t *subscribers; /* owned subscriber indexes, or NULL */
+    size_t n_subscribers;
+    int failed;
+    char session_id[24];
+} audit_event_t;
+
+typedef struct {
+    audit_event_t *ev;
+    size_t n, cap;
+} audit_log_t;
+
+/* A label of one generated theft episode. */
+typedef struct {
+    const char *scenario, *principal, *description;
+    int64_t start_ms, end_ms;
+} label_t;
+
+#define MAX_LABELS 16
+
+/* Everything the actors read and write. */
+typedef struct {
+    options_t opt;
+    operator_t op;
+    cdr_store_t cdrs;
+    audit_log_t audit;
+    label_t labels[MAX_LABELS];
+    size_t n_labels;
+} world_t;
+
+/* A PostgreSQL-style session id: session start (s, hex) "." backend pid (hex). */
+static void make_session_id(char out[24], int64_t start_ms, rng_t *r)
+{
+    snprintf(out, 24, "%" PRIx64 ".%x", (uint64_t)(start_ms / MS_PER_SECOND),
+             (unsigned)rng_between(r, 1000, 65000));
+}
+
+/* Appends an event with no object, rows, bytes or statement; valid until the next append. */
+static audit_event_t *audit_add(world_t *w, const actor_t *actor, int64_t ts_ms,
+                                const char *action, const char *session_id)
+{
+    audit_log_t *log = &w->audit;
+    if (log->n == log->cap) {
+        log->cap = log->cap ? log->cap * 2 : 4096;
+        audit_event_t *grown = realloc(log->ev, log->cap * sizeof *grown);
+        if (!grown)
+            die_out_of_memory();
+        log->ev = grown;
+    }
+    audit_event_t *e = &log->ev[log->n];
+    memset(e, 0, sizeof *e);
+    e->ts_ms = ts_ms;
+    e->seq = (uint32_t)log->n;
+    e->actor = actor;
+    e->action = action;
+    e->rows = -1;
+    e->bytes = -1;
+    snprintf(e->session_id, sizeof e->session_id, "%s", session_id);
+    log->n++;
+    return e;
+}
+
+static void set_subscriber(audit_event_t *e, uint32_t subscriber)
+{
+    e->subscribers = xmalloc(sizeof(uint32_t));
+    e->subscribers[0] = subscriber;
+    e->n_subscribers = 1;
+}
+
+/* A SELECT that read `rows` rows of a table whose rows cost `row_bytes` each. */
+static void set_read(audit_event_t *e, const char *object, int64_t rows, unsigned row_bytes)
+{
+    e->object = object;
+    e->rows = rows;
+    e->bytes = rows * row_bytes;
+}
+
+static int compare_event(const void *a, const void *b)
+{
+    const audit_event_t *x = a, *y = b;
+    if (x->ts_ms != y->ts_ms)
+        return x->ts_ms < y->ts_ms ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void free_audit(audit_log_t *log)
+{
+    for (size_t i = 0; i < log->n; i++) {
+        free(log->ev[i].statement);
+        free(log->ev[i].subscribers);
+    }
+    free(log->ev);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Benign actors. Each draws from its own stream and appends its events to the audit log.     */
+
+static const actor_t BILLING = {"svc_billing", "billing01.corp.example", "billing-extract"};
+static const actor_t FRAUD = {"svc_fraud", "fraud01.corp.example", "fraudengine"};
+static const actor_t ANALYSTS[] = {{"alice", "ws-101.corp.example", "DBeaver"},
+                                   {"bob", "ws-102.corp.example", "DBeaver"},
+                                   {"chen", "ws-103.corp.example", "DBeaver"}};
+#define N_ANALYSTS (sizeof ANALYSTS / sizeof ANALYSTS[0])
+static const actor_t REPORT = {"rpt_weekly", "bi01.corp.example", "reportsvc"};
+static const actor_t DBA = {"dba_ops", "jump01.corp.example", "psql"};
+static const actor_t MONITOR = {"svc_monitor", "mon01.corp.example", "probe"};
+static const actor_t THIEF = {"svc_backup", "mail-ex01.corp.example", "sqlcmd"};
+
+#define SUBSCRIBER_TABLE "mediation.subscriber"
+
+/* A SELECT of one day of a CDR table, [from, to), as billing exports and a thief walks it. */
+static char *select_range(int type, const char *columns, int64_t from, int64_t to)
+{
+    char a[32], b[32];
+    format_sql_time(from, a);
+    format_sql_time(to, b);
+    return xasprintf("SELECT %s FROM %s WHERE start_time >= '%s' AND start_time < '%s'", columns,
+                     CDR_TABLE[type], a, b);
+}
+
+/* svc_billing: at 01:30 every night, yesterday's rows of each CDR table, then a COPY of voice. */
+static void actor_billing(world_t *w)
+{
+    for (unsigned d = 1; d < w->opt.days; d++) {
+        rng_t r = rng_stream(w->opt.seed, STREAM_BILLING, d);
+        const int64_t today = day_start_ms(&w->opt, d), yesterday = today - MS_PER_DAY;
+        int64_t ts = today + 90 * MS_PER_MINUTE + rng_between(&r, 0, 2500);
+        char session[24];
+        make_session_id(session, ts - rng_between(&r, 200, 900), &r);
+        for (int k = 0; k < N_CDR_TYPES; k++) {
+            int64_t rows = count_type(&w->cdrs, k, yesterday, today);
+            audit_event_t *e = audit_add(w, &BILLING, ts, "SELECT", session);
+            set_read(e, CDR_TABLE[k], rows, CDR_ROW_BYTES[k]);
+            e->statement = select_range(k, CDR_COLUMNS[k], yesterday, today);
+            ts += 2 * MS_PER_SECOND + rows / 4 + rng_between(&r, 0, 1500);
+        }
+        char a[32], b[32], date[32];
+        format_sql_time(yesterday, a);
+        format_sql_time(today, b);
+        format_iso(yesterday, date);
+        date[10] = '\0';
+        audit_event_t *e = audit_add(w, &BILLING, ts, "COPY", session);
+        e->object = CDR_TABLE[CDR_VOICE];
+        e->rows = count_type(&w->cdrs, CDR_VOICE, yesterday, today);
+        e->statement = xasprintf("COPY (SELECT * FROM %s WHERE start_time >= '%s' AND start_time "
+                                 "< '%s') TO '/export/billing/cdr_voice_%s.csv' WITH (FORMAT "
+                                 "csv, HEADER)",
+                                 CDR_TABLE[CDR_VOICE], a, b, date);
+    }
+}
+
+/* The table a subscriber lookup reads: mostly voice. */
+static int pick_lookup_table(rng_t *r)
+{
+    static const unsigned weight[N_CDR_TYPES] = {60, 25, 15};
+    return (int)rng_weighted(r, weight, N_CDR_TYPES);
+}
+
+/* SELECT of one subscriber's CDRs of one table since `from` (up to now). */
+static char *select_subscriber(const world_t *w, int type, uint32_t subscriber, int64_t from)
+{
+    char since[32];
+    format_sql_time(from, since);
+    return xasprintf("SELECT %s FROM %s WHERE calling_msisdn = '%s' AND start_time >= '%s' "
+                     "ORDER BY start_time",
+                     CDR_COLUMNS[type], CDR_TABLE[type], w->op.msisdn[subscriber], since);
+}
+
+/* The caller of one of the last 50 CDRs of a type before ts: what a fraud engine reacts to. */
+static uint32_t recently_active_subscriber(const world_t *w, rng_t *r, int type, int64_t ts)
+{
+    const cdr_store_t *s = &w->cdrs;
+    size_t before = lower_bound(s, s->type_pos[type], s->type_n[type], ts);
+    if (before == 0)
+        return pick_subscriber(&w->op, r);
+    size_t back = (size_t)rng_below(r, before < 50 ? before : 50);
+    return s->rec[s->type_pos[type][before - 1 - back]].caller;
+}
+
+/* svc_fraud: around the clock, every 2-4 minutes, the last 24 h in one table of a subscriber
+ * who just made a record there. */
+static void actor_fraud(world_t *w)
+{
+    rng_t r = rng_stream(w->opt.seed, STREAM_FRAUD, 0);
+    const int64_t end = day_start_ms(&w->opt, w->opt.days);
+    int64_t ts = day_start_ms(&w->opt, 0) + rng_between(&r, 0, 4 * MS_PER_MINUTE);
+    char session[24] = "";
+    int64_t session_day = -1;
+    for (; ts < end; ts += rng_between(&r, 2 * MS_PER_MINUTE, 4 * MS_PER_MINUTE)) {
+        if (ts / MS_PER_DAY != session_day) { /* the pool reconnects once a day */
+            session_day = ts / MS_PER_DAY;
+            make_session_id(session, ts - rng_between(&r, 1000, 60000), &r);
+        }
+        int type = pick_lookup_table(&r);
+        uint32_t subscriber = recently_active_subscriber(w, &r, type, ts);
+        int64_t from = ts - MS_PER_DAY;
+        audit_event_t *e = audit_add(w, &FRAUD, ts, "SELECT", session);
+        e->statement = select_subscriber(w, type, subscriber, from);
+        set_subscriber(e, subscriber);
+        if (rng_chance(&r, 2)) { /* statement timeout */
+            e->object = CDR_TABLE[type];
+            e->rows = 0;
+            e->failed = 1;
+        } else {
+            set_read(e, CDR_TABLE[type], count_subscriber(&w->cdrs, subscriber, type, from, ts),
+                     CDR_ROW_BYTES[type]);
+        }
+    }
+}
+
+/* One ad-hoc query of an analyst: who, when, in which session. */
+typedef struct {
+    world_t *w;
+    const actor_t *actor;
+    rng_t *r;
+    int64_t ts;   /* when the query runs; it sees the CDRs that started before */
+    unsigned day; /* day index of ts */
+    const char *session;
+} analyst_turn_t;
+
+/* A day among the last seven, today included, never before the first day generated. */
+static unsigned recent_day(const analyst_turn_t *q)
+{
+    return (unsigned)rng_between(q->r, q->day >= 6 ? q->day - 6 : 0, q->day);
+}
+
+/* SELECT * of a daytime window (5 min to 2 h) of a recent day, capped by a LIMIT. */
+static void query_time_window(const analyst_turn_t *q, int type)
+{
+    static const int64_t window_minutes[] = {5, 10, 15, 30, 60, 120};
+    int64_t from = day_start_ms(&q->w->opt, recent_day(q)) +
+                   rng_between(q->r, 7 * 60, 21 * 60) * MS_PER_MINUTE;
+    int64_t length = window_minutes[rng_below(q->r, 6)] * MS_PER_MINUTE;
+    if (from + length > q->ts)
+        from = q->ts - length;
+    int64_t rows = count_type(&q->w->cdrs, type, from, from + length);
+    char *range = select_range(type, "*", from, from + length);
+    audit_event_t *e = audit_add(q->w, q->actor, q->ts, "SELECT", q->session);
+    e->statement = xasprintf("%s ORDER BY start_time LIMIT 2000", range);
+    set_read(e, CDR_TABLE[type], rows < 2000 ? rows : 2000, CDR_ROW_BYTES[type]);
+    free(range);
+}
+
+/* One subscriber's last 7 days in one table, as a complaint investigation reads them. */
+static void query_subscriber_week(const analyst_turn_t *q, int type)
+{
+    uint32_t subscriber = pick_subscriber(&q->w->op, q->r);
+    int64_t from = q->ts - 7 * MS_PER_DAY;
+    audit_event_t *e = audit_add(q->w, q->actor, q->ts, "SELECT", q->session);
+    e->statement = select_subscriber(q->w, type, subscriber, from);
+    set_subscriber(e, subscriber);
+    set_read(e, CDR_TABLE[type], count_subscriber(&q->w->cdrs, subscriber, type, from, q->ts),
+             CDR_ROW_BYTES[type]);
+}
+
+/* Records per cell of one table on a recent day (today: so far). */
+static void query_cell_counts(const analyst_turn_t *q, int type)
+{
+    unsigned day = recent_day(q);
+    int64_t from = day_start_ms(&q->w->opt, day);
+    int64_t to = day == q->day ? q->ts : from + MS_PER_DAY;
+    char a[32], b[32];
+    format_sql_time(from, a);
+    format_sql_time(from + MS_PER_DAY, b);
+    audit_event_t *e = audit_add(q->w, q->actor, q->ts, "SELECT", q->session);
+    e->statement = xasprintf("SELECT cell_id, count(*) AS records FROM %s WHERE start_time >= "
+                             "'%s' AND start_time < '%s' GROUP BY cell_id ORDER BY records DESC",
+                             CDR_TABLE[type], a, b);
+    set_read(e, CDR_TABLE[type], count_cells(&q->w->cdrs, type, from, to), AGGREGATE_ROW_BYTES);
+}
+
+/* The subscribers whose home is one of 1-4 neighbouring cells. */
+static void query_home_cells(const analyst_turn_t *q)
+{
+    const operator_t *op = &q->w->op;
+    uint32_t first = (uint32_t)rng_below(q->r, op->n_cells);
+    unsigned n_cells = (unsigned)rng_between(q->r, 1, 4);
+    int64_t rows = 0;
+    char list[160] = "", cell[32];
+    size_t len = 0;
+    for (unsigned i = 0; i < n_cells && i < op->n_cells; i++) {
+        uint32_t c = (first + i) % op->n_cells;
+        format_cell(c, cell);
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s'%s'", i ? ", " : "", cell);
+        rows += op->subs_in_cell[c];
+    }
+    audit_event_t *e = audit_add(q->w, q->actor, q->ts, "SELECT", q->session);
+    e->statement = xasprintf("SELECT msisdn, imsi, imei, plan, activated_on FROM %s WHERE "
+                             "home_cell IN (%s) ORDER BY msisdn",
+                             SUBSCRIBER_TABLE, list);
+    set_read(e, SUBSCRIBER_TABLE, rows, SUBSCRIBER_ROW_BYTES);
+}
+
+/* A typo: the server rejects the statement, nothing is read. */
+static void query_with_typo(const analyst_turn_t *q, int type)
+{
+    char today[32];
+    format_sql_time(day_start_ms(&q->w->opt, q->day), today);
+    audit_event_t *e = audit_add(q->w, q->actor, q->ts, "SELECT", q->session);
+    e->statement = xasprintf("SELECT calling_msisdn, durration_s FROM %s WHERE start_time >= "
+                             "'%s'",
+                             CDR_TABLE[type], today);
+    e->object = CDR_TABLE[type];
+    e->rows = 0;
+    e->failed = 1;
+}
+
+/* An analyst's ad-hoc query, one of five kinds. */
+static void analyst_query(const analyst_turn_t *q)
+{
+    static const unsigned kind_weight[] = {36, 22, 16, 18, 4};
+    int type = (int)rng_weighted(q->r, CDR_TYPE_WEIGHT, N_CDR_TYPES);
+    switch (rng_weighted(q->r, kind_weight, sizeof kind_weight / sizeof kind_weight[0])) {
+    case 0:
+        query_time_window(q, type);
+        break;
+    case 1:
+        query_subscriber_week(q, type);
+        break;
+    case 2:
+        query_cell_counts(q, type);
+        break;
+    case 3:
+        query_home_cells(q);
+        break;
+    default:
+        query_with_typo(q, type);
+        break;
+    }
+}
+
+static int compare_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One analyst's working day: LOGIN about 09:00, a few dozen queries, LOGOUT before 18:00. */
+static void analyst_day(world_t *w, const actor_t *a, unsigned analyst, unsigned day)
+{
+    rng_t r = rng_stream(w->opt.seed, STREAM_ANALYST, (uint64_t)day * 16 + analyst);
+    const int64_t midnight = day_start_ms(&w->opt, day);
+    int64_t login = midnight + 9 * MS_PER_HOUR + rng_between(&r, 0, 25 * MS_PER_MINUTE);
+    char session[24];
+    if (rng_chance(&r, 60)) { /* mistyped password */
+        make_session_id(session, login, &r);
+        audit_add(w, a, login, "LOGIN", session)->failed = 1;
+        login += rng_between(&r, 15 * MS_PER_SECOND, 90 * MS_PER_SECOND);
+    }
+    make_session_id(session, login, &r);
+    audit_add(w, a, login, "LOGIN", session);
+
+    size_t n = (size_t)rng_between(&r, 24, 48);
+    int64_t *when = xmalloc(n * sizeof *when);
+    for (size_t i = 0; i < n; i++)
+        when[i] = rng_between(&r, login + 2 * MS_PER_MINUTE, midnight + 17 * MS_PER_HOUR +
+                                                                 40 * MS_PER_MINUTE);
+    qsort(when, n, sizeof *when, compare_i64);
+    for (size_t i = 0; i < n; i++) {
+        analyst_turn_t turn = {w, a, &r, when[i], day, session};
+        analyst_query(&turn);
+    }
+    free(when);
+    int64_t logout = midnight + 17 * MS_PER_HOUR + rng_between(&r, 45, 59) * MS_PER_MINUTE +
+                     rng_between(&r, 0, 59999);
+    audit_add(w, a, logout, "LOGOUT", session);
+}
+
+/* alice, bob and chen: weekdays, office hours. */
+static void actor_analysts(world_t *w)
+{
+    for (unsigned d = 0; d < w->opt.days; d++) {
+        if (is_weekend(w->opt.start_day + d))
+            continue;
+        for (unsigned i = 0; i < N_ANALYSTS; i++)
+            analyst_day(w, &ANALYSTS[i], i, d);
+    }
+}
+
+/* rpt_weekly: Mondays 06:00, records per cell of each CDR table over the last 7 days. */
+static void actor_weekly_report(world_t *w)
+{
+    static const char *const volume[N_CDR_TYPES] = {"sum(duration_s) AS seconds",
+                                                    "count(DISTINCT calling_msisdn) AS senders",
+                                                    "sum(bytes_up + bytes_down) AS bytes"};
+    for (unsigned d = 0; d < w->opt.days; d++) {
+        if (iso_weekday(w->opt.start_day + d) != 1)
+            continue;
+        rng_t r = rng_stream(w->opt.seed, STREAM_REPORT, d);
+        int64_t ts = day_start_ms(&w->opt, d) + 6 * MS_PER_HOUR + rng_between(&r, 0, 3000);
+        int64_t from = ts - 7 * MS_PER_DAY;
+        char session[24], a[32], b[32];
+        make_session_id(session, ts - rng_between(&r, 100, 900), &r);
+        format_sql_time(from, a);
+        format_sql_time(ts, b);
+        for (int k = 0; k < N_CDR_TYPES; k++) {
+            int64_t rows = count_cells(&w->cdrs, k, from, ts);
+            audit_event_t *e = audit_add(w, &REPORT, ts, "SELECT", session);
+            e->statement = xasprintf(
+                "SELECT cell_id, count(*) AS records, %s FROM %s WHERE start_time >= '%s' AND "
+                "start_time < '%s' GROUP BY cell_id ORDER BY cell_id",
+                volume[k], CDR_TABLE[k], a, b);
+            set_read(e, CDR_TABLE[k], rows, AGGREGATE_ROW_BYTES);
+            ts += rng_between(&r, 800, 4000);
+        }
+    }
+}
+
+/* One maintenance statement of dba_ops: its action, object and SQL text. */
+static void dba_statement(world_t *w, rng_t *r, int64_t ts, unsigned day, const char *session)
+{
+    int type = (int)rng_below(r, N_CDR_TYPES);
+    char date[32];
+    format_iso(day_start_ms(&w->opt, day), date);
+    date[10] = '\0';
+    for (char *p = date; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    audit_event_t *e;
+    switch (rng_below(r, 4)) {
+    case 0:
+        e = audit_add(w, &DBA, ts, "CREATE", session);
+        e->object = CDR_TABLE[type];
+        e->statement = xasprintf("CREATE INDEX CONCURRENTLY IF NOT EXISTS %s_cell_%s ON %s "
+                                 "(cell_id, start_time)",
+                                 CDR_TABLE_SHORT[type], date, CDR_TABLE[type]);
+        break;
+    case 1:
+        e = audit_add(w, &DBA, ts, "ALTER", session);
+        e->object = CDR_TABLE[type];
+        e->statement = xasprintf("ALTER TABLE %s ALTER COLUMN calling_msisdn SET STATISTICS %d",
+                                 CDR_TABLE[type], (int)rng_between(r, 2, 10) * 100);
+        break;
+    case 2:
+        e = audit_add(w, &DBA, ts, "ALTER", session);
+        e->object = SUBSCRIBER_TABLE;
+        e->statement = xasprintf("ALTER TABLE %s SET (autovacuum_analyze_scale_factor = 0.0%d)",
+                                 SUBSCRIBER_TABLE, (int)rng_between(r, 1, 5));
+        break;
+    default:
+        e = audit_add(w, &DBA, ts, "ANALYZE", session);
+        e->object = CDR_TABLE[type];
+        e->statement = xasprintf("ANALYZE %s", CDR_TABLE[type]);
+        break;
+    }
+}
+
+/* dba_ops: on most weekdays, one psql session in office hours with 1-3 DDL statements. */
+static void actor_dba(world_t *w)
+{
+    int sessions = 0;
+    for (unsigned d = 0; d < w->opt.days; d++) {
+        rng_t r = rng_stream(w->opt.seed, STREAM_DBA, d);
+        if (is_weekend(w->opt.start_day + d) || (sessions > 0 && !rng_chance(&r, 600)))
+            continue;
+        sessions++;
+        int64_t ts = day_start_ms(&w->opt, d) + rng_between(&r, 10 * 60, 15 * 60) * MS_PER_MINUTE +
+                     rng_between(&r, 0, 59999);
+        char session[24];
+        make_session_id(session, ts, &r);
+        audit_add(w, &DBA, ts, "LOGIN", session);
+        int n = (int)rng_between(&r, 1, 3);
+        for (int i = 0; i < n; i++) {
+            ts += rng_between(&r, 30 * MS_PER_SECOND, 6 * MS_PER_MINUTE);
+            dba_statement(w, &r, ts, d, session);
+        }
+        ts += rng_between(&r, 20 * MS_PER_SECOND, 3 * MS_PER_MINUTE);
+        audit_add(w, &DBA, ts, "LOGOUT", session);
+    }
+}
+
+/* svc_monitor: SELECT 1 every 5 minutes, a fresh connection each time. */
+static void actor_monitor(world_t *w)
+{
+    rng_t r = rng_stream(w->opt.seed, STREAM_MONITOR, 0);
+    const int64_t end = day_start_ms(&w->opt, w->opt.days);
+    for (int64_t tick = day_start_ms(&w->opt, 0); tick < end; tick += 5 * MS_PER_MINUTE) {
+        int64_t ts = tick + rng_between(&r, 5, 400);
+        char session[24];
+        make_session_id(session, ts, &r);
+        audit_event_t *e = audit_add(w, &MONITOR, ts, "SELECT", session);
+        e->rows = 1;
+        e->statement = xasprintf("SELECT 1");
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Theft scenarios. Add one: a kind, a row in SCENARIOS, a case in run_scenario().            */
+
+typedef enum { SCENARIO_BULK_THEFT } scenario_kind_t;
+
+typedef struct {
+    const char *name;
+    scenario_kind_t kind;
+    unsigned day_index;        /* 0 = the first day generated */
+    int start_minute, end_minute; /* of that day, UTC: the labelled window [start, end] */
+    const actor_t *actor;
+    const char *description;
+} scenario_t;
+
+static const scenario_t SCENARIOS[] = {
+    {"bulk-theft", SCENARIO_BULK_THEFT, 2, 2 * 60 + 5, 2 * 60 + 50, &THIEF,
+     "dormant service account svc_backup, first seen, logs in from the Exchange server "
+     "mail-ex01 with sqlcmd at night, reads the whole history of cdr_voice, cdr_sms and "
+     "cdr_data day by day, then COPYs all three tables to /tmp/.cache/{v,s,d}.csv"},
+};
+#define N_SCENARIOS (sizeof SCENARIOS / sizeof SCENARIOS[0])
+
+/*
+ * bulk-theft: LOGIN; three reconnaissance counts; one SELECT * per (table, day) from the first
+ * day to the theft day (that day up to the query), spread over the window; a COPY of every
+ * CDR table so far to files under /tmp; LOGOUT. Together the SELECTs read every CDR generated
+ * before them.
+ */
+static void scenario_bulk_theft(world_t *w, const scenario_t *sc, int64_t start, int64_t end)
+{
+    rng_t r = rng_stream(w->opt.seed, STREAM_SCENARIO, (uint64_t)sc->kind);
+    const actor_t *a = sc->actor;
+    int64_t ts = start + rng_between(&r, 1000, 20000);
+    char session[24];
+    make_session_id(session, ts, &r);
+    audit_add(w, a, ts, "LOGIN", session);
+
+    for (int k = 0; k < N_CDR_TYPES; k++) {
+        ts += rng_between(&r, 25 * MS_PER_SECOND, 70 * MS_PER_SECOND);
+        audit_event_t *e = audit_add(w, a, ts, "SELECT", session);
+        e->statement = xasprintf("SELECT count(*), min(start_time), max(start_time) FROM %s",
+                                 CDR_TABLE[k]);
+        set_read(e, CDR_TABLE[k], 1, AGGREGATE_ROW_BYTES);
+    }
+
+    const unsigned days = sc->day_index + 1;
+    const int64_t walk_start = start + 5 * MS_PER_MINUTE, walk_end = end - 6 * MS_PER_MINUTE;
+    const int64_t step = (walk_end - walk_start) / (N_CDR_TYPES * days);
+    int64_t slot = walk_start;
+    for (int k = 0; k < N_CDR_TYPES; k++) {
+        for (unsigned d = 0; d < days; d++, slot += step) {
+            ts = slot + rng_between(&r, 0, step / 2);
+            int64_t from = day_start_ms(&w->opt, d);
+            int64_t to = d + 1 < days ? from + MS_PER_DAY : ts;
+            audit_event_t *e = audit_add(w, a, ts, "SELECT", session);
+            if (d + 1 < days) {
+                e->statement = select_range(k, "*", from, to);
+            } else {
+                char since[32];
+                format_sql_time(from, since);
+                e->statement = xasprintf("SELECT * FROM %s WHERE start_time >= '%s'",
+                                         CDR_TABLE[k], since);
+            }
+            set_read(e, CDR_TABLE[k], count_type(&w->cdrs, k, from, to), CDR_ROW_BYTES[k]);
+        }
+    }
+
+    static const char *const dump_file[N_CDR_TYPES] = {"v", "s", "d"};
+    for (int k = 0; k < N_CDR_TYPES; k++) {
+        ts = end - (4 - k) * MS_PER_MINUTE + rng_between(&r, 0, 50000);
+        audit_event_t *e = audit_add(w, a, ts, "COPY", session);
+        e->object = CDR_TABLE[k];
+        e->rows = count_type(&w->cdrs, k, day_start_ms(&w->opt, 0), ts);
+        e->statement = xasprintf("COPY (SELECT * FROM %s) TO '/tmp/.cache/%s.csv'", CDR_TABLE[k],
+                                 dump_file[k]);
+    }
+    audit_add(w, a, end - rng_between(&r, 5000, 50000), "LOGOUT", session);
+}
+
+static void run_scenario(world_t *w, const scenario_t *sc)
+{
+    const int64_t day = day_start_ms(&w->opt, sc->day_index);
+    const int64_t start = day + sc->start_minute * MS_PER_MINUTE;
+    const int64_t end = day + sc->end_minute * MS_PER_MINUTE;
+    switch (sc->kind) {
+    case SCENARIO_BULK_THEFT:
+        scenario_bulk_theft(w, sc, start, end);
+        break;
+    }
+    label_t *l = &w->labels[w->n_labels++];
+    l->scenario = sc->name;
+    l->principal = sc->actor->principal;
+    l->description = sc->description;
+    l->start_ms = start;
+    l->end_ms = end;
+}
+
+static void generate_audit(world_t *w)
+{
+    actor_billing(w);
+    actor_fraud(w);
+    actor_analysts(w);
+    actor_weekly_report(w);
+    actor_dba(w);
+    actor_monitor(w);
+    for (size_t i = 0; w->opt.theft && i < N_SCENARIOS && i < MAX_LABELS; i++)
+        if (SCENARIOS[i].day_index < w->opt.days)
+            run_scenario(w, &SCENARIOS[i]);
+    qsort(w->audit.ev, w->audit.n, sizeof(audit_event_t), compare_event);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Output.                                                                                    */
+
+/* One CSV field, RFC 4180: quoted only if it holds a comma, quote, CR or LF. */
+static void csv_field(FILE *f, const char *s, int last)
+{
+    if (strpbrk(s, ",\"\r\n")) {
+        fputc('"', f);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', f);
+            fputc(*s, f);
+        }
+        fputc('"', f);
+    } else {
+        fputs(s, f);
+    }
+    fputc(last ? '\n' : ',', f);
+}
+
+/* A JSON string literal with the escapes RFC 8259 requires. */
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\t')
+            fputs("\\t", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void json_key_string(FILE *f, const char *key, const char *value)
+{
+    fprintf(f, ",\"%s\":", key);
+    json_string(f, value);
+}
+
+/* Called party for voice and SMS: another subscriber, a regular contact, or a one-off. */
+static void called_party(const world_t *w, rng_t *r, uint32_t caller, int mobile_only,
+                         number_t out)
+{
+    unsigned roll = (unsigned)rng_below(r, 100);
+    if (roll < 55) {
+        uint32_t other;
+        do
+            other = pick_subscriber(&w->op, r);
+        while (other == caller);
+        snprintf(out, sizeof(number_t), "%s", w->op.msisdn[other]);
+    } else if (roll < 87) {
+        uint64_t contact = rng_below(r, 8);
+        rng_t k = rng_stream(w->opt.seed, STREAM_CONTACT, (uint64_t)caller * 8 + contact);
+        external_number(rng_next(&k), mobile_only, out);
+    } else {
+        external_number(rng_next(r), mobile_only, out);
+    }
+}
+
+static const weighted_range_t VOICE_SECONDS[] = {
+    {0, 0, 12},     {1, 10, 6},     {11, 30, 14},     {31, 60, 18},
+    {61, 180, 26},  {181, 600, 17}, {601, 1800, 6},   {1801, 5400, 1}};
+static const weighted_range_t DATA_SECONDS[] = {
+    {1, 60, 20}, {61, 600, 35}, {601, 3600, 35}, {3601, 14400, 10}};
+static const weighted_range_t DATA_BYTES_DOWN[] = {
+    {2000, 20000, 15},          {20001, 200000, 25},          {200001, 2000000, 30},
+    {2000001, 20000000, 20},    {20000001, 200000000, 8},     {200000001, 1000000000, 2}};
+#define N_RANGES(a) (sizeof(a) / sizeof((a)[0]))
+
+static void write_cdr_row(FILE *f, const world_t *w, const cdr_t *c, size_t position)
+{
+    rng_t r = rng_from_key(c->detail_seed);
+    char start[32], cell[32], duration[24] = "", up[24] = "", down[24] = "";
+    number_t called = "";
+    format_iso(c->t_ms, start);
+    format_cell(c->cell, cell);
+    if (c->type == CDR_VOICE) {
+        called_party(w, &r, c->caller, 0, called);
+        snprintf(duration, sizeof duration, "%" PRIu64,
+                 rng_from_ranges(&r, VOICE_SECONDS, N_RANGES(VOICE_SECONDS)));
+    } else if (c->type == CDR_SMS) {
+        called_party(w, &r, c->caller, 1, called);
+        snprintf(duration, sizeof duration, "0");
+    } else {
+        uint64_t bytes_down = rng_from_ranges(&r, DATA_BYTES_DOWN, N_RANGES(DATA_BYTES_DOWN));
+        uint64_t bytes_up = bytes_down * rng_below(&r, 23) / 100 + 300 + rng_below(&r, 4000);
+        snprintf(duration, sizeof duration, "%" PRIu64,
+                 rng_from_ranges(&r, DATA_SECONDS, N_RANGES(DATA_SECONDS)));
+        snprintf(up, sizeof up, "%" PRIu64, bytes_up);
+        snprintf(down, sizeof down, "%" PRIu64, bytes_down);
+    }
+    char record_id[24];
+    snprintf(record_id, sizeof record_id, "r%zu", position + 1);
+    const char *field[11] = {start,    CDR_TYPE_NAME[c->type], w->op.msisdn[c->caller],
+                             called,   duration,               record_id,
+                             w->op.imsi[c->caller], w->op.imei[c->caller], cell,
+                             up,       down};
+    for (int i = 0; i < 11; i++)
+        csv_field(f, field[i], i == 10);
+}
+
+static void write_audit_line(FILE *f, const world_t *w, const audit_event_t *e)
+{
+    char ts[32];
+    format_iso(e->ts_ms, ts);
+    fprintf(f, "{\"ts\":\"%s\"", ts);
+    json_key_string(f, "principal", e->actor->principal);
+    json_key_string(f, "action", e->action);
+    json_key_string(f, "client_host", e->actor->host);
+    json_key_string(f, "client_app", e->actor->app);
+    json_key_string(f, "db", "mediation");
+    if (e->object)
+        json_key_string(f, "object", e->object);
+    if (e->rows >= 0)
+        fprintf(f, ",\"rows\":%" PRId64, e->rows);
+    if (e->bytes >= 0 && !e->failed)
+        fprintf(f, ",\"bytes\":%" PRId64, e->bytes);
+    if (e->statement)
+        json_key_string(f, "statement", e->statement);
+    if (e->n_subscribers) {
+        fputs(",\"subscribers\":[", f);
+        for (size_t i = 0; i < e->n_subscribers; i++) {
+            if (i)
+                fputc(',', f);
+            json_string(f, w->op.msisdn[e->subscribers[i]]);
+        }
+        fputc(']', f);
+    }
+    json_key_string(f, "status", e->failed ? "fail" : "ok");
+    json_key_string(f, "session_id", e->session_id);
+    fputs("}\n", f);
+}
+
+static void write_labels(FILE *f, const world_t *w)
+{
+    fputs("scenario,principal,start,end,description\n", f);
+    for (size_t i = 0; i < w->n_labels; i++) {
+        const label_t *l = &w->labels[i];
+        char start[32], end[32];
+        format_iso(l->start_ms, start);
+        format_iso(l->end_ms, end);
+        csv_field(f, l->scenario, 0);
+        csv_field(f, l->principal, 0);
+        csv_field(f, start, 0);
+        csv_field(f, end, 0);
+        csv_field(f, l->description, 1);
+    }
+}
+
+enum output_file { OUT_CDR, OUT_AUDIT, OUT_LABELS };
+
+static void write_content(FILE *f, const world_t *w, enum output_file which)
+{
+    switch (which) {
+    case OUT_CDR:
+        fputs("start_time,record_type,calling_msisdn,called_msisdn,duration_s,record_id,imsi,"
+              "imei,cell_id,bytes_up,bytes_down\n",
+              f);
+        for (size_t i = 0; i < w->cdrs.n; i++)
+            write_cdr_row(f, w, &w->cdrs.rec[i], i);
+        break;
+    case OUT_AUDIT:
+        for (size_t i = 0; i < w->audit.n; i++)
+            write_audit_line(f, w, &w->audit.ev[i]);
+        break;
+    case OUT_LABELS:
+        write_labels(f, w);
+        break;
+    }
+}
+
+/* Writes DIR/name; on failure prints the path and the reason, returns -1. */
+static int write_file(const world_t *w, const char *name, enum output_file which)
+{
+    char *path = xasprintf("%s/%s", w->opt.out_dir, name);
+    FILE *f = fopen(path, "w");
+    int rc = 0;
+    if (!f) {
+        fprintf(stderr, "%s: %s: %s\n", PROGRAM, path, strerror(errno));
+        free(path);
+        return -1;
+    }
+    static char buffer[1 << 16];
+    setvbuf(f, buffer, _IOFBF, sizeof buffer);
+    write_content(f, w, which);
+    if (fflush(f) != 0 || ferror(f)) {
+        fprintf(stderr, "%s: %s: write error: %s\n", PROGRAM, path, strerror(errno));
+        rc = -1;
+    }
+    if (fclose(f) != 0 && rc == 0) {
+        fprintf(stderr, "%s: %s: %s\n", PROGRAM, path, strerror(errno));
+        rc = -1;
+    }
+    free(path);
+    return rc;
+}
+
+/* mkdir -p: creates DIR and missing parents. */
+static int make_directories(const char *dir)
+{
+    char *path = xasprintf("%s", dir);
+    int rc = 0;
+    for (char *p = path + 1; rc == 0; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        struct stat st;
+        if (mkdir(path, 0777) != 0) {
+            int mkdir_errno = errno;
+            if (stat(path, &st) != 0) {
+                fprintf(stderr, "%s: %s: %s\n", PROGRAM, path, strerror(mkdir_errno));
+                rc = -1;
+            } else if (!S_ISDIR(st.st_mode)) {
+                fprintf(stderr, "%s: %s: exists and is not a directory\n", PROGRAM, path);
+                rc = -1;
+            }
+        }
+        *p = saved;
+        if (saved == '\0')
+            break;
+    }
+    free(path);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static world_t w;
+    int rc = parse_options(argc, argv, &w.opt);
+    if (rc == -1)
+        return 0;
+    if (rc)
+        return rc;
+    if (make_directories(w.opt.out_dir) != 0)
+        return 1;
+
+    build_operator(&w.op, &w.opt);
+    generate_cdrs(&w.cdrs, &w.op, &w.opt);
+    generate_audit(&w);
+
+    rc = 0;
+    if (write_file(&w, "cdr.csv", OUT_CDR) != 0 || write_file(&w, "audit.jsonl", OUT_AUDIT) != 0 ||
+        write_file(&w, "labels.csv", OUT_LABELS) != 0)
+        rc = 1;
+
+    free_audit(&w.audit);
+    free_cdrs(&w.cdrs);
+    free_operator(&w.op);
+    return rc;
+}

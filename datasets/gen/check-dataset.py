@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Check a cdrwatch-gen output directory independently of the generator.
+
+Usage: check-dataset.py DIR      (DIR holds cdr.csv, audit.jsonl, labels.csv)
+
+Checks:
+- the CDR header;
+- 11 fields per row, with the fields each record type should have;
+- both files sorted by time;
+- unique record ids;
+- a stable IMSI/IMEI per MSISDN, and valid IMEI check digits;
+- every audit line is JSON;
+- each labelled episode's events fall inside its window.
+
+It then recounts from cdr.csv the `rows` of every successful SELECT or COPY on a CDR table and
+compares:
+- a time range of a table;
+- one subscriber's records;
+- distinct cells for GROUP BY cell_id;
+- LIMIT caps.
+
+It prints what it verified and exits 1 at the first mismatch. Python 3 standard library only.
+"""
+import bisect
+import collections
+import csv
+import json
+import re
+import sys
+from datetime import datetime
+
+HEADER = ("start_time,record_type,calling_msisdn,called_msisdn,duration_s,record_id,"
+          "imsi,imei,cell_id,bytes_up,bytes_down")
+TABLES = {"mediation.cdr_voice": "voice", "mediation.cdr_sms": "sms",
+          "mediation.cdr_data": "data"}
+RANGE = re.compile(r"start_time >= '([^']+)'(?: AND start_time < '([^']+)')?")
+
+
+def ms(text):
+    """ISO-8601 ('...Z') or SQL ('YYYY-MM-DD hh:mm:ss[.fff]+00') time -> epoch ms."""
+    text = text.replace("Z", "+00:00").replace(" ", "T")
+    if text.endswith("+00"):
+        text += ":00"
+    return round(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+def fail(message):
+    print("FAIL:", message)
+    sys.exit(1)
+
+
+def luhn_ok(digits):
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+def load_cdrs(path):
+    with open(path, newline="") as f:
+        text = f.read()
+    lines = text.split("\n")
+    if lines[0] != HEADER:
+        fail(f"{path}: header is {lines[0]!r}")
+    rows = list(csv.reader(lines[1:-1] if lines[-1] == "" else lines[1:]))
+    identity, ids = {}, set()
+    by_type = collections.defaultdict(list)
+    by_subscriber = collections.defaultdict(list)
+    cells = collections.defaultdict(list)
+    last = None
+    for n, r in enumerate(rows, start=2):
+        if len(r) != 11:
+            fail(f"{path}:{n}: {len(r)} fields")
+        t, kind = ms(r[0]), r[1]
+        if last is not None and t < last:
+            fail(f"{path}:{n}: start_time goes back")
+        last = t
+        if r[5] in ids:
+            fail(f"{path}:{n}: duplicate record_id {r[5]}")
+        ids.add(r[5])
+        if identity.setdefault(r[2], (r[6], r[7])) != (r[6], r[7]):
+            fail(f"{path}:{n}: {r[2]} changed IMSI/IMEI")
+        if not luhn_ok(r[7]):
+            fail(f"{path}:{n}: IMEI check digit")
+        data = kind == "data"
+        if kind not in TABLES.values() or bool(r[3]) == data or bool(r[9]) != data \
+                or bool(r[10]) != data or (kind == "sms" and r[4] != "0"):
+            fail(f"{path}:{n}: fields do not fit record_type {kind}")
+        by_type[kind].append(t)
+        by_subscriber[(r[2], kind)].append(t)
+        cells[kind].append((t, r[8]))
+    return len(rows), by_type, by_subscriber, cells
+
+
+def count(times, start, end):
+    return bisect.bisect_left(times, end) - bisect.bisect_left(times, start)
+
+
+def expected_rows(event, t, by_type, by_subscriber, cells):
+    """What a SELECT/COPY on a CDR table must return, or None if it is not checkable."""
+    kind, statement = TABLES[event["object"]], event.get("statement", "")
+    if "count(*), min(start_time)" in statement:
+        return None  # a one-row summary
+    m = RANGE.search(statement)
+    start = ms(m.group(1)) if m else 0
+    end = min(ms(m.group(2)), t) if m and m.group(2) else t
+    if "GROUP BY cell_id" in statement:
+        return "groupby", len({c for (ct, c) in cells[kind] if start <= ct < end})
+    if event.get("subscribers"):
+        (msisdn,) = event["subscribers"]
+        return "subscriber", count(by_subscriber[(msisdn, kind)], start, end)
+    n = count(by_type[kind], start, end)
+    limit = re.search(r"LIMIT (\d+)", statement)
+    return "range", min(n, int(limit.group(1))) if limit else n
+
+
+def check_audit(path, by_type, by_subscriber, cells):
+    checked, last, events = collections.Counter(), None, []
+    with open(path) as f:
+        for n, line in enumerate(f, start=1):
+            try:
+                e = json.loads(line)
+            except ValueError as err:
+                fail(f"{path}:{n}: {err}")
+            t = ms(e["ts"])
+            if last is not None and t < last:
+                fail(f"{path}:{n}: ts goes back")
+            last = t
+            events.append((t, e))
+            if e.get("status") != "ok" or e.get("object") not in TABLES \
+                    or e["action"] not in ("SELECT", "COPY"):
+                continue
+            want = expected_rows(e, t, by_type, by_subscriber, cells)
+            if want is None:
+                continue
+            if e.get("rows") != want[1]:
+                fail(f"{path}:{n}: rows {e.get('rows')}, cdr.csv gives {want[1]}")
+            checked[want[0]] += 1
+    return events, checked
+
+
+def check_labels(path, events):
+    with open(path, newline="") as f:
+        for label in csv.DictReader(f):
+            start, end = ms(label["start"]), ms(label["end"])
+            mine = [t for t, e in events if e["principal"] == label["principal"]]
+            if not mine or min(mine) < start or max(mine) > end:
+                fail(f"{path}: {label['scenario']}: events outside [{label['start']}, "
+                     f"{label['end']}]")
+            print(f"label {label['scenario']}: {len(mine)} events of {label['principal']} "
+                  "inside its window")
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        sys.exit(2)
+    out = sys.argv[1]
+    n, by_type, by_subscriber, cells = load_cdrs(f"{out}/cdr.csv")
+    events, checked = check_audit(f"{out}/audit.jsonl", by_type, by_subscriber, cells)
+    check_labels(f"{out}/labels.csv", events)
+    print(f"ok: {n} CDRs, {len(events)} audit events; rows recounted from cdr.csv: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(checked.items())))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+/*
+ * common.h — status codes, time units and small helpers shared by every module.
+ *
+ * Time inside cdrwatch is always event time in milliseconds since the Unix epoch, UTC
+ * (cw_time_t). Functions that can fail return cw_status_t: CW_OK (0) or a negative code;
+ * where a person will read the failure they also fill a caller-owned message buffer.
+ */
+#ifndef CDRWATCH_COMMON_H
+#define CDRWATCH_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int64_t cw_time_t; /* ms since epoch, UTC */
+
+#define CW_MS_PER_SECOND 1000LL
+#define CW_MS_PER_MINUTE (60LL * CW_MS_PER_SECOND)
+#define CW_MS_PER_HOUR (60LL * CW_MS_PER_MINUTE)
+#define CW_MS_PER_DAY (24LL * CW_MS_PER_HOUR)
+
+typedef enum {
+    CW_OK = 0,
+    CW_ERR = -1,        /* generic failure, message in err */
+    CW_ERR_USAGE = -2,  /* bad arguments or configuration (exit 2) */
+    CW_ERR_IO = -3,     /* input/output failure (exit 1) */
+    CW_ERR_NOMEM = -4,  /* allocation failed (exit 1) */
+    CW_ERR_EOF = -5,    /* no more records */
+} cw_status_t;
+
+/* Where a record came from: a file and line (replay) or a topic, partition and offset (Kafka).
+ * `name` points at storage owned by the source and outlives every event it produced. */
+typedef struct {
+    const char *name;  /* file path as given, or topic */
+    int32_t partition; /* -1 for files */
+    int64_t offset;    /* line number (1-based) in files, offset in Kafka */
+} cw_pos_t;
+
+/* Write "name:line" or "topic/partition/offset" into buf; returns buf. */
+char *cw_pos_format(const cw_pos_t *pos, char *buf, size_t buflen);
+
+/* 64-bit hash of a byte string (stable across machines and runs: alert ids depend on it). */
+uint64_t cw_hash64(const void *data, size_t len, uint64_t seed);
+
+/* Case-insensitive glob match: '*' any run, '?' one byte; ASCII case folding. */
+int cw_glob_match(const char *pattern, const char *s);
+
+/* Copy at most dstlen-1 bytes and terminate; returns the length copied. */
+size_t cw_strlcpy(char *dst, const char *src, size_t dstlen);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * decode.h — turn bytes into cw_event_t: CSV (libcsv, RFC 4180) and JSON (cJSON).
+ *
+ * Decoders never print and never allocate per record: a failure is a cw_decode_result_t
+ * (reason code + field), and the dead-letter writer turns it into text. A CSV decoder keeps its
+ * column map and field buffers across records; the JSON decoder parses into a bump arena that is
+ * reset after each record (cJSON's allocation hooks point at it).
+ */
+#ifndef CDRWATCH_DECODE_H
+#define CDRWATCH_DECODE_H
+
+#include <apr_pools.h>
+#include "cdrwatch/event.h"
+
+#define CW_RECORD_MAX (1u << 20) /* bytes in one record (a CSV record may span lines) */
+
+/* Why a record was not accepted. Stable short names (cw_reason_name) appear in DLQ headers and
+ * in the replay summary; keep them. */
+typedef enum {
+    CW_DEC_OK = 0,
+    CW_DEC_BAD_CSV,       /* libcsv rejected the bytes (stray quote, unterminated quote) */
+    CW_DEC_CSV_COLUMNS,   /* column count differs from the header */
+    CW_DEC_BAD_JSON,      /* not parseable JSON */
+    CW_DEC_NOT_OBJECT,    /* JSON, but not an object */
+    CW_DEC_MISSING_FIELD, /* a required field is absent or empty */
+    CW_DEC_BAD_TIME,      /* time does not parse */
+    CW_DEC_BAD_NUMBER,    /* not an integer, negative, or out of range */
+    CW_DEC_BAD_VALUE,     /* wrong type or not one of the allowed values */
+    CW_DEC_BAD_MSISDN,    /* not an E.164 number after normalisation */
+    CW_DEC_OVERSIZE,      /* a field or the record is over its size limit */
+    CW_DEC_BAD_UTF8,      /* a text field is not valid UTF-8 */
+    CW_DEC_LATE,          /* older than the engine clock minus the allowed lateness */
+    CW_DEC_REASON_COUNT
+} cw_reason_t;
+
+typedef struct {
+    cw_reason_t reason;
+    cw_field_t field; /* CW_F_NONE when the reason is about the whole record */
+} cw_decode_result_t;
+
+const char *cw_reason_name(cw_reason_t r);
+/* "missing field 'principal'", "bad time in 'ts'", ... */
+char *cw_reason_format(cw_decode_result_t r, char *buf, size_t buflen);
+
+/* Well-formed UTF-8 without NUL bytes. */
+bool cw_utf8_valid(const char *s, size_t len);
+
+/* One-time process setup (cJSON hooks). Safe to call more than once. */
+void cw_decode_init(void);
+
+/* Set one field from text (CSV cell or JSON string). Validates and normalises. */
+cw_decode_result_t cw_decode_set_field(cw_event_t *ev, cw_field_t f, const char *s, size_t len);
+/* Reset an event for a stream before decoding into it. */
+void cw_event_reset(cw_event_t *ev, cw_stream_t stream);
+/* Check required fields and fill ev->ts. */
+cw_decode_result_t cw_decode_finish(cw_event_t *ev);
+
+/* Decode one JSON object (a line or a Kafka message). */
+cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev);
+
+/* ---- CSV ---- */
+typedef struct cw_csv cw_csv_t;
+
+/* A CSV decoder whose lifetime is the pool's (libcsv's buffers are released by a cleanup). */
+cw_status_t cw_csv_create(apr_pool_t *pool, cw_stream_t stream, cw_csv_t **out);
+
+/* Push bytes, normally one physical line with its newline. Returns 1 when a record is complete
+ * (call cw_csv_decode or cw_csv_take_header next), 0 when more lines are needed (a quoted field
+ * spans lines), or -1 when the bytes are not valid CSV (the partial record is discarded). */
+int cw_csv_push(cw_csv_t *csv, const char *buf, size_t len);
+/* Finish input: returns 1 if a last record without newline completed, -1 on an unterminated
+ * quote, 0 otherwise. */
+int cw_csv_finish(cw_csv_t *csv);
+/* Discard any partial record (after an oversize record, say). */
+void cw_csv_reset(cw_csv_t *csv);
+
+/* Use the completed record as the header line. Columns are matched to SPEC fields by name,
+ * case-insensitively; unknown columns are ignored. Returns the number of known columns found
+ * and, in missing, a comma-separated list of required fields the header lacks ("" if none). */
+int cw_csv_take_header(cw_csv_t *csv, char *missing, size_t missinglen);
+/* Headerless CSV (Kafka messages): the columns are these fields in this order. */
+void cw_csv_set_columns(cw_csv_t *csv, const cw_field_t *fields, int n);
+bool cw_csv_has_header(const cw_csv_t *csv);
+/* Does the completed record look like a header line (two or more cells, each a name)? Used to
+ * tell a header naming the wrong columns (an error) from a line that is not CSV at all. */
+bool cw_csv_header_like(const cw_csv_t *csv);
+/* True while a record has begun but not ended (a quoted field spans lines). */
+bool cw_csv_in_record(const cw_csv_t *csv);
+/* Decode the completed record into ev. */
+cw_decode_result_t cw_csv_decode(cw_csv_t *csv, cw_event_t *ev);
+
+#endif

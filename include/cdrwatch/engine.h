@@ -1,0 +1,31 @@
+/*
+ * engine.h — event-time clock, dispatch of each record to the rules, per-(rule, key) windows,
+ * thresholds, suppression and re-arming.
+ *
+ * The clock is the largest event time seen minus the allowed lateness; a record older than the
+ * clock is refused as late (CW_DEC_LATE) and goes to the dead-letter path. Per-key state lives in
+ * bounded key tables, one per rule. The engine is single-threaded and allocates nothing per
+ * record; an alert is handed to the sink as a stack cw_alert_t, valid during the call.
+ */
+#ifndef CDRWATCH_ENGINE_H
+#define CDRWATCH_ENGINE_H
+
+#include "cdrwatch/alert.h"
+#include "cdrwatch/metrics.h"
+
+typedef struct cw_engine cw_engine_t;
+typedef void (*cw_alert_sink_fn)(void *ctx, const cw_alert_t *alert);
+
+cw_status_t cw_engine_create(apr_pool_t *pool, const cw_config_t *cfg, cw_alert_sink_fn sink,
+                             void *sink_ctx, cw_engine_t **out, char *err, size_t errlen);
+/* Register a source (file or topic/partition) once; records carry its id in source_index, and
+ * evidence positions are reported against it. */
+uint32_t cw_engine_source_id(cw_engine_t *e, const char *name, int32_t partition);
+/* Feed one decoded record. Returns CW_DEC_OK, or CW_DEC_LATE when the record is older than the
+ * clock (the caller dead-letters it; the engine counts it). */
+cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev);
+/* Current clock (ms), INT64_MIN before the first record. */
+cw_time_t cw_engine_clock(const cw_engine_t *e);
+cw_metrics_t *cw_engine_metrics(cw_engine_t *e);
+
+#endif

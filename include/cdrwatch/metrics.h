@@ -1,0 +1,26 @@
+/*
+ * metrics.h — the engine's own counters: records in, alerts out, dead letters by reason, late
+ * records, evictions. Plain integers updated on the hot path; printed as a summary at the end of
+ * replay (and periodically by `run`).
+ */
+#ifndef CDRWATCH_METRICS_H
+#define CDRWATCH_METRICS_H
+
+#include <stdio.h>
+#include "cdrwatch/decode.h"
+
+typedef struct {
+    uint64_t records[CW_STREAM_COUNT]; /* accepted by the engine */
+    uint64_t dead[CW_DEC_REASON_COUNT]; /* dead letters by reason (late included) */
+    uint64_t skipped;                   /* lines that are not records (blank lines) */
+    uint64_t alerts;
+    uint64_t suppressed;                /* crossings inside a rule's suppression time */
+    uint64_t evictions;                 /* keys evicted from full key tables */
+    uint64_t too_old_for_window;        /* accepted, but older than one rule's window */
+} cw_metrics_t;
+
+uint64_t cw_metrics_dead_total(const cw_metrics_t *m);
+/* One line: "records: cdr=… audit=…; alerts: …; dead letters: … (missing_field=…, …); …" */
+void cw_metrics_print(const cw_metrics_t *m, FILE *out);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * replay.h — file sources for `cdrwatch replay`: read CSV or JSON Lines (plain or gzip, or
+ * standard input), decode, and merge every input by event time.
+ *
+ * A file is JSON Lines when its first non-blank byte is '{'; otherwise its first line must be a
+ * CSV header naming at least one SPEC column, and every required column. A file with neither is
+ * read as JSON Lines, so each line becomes a dead letter with its reason. The merge always hands
+ * out the record with the smallest event time (ties: the input given first, then file order),
+ * holding one decoded record per input: memory is bounded by the number of inputs.
+ */
+#ifndef CDRWATCH_REPLAY_H
+#define CDRWATCH_REPLAY_H
+
+#include "cdrwatch/decode.h"
+
+/* A record that did not decode, as the dead-letter writers receive it. */
+typedef struct {
+    cw_stream_t stream;
+    cw_pos_t pos;
+    cw_decode_result_t result;
+    const char *raw; /* the original bytes (without the final newline) */
+    size_t rawlen;
+} cw_dead_letter_t;
+
+typedef void (*cw_dlq_fn)(void *ctx, const cw_dead_letter_t *dl);
+
+typedef struct cw_replay cw_replay_t;
+
+/* Open every input (path "-" is standard input, ".gz" is read compressed). A file that cannot be
+ * opened, or whose CSV header lacks a required column, is CW_ERR_USAGE with a message. */
+cw_status_t cw_replay_open(apr_pool_t *pool, const char *const *paths, const cw_stream_t *streams,
+                           int n, cw_dlq_fn dlq, void *dlq_ctx, cw_replay_t **out, char *err,
+                           size_t errlen);
+/* The next record in event-time order, or CW_ERR_EOF; CW_ERR_IO with a message on a read
+ * error. The event stays valid until the next call. */
+cw_status_t cw_replay_next(cw_replay_t *r, const cw_event_t **ev, char *err, size_t errlen);
+/* Bytes read so far over all inputs (compressed bytes for .gz), for progress. */
+uint64_t cw_replay_bytes(const cw_replay_t *r);
+/* Lines that were not records (blank lines), over all inputs. */
+uint64_t cw_replay_skipped(const cw_replay_t *r);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * window.h — sliding windows as rings of time buckets, and the bounded key table that holds
+ * one window per (rule, key).
+ *
+ * A window of n buckets of `width` ms covers the n bucket numbers (head-n, head], where a
+ * record at time t falls in bucket floor(t / width) and head is the newest bucket seen. Adding a
+ * record newer than head advances head and clears the buckets that fall out (at most n, and
+ * each only once per pass: amortised O(1)); the running totals are kept, so reading the window
+ * is O(1). A record older than head-n+1 no longer fits and is refused. Memory per window is
+ * fixed: n buckets.
+ */
+#ifndef CDRWATCH_WINDOW_H
+#define CDRWATCH_WINDOW_H
+
+#include <stdbool.h>
+#include <apr_pools.h>
+#include "cdrwatch/common.h"
+
+typedef struct {
+    int64_t sum;         /* metric summed over the bucket's records */
+    uint32_t count;      /* records in the bucket */
+    uint32_t first_src;  /* evidence: source id of the bucket's first record */
+    int64_t first_off;   /* ... and its line or offset */
+} cw_bucket_t;
+
+typedef struct {
+    int64_t head;    /* newest bucket number; INT64_MIN while empty */
+    int64_t sum;     /* over live buckets */
+    uint64_t count;  /* records over live buckets */
+    cw_bucket_t buckets[]; /* n of them, indexed by bucket number mod n */
+} cw_window_t;
+
+static inline size_t cw_window_size(int n) { return sizeof(cw_window_t) + (size_t)n * sizeof(cw_bucket_t); }
+
+void cw_window_init(cw_window_t *w, int n);
+/* Move the window forward so that its newest bucket is the one holding t (no-op if t is not
+ * newer than head); expired buckets leave the totals. */
+void cw_window_advance(cw_window_t *w, int n, cw_time_t width, cw_time_t t);
+/* Add a record at t with metric value v. Returns false (and changes nothing) when t is older
+ * than the window's oldest live bucket. */
+bool cw_window_add(cw_window_t *w, int n, cw_time_t width, cw_time_t t, int64_t v,
+                   uint32_t src, int64_t off);
+/* Event-time bounds [start, end) of the window ending with the head bucket. */
+void cw_window_bounds(const cw_window_t *w, int n, cw_time_t width, cw_time_t *start, cw_time_t *end);
+/* The oldest live bucket holding a record, for evidence; false if the window is empty. */
+bool cw_window_first(const cw_window_t *w, int n, uint32_t *src, int64_t *off);
+
+/* ---- bounded key table ----
+ * Open addressing (linear probing, backward-shift deletion) over a slab of fixed-size entries,
+ * with an LRU list: when max_keys are tracked, a new key evicts the least recently updated one
+ * and the eviction is counted. Entries grow by doubling up to max_keys (never per record). */
+typedef struct cw_keytab cw_keytab_t;
+
+cw_status_t cw_keytab_create(apr_pool_t *pool, size_t max_keys, size_t key_max, size_t value_size,
+                             cw_keytab_t **out);
+/* Find or insert the key; returns its value (zeroed when new, *created set). NULL only when the
+ * key is longer than key_max (the caller truncates first, so never in practice). */
+void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created);
+size_t cw_keytab_count(const cw_keytab_t *t);
+uint64_t cw_keytab_evictions(const cw_keytab_t *t);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * alert.c — the one alert encoder (SPEC §2) and deterministic alert ids.
+ *
+ * Output is built into a caller buffer with bounded pieces (long values are cut on a UTF-8
+ * boundary), so an alert never exceeds CW_ALERT_MAX and encoding never allocates.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "cdrwatch/alert.h"
+#include "cdrwatch/rules.h"
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} out_t;
+
+static void put(out_t *o, const char *s, size_t n)
+{
+    if (o->len + n >= o->cap) {
+        o->len = o->cap; /* mark overflow; callers size the buffer so this never happens */
+        return;
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+}
+
+static void puts_(out_t *o, const char *s) { put(o, s, strlen(s)); }
+
+size_t cw_json_string(char *buf, size_t pos, size_t buflen, const char *s, size_t len, size_t max)
+{
+    static const char hex[] = "0123456789abcdef";
+    bool cut = false;
+    out_t o = {buf, pos, buflen};
+    if (len > max) {
+        len = max;
+        while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+            len--; /* do not split a UTF-8 sequence */
+        cut = true;
+    }
+    put(&o, "\"", 1);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            put(&o, esc, 2);
+        } else if (c == '\n') {
+            put(&o, "\\n", 2);
+        } else if (c == '\r') {
+            put(&o, "\\r", 2);
+        } else if (c == '\t') {
+            put(&o, "\\t", 2);
+        } else if (c < 0x20 || c == 0x7f) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put(&o, esc, 6);
+        } else {
+            put(&o, (const char *)&s[i], 1);
+        }
+    }
+    if (cut)
+        put(&o, "\xe2\x80\xa6", 3); /* … */
+    put(&o, "\"", 1);
+    return o.len;
+}
+
+static void str(out_t *o, const char *s, size_t max)
+{
+    o->len = cw_json_string(o->buf, o->len, o->cap, s, strlen(s), max);
+}
+
+static void num(out_t *o, long long v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%lld", v);
+    put(o, tmp, (size_t)n);
+}
+
+static void timestr(out_t *o, cw_time_t t)
+{
+    char tmp[32];
+    str(o, cw_time_format(t, tmp), 32);
+}
+
+static void pos(out_t *o, const cw_pos_t *p)
+{
+    char tmp[512];
+    str(o, cw_pos_format(p, tmp, sizeof tmp), 400);
+}
+
+void cw_alert_make_id(cw_alert_t *a)
+{
+    char win[24];
+    uint64_t h1, h2;
+    int n = snprintf(win, sizeof win, "%lld", (long long)a->window_start);
+    /* hash of "rule id \0 key \0 window start", twice with different seeds: 128 bits */
+    h1 = cw_hash64(a->rule->id, strlen(a->rule->id), 1);
+    h1 = cw_hash64(a->key, a->keylen, h1);
+    h1 = cw_hash64(win, (size_t)n, h1);
+    h2 = cw_hash64(a->rule->id, strlen(a->rule->id), 2);
+    h2 = cw_hash64(a->key, a->keylen, h2);
+    h2 = cw_hash64(win, (size_t)n, h2);
+    snprintf(a->id, sizeof a->id, "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);
+}
+
+/* Does the rule's key contain field f? */
+static bool keyed_by(const cw_rule_t *r, cw_field_t f)
+{
+    for (int i = 0; i < r->n_key; i++) {
+        if (r->key[i] == f)
+            return true;
+    }
+    return false;
+}
+
+size_t cw_alert_encode(const cw_alert_t *a, const cw_observer_t *obs, char *buf, size_t buflen)
+{
+    const cw_rule_t *r = a->rule;
+    const cw_event_t *ev = a->ev;
+    char tmp[64];
+    out_t o = {buf, 0, buflen};
+
+    puts_(&o, "{\"@timestamp\":");
+    timestr(&o, ev->ts);
+    puts_(&o, ",\"event\":{\"kind\":\"alert\",\"id\":");
+    str(&o, a->id, 40);
+    puts_(&o, ",\"start\":");
+    timestr(&o, a->window_start);
+    puts_(&o, ",\"end\":");
+    timestr(&o, a->window_end);
+    puts_(&o, ",\"severity\":");
+    num(&o, r->severity);
+    puts_(&o, "},\"rule\":{\"id\":");
+    str(&o, r->id, 64);
+    puts_(&o, ",\"name\":");
+    str(&o, r->name, 200);
+    puts_(&o, "},\"threat\":{\"framework\":\"MITRE ATT&CK\",\"technique\":[");
+    for (int i = 0; i < r->techniques.n; i++) {
+        puts_(&o, i ? ",{\"id\":" : "{\"id\":");
+        str(&o, r->techniques.items[i], 16);
+        puts_(&o, "}");
+    }
+    puts_(&o, "]}");
+    if (ev->stream == CW_STREAM_AUDIT && keyed_by(r, CW_F_PRINCIPAL)) {
+        puts_(&o, ",\"user\":{\"name\":");
+        str(&o, ev->u.audit.principal, CW_NAME_MAX);
+        puts_(&o, "}");
+    }
+    if (ev->stream == CW_STREAM_AUDIT && ev->u.audit.client_host[0]) {
+        puts_(&o, ",\"source\":{\"address\":");
+        str(&o, ev->u.audit.client_host, CW_HOST_MAX);
+        puts_(&o, "}");
+    }
+    puts_(&o, ",\"cdrwatch\":{\"key\":{");
+    for (int i = 0; i < r->n_key; i++) {
+        char kbuf[32];
+        const char *v = cw_event_str(ev, r->key[i]);
+        if (!*v && cw_event_has(ev, r->key[i])) {
+            snprintf(kbuf, sizeof kbuf, "%lld", (long long)cw_event_num(ev, r->key[i]));
+            v = kbuf;
+        }
+        if (i)
+            puts_(&o, ",");
+        str(&o, cw_field_name(r->key[i]), 32);
+        puts_(&o, ":");
+        str(&o, v, 256);
+    }
+    puts_(&o, "},\"metric\":{\"name\":");
+    if (r->metric == CW_METRIC_SUM)
+        snprintf(tmp, sizeof tmp, "sum(%s)", cw_field_name(r->metric_field));
+    else
+        snprintf(tmp, sizeof tmp, "count");
+    str(&o, tmp, sizeof tmp);
+    puts_(&o, ",\"window\":");
+    str(&o, cw_duration_format(r->window, tmp), 32);
+    puts_(&o, ",\"value\":");
+    num(&o, a->value);
+    puts_(&o, ",\"threshold\":");
+    num(&o, a->threshold);
+    puts_(&o, "},\"evidence\":{\"records\":");
+    num(&o, (long long)a->records);
+    puts_(&o, ",\"first\":");
+    pos(&o, &a->first);
+    puts_(&o, ",\"last\":");
+    pos(&o, &ev->pos);
+    if (ev->stream == CW_STREAM_AUDIT) {
+        const cw_audit_t *au = &ev->u.audit;
+        puts_(&o, ",\"action\":");
+        str(&o, au->action, CW_ACTION_MAX);
+        if (au->object[0]) {
+            puts_(&o, ",\"object\":");
+            str(&o, au->object, CW_OBJECT_MAX);
+        }
+        if (au->client_app[0]) {
+            puts_(&o, ",\"client_app\":");
+            str(&o, au->client_app, CW_NAME_MAX);
+        }
+        if (au->statement[0]) {
+            puts_(&o, ",\"statement\":");
+            str(&o, au->statement, 512);
+        }
+    } else {
+        puts_(&o, ",\"calling_msisdn\":");
+        str(&o, ev->u.cdr.calling_msisdn, CW_MSISDN_MAX);
+    }
+    puts_(&o, "}");
+    if (obs) {
+        puts_(&o, ",\"observer\":{\"host\":");
+        str(&o, obs->host ? obs->host : "", 255);
+        puts_(&o, ",\"version\":");
+        str(&o, obs->version ? obs->version : "", 32);
+        puts_(&o, ",\"emitted_at\":");
+        timestr(&o, obs->emitted_at);
+        puts_(&o, "}");
+    }
+    puts_(&o, "}}\n");
+    if (o.len >= buflen) {
+        /* cannot happen with buflen >= CW_ALERT_MAX: every piece above is bounded */
+        buf[0] = '\0';
+        return 0;
+    }
+    buf[o.len] = '\0';
+    return o.len;
+}

@@ -1,0 +1,307 @@
+/*
+ * cmd_replay.c — `cdrwatch replay`: files in, the same engine as `run`, alerts out.
+ *
+ * Alerts go to standard output (or --out) as JSON Lines; dead letters to standard error as one
+ * line each (or to --dlq as JSON Lines with the original bytes); a progress line on standard
+ * error only when it is a terminal; a summary at the end unless --quiet.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+#include "cw_build.h"
+#include "cdrwatch/alert.h"
+#include "cdrwatch/engine.h"
+#include "cdrwatch/log.h"
+#include "cdrwatch/replay.h"
+#include "cli.h"
+
+static const char usage[] =
+    "Usage: cdrwatch replay [--config FILE] [--cdr FILE]... [--audit FILE]... [options]\n"
+    "\n"
+    "Replay files through the detection engine, merged in event-time order, and write the\n"
+    "alerts as JSON Lines (one ECS-shaped object per line) to standard output.\n"
+    "\n"
+    "Inputs (each may be given many times; '-' is standard input; names ending in .gz are\n"
+    "read compressed). A file is JSON Lines if it starts with '{', otherwise CSV with a header\n"
+    "line naming the columns (any order, case-insensitive, unknown columns ignored):\n"
+    "      --cdr FILE           CDRs: start_time, record_type, calling_msisdn, ...\n"
+    "      --audit FILE         database audit records: ts, principal, action, ...\n"
+    "      --audit-format FMT   layout of the audit files: canonical (the default; the\n"
+    "                           native pgaudit, mariadb and mysql-json readers are not in\n"
+    "                           this build yet)\n"
+    "\n"
+    "Outputs:\n"
+    "  -o, --out FILE           write alerts to FILE instead of standard output\n"
+    "      --dlq FILE           write records that do not decode to FILE as JSON Lines\n"
+    "                           {source, stream, reason, error, record} instead of one line\n"
+    "                           each on standard error\n"
+    "  -q, --quiet              no progress and no summary on standard error\n"
+    "\n"
+    "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json)\n"
+    "  -h, --help               this text\n"
+    "\n"
+    "Records that do not decode never stop the replay: each is reported with its file, line\n"
+    "and reason, and counted in the summary. Exit status: 0 done (even with dead letters),\n"
+    "1 a read or write failure, 2 a usage or configuration error.\n"
+    "\n"
+    "Examples:\n"
+    "  cdrwatch replay --cdr datasets/small/cdr.csv.gz --audit datasets/small/audit.jsonl.gz\n"
+    "  zcat audit-*.jsonl.gz | cdrwatch replay --audit - --dlq rejected.jsonl > alerts.jsonl\n";
+
+typedef struct {
+    FILE *out;
+    FILE *dlq;       /* NULL: dead letters as lines on stderr */
+    cw_metrics_t *metrics;
+    cw_observer_t observer;
+    char buf[CW_ALERT_MAX];
+    bool write_failed;
+} replay_ctx_t;
+
+static cw_time_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (cw_time_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void on_alert(void *data, const cw_alert_t *a)
+{
+    replay_ctx_t *c = data;
+    size_t n;
+    c->observer.emitted_at = wall_ms();
+    n = cw_alert_encode(a, &c->observer, c->buf, sizeof c->buf);
+    if (fwrite(c->buf, 1, n, c->out) != n)
+        c->write_failed = true;
+}
+
+static size_t base64(const unsigned char *in, size_t n, char *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) |
+                     (i + 2 < n ? in[i + 2] : 0);
+        out[o++] = tab[v >> 18 & 63];
+        out[o++] = tab[v >> 12 & 63];
+        out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? tab[v & 63] : '=';
+    }
+    return o;
+}
+
+/* Write one dead letter (the caller has counted it). */
+static void emit_dead_letter(replay_ctx_t *c, const cw_dead_letter_t *dl)
+{
+    char pos[512], why[256];
+    cw_pos_format(&dl->pos, pos, sizeof pos);
+    cw_reason_format(dl->result, why, sizeof why);
+    if (!c->dlq) {
+        fprintf(stderr, "cdrwatch: dead letter: %s: %s\n", pos, why);
+        return;
+    }
+    /* {"source":..., "stream":..., "reason":..., "error":..., "record" or "record_base64":...} */
+    {
+        static char line[6 * CW_RECORD_MAX + 2048]; /* worst case: every byte escaped as \u00XX */
+        size_t len = 0;
+        len += (size_t)snprintf(line, sizeof line, "{\"source\":");
+        len = cw_json_string(line, len, sizeof line, pos, strlen(pos), 500);
+        len += (size_t)snprintf(line + len, sizeof line - len, ",\"stream\":\"%s\",\"reason\":\"%s\",\"error\":",
+                                cw_stream_name(dl->stream), cw_reason_name(dl->result.reason));
+        len = cw_json_string(line, len, sizeof line, why, strlen(why), 255);
+        if (cw_utf8_valid(dl->raw, dl->rawlen)) {
+            len += (size_t)snprintf(line + len, sizeof line - len, ",\"record\":");
+            len = cw_json_string(line, len, sizeof line, dl->raw, dl->rawlen, CW_RECORD_MAX);
+        } else {
+            /* JSON strings cannot carry arbitrary bytes: keep them exact in base64 */
+            len += (size_t)snprintf(line + len, sizeof line - len, ",\"record_base64\":\"");
+            len += base64((const unsigned char *)dl->raw, dl->rawlen, line + len);
+            line[len++] = '"';
+        }
+        len += (size_t)snprintf(line + len, sizeof line - len, "}\n");
+        if (fwrite(line, 1, len, c->dlq) != len)
+            c->write_failed = true;
+    }
+}
+
+static void on_dead_letter(void *data, const cw_dead_letter_t *dl)
+{
+    replay_ctx_t *c = data;
+    c->metrics->dead[dl->result.reason]++;
+    emit_dead_letter(c, dl);
+}
+
+static void progress(const cw_metrics_t *m, cw_time_t clock, bool final)
+{
+    char t[32];
+    if (final) {
+        fputs("\r\033[K", stderr);
+        return;
+    }
+    fprintf(stderr, "\r\033[Kcdrwatch: %llu records, %llu alerts, %llu dead letters, event time %s",
+            (unsigned long long)(m->records[0] + m->records[1]), (unsigned long long)m->alerts,
+            (unsigned long long)cw_metrics_dead_total(m),
+            clock == INT64_MIN ? "-" : cw_time_format(clock, t));
+}
+
+int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"cdr", required_argument, NULL, 'C'},
+                                         {"audit", required_argument, NULL, 'A'},
+                                         {"audit-format", required_argument, NULL, 'F'},
+                                         {"pg-log-prefix", required_argument, NULL, 'P'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"dlq", required_argument, NULL, 'D'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    apr_array_header_t *paths = apr_array_make(pool, 8, sizeof(const char *));
+    apr_array_header_t *streams = apr_array_make(pool, 8, sizeof(cw_stream_t));
+    const char *config_path = NULL, *out_path = NULL, *dlq_path = NULL, *format = "canonical";
+    const char *pg_prefix = NULL;
+    bool quiet = false;
+    replay_ctx_t *ctx = apr_pcalloc(pool, sizeof *ctx);
+    cw_config_t *cfg;
+    cw_engine_t *engine;
+    cw_replay_t *replay;
+    const cw_event_t *ev;
+    cw_status_t st;
+    char err[1024], host[256] = "";
+    int c, rc = CW_EXIT_OK;
+    bool tty;
+    cw_time_t started = wall_ms(), last_progress = started;
+    uint64_t n = 0;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":c:o:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_path = optarg; break;
+        case 'C':
+        case 'A':
+            *(const char **)apr_array_push(paths) = optarg;
+            *(cw_stream_t *)apr_array_push(streams) = c == 'C' ? CW_STREAM_CDR : CW_STREAM_AUDIT;
+            break;
+        case 'F': format = optarg; break;
+        case 'P': pg_prefix = optarg; break;
+        case 'o': out_path = optarg; break;
+        case 'D': dlq_path = optarg; break;
+        case 'q': quiet = true; break;
+        case 'h': fputs(usage, stdout); return CW_EXIT_OK;
+        case ':':
+            fprintf(stderr, "cdrwatch replay: option '%s' needs a value (see cdrwatch replay --help)\n",
+                    argv[optind - 1]);
+            return CW_EXIT_USAGE;
+        default:
+            fprintf(stderr, "cdrwatch replay: unknown option '%s' (see cdrwatch replay --help)\n",
+                    argv[optind - 1]);
+            return CW_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cdrwatch replay: unexpected argument '%s': inputs are given with --cdr FILE "
+                        "or --audit FILE\n", argv[optind]);
+        return CW_EXIT_USAGE;
+    }
+    if (strcmp(format, "canonical") != 0) {
+        fprintf(stderr, "cdrwatch replay: --audit-format: expected canonical (pgaudit, mariadb and "
+                        "mysql-json are not in this build yet), got '%s'\n", format);
+        return CW_EXIT_USAGE;
+    }
+    if (pg_prefix) {
+        fputs("cdrwatch replay: --pg-log-prefix goes with --audit-format pgaudit, which is not in "
+              "this build yet\n", stderr);
+        return CW_EXIT_USAGE;
+    }
+    if (paths->nelts == 0) {
+        fprintf(stderr, "cdrwatch replay: no input: give --cdr FILE and/or --audit FILE "
+                        "(see cdrwatch replay --help)\n");
+        return CW_EXIT_USAGE;
+    }
+    if (cw_config_load(pool, config_path, &cfg, err, sizeof err) != CW_OK) {
+        fprintf(stderr, "cdrwatch: error: %s\n", err);
+        return CW_EXIT_USAGE;
+    }
+
+    ctx->out = stdout;
+    if (out_path && !(ctx->out = fopen(out_path, "w"))) {
+        fprintf(stderr, "cdrwatch: error: %s: cannot create: %s\n", out_path, strerror(errno));
+        return CW_EXIT_USAGE;
+    }
+    if (dlq_path && !(ctx->dlq = fopen(dlq_path, "w"))) {
+        fprintf(stderr, "cdrwatch: error: %s: cannot create: %s\n", dlq_path, strerror(errno));
+        if (out_path)
+            fclose(ctx->out);
+        return CW_EXIT_USAGE;
+    }
+    gethostname(host, sizeof host - 1);
+    ctx->observer.host = host;
+    ctx->observer.version = PACKAGE_VERSION;
+
+    if ((st = cw_engine_create(pool, cfg, on_alert, ctx, &engine, err, sizeof err)) != CW_OK) {
+        fprintf(stderr, "cdrwatch: error: %s\n", err);
+        rc = CW_EXIT_FAILURE;
+        goto done;
+    }
+    ctx->metrics = cw_engine_metrics(engine);
+    if ((st = cw_replay_open(pool, (const char *const *)paths->elts, (const cw_stream_t *)streams->elts,
+                             paths->nelts, on_dead_letter, ctx, &replay, err, sizeof err)) != CW_OK) {
+        fprintf(stderr, "cdrwatch: error: %s\n", err);
+        rc = st == CW_ERR_USAGE ? CW_EXIT_USAGE : CW_EXIT_FAILURE;
+        goto done;
+    }
+    /* source ids: input i is registered i-th, so ev->source_index is its engine source id */
+    for (int i = 0; i < paths->nelts; i++) {
+        const char *p = APR_ARRAY_IDX(paths, i, const char *);
+        cw_engine_source_id(engine, strcmp(p, "-") == 0 ? "(stdin)" : p, -1);
+    }
+    tty = !quiet && isatty(STDERR_FILENO);
+
+    while ((st = cw_replay_next(replay, &ev, err, sizeof err)) == CW_OK) {
+        if (cw_engine_process(engine, ev) == CW_DEC_LATE) {
+            /* counted by the engine; the raw bytes are gone by now, the position is kept */
+            cw_dead_letter_t dl = {ev->stream, ev->pos, {CW_DEC_LATE, CW_F_NONE}, "", 0};
+            emit_dead_letter(ctx, &dl);
+        }
+        if (tty && (++n & 0xffff) == 0) {
+            cw_time_t now = wall_ms();
+            if (now - last_progress >= 500) {
+                progress(ctx->metrics, cw_engine_clock(engine), false);
+                last_progress = now;
+            }
+        }
+        if (ctx->write_failed)
+            break;
+    }
+    if (tty)
+        progress(ctx->metrics, 0, true);
+    if (st != CW_OK && st != CW_ERR_EOF) {
+        fprintf(stderr, "cdrwatch: error: %s\n", err);
+        rc = CW_EXIT_FAILURE;
+    }
+    ctx->metrics = cw_engine_metrics(engine);
+    ctx->metrics->skipped = cw_replay_skipped(replay);
+    if (!quiet) {
+        fprintf(stderr, "cdrwatch: replay done in %.2f s; ", (double)(wall_ms() - started) / 1000.0);
+        cw_metrics_print(ctx->metrics, stderr);
+    }
+
+done:
+    if (fflush(ctx->out) != 0 || ferror(ctx->out))
+        ctx->write_failed = true;
+    if (out_path && fclose(ctx->out) != 0)
+        ctx->write_failed = true;
+    if (ctx->dlq && fclose(ctx->dlq) != 0)
+        ctx->write_failed = true;
+    if (ctx->write_failed) {
+        fprintf(stderr, "cdrwatch: error: writing output failed: %s\n", strerror(errno));
+        rc = CW_EXIT_FAILURE;
+    }
+    return rc;
+}

@@ -1,0 +1,1057 @@
+/*
+ * config.c — load, validate and print the JSON configuration.
+ *
+ * Two option tables, one for the top level and one for each element of `rules`, declare every
+ * option once: its path, type, default, range and help. Loading walks a table in order (so an
+ * option may depend on one declared before it: a rule's `key` on its `stream`), applies the
+ * default where the file is silent, and refuses any key the table does not know, naming the
+ * file, the key path and what was expected. Printing and the option reference walk the same
+ * tables. Everything lives in the pool given to cw_config_load; the cJSON tree is deleted before
+ * returning.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <apr_strings.h>
+#include <cjson/cJSON.h>
+#include "cdrwatch/config.h"
+
+typedef enum {
+    T_OBJECT,   /* a container of further options */
+    T_DURATION, /* "5m" -> cw_time_t */
+    T_INT,      /* int64_t within [min, max] */
+    T_SEVERITY, /* int within [min, max] */
+    T_BOOL,
+    T_STRING,   /* const char * */
+    T_ID,       /* const char *, [A-Za-z0-9_.-]+ */
+    T_STREAM,   /* "audit" | "cdr" */
+    T_METRIC,   /* "count" | "sum" */
+    T_FIELD,    /* a numeric field of the rule's stream */
+    T_KEY,      /* array of 1..CW_KEY_FIELDS_MAX text fields of the rule's stream */
+    T_COLUMNS,  /* array of field names of one stream (headerless CSV column order) */
+    T_TECHNIQUES, /* array of ATT&CK ids */
+    T_FILTER,   /* object: field -> patterns */
+    T_PROPS,    /* object: librdkafka property -> string */
+    T_LISTS,    /* object: list name -> array of patterns */
+    T_RULES,    /* array of rule objects */
+} opt_type_t;
+
+typedef struct {
+    const char *path;
+    opt_type_t type;
+    const char *def; /* JSON text of the default; NULL: required (T_OBJECT: none) */
+    int64_t min, max;
+    size_t offset;
+    int stream; /* T_COLUMNS: which stream */
+    const char *help;
+} option_t;
+
+#define CFG(m) offsetof(cw_config_t, m)
+#define RULE(m) offsetof(cw_rule_t, m)
+#define NOOFF 0
+
+static const option_t config_options[] = {
+    {"engine", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Engine settings."},
+    {"engine.allowed_lateness", T_DURATION, "\"5m\"", 0, 7 * CW_MS_PER_DAY, CFG(allowed_lateness), 0,
+     "How far behind the newest event time a record may arrive and still count. Older records "
+     "are dead-lettered with reason 'late'. Must not exceed the smallest rule window."},
+    {"engine.max_keys", T_INT, "100000", 1, 100000000, CFG(max_keys), 0,
+     "Default number of keys (principals, hosts...) each rule tracks; beyond it the least "
+     "recently updated key is evicted and counted."},
+    {"inputs", T_OBJECT, NULL, 0, 0, NOOFF, 0, "The two input streams."},
+    {"inputs.cdr", T_OBJECT, NULL, 0, 0, NOOFF, 0, "The CDR stream (SPEC 1.1)."},
+    {"inputs.cdr.topic", T_STRING, "\"cdr\"", 1, 249, CFG(input[CW_STREAM_CDR].topic), 0,
+     "Kafka topic of CDRs."},
+    {"inputs.cdr.csv_columns", T_COLUMNS,
+     "[\"start_time\",\"record_type\",\"calling_msisdn\",\"called_msisdn\",\"duration_s\","
+     "\"record_id\",\"imsi\",\"imei\",\"cell_id\",\"bytes_up\",\"bytes_down\"]",
+     1, CW_F_COUNT, CFG(input[CW_STREAM_CDR]), CW_STREAM_CDR,
+     "Column order of headerless CSV messages on Kafka (files carry a header line)."},
+    {"inputs.audit", T_OBJECT, NULL, 0, 0, NOOFF, 0, "The database audit stream (SPEC 1.2)."},
+    {"inputs.audit.topic", T_STRING, "\"db-audit\"", 1, 249, CFG(input[CW_STREAM_AUDIT].topic), 0,
+     "Kafka topic of audit records."},
+    {"inputs.audit.csv_columns", T_COLUMNS,
+     "[\"ts\",\"principal\",\"action\",\"client_host\",\"client_app\",\"db\",\"object\",\"rows\","
+     "\"bytes\",\"statement\",\"subscribers\",\"status\",\"session_id\"]",
+     1, CW_F_COUNT, CFG(input[CW_STREAM_AUDIT]), CW_STREAM_AUDIT,
+     "Column order of headerless CSV messages on Kafka."},
+    {"outputs", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Where alerts and dead letters go."},
+    {"outputs.alerts_topic", T_STRING, "\"cdr-alerts\"", 1, 249, CFG(alerts_topic), 0,
+     "Kafka topic alerts are produced to."},
+    {"outputs.dlq_suffix", T_STRING, "\".dlq\"", 1, 32, CFG(dlq_suffix), 0,
+     "Dead letters of topic T go to T followed by this suffix."},
+    {"kafka", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Kafka connection."},
+    {"kafka.brokers", T_STRING, "\"127.0.0.1:9092\"", 1, 4096, CFG(brokers), 0,
+     "Bootstrap brokers, HOST:PORT[,HOST:PORT...] (run --brokers overrides)."},
+    {"kafka.group", T_STRING, "\"cdrwatch\"", 1, 255, CFG(group), 0,
+     "Consumer group of the audit topic (run --group overrides)."},
+    {"kafka.properties", T_PROPS, "{}", 0, 0, CFG(kafka_props), 0,
+     "Any librdkafka property, passed as is (security.protocol, sasl.*, ssl.*...). Values of "
+     "secret properties are never printed."},
+    {"lists", T_LISTS, "{}", 0, 0, NOOFF, 0,
+     "Named lists of patterns ('*' and '?' wildcards, case-insensitive) that filters refer to "
+     "as \"@name\"."},
+    {"rules", T_RULES, "[]", 0, 1000, NOOFF, 0, "The detection rules, see rules[].*"},
+};
+
+static const option_t rule_options[] = {
+    {"id", T_ID, NULL, 1, 64, RULE(id), 0,
+     "Stable rule identifier (letters, digits, '_', '-', '.'); part of every alert id."},
+    {"name", T_STRING, NULL, 1, 200, RULE(name), 0, "Short human-readable name (rule.name)."},
+    {"description", T_STRING, "\"\"", 0, 4000, RULE(description), 0,
+     "What the rule catches and how to tune it."},
+    {"enabled", T_BOOL, "true", 0, 0, RULE(enabled), 0, "A disabled rule is loaded and checked, not run."},
+    {"stream", T_STREAM, "\"audit\"", 0, 0, RULE(stream), 0, "Which stream the rule reads: audit or cdr."},
+    {"filter", T_FILTER, "{}", 0, 0, NOOFF, 0,
+     "Conditions on fields of the stream, all of which must hold: \"field\": \"pattern\" or "
+     "[\"p1\",\"p2\"] (any of them), or {\"any\": [...], \"none\": [...]}. Patterns use '*' and "
+     "'?', match case-insensitively, and \"@name\" stands for a list from `lists`. An absent "
+     "field matches \"\"."},
+    {"key", T_KEY, "[\"principal\"]", 1, CW_KEY_FIELDS_MAX, RULE(key), 0,
+     "Fields whose values identify the tracked entity (one window per distinct key)."},
+    {"metric", T_OBJECT, NULL, 0, 0, NOOFF, 0, "What is measured over the window."},
+    {"metric.kind", T_METRIC, "\"count\"", 0, 0, RULE(metric), 0,
+     "count (records) or sum (of metric.field)."},
+    {"metric.field", T_FIELD, "\"rows\"", 0, 0, RULE(metric_field), 0,
+     "Numeric field summed by kind sum: rows, bytes (audit); duration_s, bytes_up, bytes_down "
+     "(cdr)."},
+    {"window", T_DURATION, "\"1h\"", CW_MS_PER_SECOND, 35 * CW_MS_PER_DAY, RULE(window), 0,
+     "Length of the sliding window, a multiple of bucket."},
+    {"bucket", T_DURATION, "\"5m\"", CW_MS_PER_SECOND, 35 * CW_MS_PER_DAY, RULE(bucket), 0,
+     "Width of one time bucket: the window slides by this step (at most 1024 buckets)."},
+    {"threshold", T_INT, NULL, 1, INT64_C(1) << 53, RULE(threshold), 0,
+     "Alert when the metric over the window reaches this value."},
+    {"suppress", T_DURATION, "\"1h\"", 0, 35 * CW_MS_PER_DAY, RULE(suppress), 0,
+     "After an alert the same (rule, key) stays quiet this long, and fires again only after its "
+     "metric has fallen below the threshold (re-armed)."},
+    {"severity", T_SEVERITY, "50", 0, 100, RULE(severity), 0, "event.severity of its alerts, 0-100."},
+    {"techniques", T_TECHNIQUES, "[]", 0, 16, RULE(techniques), 0,
+     "MITRE ATT&CK technique ids (T1213, T1119, T1030...)."},
+    {"include_failed", T_BOOL, "false", 0, 0, RULE(include_failed), 0,
+     "Count audit records whose status is fail (off: failed statements read nothing)."},
+    {"max_keys", T_INT, "0", 0, 100000000, RULE(max_keys), 0,
+     "Keys tracked by this rule; 0 takes engine.max_keys."},
+};
+
+#define N_CONFIG_OPTIONS (sizeof config_options / sizeof config_options[0])
+#define N_RULE_OPTIONS (sizeof rule_options / sizeof rule_options[0])
+
+/* ---- loading context and errors ---- */
+
+typedef struct {
+    apr_pool_t *pool;
+    const char *file;
+    cw_config_t *cfg;
+    char *err;
+    size_t errlen;
+} ctx_t;
+
+static cw_status_t fail(ctx_t *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static cw_status_t fail(ctx_t *c, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    int n = snprintf(c->err, c->errlen, "%s: %s: ", c->file, path);
+    if (n < 0 || (size_t)n >= c->errlen)
+        return CW_ERR_USAGE;
+    va_start(ap, fmt);
+    vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return CW_ERR_USAGE;
+}
+
+/* A short rendering of a JSON value for "got ..." in messages. */
+static const char *got(ctx_t *c, const cJSON *v)
+{
+    char *text = cJSON_PrintUnformatted(v);
+    const char *out;
+    if (!text)
+        return "?";
+    if (strlen(text) > 60)
+        out = apr_pstrcat(c->pool, apr_pstrndup(c->pool, text, 57), "...", NULL);
+    else
+        out = apr_pstrdup(c->pool, text);
+    cJSON_free(text);
+    return out;
+}
+
+static const char *type_name(opt_type_t t)
+{
+    switch (t) {
+    case T_OBJECT: return "object";
+    case T_DURATION: return "duration";
+    case T_INT: case T_SEVERITY: return "integer";
+    case T_BOOL: return "boolean";
+    case T_STRING: case T_ID: return "string";
+    case T_STREAM: return "\"audit\" | \"cdr\"";
+    case T_METRIC: return "\"count\" | \"sum\"";
+    case T_FIELD: return "field name";
+    case T_KEY: case T_COLUMNS: return "array of field names";
+    case T_TECHNIQUES: return "array of ATT&CK ids";
+    case T_FILTER: return "object of conditions";
+    case T_PROPS: return "object of strings";
+    case T_LISTS: return "object of pattern arrays";
+    case T_RULES: return "array of rules";
+    }
+    return "?";
+}
+
+/* Levenshtein distance, for "did you mean". Names are short. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), prev[65], cur[65];
+    if (la > 64 || lb > 64)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb];
+}
+
+/* The last path component. */
+static const char *leaf(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot ? dot + 1 : path;
+}
+
+/* Is option path `p` a direct child of `parent` ("" for the top)? */
+static bool is_child(const char *p, const char *parent)
+{
+    size_t n = strlen(parent);
+    if (n == 0)
+        return strchr(p, '.') == NULL;
+    return strncmp(p, parent, n) == 0 && p[n] == '.' && strchr(p + n + 1, '.') == NULL;
+}
+
+static const char *join(ctx_t *c, const char *a, const char *b)
+{
+    return *a ? apr_pstrcat(c->pool, a, ".", b, NULL) : b;
+}
+
+/* ---- value parsers ---- */
+
+static cw_status_t want_string(ctx_t *c, const char *path, const cJSON *v, const option_t *o,
+                               const char **out)
+{
+    size_t len;
+    if (!cJSON_IsString(v))
+        return fail(c, path, "expected a string, got %s", got(c, v));
+    len = strlen(v->valuestring);
+    if ((int64_t)len < o->min || (int64_t)len > o->max)
+        return fail(c, path, "expected a string of %lld to %lld characters, got %zu",
+                    (long long)o->min, (long long)o->max, len);
+    *out = apr_pstrdup(c->pool, v->valuestring);
+    return CW_OK;
+}
+
+static cw_status_t want_int(ctx_t *c, const char *path, const cJSON *v, int64_t min, int64_t max,
+                            int64_t *out)
+{
+    double d = cJSON_IsNumber(v) ? v->valuedouble : 0.5;
+    if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d)
+        return fail(c, path, "expected an integer from %lld to %lld, got %s", (long long)min,
+                    (long long)max, got(c, v));
+    if ((int64_t)d < min || (int64_t)d > max)
+        return fail(c, path, "expected an integer from %lld to %lld, got %s", (long long)min,
+                    (long long)max, got(c, v));
+    *out = (int64_t)d;
+    return CW_OK;
+}
+
+static cw_status_t want_string_array(ctx_t *c, const char *path, const cJSON *v, int max,
+                                     cw_strlist_t *out)
+{
+    const cJSON *it;
+    int i = 0, n;
+    if (cJSON_IsString(v)) {
+        out->items = apr_palloc(c->pool, sizeof(char *));
+        out->items[0] = apr_pstrdup(c->pool, v->valuestring);
+        out->n = 1;
+        return CW_OK;
+    }
+    if (!cJSON_IsArray(v))
+        return fail(c, path, "expected an array of strings, got %s", got(c, v));
+    n = cJSON_GetArraySize(v);
+    if (n > max)
+        return fail(c, path, "expected at most %d entries, got %d", max, n);
+    out->items = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(char *));
+    cJSON_ArrayForEach(it, v)
+    {
+        if (!cJSON_IsString(it) || !it->valuestring[0])
+            return fail(c, apr_psprintf(c->pool, "%s[%d]", path, i),
+                        "expected a non-empty string, got %s", got(c, it));
+        out->items[i++] = apr_pstrdup(c->pool, it->valuestring);
+    }
+    out->n = n;
+    return CW_OK;
+}
+
+/* Every field name of a stream, for "expected one of" messages. */
+static const char *field_names(ctx_t *c, cw_stream_t s, bool numeric_only)
+{
+    static const cw_field_t numeric[] = {CW_F_DURATION_S, CW_F_BYTES_UP, CW_F_BYTES_DOWN,
+                                         CW_F_ROWS, CW_F_BYTES};
+    const char *out = "";
+    int first = s == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
+    int last = s == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
+    for (int f = first; f <= last; f++) {
+        bool is_num = false;
+        for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++)
+            is_num |= numeric[i] == f;
+        if (numeric_only && !is_num)
+            continue;
+        out = apr_pstrcat(c->pool, out, *out ? ", " : "", cw_field_name((cw_field_t)f), NULL);
+    }
+    return out;
+}
+
+static cw_status_t want_field(ctx_t *c, const char *path, const cJSON *v, cw_stream_t s,
+                              bool numeric, cw_field_t *out)
+{
+    cw_field_t f = CW_F_NONE;
+    if (cJSON_IsString(v))
+        f = cw_field_lookup(s, v->valuestring, strlen(v->valuestring));
+    if (f != CW_F_NONE && numeric &&
+        !(f == CW_F_DURATION_S || f == CW_F_BYTES_UP || f == CW_F_BYTES_DOWN || f == CW_F_ROWS ||
+          f == CW_F_BYTES))
+        f = CW_F_NONE;
+    if (f == CW_F_NONE)
+        return fail(c, path, "expected a %sfield of the %s stream (%s), got %s",
+                    numeric ? "numeric " : "", cw_stream_name(s), field_names(c, s, numeric), got(c, v));
+    *out = f;
+    return CW_OK;
+}
+
+static bool valid_technique(const char *s)
+{
+    /* T1234 or T1234.567 */
+    size_t n = strlen(s);
+    if (!(n == 5 || n == 9) || s[0] != 'T')
+        return false;
+    for (size_t i = 1; i < n; i++) {
+        if (i == 5 ? s[i] != '.' : (s[i] < '0' || s[i] > '9'))
+            return false;
+    }
+    return true;
+}
+
+static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_rule_t *rule);
+
+/* Parse a value of option o into base + o->offset. `rule` is set for rule options. */
+static cw_status_t parse_value(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                               char *base, cw_rule_t *rule)
+{
+    void *dst = base + o->offset;
+    cw_status_t st;
+    switch (o->type) {
+    case T_DURATION: {
+        cw_time_t d;
+        char lo[32], hi[32];
+        if (!cJSON_IsString(v) || !cw_duration_parse(v->valuestring, &d))
+            return fail(c, path, "expected a duration like \"1h\" (units ms, s, m, h, d, w), got %s",
+                        got(c, v));
+        if (d < o->min || d > o->max)
+            return fail(c, path, "expected a duration from %s to %s, got %s",
+                        cw_duration_format(o->min, lo), cw_duration_format(o->max, hi), got(c, v));
+        *(cw_time_t *)dst = d;
+        return CW_OK;
+    }
+    case T_INT:
+        return want_int(c, path, v, o->min, o->max, (int64_t *)dst);
+    case T_SEVERITY: {
+        int64_t x;
+        if ((st = want_int(c, path, v, o->min, o->max, &x)) != CW_OK)
+            return st;
+        *(int *)dst = (int)x;
+        return CW_OK;
+    }
+    case T_BOOL:
+        if (!cJSON_IsBool(v))
+            return fail(c, path, "expected true or false, got %s", got(c, v));
+        *(bool *)dst = cJSON_IsTrue(v);
+        return CW_OK;
+    case T_STRING:
+        return want_string(c, path, v, o, (const char **)dst);
+    case T_ID: {
+        const char *s;
+        if ((st = want_string(c, path, v, o, &s)) != CW_OK)
+            return st;
+        for (const char *p = s; *p; p++) {
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                  *p == '_' || *p == '-' || *p == '.'))
+                return fail(c, path, "expected letters, digits, '_', '-' or '.', got %s", got(c, v));
+        }
+        *(const char **)dst = s;
+        return CW_OK;
+    }
+    case T_STREAM:
+        if (cJSON_IsString(v) && strcmp(v->valuestring, "audit") == 0)
+            *(cw_stream_t *)dst = CW_STREAM_AUDIT;
+        else if (cJSON_IsString(v) && strcmp(v->valuestring, "cdr") == 0)
+            *(cw_stream_t *)dst = CW_STREAM_CDR;
+        else
+            return fail(c, path, "expected \"audit\" or \"cdr\", got %s", got(c, v));
+        return CW_OK;
+    case T_METRIC:
+        if (cJSON_IsString(v) && strcmp(v->valuestring, "count") == 0)
+            *(cw_metric_kind_t *)dst = CW_METRIC_COUNT;
+        else if (cJSON_IsString(v) && strcmp(v->valuestring, "sum") == 0)
+            *(cw_metric_kind_t *)dst = CW_METRIC_SUM;
+        else
+            return fail(c, path, "expected \"count\" or \"sum\", got %s", got(c, v));
+        return CW_OK;
+    case T_FIELD:
+        return want_field(c, path, v, rule->stream, true, (cw_field_t *)dst);
+    case T_KEY: {
+        const cJSON *it;
+        int i = 0, n;
+        if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) < 1 || n > CW_KEY_FIELDS_MAX)
+            return fail(c, path, "expected an array of 1 to %d field names, got %s",
+                        CW_KEY_FIELDS_MAX, got(c, v));
+        cJSON_ArrayForEach(it, v)
+        {
+            const char *p = apr_psprintf(c->pool, "%s[%d]", path, i);
+            if ((st = want_field(c, p, it, rule->stream, false, &rule->key[i])) != CW_OK)
+                return st;
+            i++;
+        }
+        rule->n_key = n;
+        return CW_OK;
+    }
+    case T_COLUMNS: {
+        cw_input_config_t *in = dst;
+        const cJSON *it;
+        int i = 0, n;
+        if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) < 1 || n > CW_F_COUNT)
+            return fail(c, path, "expected an array of field names, got %s", got(c, v));
+        cJSON_ArrayForEach(it, v)
+        {
+            const char *p = apr_psprintf(c->pool, "%s[%d]", path, i);
+            /* "" or null: a column to skip */
+            if (cJSON_IsNull(it) || (cJSON_IsString(it) && !it->valuestring[0]))
+                in->columns[i] = CW_F_NONE;
+            else if ((st = want_field(c, p, it, (cw_stream_t)o->stream, false, &in->columns[i])) != CW_OK)
+                return st;
+            i++;
+        }
+        in->n_columns = n;
+        return CW_OK;
+    }
+    case T_TECHNIQUES: {
+        cw_strlist_t *l = dst;
+        if ((st = want_string_array(c, path, v, (int)o->max, l)) != CW_OK)
+            return st;
+        for (int i = 0; i < l->n; i++) {
+            if (!valid_technique(l->items[i]))
+                return fail(c, apr_psprintf(c->pool, "%s[%d]", path, i),
+                            "expected an ATT&CK technique id like \"T1213\" or \"T1505.003\", got \"%s\"",
+                            l->items[i]);
+        }
+        return CW_OK;
+    }
+    case T_FILTER:
+        return parse_filter(c, path, v, rule);
+    case T_PROPS: {
+        const cJSON *it;
+        int i = 0, n;
+        if (!cJSON_IsObject(v))
+            return fail(c, path, "expected an object of librdkafka properties, got %s", got(c, v));
+        n = cJSON_GetArraySize(v);
+        c->cfg->kafka_props = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_kv_t));
+        cJSON_ArrayForEach(it, v)
+        {
+            const char *p = join(c, path, it->string);
+            const char *val;
+            if (cJSON_IsString(it))
+                val = apr_pstrdup(c->pool, it->valuestring);
+            else if (cJSON_IsBool(it))
+                val = cJSON_IsTrue(it) ? "true" : "false";
+            else if (cJSON_IsNumber(it) && it->valuedouble >= -9e15 && it->valuedouble <= 9e15 &&
+                     it->valuedouble == (double)(int64_t)it->valuedouble)
+                val = apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (int64_t)it->valuedouble);
+            else
+                return fail(c, p, "expected a string, number or boolean, got %s", got(c, it));
+            c->cfg->kafka_props[i].key = apr_pstrdup(c->pool, it->string);
+            c->cfg->kafka_props[i].value = val;
+            i++;
+        }
+        c->cfg->n_kafka_props = n;
+        return CW_OK;
+    }
+    case T_LISTS: {
+        const cJSON *it;
+        if (!cJSON_IsObject(v))
+            return fail(c, path, "expected an object of named pattern lists, got %s", got(c, v));
+        cJSON_ArrayForEach(it, v)
+        {
+            cw_strlist_t l;
+            const char *p = join(c, path, it->string);
+            if ((st = want_string_array(c, p, it, 100000, &l)) != CW_OK)
+                return st;
+            *(const char **)apr_array_push(c->cfg->list_names) = apr_pstrdup(c->pool, it->string);
+            *(cw_strlist_t *)apr_array_push(c->cfg->list_values) = l;
+        }
+        return CW_OK;
+    }
+    case T_OBJECT:
+    case T_RULES:
+        break;
+    }
+    return fail(c, path, "internal error: unhandled option type");
+}
+
+/* Expand "@name" references into the patterns of the named list. */
+static cw_status_t expand_patterns(ctx_t *c, const char *path, const cw_strlist_t *src, cw_strlist_t *out)
+{
+    apr_array_header_t *a = apr_array_make(c->pool, src->n + 4, sizeof(const char *));
+    for (int i = 0; i < src->n; i++) {
+        const char *s = src->items[i];
+        if (s[0] == '@') {
+            const cw_strlist_t *l = cw_config_list(c->cfg, s + 1);
+            if (!l) {
+                const char *names = "";
+                for (int k = 0; k < c->cfg->list_names->nelts; k++)
+                    names = apr_pstrcat(c->pool, names, k ? ", " : "",
+                                        APR_ARRAY_IDX(c->cfg->list_names, k, const char *), NULL);
+                return fail(c, path, "expected \"@name\" of a list in `lists` (%s), got \"%s\"",
+                            *names ? names : "none defined", s);
+            }
+            for (int k = 0; k < l->n; k++)
+                *(const char **)apr_array_push(a) = l->items[k];
+        } else {
+            *(const char **)apr_array_push(a) = s;
+        }
+    }
+    out->items = (const char **)a->elts;
+    out->n = a->nelts;
+    return CW_OK;
+}
+
+static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_rule_t *rule)
+{
+    const cJSON *it;
+    int i = 0, n;
+    cw_status_t st;
+    if (!cJSON_IsObject(v))
+        return fail(c, path, "expected an object of field conditions, got %s", got(c, v));
+    n = cJSON_GetArraySize(v);
+    rule->conds = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_cond_t));
+    cJSON_ArrayForEach(it, v)
+    {
+        cw_cond_t *cond = &rule->conds[i];
+        const char *p = join(c, path, it->string);
+        cond->field = cw_field_lookup(rule->stream, it->string, strlen(it->string));
+        if (cond->field == CW_F_NONE)
+            return fail(c, p, "expected a field of the %s stream (%s)", cw_stream_name(rule->stream),
+                        field_names(c, rule->stream, false));
+        if (cJSON_IsObject(it)) {
+            const cJSON *part;
+            cJSON_ArrayForEach(part, it)
+            {
+                const char *pp = join(c, p, part->string);
+                if (strcmp(part->string, "any") == 0)
+                    st = want_string_array(c, pp, part, 100000, &cond->any_src);
+                else if (strcmp(part->string, "none") == 0)
+                    st = want_string_array(c, pp, part, 100000, &cond->none_src);
+                else
+                    st = fail(c, pp, "unknown key: expected \"any\" or \"none\"");
+                if (st != CW_OK)
+                    return st;
+            }
+        } else if ((st = want_string_array(c, p, it, 100000, &cond->any_src)) != CW_OK) {
+            return st;
+        }
+        if ((st = expand_patterns(c, p, &cond->any_src, &cond->any)) != CW_OK ||
+            (st = expand_patterns(c, p, &cond->none_src, &cond->none)) != CW_OK)
+            return st;
+        i++;
+    }
+    rule->n_conds = n;
+    return CW_OK;
+}
+
+/* ---- walking an object against a table ---- */
+
+static const cJSON *member(const cJSON *obj, const char *name)
+{
+    return obj ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+}
+
+static cw_status_t check_unknown_and_duplicates(ctx_t *c, const cJSON *obj, const option_t *table,
+                                                size_t n, const char *rel, const char *path)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, obj)
+    {
+        const char *full = *rel ? apr_pstrcat(c->pool, rel, ".", it->string, NULL) : it->string;
+        bool known = false;
+        const char *best = NULL;
+        size_t best_d = 99;
+        for (const cJSON *o = obj->child; o != it; o = o->next) {
+            if (strcmp(o->string, it->string) == 0)
+                return fail(c, join(c, path, it->string), "duplicate key");
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!is_child(table[i].path, rel))
+                continue;
+            if (strcmp(table[i].path, full) == 0) {
+                known = true;
+                break;
+            }
+            size_t d = edit_distance(leaf(table[i].path), it->string);
+            if (d < best_d) {
+                best_d = d;
+                best = leaf(table[i].path);
+            }
+        }
+        if (!known) {
+            if (best && best_d <= 3)
+                return fail(c, join(c, path, it->string), "unknown key (did you mean \"%s\"?)", best);
+            return fail(c, join(c, path, it->string), "unknown key");
+        }
+    }
+    return CW_OK;
+}
+
+/* Walk the options of `table` whose path is a child of `rel`, in table order. */
+static cw_status_t walk(ctx_t *c, const cJSON *obj, const option_t *table, size_t n, const char *rel,
+                        const char *path, char *base, cw_rule_t *rule)
+{
+    cw_status_t st;
+    if (obj && !cJSON_IsObject(obj))
+        return fail(c, *path ? path : "(top level)", "expected an object, got %s", got(c, obj));
+    if (obj && (st = check_unknown_and_duplicates(c, obj, table, n, rel, path)) != CW_OK)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        const option_t *o = &table[i];
+        const char *name;
+        const cJSON *v;
+        const char *p;
+        if (!is_child(o->path, rel))
+            continue;
+        name = leaf(o->path);
+        v = member(obj, name);
+        p = join(c, path, name);
+        if (o->type == T_OBJECT) {
+            if ((st = walk(c, v, table, n, o->path, p, base, rule)) != CW_OK)
+                return st;
+            continue;
+        }
+        if (o->type == T_RULES)
+            continue; /* handled by the caller, after lists */
+        if (!v) {
+            cJSON *def;
+            if (!o->def)
+                return fail(c, p, "required key is missing (%s: %s)", type_name(o->type), o->help);
+            def = cJSON_Parse(o->def);
+            if (!def)
+                return fail(c, p, "internal error: bad default %s", o->def);
+            st = parse_value(c, p, o, def, base, rule);
+            cJSON_Delete(def);
+        } else {
+            st = parse_value(c, p, o, v, base, rule);
+        }
+        if (st != CW_OK)
+            return st;
+    }
+    return CW_OK;
+}
+
+static cw_status_t check_rule(ctx_t *c, const char *path, cw_rule_t *r)
+{
+    int64_t nb;
+    if (r->window % r->bucket != 0)
+        return fail(c, apr_pstrcat(c->pool, path, ".window", NULL),
+                    "expected a multiple of bucket (%lld ms), got %lld ms", (long long)r->bucket,
+                    (long long)r->window);
+    nb = r->window / r->bucket;
+    if (nb > 1024)
+        return fail(c, apr_pstrcat(c->pool, path, ".bucket", NULL),
+                    "expected at most 1024 buckets per window, got %lld (widen the bucket)", (long long)nb);
+    if (c->cfg->allowed_lateness > r->window)
+        return fail(c, "engine.allowed_lateness",
+                    "expected at most the smallest rule window (%s.window), got a longer duration", path);
+    for (int i = 0; i < r->n_key; i++) {
+        for (int j = 0; j < i; j++) {
+            if (r->key[i] == r->key[j])
+                return fail(c, apr_psprintf(c->pool, "%s.key[%d]", path, i), "expected distinct fields");
+        }
+    }
+    if (r->max_keys == 0)
+        r->max_keys = c->cfg->max_keys;
+    return CW_OK;
+}
+
+static cw_status_t parse_rules(ctx_t *c, const cJSON *rules)
+{
+    const cJSON *it;
+    int i = 0, n;
+    cw_status_t st;
+    if (!rules) {
+        c->cfg->n_rules = 0;
+        return CW_OK;
+    }
+    if (!cJSON_IsArray(rules))
+        return fail(c, "rules", "expected an array of rule objects, got %s", got(c, rules));
+    n = cJSON_GetArraySize(rules);
+    if (n > 1000)
+        return fail(c, "rules", "expected at most 1000 rules, got %d", n);
+    c->cfg->rules = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_rule_t));
+    cJSON_ArrayForEach(it, rules)
+    {
+        cw_rule_t *r = &c->cfg->rules[i];
+        const char *path = apr_psprintf(c->pool, "rules[%d]", i);
+        if (!cJSON_IsObject(it))
+            return fail(c, path, "expected a rule object, got %s", got(c, it));
+        if ((st = walk(c, it, rule_options, N_RULE_OPTIONS, "", path, (char *)r, r)) != CW_OK)
+            return st;
+        if ((st = check_rule(c, path, r)) != CW_OK)
+            return st;
+        for (int k = 0; k < i; k++) {
+            if (strcmp(c->cfg->rules[k].id, r->id) == 0)
+                return fail(c, apr_pstrcat(c->pool, path, ".id", NULL),
+                            "expected a unique id, \"%s\" is also rules[%d].id", r->id, k);
+        }
+        i++;
+    }
+    c->cfg->n_rules = n;
+    return CW_OK;
+}
+
+/* Line and column of a byte offset, for JSON syntax errors. */
+static void line_col(const char *text, size_t off, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
+cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text, size_t len,
+                            cw_config_t **out, char *err, size_t errlen)
+{
+    ctx_t c = {pool, name, NULL, err, errlen};
+    const char *end = NULL;
+    cJSON *root;
+    cw_status_t st;
+
+    c.cfg = apr_pcalloc(pool, sizeof *c.cfg);
+    c.cfg->path = apr_pstrdup(pool, name);
+    c.cfg->list_names = apr_array_make(pool, 8, sizeof(const char *));
+    c.cfg->list_values = apr_array_make(pool, 8, sizeof(cw_strlist_t));
+    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root) {
+        int line, col;
+        size_t off = end && end >= text ? (size_t)(end - text) : 0;
+        line_col(text, off < len ? off : len, &line, &col);
+        snprintf(err, errlen, "%s: line %d, column %d: expected valid JSON (syntax error)", name, line, col);
+        return CW_ERR_USAGE;
+    }
+    for (const char *p = end; p < text + len; p++) {
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            int line, col;
+            line_col(text, (size_t)(p - text), &line, &col);
+            snprintf(err, errlen, "%s: line %d, column %d: expected the end of the file after the top-level object",
+                     name, line, col);
+            cJSON_Delete(root);
+            return CW_ERR_USAGE;
+        }
+    }
+    st = walk(&c, root, config_options, N_CONFIG_OPTIONS, "", "", (char *)c.cfg, NULL);
+    if (st == CW_OK)
+        st = parse_rules(&c, member(root, "rules"));
+    cJSON_Delete(root);
+    if (st != CW_OK)
+        return st;
+    *out = c.cfg;
+    return CW_OK;
+}
+
+cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out, char *err,
+                           size_t errlen)
+{
+    FILE *f;
+    char *text;
+    size_t len = 0, cap = 65536;
+    if (!path)
+        return cw_config_parse(pool, "(built-in config/cdrwatch.json)", cw_default_config,
+                               cw_default_config_len, out, err, errlen);
+    f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open configuration: %s", path, strerror(errno));
+        return CW_ERR_USAGE;
+    }
+    text = apr_palloc(pool, cap);
+    for (;;) {
+        size_t n = fread(text + len, 1, cap - len, f);
+        len += n;
+        if (len < cap)
+            break;
+        if (cap >= (16u << 20)) {
+            fclose(f);
+            snprintf(err, errlen, "%s: expected a configuration of at most 16 MiB", path);
+            return CW_ERR_USAGE;
+        }
+        char *bigger = apr_palloc(pool, cap * 2);
+        memcpy(bigger, text, len);
+        text = bigger;
+        cap *= 2;
+    }
+    if (ferror(f)) {
+        fclose(f);
+        snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+        return CW_ERR_USAGE;
+    }
+    fclose(f);
+    return cw_config_parse(pool, path, text, len, out, err, errlen);
+}
+
+const cw_strlist_t *cw_config_list(const cw_config_t *cfg, const char *name)
+{
+    for (int i = 0; i < cfg->list_names->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(cfg->list_names, i, const char *), name) == 0)
+            return &APR_ARRAY_IDX(cfg->list_values, i, cw_strlist_t);
+    }
+    return NULL;
+}
+
+bool cw_config_is_secret(const char *key)
+{
+    static const char *const words[] = {"password", "secret", "pem", "jaas", "token", "credential"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (strcasestr(key, words[i]))
+            return true;
+    }
+    return false;
+}
+
+/* ---- printing ---- */
+
+static void print_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p == '\t')
+            fputs("\\t", out);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void print_strlist(FILE *out, const cw_strlist_t *l)
+{
+    fputc('[', out);
+    for (int i = 0; i < l->n; i++) {
+        if (i)
+            fputs(", ", out);
+        print_json_string(out, l->items[i]);
+    }
+    fputc(']', out);
+}
+
+static void indent(FILE *out, int level)
+{
+    for (int i = 0; i < level; i++)
+        fputs("  ", out);
+}
+
+static void print_value(FILE *out, const option_t *o, const char *base, const cw_config_t *cfg,
+                        const cw_rule_t *rule, int level)
+{
+    const void *src = base + o->offset;
+    char buf[32];
+    switch (o->type) {
+    case T_DURATION: print_json_string(out, cw_duration_format(*(const cw_time_t *)src, buf)); break;
+    case T_INT: fprintf(out, "%lld", (long long)*(const int64_t *)src); break;
+    case T_SEVERITY: fprintf(out, "%d", *(const int *)src); break;
+    case T_BOOL: fputs(*(const bool *)src ? "true" : "false", out); break;
+    case T_STRING:
+    case T_ID: print_json_string(out, *(const char *const *)src); break;
+    case T_STREAM: print_json_string(out, cw_stream_name(*(const cw_stream_t *)src)); break;
+    case T_METRIC: print_json_string(out, *(const cw_metric_kind_t *)src == CW_METRIC_SUM ? "sum" : "count"); break;
+    case T_FIELD: print_json_string(out, cw_field_name(*(const cw_field_t *)src)); break;
+    case T_KEY:
+        fputc('[', out);
+        for (int i = 0; i < rule->n_key; i++) {
+            fputs(i ? ", " : "", out);
+            print_json_string(out, cw_field_name(rule->key[i]));
+        }
+        fputc(']', out);
+        break;
+    case T_COLUMNS: {
+        const cw_input_config_t *in = src;
+        fputc('[', out);
+        for (int i = 0; i < in->n_columns; i++) {
+            fputs(i ? ", " : "", out);
+            print_json_string(out, in->columns[i] == CW_F_NONE ? "" : cw_field_name(in->columns[i]));
+        }
+        fputc(']', out);
+        break;
+    }
+    case T_TECHNIQUES: print_strlist(out, src); break;
+    case T_FILTER:
+        fputc('{', out);
+        for (int i = 0; i < rule->n_conds; i++) {
+            const cw_cond_t *cd = &rule->conds[i];
+            fputs(i ? ", " : "", out);
+            print_json_string(out, cw_field_name(cd->field));
+            fputs(": {\"any\": ", out);
+            print_strlist(out, &cd->any_src);
+            fputs(", \"none\": ", out);
+            print_strlist(out, &cd->none_src);
+            fputc('}', out);
+        }
+        fputc('}', out);
+        break;
+    case T_PROPS:
+        fputc('{', out);
+        for (int i = 0; i < cfg->n_kafka_props; i++) {
+            fputs(i ? ", " : "", out);
+            print_json_string(out, cfg->kafka_props[i].key);
+            fputs(": ", out);
+            print_json_string(out, cw_config_is_secret(cfg->kafka_props[i].key) ? "(redacted)"
+                                                                                 : cfg->kafka_props[i].value);
+        }
+        fputc('}', out);
+        break;
+    case T_LISTS:
+        fputs("{", out);
+        for (int i = 0; i < cfg->list_names->nelts; i++) {
+            fputs(i ? ",\n" : "\n", out);
+            indent(out, level + 1);
+            print_json_string(out, APR_ARRAY_IDX(cfg->list_names, i, const char *));
+            fputs(": ", out);
+            print_strlist(out, &APR_ARRAY_IDX(cfg->list_values, i, cw_strlist_t));
+        }
+        if (cfg->list_names->nelts) {
+            fputc('\n', out);
+            indent(out, level);
+        }
+        fputc('}', out);
+        break;
+    case T_OBJECT:
+    case T_RULES:
+        break;
+    }
+}
+
+static void print_object(FILE *out, const option_t *table, size_t n, const char *rel,
+                         const char *base, const cw_config_t *cfg, const cw_rule_t *rule, int level)
+{
+    bool first = true;
+    fputs("{\n", out);
+    for (size_t i = 0; i < n; i++) {
+        const option_t *o = &table[i];
+        if (!is_child(o->path, rel))
+            continue;
+        if (!first)
+            fputs(",\n", out);
+        first = false;
+        indent(out, level + 1);
+        print_json_string(out, leaf(o->path));
+        fputs(": ", out);
+        if (o->type == T_OBJECT) {
+            print_object(out, table, n, o->path, base, cfg, rule, level + 1);
+        } else if (o->type == T_RULES) {
+            fputc('[', out);
+            for (int r = 0; r < cfg->n_rules; r++) {
+                fputs(r ? ",\n" : "\n", out);
+                indent(out, level + 2);
+                print_object(out, rule_options, N_RULE_OPTIONS, "", (const char *)&cfg->rules[r], cfg,
+                             &cfg->rules[r], level + 2);
+            }
+            if (cfg->n_rules) {
+                fputc('\n', out);
+                indent(out, level + 1);
+            }
+            fputc(']', out);
+        } else {
+            print_value(out, o, base, cfg, rule, level + 1);
+        }
+    }
+    fputc('\n', out);
+    indent(out, level);
+    fputc('}', out);
+}
+
+void cw_config_print(const cw_config_t *cfg, FILE *out)
+{
+    print_object(out, config_options, N_CONFIG_OPTIONS, "", (const char *)cfg, cfg, NULL, 0);
+    fputc('\n', out);
+}
+
+/* ---- option reference ---- */
+
+static void roff_text(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", out);
+        else if (*s == '-')
+            fputs("\\-", out);
+        else
+            fputc(*s, out);
+    }
+}
+
+static void describe_one(FILE *out, const char *prefix, const option_t *o, bool roff)
+{
+    char lo[32], hi[32];
+    const char *def = o->type == T_OBJECT ? NULL : o->def ? o->def : "(required)";
+    if (roff) {
+        fputs(".TP\n.B ", out);
+        roff_text(out, prefix);
+        roff_text(out, o->path);
+        fputs("\n(", out);
+        roff_text(out, type_name(o->type));
+        if (def) {
+            fputs("; default ", out);
+            roff_text(out, def);
+        }
+        fputs(")\n", out);
+        roff_text(out, o->help);
+        fputc('\n', out);
+    } else {
+        fprintf(out, "%s%s  (%s", prefix, o->path, type_name(o->type));
+        if (def)
+            fprintf(out, "; default %s", def);
+        if (o->type == T_INT || o->type == T_SEVERITY)
+            fprintf(out, "; %lld..%lld", (long long)o->min, (long long)o->max);
+        if (o->type == T_DURATION)
+            fprintf(out, "; %s..%s", cw_duration_format(o->min, lo), cw_duration_format(o->max, hi));
+        fprintf(out, ")\n    %s\n", o->help);
+    }
+}
+
+void cw_config_describe(FILE *out, bool roff)
+{
+    for (size_t i = 0; i < N_CONFIG_OPTIONS; i++)
+        describe_one(out, "", &config_options[i], roff);
+    for (size_t i = 0; i < N_RULE_OPTIONS; i++)
+        describe_one(out, "rules[].", &rule_options[i], roff);
+}

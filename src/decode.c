@@ -1,0 +1,664 @@
+/*
+ * decode.c — CSV (libcsv) and JSON (cJSON) records into cw_event_t.
+ *
+ * Both decoders funnel every value through cw_decode_set_field, so validation (UTF-8, size
+ * limits, numbers, times, MSISDNs) is written once. Nothing here prints or allocates per
+ * record: the CSV decoder reuses its cell buffer, and cJSON allocates from a bump arena that is
+ * rewound after each record (the arena is used only while cw_decode_json runs, so other users of
+ * cJSON — the configuration loader — get the ordinary heap).
+ *
+ * Not thread-safe: one decoding thread per process (cJSON's hooks are global).
+ */
+#include <ctype.h>
+#include <csv.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <cjson/cJSON.h>
+#include "cdrwatch/decode.h"
+
+static const char *const reason_names[CW_DEC_REASON_COUNT] = {
+    [CW_DEC_OK] = "ok",
+    [CW_DEC_BAD_CSV] = "bad_csv",
+    [CW_DEC_CSV_COLUMNS] = "csv_columns",
+    [CW_DEC_BAD_JSON] = "bad_json",
+    [CW_DEC_NOT_OBJECT] = "not_object",
+    [CW_DEC_MISSING_FIELD] = "missing_field",
+    [CW_DEC_BAD_TIME] = "bad_time",
+    [CW_DEC_BAD_NUMBER] = "bad_number",
+    [CW_DEC_BAD_VALUE] = "bad_value",
+    [CW_DEC_BAD_MSISDN] = "bad_msisdn",
+    [CW_DEC_OVERSIZE] = "oversize",
+    [CW_DEC_BAD_UTF8] = "bad_utf8",
+    [CW_DEC_LATE] = "late",
+};
+
+static const char *const reason_texts[CW_DEC_REASON_COUNT] = {
+    [CW_DEC_OK] = "ok",
+    [CW_DEC_BAD_CSV] = "not valid CSV (stray or unterminated quote)",
+    [CW_DEC_CSV_COLUMNS] = "column count differs from the header",
+    [CW_DEC_BAD_JSON] = "not valid JSON (nor a CSV file with a header line)",
+    [CW_DEC_NOT_OBJECT] = "JSON value is not an object",
+    [CW_DEC_MISSING_FIELD] = "missing required field",
+    [CW_DEC_BAD_TIME] = "time is neither ISO-8601 with an offset nor epoch milliseconds",
+    [CW_DEC_BAD_NUMBER] = "expected an integer >= 0",
+    [CW_DEC_BAD_VALUE] = "value not allowed",
+    [CW_DEC_BAD_MSISDN] = "not an E.164 number (1-15 digits after an optional + or 00)",
+    [CW_DEC_OVERSIZE] = "over its size limit",
+    [CW_DEC_BAD_UTF8] = "not valid UTF-8",
+    [CW_DEC_LATE] = "older than the engine clock minus the allowed lateness",
+};
+
+const char *cw_reason_name(cw_reason_t r)
+{
+    return (r >= 0 && r < CW_DEC_REASON_COUNT) ? reason_names[r] : "unknown";
+}
+
+char *cw_reason_format(cw_decode_result_t r, char *buf, size_t buflen)
+{
+    const char *text = (r.reason >= 0 && r.reason < CW_DEC_REASON_COUNT) ? reason_texts[r.reason] : "?";
+    if (r.field != CW_F_NONE)
+        snprintf(buf, buflen, "%s: %s '%s'", cw_reason_name(r.reason), text, cw_field_name(r.field));
+    else
+        snprintf(buf, buflen, "%s: %s", cw_reason_name(r.reason), text);
+    return buf;
+}
+
+static inline cw_decode_result_t result(cw_reason_t reason, cw_field_t field)
+{
+    cw_decode_result_t r = {reason, field};
+    return r;
+}
+#define DECODE_OK result(CW_DEC_OK, CW_F_NONE)
+
+/* ---- field values ---- */
+
+/* Well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF) and no NUL. */
+bool cw_utf8_valid(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c >= 0x01 && c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n;
+        uint32_t cp;
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return false; /* NUL, continuation byte, 0xc0/0xc1, > 0xf4 */
+        }
+        if (len - i <= n)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+static cw_decode_result_t set_text(char *dst, size_t max, cw_field_t f, const char *s, size_t len)
+{
+    if (len > max)
+        return result(CW_DEC_OVERSIZE, f);
+    if (!cw_utf8_valid(s, len))
+        return result(CW_DEC_BAD_UTF8, f);
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    return DECODE_OK;
+}
+
+#define CW_NUMBER_MAX (1LL << 53) /* exact in a double, far above any real count */
+
+static bool parse_count(const char *s, size_t len, int64_t *out)
+{
+    int64_t v = 0;
+    if (len == 0 || len > 16)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > CW_NUMBER_MAX)
+        return false;
+    *out = v;
+    return true;
+}
+
+static cw_decode_result_t add_subscriber(cw_audit_t *a, const char *s, size_t len)
+{
+    if (a->n_subscribers >= CW_SUBSCRIBERS_MAX)
+        return result(CW_DEC_OVERSIZE, CW_F_SUBSCRIBERS);
+    if (!cw_msisdn_normalise(s, len, a->subscribers[a->n_subscribers]))
+        return result(CW_DEC_BAD_MSISDN, CW_F_SUBSCRIBERS);
+    a->n_subscribers++;
+    return DECODE_OK;
+}
+
+static void mark(cw_event_t *ev, cw_field_t f)
+{
+    int first = ev->stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
+    ev->present |= 1u << (f - first);
+}
+
+void cw_event_reset(cw_event_t *ev, cw_stream_t stream)
+{
+    ev->stream = stream;
+    ev->ts = 0;
+    ev->present = 0;
+    if (stream == CW_STREAM_CDR) {
+        cw_cdr_t *c = &ev->u.cdr;
+        c->start_time = 0;
+        c->record_type = CW_REC_VOICE;
+        c->calling_msisdn[0] = c->called_msisdn[0] = '\0';
+        c->duration_s = c->bytes_up = c->bytes_down = 0;
+        c->record_id[0] = c->imsi[0] = c->imei[0] = c->cell_id[0] = '\0';
+    } else {
+        cw_audit_t *a = &ev->u.audit;
+        a->ts = 0;
+        a->principal[0] = a->action[0] = a->client_host[0] = a->client_app[0] = '\0';
+        a->db[0] = a->object[0] = a->statement[0] = a->session_id[0] = '\0';
+        a->rows = a->bytes = 0;
+        a->n_subscribers = 0;
+        a->failed = false;
+    }
+}
+
+cw_decode_result_t cw_decode_set_field(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
+{
+    cw_cdr_t *c = &ev->u.cdr;
+    cw_audit_t *a = &ev->u.audit;
+    cw_decode_result_t r = DECODE_OK;
+
+    if (len == 0)
+        return DECODE_OK; /* empty = absent */
+    switch (f) {
+    case CW_F_START_TIME:
+    case CW_F_TS:
+        if (len > 64)
+            return result(CW_DEC_OVERSIZE, f);
+        if (!cw_time_parse(s, len, &ev->ts))
+            return result(CW_DEC_BAD_TIME, f);
+        if (f == CW_F_TS)
+            a->ts = ev->ts;
+        else
+            c->start_time = ev->ts;
+        break;
+    case CW_F_RECORD_TYPE:
+        if (len == 5 && strncasecmp(s, "voice", 5) == 0)
+            c->record_type = CW_REC_VOICE;
+        else if (len == 3 && strncasecmp(s, "sms", 3) == 0)
+            c->record_type = CW_REC_SMS;
+        else if (len == 4 && strncasecmp(s, "data", 4) == 0)
+            c->record_type = CW_REC_DATA;
+        else
+            return result(CW_DEC_BAD_VALUE, f);
+        break;
+    case CW_F_CALLING_MSISDN:
+    case CW_F_CALLED_MSISDN:
+        if (len > 64)
+            return result(CW_DEC_OVERSIZE, f);
+        if (!cw_msisdn_normalise(s, len, f == CW_F_CALLING_MSISDN ? c->calling_msisdn : c->called_msisdn))
+            return result(CW_DEC_BAD_MSISDN, f);
+        break;
+    case CW_F_DURATION_S:
+    case CW_F_BYTES_UP:
+    case CW_F_BYTES_DOWN:
+    case CW_F_ROWS:
+    case CW_F_BYTES: {
+        int64_t v;
+        if (!parse_count(s, len, &v))
+            return result(CW_DEC_BAD_NUMBER, f);
+        *(f == CW_F_DURATION_S ? &c->duration_s
+          : f == CW_F_BYTES_UP ? &c->bytes_up
+          : f == CW_F_BYTES_DOWN ? &c->bytes_down
+          : f == CW_F_ROWS ? &a->rows
+                             : &a->bytes) = v;
+        break;
+    }
+    case CW_F_RECORD_ID: r = set_text(c->record_id, CW_ID_MAX, f, s, len); break;
+    case CW_F_IMSI: r = set_text(c->imsi, CW_ID_MAX, f, s, len); break;
+    case CW_F_IMEI: r = set_text(c->imei, CW_ID_MAX, f, s, len); break;
+    case CW_F_CELL_ID: r = set_text(c->cell_id, CW_ID_MAX, f, s, len); break;
+    case CW_F_PRINCIPAL: r = set_text(a->principal, CW_NAME_MAX, f, s, len); break;
+    case CW_F_ACTION:
+        r = set_text(a->action, CW_ACTION_MAX, f, s, len);
+        for (char *p = a->action; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        break;
+    case CW_F_CLIENT_HOST: r = set_text(a->client_host, CW_HOST_MAX, f, s, len); break;
+    case CW_F_CLIENT_APP: r = set_text(a->client_app, CW_NAME_MAX, f, s, len); break;
+    case CW_F_DB: r = set_text(a->db, CW_NAME_MAX, f, s, len); break;
+    case CW_F_OBJECT: r = set_text(a->object, CW_OBJECT_MAX, f, s, len); break;
+    case CW_F_STATEMENT: r = set_text(a->statement, CW_STATEMENT_MAX, f, s, len); break;
+    case CW_F_SESSION_ID: r = set_text(a->session_id, CW_ID_MAX, f, s, len); break;
+    case CW_F_STATUS:
+        if (len == 2 && strncasecmp(s, "ok", 2) == 0)
+            a->failed = false;
+        else if (len == 4 && strncasecmp(s, "fail", 4) == 0)
+            a->failed = true;
+        else
+            return result(CW_DEC_BAD_VALUE, f);
+        break;
+    case CW_F_SUBSCRIBERS: {
+        /* text form (CSV): identifiers separated by ';' */
+        size_t start = 0;
+        a->n_subscribers = 0;
+        for (size_t i = 0; i <= len; i++) {
+            if (i == len || s[i] == ';') {
+                if (i > start) {
+                    r = add_subscriber(a, s + start, i - start);
+                    if (r.reason != CW_DEC_OK)
+                        return r;
+                }
+                start = i + 1;
+            }
+        }
+        break;
+    }
+    default:
+        return DECODE_OK;
+    }
+    if (r.reason == CW_DEC_OK)
+        mark(ev, f);
+    return r;
+}
+
+cw_decode_result_t cw_decode_finish(cw_event_t *ev)
+{
+    int first = ev->stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
+    int last = ev->stream == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
+    for (int f = first; f <= last; f++) {
+        if (cw_field_required((cw_field_t)f) && !cw_event_has(ev, (cw_field_t)f))
+            return result(CW_DEC_MISSING_FIELD, (cw_field_t)f);
+    }
+    return DECODE_OK;
+}
+
+/* ---- JSON ---- */
+
+#define ARENA_SIZE (4u << 20)
+static struct {
+    unsigned char *base;
+    size_t used;
+    bool active;
+} arena;
+
+static void *arena_malloc(size_t n)
+{
+    if (arena.active && arena.base) {
+        size_t need = (n + 15) & ~(size_t)15;
+        if (need <= ARENA_SIZE - arena.used) {
+            void *p = arena.base + arena.used;
+            arena.used += need;
+            return p;
+        }
+    }
+    return malloc(n); /* outside decoding, or a record larger than the arena */
+}
+
+static void arena_free(void *p)
+{
+    unsigned char *q = p;
+    if (arena.base && q >= arena.base && q < arena.base + ARENA_SIZE)
+        return; /* rewound after the record */
+    free(p);
+}
+
+void cw_decode_init(void)
+{
+    static bool done;
+    cJSON_Hooks hooks = {arena_malloc, arena_free};
+    if (done)
+        return;
+    arena.base = malloc(ARENA_SIZE); /* once per process; if it fails cJSON uses the heap */
+    cJSON_InitHooks(&hooks);
+    done = true;
+}
+
+static cw_decode_result_t set_json_number(cw_event_t *ev, cw_field_t f, const cJSON *item)
+{
+    double d = item->valuedouble;
+    char text[32];
+    if (!(d >= 0) || d > (double)CW_NUMBER_MAX || floor(d) != d) {
+        bool is_time = f == CW_F_TS || f == CW_F_START_TIME;
+        bool is_count = f == CW_F_ROWS || f == CW_F_BYTES || f == CW_F_DURATION_S ||
+                        f == CW_F_BYTES_UP || f == CW_F_BYTES_DOWN;
+        return result(is_time ? CW_DEC_BAD_TIME : is_count ? CW_DEC_BAD_NUMBER : CW_DEC_BAD_VALUE, f);
+    }
+    int n = snprintf(text, sizeof text, "%lld", (long long)d);
+    return cw_decode_set_field(ev, f, text, (size_t)n);
+}
+
+static cw_decode_result_t set_json_subscribers(cw_event_t *ev, const cJSON *arr)
+{
+    const cJSON *it;
+    cw_audit_t *a = &ev->u.audit;
+    a->n_subscribers = 0;
+    cJSON_ArrayForEach(it, arr)
+    {
+        cw_decode_result_t r;
+        if (cJSON_IsString(it)) {
+            r = add_subscriber(a, it->valuestring, strlen(it->valuestring));
+        } else if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble < 1e15 &&
+                   floor(it->valuedouble) == it->valuedouble) {
+            char text[32];
+            int n = snprintf(text, sizeof text, "%lld", (long long)it->valuedouble);
+            r = add_subscriber(a, text, (size_t)n);
+        } else {
+            r = result(CW_DEC_BAD_VALUE, CW_F_SUBSCRIBERS);
+        }
+        if (r.reason != CW_DEC_OK)
+            return r;
+    }
+    if (a->n_subscribers > 0)
+        mark(ev, CW_F_SUBSCRIBERS);
+    return DECODE_OK;
+}
+
+static cw_decode_result_t decode_object(cw_event_t *ev, const cJSON *root)
+{
+    const cJSON *item;
+    cJSON_ArrayForEach(item, root)
+    {
+        cw_field_t f;
+        cw_decode_result_t r;
+        if (!item->string)
+            continue;
+        f = cw_field_lookup(ev->stream, item->string, strlen(item->string));
+        if (f == CW_F_NONE || cJSON_IsNull(item))
+            continue;
+        if (cJSON_IsString(item))
+            r = cw_decode_set_field(ev, f, item->valuestring, strlen(item->valuestring));
+        else if (cJSON_IsNumber(item))
+            r = set_json_number(ev, f, item);
+        else if (cJSON_IsArray(item) && f == CW_F_SUBSCRIBERS)
+            r = set_json_subscribers(ev, item);
+        else
+            r = result(CW_DEC_BAD_VALUE, f);
+        if (r.reason != CW_DEC_OK)
+            return r;
+    }
+    return cw_decode_finish(ev);
+}
+
+cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev)
+{
+    const char *end = NULL;
+    cJSON *root;
+    cw_decode_result_t r;
+
+    cw_event_reset(ev, stream);
+    /* cJSON stops at the first NUL; a NUL inside a line is bad input, not the end. */
+    if (memchr(buf, '\0', len))
+        return result(CW_DEC_BAD_JSON, CW_F_NONE);
+    arena.used = 0;
+    arena.active = true;
+    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!root) {
+        r = result(CW_DEC_BAD_JSON, CW_F_NONE);
+    } else {
+        const char *p = end;
+        while (p && p < buf + len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+            p++;
+        if (p != buf + len)
+            r = result(CW_DEC_BAD_JSON, CW_F_NONE); /* trailing bytes after the value */
+        else if (!cJSON_IsObject(root))
+            r = result(CW_DEC_NOT_OBJECT, CW_F_NONE);
+        else
+            r = decode_object(ev, root);
+        cJSON_Delete(root);
+    }
+    arena.active = false;
+    arena.used = 0;
+    return r;
+}
+
+/* ---- CSV ---- */
+
+#define CSV_COLS_MAX 256
+
+struct cw_csv {
+    struct csv_parser parser;
+    cw_stream_t stream;
+    bool have_header;
+    int n_columns;                       /* columns of the header (or configured) */
+    cw_field_t columns[CSV_COLS_MAX];    /* field of each column, CW_F_NONE if ignored */
+    /* the record being assembled: cells concatenated in `cells` */
+    char *cells;
+    size_t cells_len, cells_cap;
+    size_t cell_off[CSV_COLS_MAX];
+    size_t cell_len[CSV_COLS_MAX];
+    int n_cells;                         /* may exceed CSV_COLS_MAX: only the first are kept */
+    bool complete;
+    bool oversize;
+};
+
+static apr_status_t csv_cleanup(void *data)
+{
+    cw_csv_t *csv = data;
+    csv_free(&csv->parser);
+    free(csv->cells);
+    return APR_SUCCESS;
+}
+
+static int no_space(unsigned char c)
+{
+    (void)c;
+    return 0; /* RFC 4180: spaces are part of a field */
+}
+
+cw_status_t cw_csv_create(apr_pool_t *pool, cw_stream_t stream, cw_csv_t **out)
+{
+    cw_csv_t *csv = apr_pcalloc(pool, sizeof *csv);
+    if (csv_init(&csv->parser, CSV_STRICT | CSV_STRICT_FINI) != 0)
+        return CW_ERR_NOMEM;
+    csv_set_space_func(&csv->parser, no_space);
+    csv->stream = stream;
+    csv->cells_cap = 4096;
+    csv->cells = malloc(csv->cells_cap);
+    if (!csv->cells) {
+        csv_free(&csv->parser);
+        return CW_ERR_NOMEM;
+    }
+    apr_pool_cleanup_register(pool, csv, csv_cleanup, apr_pool_cleanup_null);
+    *out = csv;
+    return CW_OK;
+}
+
+static void on_cell(void *s, size_t len, void *data)
+{
+    cw_csv_t *csv = data;
+    int i = csv->n_cells++;
+    if (i >= CSV_COLS_MAX)
+        return;
+    if (csv->cells_len + len + 1 > csv->cells_cap) {
+        size_t cap = csv->cells_cap;
+        char *p;
+        while (cap < csv->cells_len + len + 1)
+            cap *= 2;
+        if (cap > 2 * CW_RECORD_MAX || !(p = realloc(csv->cells, cap))) {
+            csv->oversize = true;
+            csv->cell_off[i] = csv->cell_len[i] = 0;
+            return;
+        }
+        csv->cells = p;
+        csv->cells_cap = cap;
+    }
+    csv->cell_off[i] = csv->cells_len;
+    csv->cell_len[i] = len;
+    if (len)
+        memcpy(csv->cells + csv->cells_len, s, len);
+    csv->cells_len += len;
+    csv->cells[csv->cells_len++] = '\0';
+}
+
+static void on_record(int c, void *data)
+{
+    (void)c;
+    ((cw_csv_t *)data)->complete = true;
+}
+
+/* libcsv has no reset call and csv_fini refuses to reset after an unterminated quote; these are
+ * the fields csv_fini itself clears (csv.h documents the struct). */
+static void parser_reset(struct csv_parser *p)
+{
+    p->spaces = 0;
+    p->quoted = 0;
+    p->entry_pos = 0;
+    p->status = 0;
+    p->pstate = 0; /* ROW_NOT_BEGUN */
+}
+
+static void record_reset(cw_csv_t *csv)
+{
+    csv->n_cells = 0;
+    csv->cells_len = 0;
+    csv->complete = false;
+    csv->oversize = false;
+}
+
+void cw_csv_reset(cw_csv_t *csv)
+{
+    parser_reset(&csv->parser);
+    record_reset(csv);
+}
+
+int cw_csv_push(cw_csv_t *csv, const char *buf, size_t len)
+{
+    size_t done;
+    if (csv->complete)
+        record_reset(csv);
+    done = csv_parse(&csv->parser, buf, len, on_cell, on_record, csv);
+    if (done != len || csv_error(&csv->parser) != CSV_SUCCESS) {
+        cw_csv_reset(csv);
+        return -1;
+    }
+    return csv->complete ? 1 : 0;
+}
+
+int cw_csv_finish(cw_csv_t *csv)
+{
+    if (csv->complete)
+        record_reset(csv);
+    if (csv_fini(&csv->parser, on_cell, on_record, csv) != 0) {
+        cw_csv_reset(csv);
+        return -1;
+    }
+    return csv->complete ? 1 : 0;
+}
+
+bool cw_csv_in_record(const cw_csv_t *csv)
+{
+    return csv->parser.pstate != 0 || (csv->n_cells > 0 && !csv->complete);
+}
+
+int cw_csv_take_header(cw_csv_t *csv, char *missing, size_t missinglen)
+{
+    bool seen[CW_F_COUNT] = {false};
+    int known = 0;
+    size_t mlen = 0;
+    int first = csv->stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
+    int last = csv->stream == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
+
+    csv->n_columns = csv->n_cells < CSV_COLS_MAX ? csv->n_cells : CSV_COLS_MAX;
+    for (int i = 0; i < csv->n_columns; i++) {
+        const char *name = csv->cells + csv->cell_off[i];
+        size_t len = csv->cell_len[i];
+        /* a UTF-8 byte order mark on the first column */
+        if (i == 0 && len >= 3 && memcmp(name, "\xef\xbb\xbf", 3) == 0) {
+            name += 3;
+            len -= 3;
+        }
+        while (len && (*name == ' ' || *name == '\t')) {
+            name++;
+            len--;
+        }
+        while (len && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+            len--;
+        cw_field_t f = cw_field_lookup(csv->stream, name, len);
+        if (f != CW_F_NONE && seen[f])
+            f = CW_F_NONE; /* a repeated column: the first one counts */
+        csv->columns[i] = f;
+        if (f != CW_F_NONE) {
+            seen[f] = true;
+            known++;
+        }
+    }
+    if (missinglen)
+        missing[0] = '\0';
+    for (int f = first; f <= last; f++) {
+        if (cw_field_required((cw_field_t)f) && !seen[f] && mlen + 32 < missinglen) {
+            mlen += (size_t)snprintf(missing + mlen, missinglen - mlen, "%s%s", mlen ? ", " : "",
+                                     cw_field_name((cw_field_t)f));
+        }
+    }
+    csv->have_header = true;
+    return known;
+}
+
+void cw_csv_set_columns(cw_csv_t *csv, const cw_field_t *fields, int n)
+{
+    csv->n_columns = n < CSV_COLS_MAX ? n : CSV_COLS_MAX;
+    memcpy(csv->columns, fields, (size_t)csv->n_columns * sizeof *fields);
+    csv->have_header = true;
+}
+
+bool cw_csv_has_header(const cw_csv_t *csv) { return csv->have_header; }
+
+bool cw_csv_header_like(const cw_csv_t *csv)
+{
+    if (csv->n_cells < 2 || csv->n_cells > CSV_COLS_MAX)
+        return false;
+    for (int i = 0; i < csv->n_cells; i++) {
+        const char *c = csv->cells + csv->cell_off[i];
+        size_t n = csv->cell_len[i];
+        if (i == 0 && n >= 3 && memcmp(c, "\xef\xbb\xbf", 3) == 0) {
+            c += 3;
+            n -= 3;
+        }
+        if (n == 0 || n > 64 || !(isalpha((unsigned char)c[0]) || c[0] == '_'))
+            return false;
+        for (size_t k = 1; k < n; k++) {
+            if (!(isalnum((unsigned char)c[k]) || c[k] == '_' || c[k] == '.' || c[k] == '-' || c[k] == ' '))
+                return false;
+        }
+    }
+    return true;
+}
+
+cw_decode_result_t cw_csv_decode(cw_csv_t *csv, cw_event_t *ev)
+{
+    cw_event_reset(ev, csv->stream);
+    if (csv->oversize)
+        return result(CW_DEC_OVERSIZE, CW_F_NONE);
+    if (csv->n_cells != csv->n_columns)
+        return result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
+    for (int i = 0; i < csv->n_columns; i++) {
+        cw_field_t f = csv->columns[i];
+        if (f == CW_F_NONE)
+            continue;
+        cw_decode_result_t r = cw_decode_set_field(ev, f, csv->cells + csv->cell_off[i], csv->cell_len[i]);
+        if (r.reason != CW_DEC_OK)
+            return r;
+    }
+    return cw_decode_finish(ev);
+}

@@ -1,0 +1,317 @@
+/*
+ * event.c — field names, time and MSISDN parsing for the normalised record.
+ *
+ * Times are parsed by hand (no strptime, no locale, no time zone database): ISO-8601 with an
+ * explicit offset, or epoch milliseconds. Civil-date arithmetic is Howard Hinnant's
+ * days_from_civil, exact for the proleptic Gregorian calendar.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include "cdrwatch/event.h"
+
+static const struct {
+    const char *name;
+    cw_stream_t stream;
+    bool required;
+} fields[CW_F_COUNT] = {
+    [CW_F_START_TIME] = {"start_time", CW_STREAM_CDR, true},
+    [CW_F_RECORD_TYPE] = {"record_type", CW_STREAM_CDR, true},
+    [CW_F_CALLING_MSISDN] = {"calling_msisdn", CW_STREAM_CDR, true},
+    [CW_F_CALLED_MSISDN] = {"called_msisdn", CW_STREAM_CDR, false},
+    [CW_F_DURATION_S] = {"duration_s", CW_STREAM_CDR, false},
+    [CW_F_RECORD_ID] = {"record_id", CW_STREAM_CDR, false},
+    [CW_F_IMSI] = {"imsi", CW_STREAM_CDR, false},
+    [CW_F_IMEI] = {"imei", CW_STREAM_CDR, false},
+    [CW_F_CELL_ID] = {"cell_id", CW_STREAM_CDR, false},
+    [CW_F_BYTES_UP] = {"bytes_up", CW_STREAM_CDR, false},
+    [CW_F_BYTES_DOWN] = {"bytes_down", CW_STREAM_CDR, false},
+    [CW_F_TS] = {"ts", CW_STREAM_AUDIT, true},
+    [CW_F_PRINCIPAL] = {"principal", CW_STREAM_AUDIT, true},
+    [CW_F_ACTION] = {"action", CW_STREAM_AUDIT, true},
+    [CW_F_CLIENT_HOST] = {"client_host", CW_STREAM_AUDIT, false},
+    [CW_F_CLIENT_APP] = {"client_app", CW_STREAM_AUDIT, false},
+    [CW_F_DB] = {"db", CW_STREAM_AUDIT, false},
+    [CW_F_OBJECT] = {"object", CW_STREAM_AUDIT, false},
+    [CW_F_ROWS] = {"rows", CW_STREAM_AUDIT, false},
+    [CW_F_BYTES] = {"bytes", CW_STREAM_AUDIT, false},
+    [CW_F_STATEMENT] = {"statement", CW_STREAM_AUDIT, false},
+    [CW_F_SUBSCRIBERS] = {"subscribers", CW_STREAM_AUDIT, false},
+    [CW_F_STATUS] = {"status", CW_STREAM_AUDIT, false},
+    [CW_F_SESSION_ID] = {"session_id", CW_STREAM_AUDIT, false},
+};
+
+const char *cw_field_name(cw_field_t f)
+{
+    return (f >= 0 && f < CW_F_COUNT) ? fields[f].name : "?";
+}
+
+cw_stream_t cw_field_stream(cw_field_t f) { return fields[f].stream; }
+bool cw_field_required(cw_field_t f) { return f >= 0 && f < CW_F_COUNT && fields[f].required; }
+const char *cw_stream_name(cw_stream_t s) { return s == CW_STREAM_CDR ? "cdr" : "audit"; }
+
+cw_field_t cw_field_lookup(cw_stream_t stream, const char *name, size_t len)
+{
+    int first = stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
+    int last = stream == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
+    for (int f = first; f <= last; f++) {
+        if (strlen(fields[f].name) == len && strncasecmp(fields[f].name, name, len) == 0)
+            return (cw_field_t)f;
+    }
+    return CW_F_NONE;
+}
+
+const char *cw_event_str(const cw_event_t *ev, cw_field_t f)
+{
+    const cw_cdr_t *c = &ev->u.cdr;
+    const cw_audit_t *a = &ev->u.audit;
+    if (cw_field_stream(f) != ev->stream)
+        return "";
+    switch (f) {
+    case CW_F_RECORD_TYPE:
+        return c->record_type == CW_REC_VOICE ? "voice" : c->record_type == CW_REC_SMS ? "sms" : "data";
+    case CW_F_CALLING_MSISDN: return c->calling_msisdn;
+    case CW_F_CALLED_MSISDN: return c->called_msisdn;
+    case CW_F_RECORD_ID: return c->record_id;
+    case CW_F_IMSI: return c->imsi;
+    case CW_F_IMEI: return c->imei;
+    case CW_F_CELL_ID: return c->cell_id;
+    case CW_F_PRINCIPAL: return a->principal;
+    case CW_F_ACTION: return a->action;
+    case CW_F_CLIENT_HOST: return a->client_host;
+    case CW_F_CLIENT_APP: return a->client_app;
+    case CW_F_DB: return a->db;
+    case CW_F_OBJECT: return a->object;
+    case CW_F_STATEMENT: return a->statement;
+    case CW_F_STATUS: return a->failed ? "fail" : "ok";
+    case CW_F_SESSION_ID: return a->session_id;
+    default: return "";
+    }
+}
+
+int64_t cw_event_num(const cw_event_t *ev, cw_field_t f)
+{
+    if (cw_field_stream(f) != ev->stream)
+        return 0;
+    switch (f) {
+    case CW_F_DURATION_S: return ev->u.cdr.duration_s;
+    case CW_F_BYTES_UP: return ev->u.cdr.bytes_up;
+    case CW_F_BYTES_DOWN: return ev->u.cdr.bytes_down;
+    case CW_F_ROWS: return ev->u.audit.rows;
+    case CW_F_BYTES: return ev->u.audit.bytes;
+    case CW_F_SUBSCRIBERS: return ev->u.audit.n_subscribers;
+    case CW_F_START_TIME:
+    case CW_F_TS: return ev->ts;
+    default: return 0;
+    }
+}
+
+/* ---- time ---- */
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static bool digits(const char *s, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static int days_in_month(int y, int m)
+{
+    static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : dim[m - 1];
+}
+
+#define CW_TIME_MAX 253402300799999LL /* 9999-12-31T23:59:59.999Z */
+
+bool cw_time_parse(const char *s, size_t len, cw_time_t *out)
+{
+    int Y, M, D, h, mi, sec, oh = 0, om = 0;
+    size_t i;
+    int64_t ms = 0;
+
+    if (len == 0)
+        return false;
+    /* epoch milliseconds: digits only */
+    for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+        ;
+    if (i == len) {
+        if (len > 15)
+            return false;
+        int64_t v = 0;
+        for (i = 0; i < len; i++)
+            v = v * 10 + (s[i] - '0');
+        if (v > CW_TIME_MAX)
+            return false;
+        *out = v;
+        return true;
+    }
+    /* YYYY-MM-DDTHH:MM:SS */
+    if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        s[13] != ':' || s[16] != ':')
+        return false;
+    if (!digits(s, 4, &Y) || !digits(s + 5, 2, &M) || !digits(s + 8, 2, &D) ||
+        !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
+        return false;
+    if (Y < 1970 || M < 1 || M > 12 || D < 1 || D > days_in_month(Y, M) || h > 23 || mi > 59 ||
+        sec > 60)
+        return false;
+    i = 19;
+    if (i < len && (s[i] == '.' || s[i] == ',')) {
+        size_t nd = 0;
+        i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            if (nd < 3)
+                ms = ms * 10 + (s[i] - '0');
+            nd++;
+            i++;
+        }
+        if (nd == 0 || nd > 9)
+            return false;
+        for (; nd < 3; nd++)
+            ms *= 10;
+    }
+    if (i >= len)
+        return false; /* no offset: refuse rather than guess the zone */
+    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
+        /* UTC */
+    } else if (s[i] == '+' || s[i] == '-') {
+        int sign = s[i] == '-' ? -1 : 1;
+        size_t rest = len - i - 1;
+        const char *o = s + i + 1;
+        if (rest == 5 && o[2] == ':') {
+            if (!digits(o, 2, &oh) || !digits(o + 3, 2, &om))
+                return false;
+        } else if (rest == 4) {
+            if (!digits(o, 2, &oh) || !digits(o + 2, 2, &om))
+                return false;
+        } else if (rest == 2) {
+            if (!digits(o, 2, &oh))
+                return false;
+        } else {
+            return false;
+        }
+        if (oh > 23 || om > 59)
+            return false;
+        oh *= sign;
+        om *= sign;
+    } else {
+        return false;
+    }
+    int64_t days = days_from_civil(Y, M, D);
+    int64_t t = ((days * 24 + h - oh) * 60 + mi - om) * 60 + sec;
+    t = t * 1000 + ms;
+    if (t < 0 || t > CW_TIME_MAX)
+        return false;
+    *out = t;
+    return true;
+}
+
+char *cw_time_format(cw_time_t t, char buf[32])
+{
+    int y, m, d;
+    int64_t days = t / CW_MS_PER_DAY, rem = t % CW_MS_PER_DAY;
+    if (rem < 0) {
+        rem += CW_MS_PER_DAY;
+        days--;
+    }
+    civil_from_days(days, &y, &m, &d);
+    snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, (int)(rem / CW_MS_PER_HOUR),
+             (int)(rem / CW_MS_PER_MINUTE % 60), (int)(rem / 1000 % 60), (int)(rem % 1000));
+    return buf;
+}
+
+/* ---- MSISDN ---- */
+
+bool cw_msisdn_normalise(const char *s, size_t len, cw_msisdn_t out)
+{
+    size_t n = 0, i = 0;
+    while (i < len && s[i] == ' ')
+        i++;
+    if (i < len && s[i] == '+')
+        i++;
+    else if (i + 1 < len && s[i] == '0' && s[i + 1] == '0')
+        i += 2;
+    for (; i < len; i++) {
+        if (s[i] == ' ')
+            continue;
+        if (s[i] < '0' || s[i] > '9' || n >= CW_MSISDN_MAX)
+            return false;
+        out[n++] = s[i];
+    }
+    out[n] = '\0';
+    return n > 0;
+}
+
+/* ---- durations ---- */
+
+bool cw_duration_parse(const char *s, cw_time_t *out)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"ms", 1}, {"s", CW_MS_PER_SECOND}, {"m", CW_MS_PER_MINUTE}, {"h", CW_MS_PER_HOUR},
+                 {"d", CW_MS_PER_DAY}, {"w", 7 * CW_MS_PER_DAY}};
+    int64_t v = 0;
+    const char *p = s;
+    if (*p < '0' || *p > '9')
+        return false;
+    while (*p >= '0' && *p <= '9') {
+        v = v * 10 + (*p - '0');
+        if (v > 1000000000LL)
+            return false;
+        p++;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(p, units[i].unit) == 0) {
+            *out = v * units[i].ms;
+            return true;
+        }
+    }
+    return false;
+}
+
+char *cw_duration_format(cw_time_t ms, char buf[32])
+{
+    if (ms != 0 && ms % (7 * CW_MS_PER_DAY) == 0)
+        snprintf(buf, 32, "%lldw", (long long)(ms / (7 * CW_MS_PER_DAY)));
+    else if (ms != 0 && ms % CW_MS_PER_DAY == 0)
+        snprintf(buf, 32, "%lldd", (long long)(ms / CW_MS_PER_DAY));
+    else if (ms != 0 && ms % CW_MS_PER_HOUR == 0)
+        snprintf(buf, 32, "%lldh", (long long)(ms / CW_MS_PER_HOUR));
+    else if (ms != 0 && ms % CW_MS_PER_MINUTE == 0)
+        snprintf(buf, 32, "%lldm", (long long)(ms / CW_MS_PER_MINUTE));
+    else if (ms % CW_MS_PER_SECOND == 0)
+        snprintf(buf, 32, "%llds", (long long)(ms / CW_MS_PER_SECOND));
+    else
+        snprintf(buf, 32, "%lldms", (long long)ms);
+    return buf;
+}

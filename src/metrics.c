@@ -1,0 +1,31 @@
+/*
+ * metrics.c — the summary line of the engine's counters.
+ */
+#include "cdrwatch/metrics.h"
+
+uint64_t cw_metrics_dead_total(const cw_metrics_t *m)
+{
+    uint64_t n = 0;
+    for (int r = 0; r < CW_DEC_REASON_COUNT; r++)
+        n += m->dead[r];
+    return n;
+}
+
+void cw_metrics_print(const cw_metrics_t *m, FILE *out)
+{
+    bool first = true;
+    fprintf(out, "records: cdr=%llu audit=%llu; alerts: %llu (suppressed crossings %llu); dead letters: %llu",
+            (unsigned long long)m->records[CW_STREAM_CDR], (unsigned long long)m->records[CW_STREAM_AUDIT],
+            (unsigned long long)m->alerts, (unsigned long long)m->suppressed,
+            (unsigned long long)cw_metrics_dead_total(m));
+    for (int r = 1; r < CW_DEC_REASON_COUNT; r++) {
+        if (!m->dead[r])
+            continue;
+        fprintf(out, "%s%s=%llu", first ? " (" : ", ", cw_reason_name((cw_reason_t)r),
+                (unsigned long long)m->dead[r]);
+        first = false;
+    }
+    fprintf(out, "%s; skipped lines: %llu; evicted keys: %llu; too old for a window: %llu\n",
+            first ? "" : ")", (unsigned long long)m->skipped, (unsigned long long)m->evictions,
+            (unsigned long long)m->too_old_for_window);
+}

@@ -1,0 +1,426 @@
+/*
+ * replay.c — file inputs for `cdrwatch replay`, merged by event time.
+ *
+ * Each input keeps a read buffer (lines up to CW_RECORD_MAX), the raw bytes of the record being
+ * decoded (for dead letters), its decoder and one decoded record, the head. cw_replay_next hands
+ * out the head with the smallest (event time, input index) and refills that input on the next
+ * call. Records that do not decode go to the dead-letter callback as they are read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <apr_strings.h>
+#include "cdrwatch/replay.h"
+
+#define READ_CHUNK (256u << 10)
+#define BUF_SIZE (CW_RECORD_MAX + READ_CHUNK)
+
+typedef enum { FMT_JSON, FMT_CSV } format_t;
+
+typedef struct {
+    const char *path; /* as given; "-" shown as "(stdin)" */
+    gzFile gz;
+    cw_stream_t stream;
+    int index;
+    format_t fmt;
+    char *buf; /* read buffer: [pos, len) not consumed yet */
+    size_t pos, len;
+    bool eof;
+    int64_t line;       /* lines consumed so far */
+    char *rec;          /* raw bytes of the record being assembled */
+    size_t rec_len;
+    int64_t rec_line;   /* its first line */
+    cw_csv_t *csv;
+    cw_event_t ev;      /* the head */
+    bool has_head;
+} source_t;
+
+struct cw_replay {
+    source_t *src;
+    int n;
+    int last; /* input whose head was handed out last, -1 if none */
+    cw_dlq_fn dlq;
+    void *dlq_ctx;
+    uint64_t skipped;
+};
+
+static apr_status_t source_cleanup(void *data)
+{
+    source_t *s = data;
+    if (s->gz)
+        gzclose(s->gz);
+    free(s->buf);
+    free(s->rec);
+    return APR_SUCCESS;
+}
+
+/* Fill the buffer. CW_OK, or CW_ERR_IO with a message. */
+static cw_status_t fill(source_t *s, char *err, size_t errlen)
+{
+    int n;
+    if (s->eof)
+        return CW_OK;
+    if (s->pos > 0) {
+        memmove(s->buf, s->buf + s->pos, s->len - s->pos);
+        s->len -= s->pos;
+        s->pos = 0;
+    }
+    if (s->len == BUF_SIZE)
+        return CW_OK;
+    n = gzread(s->gz, s->buf + s->len, (unsigned)(BUF_SIZE - s->len < READ_CHUNK ? BUF_SIZE - s->len : READ_CHUNK));
+    if (n < 0) {
+        int code;
+        const char *msg = gzerror(s->gz, &code);
+        snprintf(err, errlen, "%s: read error: %s", s->path,
+                 code == Z_ERRNO ? strerror(errno) : msg);
+        return CW_ERR_IO;
+    }
+    if (n == 0) {
+        int code;
+        const char *msg = gzerror(s->gz, &code);
+        if (code != Z_OK && code != Z_STREAM_END) {
+            snprintf(err, errlen, "%s: read error: %s", s->path, msg);
+            return CW_ERR_IO;
+        }
+        s->eof = true;
+    }
+    s->len += (size_t)n;
+    return CW_OK;
+}
+
+/* The next physical line, with its newline if it has one. Returns 1 and sets line and len, 0 at
+ * end of input, -1 on a read error, 2 for a line longer than CW_RECORD_MAX (skipped; line and
+ * len give its first bytes). */
+static int next_line(source_t *s, const char **line, size_t *len, char *err, size_t errlen)
+{
+    for (;;) {
+        char *start = s->buf + s->pos;
+        size_t avail = s->len - s->pos;
+        char *nl = memchr(start, '\n', avail);
+        if (nl || (s->eof && avail > 0)) {
+            size_t n = nl ? (size_t)(nl - start) + 1 : avail;
+            if (n > CW_RECORD_MAX) {
+                *line = start;
+                *len = 256;
+                s->pos += n;
+                s->line++;
+                return 2;
+            }
+            *line = start;
+            *len = n;
+            s->pos += n;
+            s->line++;
+            return 1;
+        }
+        if (s->eof)
+            return 0;
+        if (avail > CW_RECORD_MAX) {
+            /* an overlong line: discard up to its newline, then report it */
+            s->pos = s->len;
+            for (;;) {
+                if (fill(s, err, errlen) != CW_OK)
+                    return -1;
+                nl = memchr(s->buf, '\n', s->len);
+                if (nl) {
+                    s->pos = (size_t)(nl - s->buf) + 1;
+                    break;
+                }
+                s->pos = s->len;
+                if (s->eof)
+                    break;
+            }
+            s->line++;
+            *line = "";
+            *len = 0;
+            return 2;
+        }
+        if (fill(s, err, errlen) != CW_OK)
+            return -1;
+    }
+}
+
+static size_t trim_newline(const char *p, size_t n)
+{
+    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+        n--;
+    return n;
+}
+
+static bool blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+            return false;
+    }
+    return true;
+}
+
+static void dead(cw_replay_t *r, source_t *s, int64_t line, cw_decode_result_t res, const char *raw,
+                 size_t rawlen)
+{
+    cw_dead_letter_t dl;
+    dl.stream = s->stream;
+    dl.pos.name = s->path;
+    dl.pos.partition = -1;
+    dl.pos.offset = line;
+    dl.result = res;
+    dl.raw = raw;
+    dl.rawlen = trim_newline(raw, rawlen);
+    if (r->dlq)
+        r->dlq(r->dlq_ctx, &dl);
+}
+
+static void set_head(source_t *s, int64_t line)
+{
+    s->ev.pos.name = s->path;
+    s->ev.pos.partition = -1;
+    s->ev.pos.offset = line;
+    s->ev.source_index = s->index;
+    s->has_head = true;
+}
+
+static bool rec_append(source_t *s, const char *p, size_t n)
+{
+    if (s->rec_len + n > CW_RECORD_MAX)
+        return false;
+    memcpy(s->rec + s->rec_len, p, n);
+    s->rec_len += n;
+    return true;
+}
+
+static const cw_decode_result_t BAD_CSV = {CW_DEC_BAD_CSV, CW_F_NONE};
+static const cw_decode_result_t OVERSIZE = {CW_DEC_OVERSIZE, CW_F_NONE};
+
+/* Decode records until one is valid (head set) or the input ends. */
+static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen)
+{
+    const char *line;
+    size_t len;
+    int got;
+
+    s->has_head = false;
+    while ((got = next_line(s, &line, &len, err, errlen)) != 0) {
+        if (got < 0)
+            return CW_ERR_IO;
+        if (got == 2) {
+            if (s->fmt == FMT_CSV && cw_csv_in_record(s->csv))
+                cw_csv_reset(s->csv);
+            dead(r, s, s->line, OVERSIZE, line, len);
+            continue;
+        }
+        if (s->fmt == FMT_JSON) {
+            cw_decode_result_t res;
+            if (blank(line, len)) {
+                r->skipped++;
+                continue;
+            }
+            res = cw_decode_json(s->stream, line, trim_newline(line, len), &s->ev);
+            if (res.reason == CW_DEC_OK) {
+                set_head(s, s->line);
+                return CW_OK;
+            }
+            dead(r, s, s->line, res, line, len);
+            continue;
+        }
+        /* CSV: a record may span lines (quoted newlines) */
+        if (!cw_csv_in_record(s->csv)) {
+            if (blank(line, len)) {
+                r->skipped++;
+                continue;
+            }
+            s->rec_len = 0;
+            s->rec_line = s->line;
+        }
+        if (!rec_append(s, line, len)) {
+            cw_csv_reset(s->csv);
+            dead(r, s, s->rec_line, OVERSIZE, s->rec, s->rec_len);
+            continue;
+        }
+        int pushed = cw_csv_push(s->csv, line, len);
+        if (pushed < 0) {
+            dead(r, s, s->rec_line, BAD_CSV, s->rec, s->rec_len);
+        } else if (pushed == 1) {
+            cw_decode_result_t res = cw_csv_decode(s->csv, &s->ev);
+            if (res.reason == CW_DEC_OK) {
+                set_head(s, s->rec_line);
+                return CW_OK;
+            }
+            dead(r, s, s->rec_line, res, s->rec, s->rec_len);
+        }
+    }
+    if (s->fmt == FMT_CSV) {
+        int fin = cw_csv_finish(s->csv);
+        if (fin < 0) {
+            dead(r, s, s->rec_line, BAD_CSV, s->rec, s->rec_len);
+        } else if (fin == 1) {
+            cw_decode_result_t res = cw_csv_decode(s->csv, &s->ev);
+            if (res.reason == CW_DEC_OK) {
+                set_head(s, s->rec_line);
+                return CW_OK;
+            }
+            dead(r, s, s->rec_line, res, s->rec, s->rec_len);
+        }
+    }
+    return CW_OK;
+}
+
+/* Decide between JSON Lines and CSV, and read the CSV header. */
+static cw_status_t sniff(cw_replay_t *r, source_t *s, char *err, size_t errlen)
+{
+    cw_status_t st;
+    size_t i;
+    const char *line;
+    size_t len;
+    int got;
+    char missing[256];
+
+    while (s->len < 4096 && !s->eof) {
+        if ((st = fill(s, err, errlen)) != CW_OK)
+            return st;
+    }
+    if (s->len >= 3 && memcmp(s->buf, "\xef\xbb\xbf", 3) == 0)
+        s->pos = 3; /* UTF-8 byte order mark */
+    for (i = s->pos; i < s->len && (s->buf[i] == ' ' || s->buf[i] == '\t' || s->buf[i] == '\r' ||
+                                    s->buf[i] == '\n');
+         i++)
+        ;
+    if (i == s->len || s->buf[i] == '{') {
+        s->fmt = FMT_JSON;
+        return CW_OK;
+    }
+    /* CSV: the first non-blank record must be a header line */
+    s->fmt = FMT_CSV;
+    for (;;) {
+        got = next_line(s, &line, &len, err, errlen);
+        if (got < 0)
+            return CW_ERR_IO;
+        if (got == 0)
+            return CW_OK;
+        if (!cw_csv_in_record(s->csv) && blank(line, len)) {
+            r->skipped++;
+            continue;
+        }
+        if (!cw_csv_in_record(s->csv)) {
+            s->rec_len = 0;
+            s->rec_line = s->line;
+        }
+        if (got == 2 || !rec_append(s, line, len))
+            break;
+        int pushed = cw_csv_push(s->csv, line, len);
+        if (pushed < 0)
+            break;
+        if (pushed == 1 || (s->eof && s->pos == s->len && cw_csv_finish(s->csv) == 1)) {
+            if (cw_csv_take_header(s->csv, missing, sizeof missing) == 0 && !cw_csv_header_like(s->csv))
+                break;
+            if (missing[0]) {
+                snprintf(err, errlen,
+                         "%s:%lld: the CSV header lacks the required %s column(s) %s "
+                         "(is this a %s file?)",
+                         s->path, (long long)s->rec_line, cw_stream_name(s->stream), missing,
+                         s->stream == CW_STREAM_AUDIT ? "CDR" : "audit");
+                return CW_ERR_USAGE;
+            }
+            return CW_OK;
+        }
+    }
+    /* Neither JSON nor a CSV header: read as JSON Lines so every line is dead-lettered. */
+    {
+        static const cw_decode_result_t not_json = {CW_DEC_BAD_JSON, CW_F_NONE};
+        cw_csv_reset(s->csv);
+        dead(r, s, s->rec_line, not_json, s->rec, s->rec_len);
+        s->fmt = FMT_JSON;
+    }
+    return CW_OK;
+}
+
+cw_status_t cw_replay_open(apr_pool_t *pool, const char *const *paths, const cw_stream_t *streams,
+                           int n, cw_dlq_fn dlq, void *dlq_ctx, cw_replay_t **out, char *err,
+                           size_t errlen)
+{
+    cw_replay_t *r = apr_pcalloc(pool, sizeof *r);
+    cw_status_t st;
+    int stdin_used = 0;
+
+    cw_decode_init();
+    r->src = apr_pcalloc(pool, (size_t)(n ? n : 1) * sizeof(source_t));
+    r->n = n;
+    r->last = -1;
+    r->dlq = dlq;
+    r->dlq_ctx = dlq_ctx;
+    for (int i = 0; i < n; i++) {
+        source_t *s = &r->src[i];
+        bool is_stdin = strcmp(paths[i], "-") == 0;
+        s->path = is_stdin ? "(stdin)" : apr_pstrdup(pool, paths[i]);
+        s->stream = streams[i];
+        s->index = i;
+        if (is_stdin && stdin_used++) {
+            snprintf(err, errlen, "standard input ('-') can be given only once");
+            return CW_ERR_USAGE;
+        }
+        s->buf = malloc(BUF_SIZE);
+        s->rec = malloc(CW_RECORD_MAX);
+        apr_pool_cleanup_register(pool, s, source_cleanup, apr_pool_cleanup_null);
+        if (!s->buf || !s->rec) {
+            snprintf(err, errlen, "out of memory");
+            return CW_ERR_NOMEM;
+        }
+        if (is_stdin) {
+            int fd = dup(STDIN_FILENO);
+            s->gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
+        } else {
+            s->gz = gzopen(paths[i], "rb");
+        }
+        if (!s->gz) {
+            snprintf(err, errlen, "%s: cannot open: %s", s->path, errno ? strerror(errno) : "out of memory");
+            return CW_ERR_USAGE;
+        }
+        gzbuffer(s->gz, 128u << 10);
+        if ((st = cw_csv_create(pool, s->stream, &s->csv)) != CW_OK) {
+            snprintf(err, errlen, "out of memory");
+            return st;
+        }
+        if ((st = sniff(r, s, err, errlen)) != CW_OK)
+            return st;
+        if ((st = advance(r, s, err, errlen)) != CW_OK)
+            return st;
+    }
+    *out = r;
+    return CW_OK;
+}
+
+cw_status_t cw_replay_next(cw_replay_t *r, const cw_event_t **ev, char *err, size_t errlen)
+{
+    int best = -1;
+    if (r->last >= 0) {
+        cw_status_t st = advance(r, &r->src[r->last], err, errlen);
+        r->last = -1;
+        if (st != CW_OK)
+            return st;
+    }
+    for (int i = 0; i < r->n; i++) {
+        if (r->src[i].has_head && (best < 0 || r->src[i].ev.ts < r->src[best].ev.ts))
+            best = i;
+    }
+    if (best < 0)
+        return CW_ERR_EOF;
+    r->last = best;
+    *ev = &r->src[best].ev;
+    return CW_OK;
+}
+
+uint64_t cw_replay_bytes(const cw_replay_t *r)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < r->n; i++) {
+        z_off_t off = gzoffset(r->src[i].gz);
+        if (off > 0)
+            n += (uint64_t)off;
+    }
+    return n;
+}
+
+uint64_t cw_replay_skipped(const cw_replay_t *r) { return r->skipped; }

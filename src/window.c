@@ -1,0 +1,296 @@
+/*
+ * window.c — bucket rings and the bounded key table (see window.h for the invariants).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "cdrwatch/window.h"
+
+/* floor division for negative times too */
+static inline int64_t bucket_of(cw_time_t t, cw_time_t width)
+{
+    int64_t q = t / width;
+    return (t % width < 0) ? q - 1 : q;
+}
+
+static inline int slot_of(int64_t bucket, int n)
+{
+    int64_t s = bucket % n;
+    return (int)(s < 0 ? s + n : s);
+}
+
+void cw_window_init(cw_window_t *w, int n)
+{
+    w->head = INT64_MIN;
+    w->sum = 0;
+    w->count = 0;
+    memset(w->buckets, 0, (size_t)n * sizeof w->buckets[0]);
+}
+
+void cw_window_advance(cw_window_t *w, int n, cw_time_t width, cw_time_t t)
+{
+    int64_t b = bucket_of(t, width);
+    if (w->head == INT64_MIN) {
+        w->head = b;
+        return;
+    }
+    if (b <= w->head)
+        return;
+    if (b - w->head >= n) {
+        /* everything expired */
+        memset(w->buckets, 0, (size_t)n * sizeof w->buckets[0]);
+        w->sum = 0;
+        w->count = 0;
+    } else {
+        for (int64_t k = w->head + 1; k <= b; k++) {
+            cw_bucket_t *bk = &w->buckets[slot_of(k, n)];
+            w->sum -= bk->sum;
+            w->count -= bk->count;
+            memset(bk, 0, sizeof *bk);
+        }
+    }
+    w->head = b;
+}
+
+bool cw_window_add(cw_window_t *w, int n, cw_time_t width, cw_time_t t, int64_t v, uint32_t src,
+                   int64_t off)
+{
+    int64_t b = bucket_of(t, width);
+    cw_bucket_t *bk;
+    cw_window_advance(w, n, width, t);
+    if (b <= w->head - n)
+        return false;
+    bk = &w->buckets[slot_of(b, n)];
+    if (bk->count == 0) {
+        bk->first_src = src;
+        bk->first_off = off;
+    }
+    bk->sum += v;
+    bk->count++;
+    w->sum += v;
+    w->count++;
+    return true;
+}
+
+void cw_window_bounds(const cw_window_t *w, int n, cw_time_t width, cw_time_t *start, cw_time_t *end)
+{
+    *end = (w->head + 1) * width;
+    *start = *end - (cw_time_t)n * width;
+}
+
+bool cw_window_first(const cw_window_t *w, int n, uint32_t *src, int64_t *off)
+{
+    if (w->head == INT64_MIN)
+        return false;
+    for (int64_t k = w->head - n + 1; k <= w->head; k++) {
+        const cw_bucket_t *bk = &w->buckets[slot_of(k, n)];
+        if (bk->count) {
+            *src = bk->first_src;
+            *off = bk->first_off;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- bounded key table ---- */
+
+#define NIL UINT32_MAX
+
+typedef struct {
+    uint64_t hash;
+    uint32_t lru_prev, lru_next; /* towards older / newer */
+    uint32_t keylen;
+    uint32_t pad;
+    /* followed by key_max + 1 bytes of key, then the value, 8-byte aligned */
+} entry_t;
+
+struct cw_keytab {
+    size_t max_keys;
+    size_t key_max;
+    size_t value_size;
+    size_t stride;     /* bytes per entry */
+    size_t value_off;  /* offset of the value within an entry */
+    unsigned char *slab;
+    size_t cap;        /* entries allocated in slab */
+    size_t count;      /* entries in use (0..count-1) */
+    uint32_t *index;   /* open-addressing index: entry number + 1, 0 = empty */
+    size_t index_mask;
+    uint32_t lru_old, lru_new;
+    uint64_t evictions;
+};
+
+static inline entry_t *entry_at(const cw_keytab_t *t, uint32_t i)
+{
+    return (entry_t *)(t->slab + (size_t)i * t->stride);
+}
+static inline char *key_of(entry_t *e) { return (char *)(e + 1); }
+
+static apr_status_t keytab_cleanup(void *data)
+{
+    cw_keytab_t *t = data;
+    free(t->slab);
+    free(t->index);
+    return APR_SUCCESS;
+}
+
+static cw_status_t rebuild_index(cw_keytab_t *t, size_t slots)
+{
+    uint32_t *idx = calloc(slots, sizeof *idx);
+    if (!idx)
+        return CW_ERR_NOMEM;
+    free(t->index);
+    t->index = idx;
+    t->index_mask = slots - 1;
+    for (uint32_t i = 0; i < t->count; i++) {
+        size_t s = entry_at(t, i)->hash & t->index_mask;
+        while (t->index[s])
+            s = (s + 1) & t->index_mask;
+        t->index[s] = i + 1;
+    }
+    return CW_OK;
+}
+
+cw_status_t cw_keytab_create(apr_pool_t *pool, size_t max_keys, size_t key_max, size_t value_size,
+                             cw_keytab_t **out)
+{
+    cw_keytab_t *t = apr_pcalloc(pool, sizeof *t);
+    size_t initial = max_keys < 64 ? max_keys : 64;
+    if (max_keys == 0 || max_keys > UINT32_MAX / 4)
+        return CW_ERR_USAGE;
+    t->max_keys = max_keys;
+    t->key_max = key_max;
+    t->value_size = value_size;
+    t->value_off = (sizeof(entry_t) + key_max + 1 + 7) & ~(size_t)7;
+    t->stride = (t->value_off + value_size + 7) & ~(size_t)7;
+    t->cap = initial;
+    t->slab = calloc(t->cap, t->stride);
+    t->lru_old = t->lru_new = NIL;
+    apr_pool_cleanup_register(pool, t, keytab_cleanup, apr_pool_cleanup_null);
+    if (!t->slab || rebuild_index(t, 128) != CW_OK)
+        return CW_ERR_NOMEM;
+    *out = t;
+    return CW_OK;
+}
+
+static void lru_unlink(cw_keytab_t *t, uint32_t i)
+{
+    entry_t *e = entry_at(t, i);
+    if (e->lru_prev != NIL)
+        entry_at(t, e->lru_prev)->lru_next = e->lru_next;
+    else
+        t->lru_old = e->lru_next;
+    if (e->lru_next != NIL)
+        entry_at(t, e->lru_next)->lru_prev = e->lru_prev;
+    else
+        t->lru_new = e->lru_prev;
+}
+
+static void lru_push_new(cw_keytab_t *t, uint32_t i)
+{
+    entry_t *e = entry_at(t, i);
+    e->lru_prev = t->lru_new;
+    e->lru_next = NIL;
+    if (t->lru_new != NIL)
+        entry_at(t, t->lru_new)->lru_next = i;
+    else
+        t->lru_old = i;
+    t->lru_new = i;
+}
+
+/* Index slot holding entry i (it is there). */
+static size_t slot_holding(const cw_keytab_t *t, uint32_t i)
+{
+    size_t s = entry_at(t, i)->hash & t->index_mask;
+    while (t->index[s] != i + 1)
+        s = (s + 1) & t->index_mask;
+    return s;
+}
+
+/* Backward-shift deletion from the index: no tombstones, probe chains stay short. */
+static void index_remove(cw_keytab_t *t, size_t hole)
+{
+    size_t s = hole;
+    for (;;) {
+        s = (s + 1) & t->index_mask;
+        if (!t->index[s])
+            break;
+        size_t ideal = entry_at(t, t->index[s] - 1)->hash & t->index_mask;
+        /* move s into the hole if its ideal slot is not in (hole, s] cyclically */
+        if (((s - ideal) & t->index_mask) >= ((s - hole) & t->index_mask)) {
+            t->index[hole] = t->index[s];
+            hole = s;
+        }
+    }
+    t->index[hole] = 0;
+}
+
+static cw_status_t grow(cw_keytab_t *t)
+{
+    size_t cap = t->cap * 2 > t->max_keys ? t->max_keys : t->cap * 2;
+    unsigned char *slab = realloc(t->slab, cap * t->stride);
+    if (!slab)
+        return CW_ERR_NOMEM;
+    t->slab = slab;
+    if (cap * 2 > t->index_mask + 1) {
+        size_t slots = t->index_mask + 1;
+        while (slots < cap * 2)
+            slots *= 2;
+        if (rebuild_index(t, slots) != CW_OK)
+            return CW_ERR_NOMEM; /* keep the old capacity: the index must stay at most half full */
+    }
+    t->cap = cap;
+    return CW_OK;
+}
+
+void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
+{
+    uint64_t h;
+    size_t s;
+    uint32_t i;
+    entry_t *e;
+
+    if (len > t->key_max)
+        return NULL;
+    h = cw_hash64(key, len, 0x6b6579);
+    s = h & t->index_mask;
+    while (t->index[s]) {
+        i = t->index[s] - 1;
+        e = entry_at(t, i);
+        if (e->hash == h && e->keylen == len && memcmp(key_of(e), key, len) == 0) {
+            if (t->lru_new != i) {
+                lru_unlink(t, i);
+                lru_push_new(t, i);
+            }
+            *created = false;
+            return (unsigned char *)e + t->value_off;
+        }
+        s = (s + 1) & t->index_mask;
+    }
+    /* new key */
+    if (t->count == t->cap && t->cap < t->max_keys)
+        (void)grow(t); /* out of memory below the bound: evict instead */
+    if (t->count < t->cap) {
+        i = (uint32_t)t->count++;
+    } else {
+        /* evict the least recently updated key and reuse its entry */
+        i = t->lru_old;
+        lru_unlink(t, i);
+        index_remove(t, slot_holding(t, i));
+        t->evictions++;
+    }
+    e = entry_at(t, i);
+    memset(e, 0, t->stride);
+    e->hash = h;
+    e->keylen = (uint32_t)len;
+    memcpy(key_of(e), key, len);
+    s = h & t->index_mask;
+    while (t->index[s])
+        s = (s + 1) & t->index_mask;
+    t->index[s] = i + 1;
+    lru_push_new(t, i);
+    *created = true;
+    return (unsigned char *)e + t->value_off;
+}
+
+size_t cw_keytab_count(const cw_keytab_t *t) { return t->count; }
+uint64_t cw_keytab_evictions(const cw_keytab_t *t) { return t->evictions; }

@@ -1,0 +1,114 @@
+#!/bin/bash
+# cli.sh — the command line contract of SPEC §3: exit codes, messages, inputs and outputs.
+. "$(dirname "$0")/lib.sh"
+need_jq
+cd "$top_srcdir"
+
+# --- the "done when" of the foundation issue ---
+run bash -c "printf 'garbage\n' | '$CDRWATCH' replay --audit -"
+is "$rc" 0 "garbage on stdin: exit 0"
+contains "$TMP/err" "dead letter: (stdin):1: bad_json" "garbage on stdin: the dead letter is reported on stderr"
+is "$(wc -c < "$TMP/out")" 0 "garbage on stdin: nothing on stdout"
+
+sed 's/"threshold": 40000/"treshold": 40000/' config/cdrwatch.json > "$TMP/typo.json"
+run "$CDRWATCH" check-config --config "$TMP/typo.json"
+is "$rc" 2 "check-config on a typo: exit 2"
+contains "$TMP/err" "typo.json: rules[0].treshold: unknown key (did you mean \"threshold\"?)" \
+    "check-config on a typo: names the file and the key"
+
+# --- help, version, usage errors ---
+run "$CDRWATCH" --help
+is "$rc" 0 "--help exits 0"
+contains "$TMP/out" "cdrwatch replay" "--help shows replay"
+run "$CDRWATCH" --version
+is "$rc" 0 "--version exits 0"
+contains "$TMP/out" "cdrwatch " "--version prints the version"
+run "$CDRWATCH" replay --help
+contains "$TMP/out" "--dlq FILE" "replay --help explains --dlq"
+run "$CDRWATCH" check-config --help
+contains "$TMP/out" "--list-options" "check-config --help explains --list-options"
+run "$CDRWATCH"
+is "$rc" 2 "no command: exit 2"
+run "$CDRWATCH" frobnicate
+is "$rc" 2 "unknown command: exit 2"
+contains "$TMP/err" "unknown command 'frobnicate'" "unknown command is named"
+run "$CDRWATCH" replay
+is "$rc" 2 "replay without inputs: exit 2"
+contains "$TMP/err" "no input" "replay without inputs says so"
+run "$CDRWATCH" replay --audit
+is "$rc" 2 "--audit without a value: exit 2"
+run "$CDRWATCH" replay --bogus --audit -
+is "$rc" 2 "unknown replay option: exit 2"
+contains "$TMP/err" "unknown option '--bogus'" "unknown option is named"
+run "$CDRWATCH" replay --audit "$TMP/missing.jsonl"
+is "$rc" 2 "missing input file: exit 2"
+contains "$TMP/err" "missing.jsonl: cannot open" "missing input file is named"
+run "$CDRWATCH" replay --audit-format pgaudit --audit -
+is "$rc" 2 "an audit format not in this build: exit 2"
+run "$CDRWATCH" replay --audit datasets/small/cdr.csv.gz
+is "$rc" 2 "a CDR file given as audit: exit 2"
+contains "$TMP/err" "the CSV header lacks the required audit column(s) ts, principal, action" \
+    "a CDR file given as audit: the missing columns are named"
+run "$CDRWATCH" replay --config "$TMP/typo.json" --audit -
+is "$rc" 2 "replay with a bad configuration: exit 2"
+run "$CDRWATCH" run
+is "$rc" 1 "run is not in this build: exit 1, not a pretence"
+contains "$TMP/err" "not in this build" "run says it is not in this build"
+
+# --- check-config ---
+run "$CDRWATCH" check-config
+is "$rc" 0 "check-config of the built-in default"
+cp "$TMP/out" "$TMP/builtin.json"
+run "$CDRWATCH" check-config --config config/cdrwatch.json
+same_file "$TMP/out" "$TMP/builtin.json" "the built-in default is config/cdrwatch.json"
+run "$CDRWATCH" check-config --config "$TMP/builtin.json"
+same_file "$TMP/out" "$TMP/builtin.json" "check-config output is itself a valid configuration"
+printf '{"kafka":{"properties":{"sasl.password":"hunter2"}}}' > "$TMP/secret.json"
+run "$CDRWATCH" check-config --config "$TMP/secret.json"
+ok "$(grep -c hunter2 "$TMP/out" || true)" "check-config never prints a secret"
+run "$CDRWATCH" check-config --list-options
+contains "$TMP/out" "rules[].threshold" "--list-options lists rule options"
+
+# --- inputs: stdin, gzip on stdin, --out, --dlq ---
+(gzip -dc datasets/small/audit.jsonl.gz || true) | head -n 2000 > "$TMP/part.jsonl"
+run "$CDRWATCH" replay --quiet --audit "$TMP/part.jsonl" --out "$TMP/alerts1.jsonl"
+is "$rc" 0 "replay with --out"
+is "$(wc -c < "$TMP/out")" 0 "--out leaves stdout empty"
+is "$(wc -c < "$TMP/err")" 0 "--quiet leaves stderr empty"
+run bash -c "gzip -c '$TMP/part.jsonl' | '$CDRWATCH' replay --quiet --audit - > '$TMP/alerts2.jsonl'"
+is "$rc" 0 "gzip data on standard input"
+no_pos='del(.cdrwatch.observer, .cdrwatch.evidence.first, .cdrwatch.evidence.last)'
+same_file <("$JQ" -c "$no_pos" "$TMP/alerts2.jsonl") <("$JQ" -c "$no_pos" "$TMP/alerts1.jsonl") \
+    "gzip on stdin gives the alerts of the plain file (all but the file name)"
+ok "$([ -s "$TMP/alerts1.jsonl" ]; echo $?)" "the first 2000 audit records of the dataset raise the theft alert"
+
+printf '%s\n' '{"ts":"2026-03-04T02:00:00Z","principal":"a","action":"select"}' 'not json' \
+    '{"ts":"2026-03-04T02:00:01Z","action":"select"}' > "$TMP/mixed.jsonl"
+printf 'x\377y\n' >> "$TMP/mixed.jsonl"
+run "$CDRWATCH" replay --audit "$TMP/mixed.jsonl" --dlq "$TMP/dlq.jsonl"
+is "$rc" 0 "dead letters do not stop the replay"
+is "$(wc -l < "$TMP/dlq.jsonl")" 3 "three dead letters in the --dlq file"
+is "$("$JQ" -r '[.source, .reason] | join(" ")' "$TMP/dlq.jsonl" | tr '\n' '|')" \
+    "$TMP/mixed.jsonl:2 bad_json|$TMP/mixed.jsonl:3 missing_field|$TMP/mixed.jsonl:4 bad_json|" \
+    "each dead letter has its position and reason"
+is "$("$JQ" -r 'select(.reason=="missing_field") | .error' "$TMP/dlq.jsonl")" \
+    "missing_field: missing required field 'principal'" "the error names the field"
+is "$("$JQ" -r 'select(.source|endswith(":2")) | .record' "$TMP/dlq.jsonl")" "not json" "the original bytes are kept"
+is "$("$JQ" -r 'select(.source|endswith(":4")) | .record_base64' "$TMP/dlq.jsonl" | base64 -d | od -An -c | tr -s ' ')" \
+    " x 377 y" "bytes that are not UTF-8 are kept exactly, in base64"
+contains "$TMP/err" "records: cdr=0 audit=1; alerts: 0" "the summary counts the accepted record"
+contains "$TMP/err" "dead letters: 3 (bad_json=2, missing_field=1)" "the summary counts dead letters by reason"
+
+# --- failures at run time: exit 1 ---
+head -c 30000 datasets/small/audit.jsonl.gz > "$TMP/truncated.jsonl.gz"
+run "$CDRWATCH" replay --audit "$TMP/truncated.jsonl.gz"
+is "$rc" 1 "a truncated gzip file: exit 1"
+contains "$TMP/err" "truncated.jsonl.gz: read error" "a truncated gzip file is named"
+if [ -w /dev/full ]; then
+    run "$CDRWATCH" replay --quiet --audit "$TMP/part.jsonl" --out /dev/full
+    is "$rc" 1 "a full disk on output: exit 1"
+else
+    ok 1 "/dev/full is not available to test write failures"
+fi
+
+done_testing

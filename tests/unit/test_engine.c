@@ -1,0 +1,175 @@
+/* test_engine.c — thresholds, window edges, suppression and re-arming, late records, filters,
+ * keys, eviction and deterministic ids, with hand-computed expectations. */
+#include <stdlib.h>
+#include <apr_general.h>
+#include "cdrwatch/engine.h"
+#include "tap.h"
+
+typedef struct {
+    char id[33];
+    char key[64];
+    int64_t value;
+    cw_time_t start, end, at;
+    uint64_t records;
+    int64_t first_line;
+} seen_t;
+
+static seen_t seen[32];
+static int n_seen;
+static apr_pool_t *pool;
+static cw_time_t T0; /* 2026-03-04T00:00:00Z, a multiple of 5 minutes */
+#define MIN 60000LL
+
+static void sink(void *ctx, const cw_alert_t *a)
+{
+    (void)ctx;
+    if (n_seen >= 32)
+        return;
+    seen_t *s = &seen[n_seen++];
+    memcpy(s->id, a->id, sizeof s->id);
+    snprintf(s->key, sizeof s->key, "%.*s", (int)a->keylen, a->key);
+    s->value = a->value;
+    s->start = a->window_start;
+    s->end = a->window_end;
+    s->at = a->ev->ts;
+    s->records = a->records;
+    s->first_line = a->first.offset;
+}
+
+static cw_engine_t *engine_for(const char *json)
+{
+    cw_config_t *cfg;
+    cw_engine_t *e;
+    char err[512];
+    if (cw_config_parse(pool, "test", json, strlen(json), &cfg, err, sizeof err) != CW_OK) {
+        printf("# config: %s\n", err);
+        exit(1);
+    }
+    if (cw_engine_create(pool, cfg, sink, NULL, &e, err, sizeof err) != CW_OK) {
+        printf("# engine: %s\n", err);
+        exit(1);
+    }
+    cw_engine_source_id(e, "test.jsonl", -1);
+    n_seen = 0;
+    return e;
+}
+
+static int64_t line_no;
+
+static cw_reason_t feed(cw_engine_t *e, const char *who, cw_time_t at, int64_t rows, const char *object, bool failed)
+{
+    static cw_event_t ev;
+    cw_event_reset(&ev, CW_STREAM_AUDIT);
+    ev.ts = ev.u.audit.ts = at;
+    snprintf(ev.u.audit.principal, sizeof ev.u.audit.principal, "%s", who);
+    snprintf(ev.u.audit.action, sizeof ev.u.audit.action, "SELECT");
+    snprintf(ev.u.audit.object, sizeof ev.u.audit.object, "%s", object);
+    ev.u.audit.rows = rows;
+    ev.u.audit.failed = failed;
+    ev.present = (1u << (CW_F_TS - CW_F_TS)) | (1u << (CW_F_PRINCIPAL - CW_F_TS)) |
+                 (1u << (CW_F_ACTION - CW_F_TS)) | (1u << (CW_F_OBJECT - CW_F_TS)) | (1u << (CW_F_ROWS - CW_F_TS));
+    ev.pos.name = "test.jsonl";
+    ev.pos.partition = -1;
+    ev.pos.offset = ++line_no;
+    ev.source_index = 0;
+    return cw_engine_process(e, &ev);
+}
+
+static const char *CONFIG_A =
+    "{\"engine\":{\"allowed_lateness\":\"1m\"},\"rules\":[{\"id\":\"bulk\",\"name\":\"Bulk\","
+    "\"filter\":{\"object\":\"*cdr*\"},\"metric\":{\"kind\":\"sum\",\"field\":\"rows\"},"
+    "\"window\":\"1h\",\"bucket\":\"5m\",\"threshold\":100,\"suppress\":\"30m\",\"max_keys\":2}]}";
+
+static void scenario_a(cw_engine_t *e)
+{
+    const char *cdr = "mediation.cdr_voice";
+    line_no = 0;
+    feed(e, "alice", T0, 60, cdr, false);                           /* sum 60 */
+    feed(e, "alice", T0 + 1 * MIN, 10, "mediation.subscriber", false); /* filtered out */
+    feed(e, "alice", T0 + 2 * MIN, 40, cdr, true);                  /* failed: not counted */
+    feed(e, "alice", T0 + 10 * MIN, 40, cdr, false);                /* sum 100: alert 1 */
+    feed(e, "alice", T0 + 20 * MIN, 500, cdr, false);               /* 600, already fired */
+    feed(e, "alice", T0 + 70 * MIN, 1, cdr, false);                 /* 501: still above */
+    feed(e, "alice", T0 + 85 * MIN, 1, cdr, false);                 /* 500 expired: 1, re-armed; 2 */
+    feed(e, "alice", T0 + 86 * MIN, 200, cdr, false);               /* 202: alert 2 */
+}
+
+static void test_threshold_and_rearm(void)
+{
+    cw_engine_t *e = engine_for(CONFIG_A);
+    scenario_a(e);
+    is_int(n_seen, 2, "two incidents, two alerts");
+    is_int(seen[0].value, 100, "alert 1 fires when the sum reaches the threshold exactly");
+    is_int(seen[0].at, T0 + 10 * MIN, "alert 1 is raised by the record that crossed");
+    is_int(seen[0].end, T0 + 15 * MIN, "window ends with the crossing record's bucket");
+    is_int(seen[0].start, T0 - 45 * MIN, "and spans one hour");
+    is_int(seen[0].records, 2, "two records counted (the filtered and the failed one are not)");
+    is_int(seen[0].first_line, 1, "evidence starts at line 1");
+    is_str(seen[0].key, "alice", "keyed by principal");
+    is_int(seen[1].value, 202, "alert 2 after the window fell below the threshold");
+    is_int(seen[1].first_line, 6, "evidence of alert 2 starts at the oldest record still in its window (line 6, at +70 min)");
+    ok(strcmp(seen[0].id, seen[1].id) != 0, "different windows, different ids");
+    is_int(cw_engine_metrics(e)->records[CW_STREAM_AUDIT], 8, "every record reached the engine");
+
+    {
+        char id1[33], id2[33];
+        memcpy(id1, seen[0].id, 33);
+        memcpy(id2, seen[1].id, 33);
+        e = engine_for(CONFIG_A);
+        scenario_a(e);
+        ok(n_seen == 2 && strcmp(seen[0].id, id1) == 0 && strcmp(seen[1].id, id2) == 0,
+           "the same input gives the same alert ids");
+    }
+}
+
+static void test_suppression(void)
+{
+    cw_engine_t *e = engine_for(
+        "{\"engine\":{\"allowed_lateness\":\"1m\"},\"rules\":[{\"id\":\"short\",\"name\":\"S\","
+        "\"metric\":{\"kind\":\"sum\",\"field\":\"rows\"},\"window\":\"10m\",\"bucket\":\"5m\","
+        "\"threshold\":100,\"suppress\":\"30m\"}]}");
+    line_no = 0;
+    feed(e, "bob", T0, 100, "x", false);                /* alert 1, quiet until T0+30m */
+    feed(e, "bob", T0 + 15 * MIN, 100, "x", false);     /* re-armed, crosses inside suppression */
+    is_int(n_seen, 1, "a crossing inside the suppression time raises nothing");
+    is_int(cw_engine_metrics(e)->suppressed, 1, "but is counted as suppressed");
+    feed(e, "bob", T0 + 25 * MIN, 50, "x", false);      /* window fell to 0: re-armed, 50 */
+    feed(e, "bob", T0 + 31 * MIN, 60, "x", false);      /* 110 after suppression: alert 2 */
+    is_int(n_seen, 2, "a new crossing after the suppression time alerts");
+    is_int(seen[1].value, 110, "with the window's value");
+
+    is_int(feed(e, "bob", T0 + 29 * MIN, 1, "x", false), CW_DEC_LATE,
+           "a record older than clock - lateness is late");
+    is_int(cw_engine_metrics(e)->dead[CW_DEC_LATE], 1, "late records are counted");
+    is_int(feed(e, "bob", T0 + 30 * MIN, 1, "x", false), CW_DEC_OK, "a record exactly at the lateness bound is accepted");
+    is_int(cw_engine_clock(e), T0 + 30 * MIN, "clock is newest event time minus lateness");
+}
+
+static void test_keys_and_eviction(void)
+{
+    cw_engine_t *e = engine_for(CONFIG_A);
+    line_no = 0;
+    feed(e, "a", T0, 99, "cdr", false);
+    feed(e, "b", T0, 99, "cdr", false);
+    is_int(n_seen, 0, "two principals just below the threshold each");
+    feed(e, "c", T0, 1, "cdr", false); /* max_keys 2: evicts a */
+    is_int(cw_engine_metrics(e)->evictions, 1, "a third key evicts the oldest and counts it");
+    feed(e, "b", T0 + MIN, 1, "cdr", false);
+    is_int(n_seen, 1, "b keeps its state and crosses");
+    is_str(seen[0].key, "b", "alert for b");
+    feed(e, "a", T0 + MIN, 1, "cdr", false);
+    is_int(n_seen, 1, "a was evicted: its 99 rows are gone, 1 does not cross");
+}
+
+int main(void)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    cw_time_parse("2026-03-04T00:00:00Z", 20, &T0);
+    test_threshold_and_rearm();
+    test_suppression();
+    test_keys_and_eviction();
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return done_testing();
+}

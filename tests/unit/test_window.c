@@ -1,0 +1,134 @@
+/* test_window.c — bucket ring arithmetic at bucket edges, and the bounded key table. */
+#include <stdlib.h>
+#include <apr_general.h>
+#include "cdrwatch/window.h"
+#include "tap.h"
+
+#define N 4
+#define W 1000 /* bucket width, ms: the window is [head-3, head] buckets = 4 s */
+
+static void test_window(void)
+{
+    cw_window_t *w = malloc(cw_window_size(N));
+    cw_time_t s, e;
+    uint32_t src;
+    int64_t off;
+
+    cw_window_init(w, N);
+    ok(!cw_window_first(w, N, &src, &off), "an empty window has no first record");
+    ok(cw_window_add(w, N, W, 10500, 5, 1, 100), "first add");
+    cw_window_bounds(w, N, W, &s, &e);
+    is_int(e, 11000, "window ends at the end of the head bucket");
+    is_int(s, 7000, "and starts N buckets earlier");
+    cw_window_add(w, N, W, 10999, 1, 1, 101);
+    is_int(w->sum, 6, "same bucket up to its last ms");
+    cw_window_add(w, N, W, 11000, 10, 1, 102);
+    is_int(w->sum, 16, "next bucket at exactly the boundary");
+    is_int(w->count, 3, "three records");
+    cw_window_add(w, N, W, 13999, 100, 1, 103);
+    is_int(w->sum, 116, "bucket 13 still holds bucket 10 (4 buckets: 10..13)");
+    cw_window_add(w, N, W, 14000, 1000, 1, 104);
+    is_int(w->sum, 1110, "bucket 14 expires bucket 10 (6 gone)");
+    is_int(w->count, 3, "count follows");
+    ok(cw_window_first(w, N, &src, &off) && off == 102, "first record is now the one in bucket 11");
+    ok(!cw_window_add(w, N, W, 10999, 7, 1, 105), "a record for an expired bucket is refused");
+    is_int(w->sum, 1110, "and changes nothing");
+    ok(cw_window_add(w, N, W, 11500, 7, 1, 106), "a late record inside the window is added");
+    is_int(w->sum, 1117, "to its own bucket");
+    cw_window_advance(w, N, W, 16000);
+    is_int(w->sum, 1100, "advancing to bucket 16 leaves buckets 13..16");
+    cw_window_advance(w, N, W, 15000);
+    is_int(w->sum, 1100, "advancing backwards is a no-op");
+    cw_window_advance(w, N, W, 100000);
+    ok(w->sum == 0 && w->count == 0, "a jump past the window clears it");
+    ok(!cw_window_add(w, N, W, -1, 3, 2, 1), "a record far older than the window is refused");
+    cw_window_bounds(w, N, W, &s, &e);
+    is_int(e, 100000 + W, "head stays at the newest bucket");
+    free(w);
+
+    w = malloc(cw_window_size(N));
+    cw_window_init(w, N);
+    cw_window_add(w, N, W, -1, 3, 2, 1);
+    cw_window_bounds(w, N, W, &s, &e);
+    ok(s == -4000 && e == 0, "bucket of -1 ms is [-1000, 0)");
+    free(w);
+}
+
+static void test_keytab(apr_pool_t *pool)
+{
+    cw_keytab_t *t;
+    bool created;
+    int64_t *v;
+    char key[32];
+    int found = 0;
+
+    ok(cw_keytab_create(pool, 100, 16, sizeof(int64_t), &t) == CW_OK, "create a table of 100 keys");
+    v = cw_keytab_get(t, "alice", 5, &created);
+    ok(v && created && *v == 0, "new key, zeroed value");
+    *v = 42;
+    v = cw_keytab_get(t, "alice", 5, &created);
+    ok(v && !created && *v == 42, "same key finds its value");
+    ok(cw_keytab_get(t, "this key is far too long", 24, &created) == NULL, "a key over key_max is refused");
+
+    /* 250 keys into 100 slots: the 150 least recently used are evicted */
+    for (int i = 0; i < 250; i++) {
+        int n = snprintf(key, sizeof key, "k%d", i);
+        v = cw_keytab_get(t, key, (size_t)n, &created);
+        *v = i;
+        if (i == 120) {
+            /* touch alice... she was evicted long ago; touch k110 to keep it young */
+            cw_keytab_get(t, "k110", 4, &created);
+        }
+    }
+    is_int(cw_keytab_count(t), 100, "the table holds at most max_keys");
+    is_int(cw_keytab_evictions(t), 151, "151 evictions counted (alice and 150 others)");
+    for (int i = 150; i < 250; i++) {
+        int n = snprintf(key, sizeof key, "k%d", i);
+        v = cw_keytab_get(t, key, (size_t)n, &created);
+        found += !created && *v == i;
+    }
+    is_int(found, 100, "the 100 most recent keys are all still there with their values");
+    v = cw_keytab_get(t, "k110", 4, &created);
+    ok(created, "k110 was touched at 120 but is older than k150..k249: evicted");
+    v = cw_keytab_get(t, "alice", 5, &created);
+    ok(created && *v == 0, "an evicted key comes back new");
+
+    /* a tiny table: every insertion past one evicts; lookups stay correct under backward shift */
+    ok(cw_keytab_create(pool, 1, 8, sizeof(int64_t), &t) == CW_OK, "a table of one key");
+    *(int64_t *)cw_keytab_get(t, "a", 1, &created) = 1;
+    *(int64_t *)cw_keytab_get(t, "b", 1, &created) = 2;
+    v = cw_keytab_get(t, "b", 1, &created);
+    ok(!created && *v == 2 && cw_keytab_evictions(t) == 1, "one key, one eviction");
+
+    {
+        /* churn: random access over 3000 keys with a bound of 1000; check consistency */
+        int errors = 0;
+        uint64_t x = 88172645463325252ULL;
+        cw_keytab_create(pool, 1000, 16, sizeof(int64_t), &t);
+        for (int i = 0; i < 200000; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            int k = (int)(x % 3000);
+            int n = snprintf(key, sizeof key, "key%d", k);
+            v = cw_keytab_get(t, key, (size_t)n, &created);
+            if (!created && *v != k)
+                errors++;
+            *v = k;
+        }
+        is_int(errors, 0, "200000 random operations: every found key holds its own value");
+        is_int(cw_keytab_count(t), 1000, "and the bound holds");
+    }
+}
+
+int main(void)
+{
+    apr_pool_t *pool;
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    test_window();
+    test_keytab(pool);
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return done_testing();
+}
