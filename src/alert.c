@@ -1,5 +1,5 @@
 /*
- * alert.c — the one alert encoder (SPEC §2) and deterministic alert ids.
+ * alert.c — the one alert encoder (doc/formats.md §2) and deterministic alert ids.
  *
  * Output is built into a caller buffer with bounded pieces (long values are cut on a UTF-8
  * boundary), so an alert never exceeds CW_ALERT_MAX and encoding never allocates.

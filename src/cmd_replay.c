@@ -265,8 +265,9 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
 
     while ((st = cw_replay_next(replay, &ev, err, sizeof err)) == CW_OK) {
         if (cw_engine_process(engine, ev) == CW_DEC_LATE) {
-            /* counted by the engine; the raw bytes are gone by now, the position is kept */
+            /* counted by the engine */
             cw_dead_letter_t dl = {ev->stream, ev->pos, {CW_DEC_LATE, CW_F_NONE}, "", 0};
+            cw_replay_raw(replay, &dl.raw, &dl.rawlen);
             emit_dead_letter(ctx, &dl);
         }
         if (tty && (++n & 0xffff) == 0) {

@@ -62,7 +62,7 @@ static const option_t config_options[] = {
      "Default number of keys (principals, hosts...) each rule tracks; beyond it the least "
      "recently updated key is evicted and counted."},
     {"inputs", T_OBJECT, NULL, 0, 0, NOOFF, 0, "The two input streams."},
-    {"inputs.cdr", T_OBJECT, NULL, 0, 0, NOOFF, 0, "The CDR stream (SPEC 1.1)."},
+    {"inputs.cdr", T_OBJECT, NULL, 0, 0, NOOFF, 0, "The CDR stream (see INPUT RECORDS in cdrwatch(1))."},
     {"inputs.cdr.topic", T_STRING, "\"cdr\"", 1, 249, CFG(input[CW_STREAM_CDR].topic), 0,
      "Kafka topic of CDRs."},
     {"inputs.cdr.csv_columns", T_COLUMNS,
@@ -70,7 +70,7 @@ static const option_t config_options[] = {
      "\"record_id\",\"imsi\",\"imei\",\"cell_id\",\"bytes_up\",\"bytes_down\"]",
      1, CW_F_COUNT, CFG(input[CW_STREAM_CDR]), CW_STREAM_CDR,
      "Column order of headerless CSV messages on Kafka (files carry a header line)."},
-    {"inputs.audit", T_OBJECT, NULL, 0, 0, NOOFF, 0, "The database audit stream (SPEC 1.2)."},
+    {"inputs.audit", T_OBJECT, NULL, 0, 0, NOOFF, 0, "The database audit stream (see INPUT RECORDS in cdrwatch(1))."},
     {"inputs.audit.topic", T_STRING, "\"db-audit\"", 1, 249, CFG(input[CW_STREAM_AUDIT].topic), 0,
      "Kafka topic of audit records."},
     {"inputs.audit.csv_columns", T_COLUMNS,
@@ -115,9 +115,9 @@ static const option_t rule_options[] = {
     {"metric", T_OBJECT, NULL, 0, 0, NOOFF, 0, "What is measured over the window."},
     {"metric.kind", T_METRIC, "\"count\"", 0, 0, RULE(metric), 0,
      "count (records) or sum (of metric.field)."},
-    {"metric.field", T_FIELD, "\"rows\"", 0, 0, RULE(metric_field), 0,
-     "Numeric field summed by kind sum: rows, bytes (audit); duration_s, bytes_up, bytes_down "
-     "(cdr)."},
+    {"metric.field", T_FIELD, "\"\"", 0, 0, RULE(metric_field), 0,
+     "Numeric field summed by kind sum (required with it): rows, bytes (audit); duration_s, "
+     "bytes_up, bytes_down (cdr)."},
     {"window", T_DURATION, "\"1h\"", CW_MS_PER_SECOND, 35 * CW_MS_PER_DAY, RULE(window), 0,
      "Length of the sliding window, a multiple of bucket."},
     {"bucket", T_DURATION, "\"5m\"", CW_MS_PER_SECOND, 35 * CW_MS_PER_DAY, RULE(bucket), 0,
@@ -413,6 +413,10 @@ static cw_status_t parse_value(ctx_t *c, const char *path, const option_t *o, co
             return fail(c, path, "expected \"count\" or \"sum\", got %s", got(c, v));
         return CW_OK;
     case T_FIELD:
+        if (cJSON_IsString(v) && !v->valuestring[0]) {
+            *(cw_field_t *)dst = CW_F_NONE; /* none: checked against metric.kind in check_rule */
+            return CW_OK;
+        }
         return want_field(c, path, v, rule->stream, true, (cw_field_t *)dst);
     case T_KEY: {
         const cJSON *it;
@@ -689,6 +693,10 @@ static cw_status_t check_rule(ctx_t *c, const char *path, cw_rule_t *r)
                 return fail(c, apr_psprintf(c->pool, "%s.key[%d]", path, i), "expected distinct fields");
         }
     }
+    if (r->metric == CW_METRIC_SUM && r->metric_field == CW_F_NONE)
+        return fail(c, apr_pstrcat(c->pool, path, ".metric.field", NULL),
+                    "required with metric.kind \"sum\": expected a numeric field of the %s stream (%s)",
+                    cw_stream_name(r->stream), field_names(c, r->stream, true));
     if (r->max_keys == 0)
         r->max_keys = c->cfg->max_keys;
     return CW_OK;
@@ -894,7 +902,11 @@ static void print_value(FILE *out, const option_t *o, const char *base, const cw
     case T_ID: print_json_string(out, *(const char *const *)src); break;
     case T_STREAM: print_json_string(out, cw_stream_name(*(const cw_stream_t *)src)); break;
     case T_METRIC: print_json_string(out, *(const cw_metric_kind_t *)src == CW_METRIC_SUM ? "sum" : "count"); break;
-    case T_FIELD: print_json_string(out, cw_field_name(*(const cw_field_t *)src)); break;
+    case T_FIELD: {
+        cw_field_t f = *(const cw_field_t *)src;
+        print_json_string(out, f == CW_F_NONE ? "" : cw_field_name(f));
+        break;
+    }
     case T_KEY:
         fputc('[', out);
         for (int i = 0; i < rule->n_key; i++) {
@@ -1033,6 +1045,10 @@ static void describe_one(FILE *out, const char *prefix, const option_t *o, bool 
             fputs("; default ", out);
             roff_text(out, def);
         }
+        if (o->type == T_INT || o->type == T_SEVERITY)
+            fprintf(out, "; %lld..%lld", (long long)o->min, (long long)o->max);
+        if (o->type == T_DURATION)
+            fprintf(out, "; %s..%s", cw_duration_format(o->min, lo), cw_duration_format(o->max, hi));
         fputs(")\n", out);
         roff_text(out, o->help);
         fputc('\n', out);

@@ -40,10 +40,10 @@ static const char *const reason_texts[CW_DEC_REASON_COUNT] = {
     [CW_DEC_CSV_COLUMNS] = "column count differs from the header",
     [CW_DEC_BAD_JSON] = "not valid JSON (nor a CSV file with a header line)",
     [CW_DEC_NOT_OBJECT] = "JSON value is not an object",
-    [CW_DEC_MISSING_FIELD] = "missing required field",
-    [CW_DEC_BAD_TIME] = "time is neither ISO-8601 with an offset nor epoch milliseconds",
-    [CW_DEC_BAD_NUMBER] = "expected an integer >= 0",
-    [CW_DEC_BAD_VALUE] = "value not allowed",
+    [CW_DEC_MISSING_FIELD] = "required field is missing or empty",
+    [CW_DEC_BAD_TIME] = "not an ISO-8601 time with an offset, nor epoch milliseconds",
+    [CW_DEC_BAD_NUMBER] = "not an integer from 0 to 2^53",
+    [CW_DEC_BAD_VALUE] = "not an allowed value, or of the wrong JSON type",
     [CW_DEC_BAD_MSISDN] = "not an E.164 number (1-15 digits after an optional + or 00)",
     [CW_DEC_OVERSIZE] = "over its size limit",
     [CW_DEC_BAD_UTF8] = "not valid UTF-8",
@@ -59,7 +59,7 @@ char *cw_reason_format(cw_decode_result_t r, char *buf, size_t buflen)
 {
     const char *text = (r.reason >= 0 && r.reason < CW_DEC_REASON_COUNT) ? reason_texts[r.reason] : "?";
     if (r.field != CW_F_NONE)
-        snprintf(buf, buflen, "%s: %s '%s'", cw_reason_name(r.reason), text, cw_field_name(r.field));
+        snprintf(buf, buflen, "%s: '%s': %s", cw_reason_name(r.reason), cw_field_name(r.field), text);
     else
         snprintf(buf, buflen, "%s: %s", cw_reason_name(r.reason), text);
     return buf;
@@ -157,29 +157,6 @@ static void mark(cw_event_t *ev, cw_field_t f)
 {
     int first = ev->stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
     ev->present |= 1u << (f - first);
-}
-
-void cw_event_reset(cw_event_t *ev, cw_stream_t stream)
-{
-    ev->stream = stream;
-    ev->ts = 0;
-    ev->present = 0;
-    if (stream == CW_STREAM_CDR) {
-        cw_cdr_t *c = &ev->u.cdr;
-        c->start_time = 0;
-        c->record_type = CW_REC_VOICE;
-        c->calling_msisdn[0] = c->called_msisdn[0] = '\0';
-        c->duration_s = c->bytes_up = c->bytes_down = 0;
-        c->record_id[0] = c->imsi[0] = c->imei[0] = c->cell_id[0] = '\0';
-    } else {
-        cw_audit_t *a = &ev->u.audit;
-        a->ts = 0;
-        a->principal[0] = a->action[0] = a->client_host[0] = a->client_app[0] = '\0';
-        a->db[0] = a->object[0] = a->statement[0] = a->session_id[0] = '\0';
-        a->rows = a->bytes = 0;
-        a->n_subscribers = 0;
-        a->failed = false;
-    }
 }
 
 cw_decode_result_t cw_decode_set_field(cw_event_t *ev, cw_field_t f, const char *s, size_t len)

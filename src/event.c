@@ -106,6 +106,29 @@ int64_t cw_event_num(const cw_event_t *ev, cw_field_t f)
     }
 }
 
+void cw_event_reset(cw_event_t *ev, cw_stream_t stream)
+{
+    ev->stream = stream;
+    ev->ts = 0;
+    ev->present = 0;
+    if (stream == CW_STREAM_CDR) {
+        cw_cdr_t *c = &ev->u.cdr;
+        c->start_time = 0;
+        c->record_type = CW_REC_VOICE;
+        c->calling_msisdn[0] = c->called_msisdn[0] = '\0';
+        c->duration_s = c->bytes_up = c->bytes_down = 0;
+        c->record_id[0] = c->imsi[0] = c->imei[0] = c->cell_id[0] = '\0';
+    } else {
+        cw_audit_t *a = &ev->u.audit;
+        a->ts = 0;
+        a->principal[0] = a->action[0] = a->client_host[0] = a->client_app[0] = '\0';
+        a->db[0] = a->object[0] = a->statement[0] = a->session_id[0] = '\0';
+        a->rows = a->bytes = 0;
+        a->n_subscribers = 0;
+        a->failed = false;
+    }
+}
+
 /* ---- time ---- */
 
 static int64_t days_from_civil(int64_t y, int m, int d)

@@ -220,6 +220,9 @@ static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen
             }
             res = cw_decode_json(s->stream, line, trim_newline(line, len), &s->ev);
             if (res.reason == CW_DEC_OK) {
+                /* keep the bytes: the engine may still refuse the record as late */
+                memcpy(s->rec, line, len);
+                s->rec_len = len;
                 set_head(s, s->line);
                 return CW_OK;
             }
@@ -424,3 +427,14 @@ uint64_t cw_replay_bytes(const cw_replay_t *r)
 }
 
 uint64_t cw_replay_skipped(const cw_replay_t *r) { return r->skipped; }
+
+void cw_replay_raw(const cw_replay_t *r, const char **raw, size_t *len)
+{
+    if (r->last < 0) {
+        *raw = "";
+        *len = 0;
+        return;
+    }
+    *raw = r->src[r->last].rec;
+    *len = trim_newline(r->src[r->last].rec, r->src[r->last].rec_len);
+}

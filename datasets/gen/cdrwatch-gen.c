@@ -3,10 +3,10 @@
  * (CDRs) and of the database audit trail of the mediation database that stores them, with
  * labelled CDR-theft episodes, for testing and demonstrating cdrwatch.
  *
- * It writes three files into --out-dir, in the formats of SPEC.md section 1:
- *   cdr.csv      the CDR stream (SPEC 1.1), one row per voice call, SMS or data session,
+ * It writes three files into --out-dir, in the formats of doc/formats.md section 1:
+ *   cdr.csv      the CDR stream (doc/formats.md §1.1), one row per voice call, SMS or data session,
  *                sorted by start_time (ties in generation order);
- *   audit.jsonl  the database audit stream (SPEC 1.2), one JSON object per line, sorted by ts
+ *   audit.jsonl  the database audit stream (doc/formats.md §1.2), one JSON object per line, sorted by ts
  *                (ties in generation order): benign actors plus the theft scenarios;
  *   labels.csv   one row per generated theft episode: scenario, principal, start, end.
  *

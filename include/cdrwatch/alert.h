@@ -1,5 +1,5 @@
 /*
- * alert.h — the alert record and its one encoder (SPEC §2, ECS-shaped JSON on one line), used
+ * alert.h — the alert record and its one encoder (doc/formats.md §2, ECS-shaped JSON on one line), used
  * by replay and run alike.
  *
  * event.id is a deterministic function of (rule id, key, window start): the same input gives

@@ -50,8 +50,6 @@ void cw_decode_init(void);
 
 /* Set one field from text (CSV cell or JSON string). Validates and normalises. */
 cw_decode_result_t cw_decode_set_field(cw_event_t *ev, cw_field_t f, const char *s, size_t len);
-/* Reset an event for a stream before decoding into it. */
-void cw_event_reset(cw_event_t *ev, cw_stream_t stream);
 /* Check required fields and fill ev->ts. */
 cw_decode_result_t cw_decode_finish(cw_event_t *ev);
 
@@ -74,7 +72,7 @@ int cw_csv_finish(cw_csv_t *csv);
 /* Discard any partial record (after an oversize record, say). */
 void cw_csv_reset(cw_csv_t *csv);
 
-/* Use the completed record as the header line. Columns are matched to SPEC fields by name,
+/* Use the completed record as the header line. Columns are matched to the fields of doc/formats.md by name,
  * case-insensitively; unknown columns are ignored. Returns the number of known columns found
  * and, in missing, a comma-separated list of required fields the header lacks ("" if none). */
 int cw_csv_take_header(cw_csv_t *csv, char *missing, size_t missinglen);

@@ -1,7 +1,7 @@
 /*
  * event.h — the normalised record every decoder produces and the engine consumes.
  *
- * One cw_event_t holds either a CDR (SPEC §1.1) or a database audit record (SPEC §1.2).
+ * One cw_event_t holds either a CDR (doc/formats.md §1.1) or a database audit record (doc/formats.md §1.2).
  * Strings live in fixed-size arrays inside the event, so decoding reuses one event per source
  * and never allocates; every limit below is also the "oversize" bound a decoder enforces.
  * Which optional fields were present is recorded in `present` (one bit per cw_field_t).
@@ -14,7 +14,7 @@
 
 typedef enum { CW_STREAM_CDR = 0, CW_STREAM_AUDIT = 1, CW_STREAM_COUNT } cw_stream_t;
 
-/* Every field of both streams, in SPEC table order. The order is also the default column order
+/* Every field of both streams, in the order of doc/formats.md. The order is also the default column order
  * of headerless CSV messages on Kafka. */
 typedef enum {
     /* CDR */
@@ -109,7 +109,10 @@ typedef struct {
     } u;
 } cw_event_t;
 
-/* Field names as in SPEC (lower case) and the stream each belongs to. */
+/* Empty an event for a stream before decoding into it. */
+void cw_event_reset(cw_event_t *ev, cw_stream_t stream);
+
+/* Field names as in doc/formats.md (lower case) and the stream each belongs to. */
 const char *cw_field_name(cw_field_t f);
 cw_stream_t cw_field_stream(cw_field_t f);
 /* Look a field up by name within one stream, case-insensitively; CW_F_NONE if unknown. */

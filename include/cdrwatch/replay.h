@@ -3,7 +3,7 @@
  * standard input), decode, and merge every input by event time.
  *
  * A file is JSON Lines when its first non-blank byte is '{'; otherwise its first line must be a
- * CSV header naming at least one SPEC column, and every required column. A file with neither is
+ * CSV header naming at least one known column, and every required column. A file with neither is
  * read as JSON Lines, so each line becomes a dead letter with its reason. The merge always hands
  * out the record with the smallest event time (ties: the input given first, then file order),
  * holding one decoded record per input: memory is bounded by the number of inputs.
@@ -34,6 +34,8 @@ cw_status_t cw_replay_open(apr_pool_t *pool, const char *const *paths, const cw_
 /* The next record in event-time order, or CW_ERR_EOF; CW_ERR_IO with a message on a read
  * error. The event stays valid until the next call. */
 cw_status_t cw_replay_next(cw_replay_t *r, const cw_event_t **ev, char *err, size_t errlen);
+/* The original bytes of the record cw_replay_next returned last (for a late dead letter). */
+void cw_replay_raw(const cw_replay_t *r, const char **raw, size_t *len);
 /* Bytes read so far over all inputs (compressed bytes for .gz), for progress. */
 uint64_t cw_replay_bytes(const cw_replay_t *r);
 /* Lines that were not records (blank lines), over all inputs. */

@@ -1,5 +1,5 @@
 #!/bin/bash
-# cli.sh — the command line contract of SPEC §3: exit codes, messages, inputs and outputs.
+# cli.sh — the command line contract of doc/formats.md §3: exit codes, messages, inputs and outputs.
 . "$(dirname "$0")/lib.sh"
 need_jq
 cd "$top_srcdir"
@@ -92,7 +92,7 @@ is "$("$JQ" -r '[.source, .reason] | join(" ")' "$TMP/dlq.jsonl" | tr '\n' '|')"
     "$TMP/mixed.jsonl:2 bad_json|$TMP/mixed.jsonl:3 missing_field|$TMP/mixed.jsonl:4 bad_json|" \
     "each dead letter has its position and reason"
 is "$("$JQ" -r 'select(.reason=="missing_field") | .error' "$TMP/dlq.jsonl")" \
-    "missing_field: missing required field 'principal'" "the error names the field"
+    "missing_field: 'principal': required field is missing or empty" "the error names the field"
 is "$("$JQ" -r 'select(.source|endswith(":2")) | .record' "$TMP/dlq.jsonl")" "not json" "the original bytes are kept"
 is "$("$JQ" -r 'select(.source|endswith(":4")) | .record_base64' "$TMP/dlq.jsonl" | base64 -d | od -An -c | tr -s ' ')" \
     " x 377 y" "bytes that are not UTF-8 are kept exactly, in base64"

@@ -51,7 +51,7 @@ same_file() { # same_file GOT WANT NAME: diff shows what differs
         ok 1 "$*"; sed 's/^/#   /' "$TMP/diff" | head -40; fi
 }
 
-# Alerts without cdrwatch.observer (the only machine- and clock-dependent part, SPEC §2).
+# Alerts without cdrwatch.observer (the only machine- and clock-dependent part, doc/formats.md §2).
 strip_observer() { "$JQ" -c 'del(.cdrwatch.observer)' "$@"; }
 
 need_jq() {

@@ -73,6 +73,10 @@ int main(void)
     refused(RULE(",\"stream\":\"cdr\""), "rules[0].key[0]: expected a field of the cdr stream", "audit key on a CDR rule");
     refused(RULE(",\"metric\":{\"kind\":\"sum\",\"field\":\"principal\"}"), "rules[0].metric.field: expected a numeric field",
             "sum of a text field");
+    refused(RULE(",\"metric\":{\"kind\":\"sum\"}"), "rules[0].metric.field: required with metric.kind \"sum\"",
+            "sum without a field");
+    ok(load(RULE(",\"stream\":\"cdr\",\"key\":[\"imsi\"]"), &cfg) == CW_OK && cfg->rules[0].metric_field == CW_F_NONE,
+       "a count rule on the CDR stream needs no metric field");
     refused(RULE(",\"metric\":{\"kind\":\"avg\"}"), "rules[0].metric.kind: expected \"count\" or \"sum\"", "unknown metric");
     refused(RULE(",\"filter\":{\"objekt\":\"x\"}"), "rules[0].filter.objekt: expected a field of the audit stream", "unknown filter field");
     refused(RULE(",\"filter\":{\"object\":\"@nolist\"}"), "expected \"@name\" of a list in `lists` (none defined)", "unknown list");

@@ -194,7 +194,7 @@ static void test_csv(apr_pool_t *pool)
     {
         char reason[128];
         cw_decode_result_t mf = {CW_DEC_MISSING_FIELD, CW_F_PRINCIPAL};
-        is_str(cw_reason_format(mf, reason, sizeof reason), "missing_field: missing required field 'principal'",
+        is_str(cw_reason_format(mf, reason, sizeof reason), "missing_field: 'principal': required field is missing or empty",
                "reasons format with the field");
     }
 }

@@ -1,0 +1,25 @@
+#!/bin/bash
+# docs.sh — the documentation says what the code does: the man page's option reference is the
+# one the option tables produce, and the options that --help and the man page teach are the
+# ones the parser accepts.
+. "$(dirname "$0")/lib.sh"
+cd "$top_srcdir"
+
+sed -n '/^\.\\" BEGIN OPTIONS/,/^\.\\" END OPTIONS/p' doc/cdrwatch.1 | sed '1d;$d' > "$TMP/man-options"
+"$CDRWATCH" check-config --list-options=man > "$TMP/table-options"
+same_file "$TMP/man-options" "$TMP/table-options" \
+    "doc/cdrwatch.1 lists the options of the option tables (run 'make update-man' after changing them)"
+
+# every long option that replay --help or the man page's replay section shows is accepted
+"$CDRWATCH" replay --help > "$TMP/help"
+sed -n '/^\.B replay$/,/^\.B run$/p' doc/cdrwatch.1 | { grep -oE '\\-\\-[a-z]+(\\-[a-z]+)*' || true; } |
+    sed 's/\\-/-/g' | sort -u > "$TMP/man-opts"
+for opt in $(grep -oE -- '--[a-z][a-z-]+' "$TMP/help" | cat - "$TMP/man-opts" | sort -u); do
+    [ "$opt" = "--help" ] && continue
+    run "$CDRWATCH" replay "$opt" x
+    if grep -q "unknown option" "$TMP/err"; then ok 1 "replay accepts $opt, as documented"; else ok 0 "replay accepts $opt, as documented"; fi
+done
+for opt in --config --cdr --audit --audit-format --out --dlq --quiet; do
+    contains "$TMP/man-opts" "$opt" "the man page documents replay $opt"
+done
+done_testing
