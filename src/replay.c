@@ -195,6 +195,26 @@ static bool rec_append(source_t *s, const char *p, size_t n)
 static const cw_decode_result_t BAD_CSV = {CW_DEC_BAD_CSV, CW_F_NONE};
 static const cw_decode_result_t OVERSIZE = {CW_DEC_OVERSIZE, CW_F_NONE};
 
+/* After cw_csv_push or cw_csv_finish returned `state`: decode a completed record into the head
+ * (true), or dead-letter it or the bad bytes (false). */
+static bool csv_record(cw_replay_t *r, source_t *s, int state)
+{
+    cw_decode_result_t res;
+    if (state < 0) {
+        dead(r, s, s->rec_line, BAD_CSV, s->rec, s->rec_len);
+        return false;
+    }
+    if (state == 0)
+        return false;
+    res = cw_csv_decode(s->csv, &s->ev);
+    if (res.reason != CW_DEC_OK) {
+        dead(r, s, s->rec_line, res, s->rec, s->rec_len);
+        return false;
+    }
+    set_head(s, s->rec_line);
+    return true;
+}
+
 /* Decode records until one is valid (head set) or the input ends. */
 static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen)
 {
@@ -243,31 +263,11 @@ static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen
             dead(r, s, s->rec_line, OVERSIZE, s->rec, s->rec_len);
             continue;
         }
-        int pushed = cw_csv_push(s->csv, line, len);
-        if (pushed < 0) {
-            dead(r, s, s->rec_line, BAD_CSV, s->rec, s->rec_len);
-        } else if (pushed == 1) {
-            cw_decode_result_t res = cw_csv_decode(s->csv, &s->ev);
-            if (res.reason == CW_DEC_OK) {
-                set_head(s, s->rec_line);
-                return CW_OK;
-            }
-            dead(r, s, s->rec_line, res, s->rec, s->rec_len);
-        }
+        if (csv_record(r, s, cw_csv_push(s->csv, line, len)))
+            return CW_OK;
     }
-    if (s->fmt == FMT_CSV) {
-        int fin = cw_csv_finish(s->csv);
-        if (fin < 0) {
-            dead(r, s, s->rec_line, BAD_CSV, s->rec, s->rec_len);
-        } else if (fin == 1) {
-            cw_decode_result_t res = cw_csv_decode(s->csv, &s->ev);
-            if (res.reason == CW_DEC_OK) {
-                set_head(s, s->rec_line);
-                return CW_OK;
-            }
-            dead(r, s, s->rec_line, res, s->rec, s->rec_len);
-        }
-    }
+    if (s->fmt == FMT_CSV)
+        csv_record(r, s, cw_csv_finish(s->csv));
     return CW_OK;
 }
 
