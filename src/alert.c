@@ -101,25 +101,40 @@ void cw_alert_make_id(cw_alert_t *a)
     snprintf(a->id, sizeof a->id, "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);
 }
 
-/* Does the rule's key contain field f? */
-static bool keyed_by(const cw_rule_t *r, cw_field_t f)
+static void number(out_t *o, double v)
 {
-    for (int i = 0; i < r->n_key; i++) {
-        if (r->key[i] == f)
-            return true;
+    char tmp[40];
+    int n;
+    if (v == (double)(int64_t)v && v < 9e15 && v > -9e15)
+        n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    else
+        n = snprintf(tmp, sizeof tmp, "%.3f", v);
+    put(o, tmp, (size_t)n);
+}
+
+static void str_list(out_t *o, const char *name, const char *const *items, int n, size_t max)
+{
+    if (n == 0)
+        return;
+    puts_(o, ",\"");
+    puts_(o, name);
+    puts_(o, "\":[");
+    for (int i = 0; i < n; i++) {
+        if (i)
+            puts_(o, ",");
+        str(o, items[i], max);
     }
-    return false;
+    puts_(o, "]");
 }
 
 size_t cw_alert_encode(const cw_alert_t *a, const cw_observer_t *obs, char *buf, size_t buflen)
 {
     const cw_rule_t *r = a->rule;
     const cw_event_t *ev = a->ev;
-    char tmp[64];
     out_t o = {buf, 0, buflen};
 
     puts_(&o, "{\"@timestamp\":");
-    timestr(&o, ev->ts);
+    timestr(&o, a->at);
     puts_(&o, ",\"event\":{\"kind\":\"alert\",\"id\":");
     str(&o, a->id, 40);
     puts_(&o, ",\"start\":");
@@ -127,7 +142,7 @@ size_t cw_alert_encode(const cw_alert_t *a, const cw_observer_t *obs, char *buf,
     puts_(&o, ",\"end\":");
     timestr(&o, a->window_end);
     puts_(&o, ",\"severity\":");
-    num(&o, r->severity);
+    num(&o, a->severity);
     puts_(&o, "},\"rule\":{\"id\":");
     str(&o, r->id, 64);
     puts_(&o, ",\"name\":");
@@ -139,49 +154,72 @@ size_t cw_alert_encode(const cw_alert_t *a, const cw_observer_t *obs, char *buf,
         puts_(&o, "}");
     }
     puts_(&o, "]}");
-    if (ev->stream == CW_STREAM_AUDIT && keyed_by(r, CW_F_PRINCIPAL)) {
+    if (a->principal) {
         puts_(&o, ",\"user\":{\"name\":");
-        str(&o, ev->u.audit.principal, CW_NAME_MAX);
+        str(&o, a->principal, CW_NAME_MAX);
         puts_(&o, "}");
     }
-    if (ev->stream == CW_STREAM_AUDIT && ev->u.audit.client_host[0]) {
+    if (ev && ev->stream == CW_STREAM_AUDIT && ev->u.audit.client_host[0]) {
         puts_(&o, ",\"source\":{\"address\":");
         str(&o, ev->u.audit.client_host, CW_HOST_MAX);
         puts_(&o, "}");
     }
     puts_(&o, ",\"cdrwatch\":{\"key\":{");
-    for (int i = 0; i < r->n_key; i++) {
-        char kbuf[32];
-        const char *v = cw_event_str(ev, r->key[i]);
-        if (!*v && cw_event_has(ev, r->key[i])) {
-            snprintf(kbuf, sizeof kbuf, "%lld", (long long)cw_event_num(ev, r->key[i]));
-            v = kbuf;
+    {
+        /* the key's fields, split at CW_KEY_SEP */
+        size_t start = 0;
+        for (int i = 0; i < r->n_key; i++) {
+            size_t end = start;
+            while (end < a->keylen && a->key[end] != CW_KEY_SEP)
+                end++;
+            if (i)
+                puts_(&o, ",");
+            str(&o, cw_field_name(r->key[i]), 32);
+            puts_(&o, ":");
+            o.len = cw_json_string(o.buf, o.len, o.cap, a->key + start, end - start, 256);
+            start = end + 1;
         }
-        if (i)
-            puts_(&o, ",");
-        str(&o, cw_field_name(r->key[i]), 32);
-        puts_(&o, ":");
-        str(&o, v, 256);
     }
     puts_(&o, "},\"metric\":{\"name\":");
-    if (r->metric == CW_METRIC_SUM)
-        snprintf(tmp, sizeof tmp, "sum(%s)", cw_field_name(r->metric_field));
-    else
-        snprintf(tmp, sizeof tmp, "count");
-    str(&o, tmp, sizeof tmp);
-    puts_(&o, ",\"window\":");
-    str(&o, cw_duration_format(r->window, tmp), 32);
+    str(&o, a->metric, 64);
+    if (a->window_name) {
+        puts_(&o, ",\"window\":");
+        str(&o, a->window_name, 32);
+    }
     puts_(&o, ",\"value\":");
-    num(&o, a->value);
+    number(&o, a->value);
     puts_(&o, ",\"threshold\":");
-    num(&o, a->threshold);
-    puts_(&o, "},\"evidence\":{\"records\":");
+    number(&o, a->threshold);
+    if (a->has_baseline) {
+        puts_(&o, ",\"baseline\":{\"mean\":");
+        number(&o, a->baseline_mean);
+        puts_(&o, ",\"stddev\":");
+        number(&o, a->baseline_sd);
+        puts_(&o, ",\"level\":");
+        str(&o, a->baseline_level, 32);
+        puts_(&o, ",\"floor\":");
+        num(&o, a->floor);
+        puts_(&o, "}");
+    }
+    puts_(&o, "}");
+    if (a->detail_name) {
+        puts_(&o, ",\"detail\":{");
+        str(&o, a->detail_name, 64);
+        puts_(&o, ":");
+        str(&o, a->detail_value ? a->detail_value : "", 256);
+        if (a->host_class) {
+            puts_(&o, ",\"host_class\":");
+            str(&o, a->host_class, 64);
+        }
+        puts_(&o, "}");
+    }
+    puts_(&o, ",\"evidence\":{\"records\":");
     num(&o, (long long)a->records);
     puts_(&o, ",\"first\":");
     pos(&o, &a->first);
     puts_(&o, ",\"last\":");
-    pos(&o, &ev->pos);
-    if (ev->stream == CW_STREAM_AUDIT) {
+    pos(&o, &a->last);
+    if (ev && ev->stream == CW_STREAM_AUDIT) {
         const cw_audit_t *au = &ev->u.audit;
         puts_(&o, ",\"action\":");
         str(&o, au->action, CW_ACTION_MAX);
@@ -197,10 +235,13 @@ size_t cw_alert_encode(const cw_alert_t *a, const cw_observer_t *obs, char *buf,
             puts_(&o, ",\"statement\":");
             str(&o, au->statement, 512);
         }
-    } else {
+    } else if (ev) {
         puts_(&o, ",\"calling_msisdn\":");
         str(&o, ev->u.cdr.calling_msisdn, CW_MSISDN_MAX);
     }
+    str_list(&o, "objects", a->objects, a->n_objects, CW_OBJECT_MAX);
+    str_list(&o, "statements", a->statements, a->n_statements, 256);
+    str_list(&o, "subscribers", a->subscribers, a->n_subscribers, CW_MSISDN_MAX);
     puts_(&o, "}");
     if (obs) {
         puts_(&o, ",\"observer\":{\"host\":");

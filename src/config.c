@@ -10,6 +10,8 @@
  * returning.
  */
 #include <errno.h>
+#include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,14 @@ typedef enum {
     T_PROPS,    /* object: librdkafka property -> string */
     T_LISTS,    /* object: list name -> array of patterns */
     T_RULES,    /* array of rule objects */
+    T_NUMBER,   /* double within [min, max] */
+    T_KIND,     /* "threshold" | "first_seen" | "sequence" | "silence" */
+    T_TEXTFIELD, /* a field of the rule's stream (any type) */
+    T_WINDOWS,  /* array of {window, bucket, threshold} */
+    T_ALLOW,    /* array of allow-list entries */
+    T_REGEX,    /* POSIX extended regular expression, "" for none */
+    T_STRLIST,  /* array of strings */
+    T_HOSTCLASSES, /* object: class name -> {patterns, severity} */
 } opt_type_t;
 
 typedef struct {
@@ -61,6 +71,9 @@ static const option_t config_options[] = {
     {"engine.max_keys", T_INT, "100000", 1, 100000000, CFG(max_keys), 0,
      "Default number of keys (principals, hosts...) each rule tracks; beyond it the least "
      "recently updated key is evicted and counted."},
+    {"engine.evidence_ring", T_INT, "4096", 0, 1000000, CFG(evidence_ring), 0,
+     "Recent matching audit records kept (about 400 bytes each) to give alerts their sample "
+     "statements, objects and subscribers."},
     {"inputs", T_OBJECT, NULL, 0, 0, NOOFF, 0, "The two input streams."},
     {"inputs.cdr", T_OBJECT, NULL, 0, 0, NOOFF, 0, "The CDR stream (see INPUT RECORDS in cdrwatch(1))."},
     {"inputs.cdr.topic", T_STRING, "\"cdr\"", 1, 249, CFG(input[CW_STREAM_CDR].topic), 0,
@@ -94,6 +107,34 @@ static const option_t config_options[] = {
     {"lists", T_LISTS, "{}", 0, 0, NOOFF, 0,
      "Named lists of patterns ('*' and '?' wildcards, case-insensitive) that filters refer to "
      "as \"@name\"."},
+    {"host_classes", T_HOSTCLASSES, "{}", 0, 0, NOOFF, 0,
+     "Classes of client hosts whose first sighting weighs more: \"name\": {\"patterns\": "
+     "[...], \"severity\": N}. A first_seen alert for a host of a class has at least its "
+     "severity and names the class."},
+    {"watchlist", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Subscribers whose lookups are watched."},
+    {"watchlist.file", T_STRING, "\"\"", 0, 4096, CFG(watchlist_file), 0,
+     "File of identifiers, one per line (MSISDN, IMSI or IMEI; '#' starts a comment); a "
+     "relative path is taken from the current directory. Reloaded on SIGHUP by run."},
+    {"watchlist.identifiers", T_STRLIST, "[]", 0, 100000, CFG(watchlist_ids), 0,
+     "Identifiers given inline, as in the file."},
+    {"reference", T_OBJECT, NULL, 0, 0, NOOFF, 0,
+     "What the CDR stream teaches: records per subscriber, identity links."},
+    {"reference.sketch_width", T_INT, "1048576", 1024, 268435456, CFG(sketch_width), 0,
+     "Counters per row of the count-min sketch of records per subscriber (4 bytes each). A "
+     "count is over by at most e/width of all CDRs seen, with probability 1 - e^-depth."},
+    {"reference.sketch_depth", T_INT, "4", 1, 16, CFG(sketch_depth), 0, "Rows of the sketch."},
+    {"reference.max_links", T_INT, "1000000", 1, 1000000000, CFG(max_links), 0,
+     "Subscribers whose IMSI, IMEI and first CDR time are kept (about 200 bytes each); the "
+     "least recently active are evicted first."},
+    {"reference.history_fraction", T_NUMBER, "0.8", 0, 1, CFG(history_fraction), 0,
+     "A statement is a history pull when its rows reach this share of its subscribers' CDRs."},
+    {"reference.history_min_records", T_INT, "5", 1, 1000000, CFG(history_min_records), 0,
+     "... and those subscribers have at least this many CDRs ..."},
+    {"reference.history_min_span", T_DURATION, "\"3d\"", 0, 365 * CW_MS_PER_DAY, CFG(history_min_span), 0,
+     "... going back at least this far."},
+    {"reference.subscriber_pattern", T_REGEX, "\"'(\\\\+?[0-9]{8,15})'\"", 0, 1000, CFG(subscriber_pattern), 0,
+     "Where an audit record has no subscribers field, subscribers are taken from its statement "
+     "with this regular expression (POSIX extended; group 1 if any, else the whole match)."},
     {"rules", T_RULES, "[]", 0, 1000, NOOFF, 0, "The detection rules, see rules[].*"},
 };
 
@@ -104,32 +145,81 @@ static const option_t rule_options[] = {
     {"description", T_STRING, "\"\"", 0, 4000, RULE(description), 0,
      "What the rule catches and how to tune it."},
     {"enabled", T_BOOL, "true", 0, 0, RULE(enabled), 0, "A disabled rule is loaded and checked, not run."},
+    {"kind", T_KIND, "\"threshold\"", 0, 0, RULE(kind), 0,
+     "threshold (a metric over sliding windows), first_seen (a value never seen before for the "
+     "key), sequence (an account created, then used), silence (a busy key goes quiet)."},
     {"stream", T_STREAM, "\"audit\"", 0, 0, RULE(stream), 0, "Which stream the rule reads: audit or cdr."},
-    {"filter", T_FILTER, "{}", 0, 0, NOOFF, 0,
+    {"filter", T_FILTER, "{}", 0, 0, RULE(filter), 0,
      "Conditions on fields of the stream, all of which must hold: \"field\": \"pattern\" or "
-     "[\"p1\",\"p2\"] (any of them), or {\"any\": [...], \"none\": [...]}. Patterns use '*' and "
-     "'?', match case-insensitively, and \"@name\" stands for a list from `lists`. An absent "
-     "field matches \"\"."},
-    {"key", T_KEY, "[\"principal\"]", 1, CW_KEY_FIELDS_MAX, RULE(key), 0,
-     "Fields whose values identify the tracked entity (one window per distinct key)."},
+     "[\"p1\",\"p2\"] (any of them), or {\"any\": [...], \"none\": [...], \"regex\": \"...\", "
+     "\"not_regex\": \"...\"}. Patterns use '*' and '?', match case-insensitively, and \"@name\" "
+     "stands for a list from `lists`; regexes are POSIX extended, case-insensitive. An absent field "
+     "matches \"\". Derived fields of audit records: history_pull, watchlisted, unbounded_select "
+     "(\"true\" or \"false\") and hours (hour specs like \"Mon-Fri 08-18\", UTC)."},
+    {"key", T_KEY, "[\"principal\"]", 0, CW_KEY_FIELDS_MAX, RULE(key), 0,
+     "Fields whose values identify the tracked entity (one state per distinct key); [] tracks "
+     "the whole stream as one key."},
     {"metric", T_OBJECT, NULL, 0, 0, NOOFF, 0, "What is measured over the window."},
     {"metric.kind", T_METRIC, "\"count\"", 0, 0, RULE(metric), 0,
-     "count (records) or sum (of metric.field)."},
+     "count (records), sum (of metric.field) or distinct (values of metric.field, exact up to "
+     "a few hundred, then HyperLogLog, about 6.5 % error)."},
     {"metric.field", T_FIELD, "\"\"", 0, 0, RULE(metric_field), 0,
-     "Numeric field summed by kind sum (required with it): rows, bytes (audit); duration_s, "
-     "bytes_up, bytes_down (cdr)."},
+     "With sum, a numeric field: rows, bytes (audit); duration_s, bytes_up, bytes_down (cdr). "
+     "With distinct, any text field, or subscribers (each subscriber of a record counts)."},
     {"window", T_DURATION, "\"1h\"", CW_MS_PER_SECOND, 35 * CW_MS_PER_DAY, RULE(window), 0,
-     "Length of the sliding window, a multiple of bucket."},
+     "Length of the sliding window, a multiple of bucket (kind threshold)."},
     {"bucket", T_DURATION, "\"5m\"", CW_MS_PER_SECOND, 35 * CW_MS_PER_DAY, RULE(bucket), 0,
      "Width of one time bucket: the window slides by this step (at most 1024 buckets)."},
-    {"threshold", T_INT, NULL, 1, INT64_C(1) << 53, RULE(threshold), 0,
-     "Alert when the metric over the window reaches this value."},
+    {"threshold", T_INT, "0", 0, INT64_C(1) << 53, RULE(threshold), 0,
+     "Alert when the metric over the window reaches this value (kind threshold: required, here "
+     "or in windows). With a baseline it is the floor below which nothing alerts."},
+    {"windows", T_WINDOWS, "[]", 0, CW_WINDOWS_MAX, RULE(windows), 0,
+     "Several windows over one key state instead of window/bucket/threshold: "
+     "[{\"window\": \"24h\", \"bucket\": \"1h\", \"threshold\": N}, ...]; each alerts on its own."},
+    {"baseline", T_OBJECT, NULL, 0, 0, NOOFF, 0,
+     "Compare with the key's own hour-of-week profile (EWMA of the metric per hour, falling back "
+     "to the hour of day, then to all hours, while a slot has few observations)."},
+    {"baseline.sigma", T_NUMBER, "0", 0, 1000, RULE(baseline_sigma), 0,
+     "Alert only above mean + sigma * standard deviation of the expected value (0: off)."},
+    {"baseline.ratio", T_NUMBER, "0", 0, 1000000, RULE(baseline_ratio), 0,
+     "Alert only above ratio * the expected value (0: off). Both 0: no baseline."},
+    {"baseline.learning", T_DURATION, "\"7d\"", 0, 365 * CW_MS_PER_DAY, RULE(baseline_learning), 0,
+     "A key alerts only once its first record is this old."},
+    {"baseline.min_observations", T_INT, "3", 1, 255, RULE(baseline_min_observations), 0,
+     "Observations an hour-of-week slot needs before it is used on its own."},
+    {"baseline.alpha", T_NUMBER, "0.3", 0, 1, RULE(baseline_alpha), 0,
+     "Weight of a new hour in the moving averages (0 < alpha <= 1)."},
+    {"seen", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Kind first_seen."},
+    {"seen.field", T_TEXTFIELD, "\"\"", 0, 0, RULE(seen_field), 0,
+     "The field whose new values are reported (client_host, client_app, action, object...); "
+     "required with kind first_seen."},
+    {"seen.new_principal", T_BOOL, "false", 0, 0, RULE(seen_new_principal), 0,
+     "Also report a key seen for the first time after the learning period (a dormant account)."},
+    {"seen.learning", T_DURATION, "\"7d\"", 0, 365 * CW_MS_PER_DAY, RULE(seen_learning), 0,
+     "Event time, from the first record the engine saw, during which values are learned quietly."},
+    {"sequence", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Kind sequence: trigger, then the filter's records."},
+    {"sequence.trigger", T_FILTER, "{}", 0, 0, RULE(trigger), 0,
+     "Conditions (as in filter) of the record that starts the sequence (CREATE ROLE, GRANT...)."},
+    {"sequence.extract", T_REGEX, "\"\"", 0, 1000, RULE(extract), 0,
+     "Regular expression applied to the trigger's statement: its last group that takes part in "
+     "the match is the principal whose later records (matching filter) raise the alert."},
+    {"sequence.within", T_DURATION, "\"24h\"", CW_MS_PER_SECOND, 365 * CW_MS_PER_DAY, RULE(within), 0,
+     "How long after the trigger its principal's records count."},
+    {"silence", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Kind silence."},
+    {"silence.gap", T_DURATION, "\"1h\"", CW_MS_PER_MINUTE, 35 * CW_MS_PER_DAY, RULE(gap), 0,
+     "Event time without a record from a busy key after which it is reported silent."},
+    {"silence.min_records", T_INT, "100", 1, INT64_C(1) << 40, RULE(min_records), 0,
+     "Records a key must have sent in the 24 hours before to count as busy."},
     {"suppress", T_DURATION, "\"1h\"", 0, 35 * CW_MS_PER_DAY, RULE(suppress), 0,
      "After an alert the same (rule, key) stays quiet this long, and fires again only after its "
      "metric has fallen below the threshold (re-armed)."},
     {"severity", T_SEVERITY, "50", 0, 100, RULE(severity), 0, "event.severity of its alerts, 0-100."},
     {"techniques", T_TECHNIQUES, "[]", 0, 16, RULE(techniques), 0,
      "MITRE ATT&CK technique ids (T1213, T1119, T1030...)."},
+    {"allow", T_ALLOW, "[]", 0, 1000, NOOFF, 0,
+     "Allow-list: records matching every part of an entry are not counted: "
+     "[{\"principal\": [...], \"client_host\": [...], \"client_app\": [...], \"hours\": "
+     "[\"Mon-Fri 07-20\"]}] (parts optional, patterns as in filter)."},
     {"include_failed", T_BOOL, "false", 0, 0, RULE(include_failed), 0,
      "Count audit records whose status is fail (off: failed statements read nothing)."},
     {"max_keys", T_INT, "0", 0, 100000000, RULE(max_keys), 0,
@@ -187,7 +277,7 @@ static const char *type_name(opt_type_t t)
     case T_BOOL: return "boolean";
     case T_STRING: case T_ID: return "string";
     case T_STREAM: return "\"audit\" | \"cdr\"";
-    case T_METRIC: return "\"count\" | \"sum\"";
+    case T_METRIC: return "\"count\" | \"sum\" | \"distinct\"";
     case T_FIELD: return "field name";
     case T_KEY: case T_COLUMNS: return "array of field names";
     case T_TECHNIQUES: return "array of ATT&CK ids";
@@ -195,6 +285,14 @@ static const char *type_name(opt_type_t t)
     case T_PROPS: return "object of strings";
     case T_LISTS: return "object of pattern arrays";
     case T_RULES: return "array of rules";
+    case T_NUMBER: return "number";
+    case T_KIND: return "\"threshold\" | \"first_seen\" | \"sequence\" | \"silence\"";
+    case T_TEXTFIELD: return "field name";
+    case T_WINDOWS: return "array of windows";
+    case T_ALLOW: return "array of allow-list entries";
+    case T_REGEX: return "regular expression";
+    case T_STRLIST: return "array of strings";
+    case T_HOSTCLASSES: return "object of host classes";
     }
     return "?";
 }
@@ -238,6 +336,103 @@ static bool is_child(const char *p, const char *parent)
 static const char *join(ctx_t *c, const char *a, const char *b)
 {
     return *a ? apr_pstrcat(c->pool, a, ".", b, NULL) : b;
+}
+
+/* ---- hours of the week ---- */
+
+int cw_hour_of_week(cw_time_t t)
+{
+    int64_t days = t / CW_MS_PER_DAY, hour = (t % CW_MS_PER_DAY) / CW_MS_PER_HOUR;
+    if (t % CW_MS_PER_DAY < 0) {
+        days--;
+        hour += 24;
+    }
+    /* 1970-01-01 was a Thursday: day 3 when Monday is 0 */
+    int dow = (int)(((days % 7) + 7 + 3) % 7);
+    return dow * 24 + (int)hour;
+}
+
+static int day_index(const char *s, size_t n)
+{
+    static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    if (n != 3)
+        return -1;
+    for (int i = 0; i < 7; i++) {
+        if (strncasecmp(s, days[i], 3) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* "*", "Mon-Fri 08-18", "Sat", "Sun 22-06" (wraps past midnight into the next day). */
+bool cw_hours_parse(const char *spec, cw_hours_t *h)
+{
+    int d0 = 0, d1 = 6, h0 = 0, h1 = 24;
+    const char *p = spec, *sp;
+    if (strcmp(spec, "*") == 0) {
+        memset(h->bits, 0xff, sizeof h->bits);
+        return true;
+    }
+    sp = strchr(p, ' ');
+    {
+        size_t n = sp ? (size_t)(sp - p) : strlen(p);
+        const char *dash = memchr(p, '-', n);
+        if (dash) {
+            d0 = day_index(p, (size_t)(dash - p));
+            d1 = day_index(dash + 1, n - (size_t)(dash - p) - 1);
+        } else {
+            d0 = d1 = day_index(p, n);
+        }
+        if (d0 < 0 || d1 < 0)
+            return false;
+    }
+    if (sp) {
+        char extra;
+        if (sscanf(sp + 1, "%2d-%2d%c", &h0, &h1, &extra) != 2 || h0 < 0 || h0 > 23 || h1 < 0 || h1 > 24)
+            return false;
+    }
+    for (int d = d0;; d = (d + 1) % 7) {
+        if (h0 < h1) {
+            for (int hr = h0; hr < h1; hr++)
+                h->bits[(d * 24 + hr) >> 3] |= (uint8_t)(1u << ((d * 24 + hr) & 7));
+        } else { /* wraps past midnight */
+            for (int hr = h0; hr < 24; hr++)
+                h->bits[(d * 24 + hr) >> 3] |= (uint8_t)(1u << ((d * 24 + hr) & 7));
+            for (int hr = 0; hr < h1; hr++) {
+                int w = ((d + 1) % 7) * 24 + hr;
+                h->bits[w >> 3] |= (uint8_t)(1u << (w & 7));
+            }
+        }
+        if (d == d1)
+            break;
+    }
+    return true;
+}
+
+static apr_status_t regex_cleanup(void *data)
+{
+    regfree(data);
+    return APR_SUCCESS;
+}
+
+/* Compile a regex owned by the pool; NULL pattern or "" gives NULL. */
+static cw_status_t compile_regex(ctx_t *c, const char *path, const char *pattern, bool nosub, void **out)
+{
+    regex_t *re;
+    int rc;
+    *out = NULL;
+    if (!pattern || !*pattern)
+        return CW_OK;
+    re = apr_pcalloc(c->pool, sizeof *re);
+    rc = regcomp(re, pattern, REG_EXTENDED | REG_ICASE | (nosub ? REG_NOSUB : 0));
+    if (rc != 0) {
+        char msg[256];
+        regerror(rc, re, msg, sizeof msg);
+        return fail(c, path, "expected a POSIX extended regular expression: %s, got \"%s\"", msg, pattern);
+    }
+    apr_pool_cleanup_register(c->pool, re, regex_cleanup, apr_pool_cleanup_null);
+    *out = re;
+    return CW_OK;
 }
 
 /* ---- value parsers ---- */
@@ -347,7 +542,11 @@ static bool valid_technique(const char *s)
     return true;
 }
 
-static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_rule_t *rule);
+static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_rule_t *rule,
+                                cw_filter_t *filter);
+static cw_status_t walk(ctx_t *c, const cJSON *obj, const option_t *table, size_t n, const char *rel,
+                        const char *path, char *base, cw_rule_t *rule);
+static cw_status_t expand_patterns(ctx_t *c, const char *path, const cw_strlist_t *src, cw_strlist_t *out);
 
 /* Parse a value of option o into base + o->offset. `rule` is set for rule options. */
 static cw_status_t parse_value(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
@@ -409,20 +608,22 @@ static cw_status_t parse_value(ctx_t *c, const char *path, const option_t *o, co
             *(cw_metric_kind_t *)dst = CW_METRIC_COUNT;
         else if (cJSON_IsString(v) && strcmp(v->valuestring, "sum") == 0)
             *(cw_metric_kind_t *)dst = CW_METRIC_SUM;
+        else if (cJSON_IsString(v) && strcmp(v->valuestring, "distinct") == 0)
+            *(cw_metric_kind_t *)dst = CW_METRIC_DISTINCT;
         else
-            return fail(c, path, "expected \"count\" or \"sum\", got %s", got(c, v));
+            return fail(c, path, "expected \"count\", \"sum\" or \"distinct\", got %s", got(c, v));
         return CW_OK;
     case T_FIELD:
         if (cJSON_IsString(v) && !v->valuestring[0]) {
             *(cw_field_t *)dst = CW_F_NONE; /* none: checked against metric.kind in check_rule */
             return CW_OK;
         }
-        return want_field(c, path, v, rule->stream, true, (cw_field_t *)dst);
+        return want_field(c, path, v, rule->stream, false, (cw_field_t *)dst);
     case T_KEY: {
         const cJSON *it;
         int i = 0, n;
-        if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) < 1 || n > CW_KEY_FIELDS_MAX)
-            return fail(c, path, "expected an array of 1 to %d field names, got %s",
+        if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) > CW_KEY_FIELDS_MAX)
+            return fail(c, path, "expected an array of 0 to %d field names, got %s",
                         CW_KEY_FIELDS_MAX, got(c, v));
         cJSON_ArrayForEach(it, v)
         {
@@ -466,7 +667,7 @@ static cw_status_t parse_value(ctx_t *c, const char *path, const option_t *o, co
         return CW_OK;
     }
     case T_FILTER:
-        return parse_filter(c, path, v, rule);
+        return parse_filter(c, path, v, rule, (cw_filter_t *)dst);
     case T_PROPS: {
         const cJSON *it;
         int i = 0, n;
@@ -509,6 +710,121 @@ static cw_status_t parse_value(ctx_t *c, const char *path, const option_t *o, co
         }
         return CW_OK;
     }
+    case T_NUMBER: {
+        double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+        if (!(d >= (double)o->min && d <= (double)o->max))
+            return fail(c, path, "expected a number from %lld to %lld, got %s", (long long)o->min,
+                        (long long)o->max, got(c, v));
+        *(double *)dst = d;
+        return CW_OK;
+    }
+    case T_KIND: {
+        static const char *const kinds[] = {"threshold", "first_seen", "sequence", "silence"};
+        for (int k = 0; k < 4; k++) {
+            if (cJSON_IsString(v) && strcmp(v->valuestring, kinds[k]) == 0) {
+                *(cw_rule_kind_t *)dst = (cw_rule_kind_t)k;
+                return CW_OK;
+            }
+        }
+        return fail(c, path, "expected \"threshold\", \"first_seen\", \"sequence\" or \"silence\", got %s",
+                    got(c, v));
+    }
+    case T_TEXTFIELD:
+        if (cJSON_IsString(v) && !v->valuestring[0]) {
+            *(cw_field_t *)dst = CW_F_NONE;
+            return CW_OK;
+        }
+        return want_field(c, path, v, rule->stream, false, (cw_field_t *)dst);
+    case T_REGEX: {
+        const char **text = dst;
+        if (!cJSON_IsString(v))
+            return fail(c, path, "expected a regular expression as a string, got %s", got(c, v));
+        *text = v->valuestring[0] ? apr_pstrdup(c->pool, v->valuestring) : NULL;
+        /* compiled in check_rule / check_config, where its use is known */
+        return CW_OK;
+    }
+    case T_STRLIST:
+        return want_string_array(c, path, v, (int)o->max, (cw_strlist_t *)dst);
+    case T_WINDOWS: {
+        const cJSON *it;
+        int i = 0, n;
+        if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) > CW_WINDOWS_MAX)
+            return fail(c, path, "expected an array of at most %d windows, got %s", CW_WINDOWS_MAX, got(c, v));
+        cJSON_ArrayForEach(it, v)
+        {
+            static const option_t wopt[] = {
+                {"window", T_DURATION, NULL, CW_MS_PER_SECOND, 35 * CW_MS_PER_DAY, offsetof(cw_window_spec_t, window), 0, ""},
+                {"bucket", T_DURATION, NULL, CW_MS_PER_SECOND, 35 * CW_MS_PER_DAY, offsetof(cw_window_spec_t, bucket), 0, ""},
+                {"threshold", T_INT, NULL, 1, INT64_C(1) << 53, offsetof(cw_window_spec_t, threshold), 0, ""},
+            };
+            const char *p = apr_psprintf(c->pool, "%s[%d]", path, i);
+            if ((st = walk(c, it, wopt, 3, "", p, (char *)&rule->windows[i], rule)) != CW_OK)
+                return st;
+            i++;
+        }
+        rule->n_windows = n;
+        rule->windows_listed = n > 0;
+        return CW_OK;
+    }
+    case T_ALLOW: {
+        const cJSON *it;
+        int i = 0, n;
+        if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) > (int)o->max)
+            return fail(c, path, "expected an array of allow-list entries, got %s", got(c, v));
+        rule->allow = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_allow_t));
+        cJSON_ArrayForEach(it, v)
+        {
+            static const option_t aopt[] = {
+                {"principal", T_STRLIST, "[]", 0, 100000, offsetof(cw_allow_t, principal), 0, ""},
+                {"client_host", T_STRLIST, "[]", 0, 100000, offsetof(cw_allow_t, client_host), 0, ""},
+                {"client_app", T_STRLIST, "[]", 0, 100000, offsetof(cw_allow_t, client_app), 0, ""},
+                {"hours", T_STRLIST, "[]", 0, 100, offsetof(cw_allow_t, hours_src), 0, ""},
+            };
+            cw_allow_t *a = &rule->allow[i];
+            const char *p = apr_psprintf(c->pool, "%s[%d]", path, i);
+            if ((st = walk(c, it, aopt, 4, "", p, (char *)a, rule)) != CW_OK)
+                return st;
+            if ((st = expand_patterns(c, p, &a->principal, &a->principal)) != CW_OK ||
+                (st = expand_patterns(c, p, &a->client_host, &a->client_host)) != CW_OK ||
+                (st = expand_patterns(c, p, &a->client_app, &a->client_app)) != CW_OK)
+                return st;
+            for (int k = 0; k < a->hours_src.n; k++) {
+                if (!cw_hours_parse(a->hours_src.items[k], &a->hours))
+                    return fail(c, apr_psprintf(c->pool, "%s.hours[%d]", p, k),
+                                "expected hours like \"Mon-Fri 08-18\", \"Sat\" or \"*\", got \"%s\"",
+                                a->hours_src.items[k]);
+            }
+            a->has_hours = a->hours_src.n > 0;
+            i++;
+        }
+        rule->n_allow = n;
+        return CW_OK;
+    }
+    case T_HOSTCLASSES: {
+        const cJSON *it;
+        int i = 0, n;
+        if (!cJSON_IsObject(v))
+            return fail(c, path, "expected an object of host classes, got %s", got(c, v));
+        n = cJSON_GetArraySize(v);
+        c->cfg->host_classes = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_host_class_t));
+        cJSON_ArrayForEach(it, v)
+        {
+            static const option_t hopt[] = {
+                {"patterns", T_STRLIST, NULL, 1, 100000, offsetof(cw_host_class_t, patterns), 0, ""},
+                {"severity", T_SEVERITY, NULL, 0, 100, offsetof(cw_host_class_t, severity), 0, ""},
+            };
+            cw_host_class_t *hc = &c->cfg->host_classes[i];
+            const char *p = join(c, path, it->string);
+            hc->name = apr_pstrdup(c->pool, it->string);
+            if ((st = walk(c, it, hopt, 2, "", p, (char *)hc, NULL)) != CW_OK)
+                return st;
+            if ((st = expand_patterns(c, p, &hc->patterns, &hc->patterns)) != CW_OK)
+                return st;
+            i++;
+        }
+        c->cfg->n_host_classes = n;
+        return CW_OK;
+    }
     case T_OBJECT:
     case T_RULES:
         break;
@@ -543,7 +859,8 @@ static cw_status_t expand_patterns(ctx_t *c, const char *path, const cw_strlist_
     return CW_OK;
 }
 
-static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_rule_t *rule)
+static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_rule_t *rule,
+                                cw_filter_t *filter)
 {
     const cJSON *it;
     int i = 0, n;
@@ -551,15 +868,18 @@ static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_r
     if (!cJSON_IsObject(v))
         return fail(c, path, "expected an object of field conditions, got %s", got(c, v));
     n = cJSON_GetArraySize(v);
-    rule->conds = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_cond_t));
+    filter->conds = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_cond_t));
     cJSON_ArrayForEach(it, v)
     {
-        cw_cond_t *cond = &rule->conds[i];
+        cw_cond_t *cond = &filter->conds[i];
         const char *p = join(c, path, it->string);
         cond->field = cw_field_lookup(rule->stream, it->string, strlen(it->string));
+        if (cond->field == CW_F_NONE && rule->stream == CW_STREAM_AUDIT)
+            cond->field = cw_field_lookup_derived(it->string);
         if (cond->field == CW_F_NONE)
-            return fail(c, p, "expected a field of the %s stream (%s)", cw_stream_name(rule->stream),
-                        field_names(c, rule->stream, false));
+            return fail(c, p, "expected a field of the %s stream (%s%s)", cw_stream_name(rule->stream),
+                        field_names(c, rule->stream, false),
+                        rule->stream == CW_STREAM_AUDIT ? ", history_pull, watchlisted, unbounded_select, hours" : "");
         if (cJSON_IsObject(it)) {
             const cJSON *part;
             cJSON_ArrayForEach(part, it)
@@ -569,8 +889,14 @@ static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_r
                     st = want_string_array(c, pp, part, 100000, &cond->any_src);
                 else if (strcmp(part->string, "none") == 0)
                     st = want_string_array(c, pp, part, 100000, &cond->none_src);
-                else
-                    st = fail(c, pp, "unknown key: expected \"any\" or \"none\"");
+                else if (strcmp(part->string, "regex") == 0 || strcmp(part->string, "not_regex") == 0) {
+                    bool neg = part->string[0] == 'n';
+                    if (!cJSON_IsString(part) || !part->valuestring[0])
+                        return fail(c, pp, "expected a regular expression as a string, got %s", got(c, part));
+                    *(neg ? &cond->not_regex : &cond->regex) = apr_pstrdup(c->pool, part->valuestring);
+                    st = compile_regex(c, pp, part->valuestring, true, neg ? &cond->not_re : &cond->re);
+                } else
+                    st = fail(c, pp, "unknown key: expected \"any\", \"none\", \"regex\" or \"not_regex\"");
                 if (st != CW_OK)
                     return st;
             }
@@ -580,9 +906,25 @@ static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_r
         if ((st = expand_patterns(c, p, &cond->any_src, &cond->any)) != CW_OK ||
             (st = expand_patterns(c, p, &cond->none_src, &cond->none)) != CW_OK)
             return st;
+        if (cond->field == CW_F_V_HOURS) {
+            for (int k = 0; k < cond->any.n + cond->none.n; k++) {
+                bool in_any = k < cond->any.n;
+                const char *spec = in_any ? cond->any.items[k] : cond->none.items[k - cond->any.n];
+                if (!cw_hours_parse(spec, in_any ? &cond->hours_any : &cond->hours_none))
+                    return fail(c, p, "expected hours like \"Mon-Fri 08-18\", \"Sat\" or \"*\", got \"%s\"", spec);
+            }
+            if (cond->regex || cond->not_regex)
+                return fail(c, p, "expected hour specs (\"any\", \"none\"), not a regular expression");
+        } else if (cw_field_is_derived(cond->field)) {
+            for (int k = 0; k < cond->any.n + cond->none.n; k++) {
+                const char *b = k < cond->any.n ? cond->any.items[k] : cond->none.items[k - cond->any.n];
+                if (strcmp(b, "true") != 0 && strcmp(b, "false") != 0)
+                    return fail(c, p, "expected \"true\" or \"false\", got \"%s\"", b);
+            }
+        }
         i++;
     }
-    rule->n_conds = n;
+    filter->n = n;
     return CW_OK;
 }
 
@@ -673,32 +1015,93 @@ static cw_status_t walk(ctx_t *c, const cJSON *obj, const option_t *table, size_
     return CW_OK;
 }
 
-static cw_status_t check_rule(ctx_t *c, const char *path, cw_rule_t *r)
+static bool is_numeric_field(cw_field_t f)
 {
-    int64_t nb;
-    if (r->window % r->bucket != 0)
-        return fail(c, apr_pstrcat(c->pool, path, ".window", NULL),
-                    "expected a multiple of bucket (%lld ms), got %lld ms", (long long)r->bucket,
-                    (long long)r->window);
-    nb = r->window / r->bucket;
-    if (nb > 1024)
-        return fail(c, apr_pstrcat(c->pool, path, ".bucket", NULL),
-                    "expected at most 1024 buckets per window, got %lld (widen the bucket)", (long long)nb);
-    if (c->cfg->allowed_lateness > r->window)
-        return fail(c, "engine.allowed_lateness",
-                    "expected at most the smallest rule window (%s.window), got a longer duration", path);
+    return f == CW_F_DURATION_S || f == CW_F_BYTES_UP || f == CW_F_BYTES_DOWN || f == CW_F_ROWS ||
+           f == CW_F_BYTES;
+}
+
+/* Cross-option checks of one rule; `obj` is its JSON object (to tell given from defaulted). */
+static cw_status_t check_rule(ctx_t *c, const char *path, cw_rule_t *r, const cJSON *obj)
+{
+    cw_status_t st;
+    const char *at = apr_pstrcat(c->pool, path, ".", NULL);
+#define AT(key) apr_pstrcat(c->pool, at, key, NULL)
     for (int i = 0; i < r->n_key; i++) {
         for (int j = 0; j < i; j++) {
             if (r->key[i] == r->key[j])
                 return fail(c, apr_psprintf(c->pool, "%s.key[%d]", path, i), "expected distinct fields");
         }
     }
-    if (r->metric == CW_METRIC_SUM && r->metric_field == CW_F_NONE)
-        return fail(c, apr_pstrcat(c->pool, path, ".metric.field", NULL),
-                    "required with metric.kind \"sum\": expected a numeric field of the %s stream (%s)",
-                    cw_stream_name(r->stream), field_names(c, r->stream, true));
     if (r->max_keys == 0)
         r->max_keys = c->cfg->max_keys;
+    switch (r->kind) {
+    case CW_KIND_THRESHOLD:
+        if (r->windows_listed) {
+            if (member(obj, "window") || member(obj, "bucket") || member(obj, "threshold"))
+                return fail(c, AT("windows"), "expected either windows or window/bucket/threshold, not both");
+        } else {
+            if (r->threshold < 1)
+                return fail(c, AT("threshold"), "required with kind \"threshold\": expected an integer >= 1 "
+                                                "(or a windows list)");
+            r->windows[0].window = r->window;
+            r->windows[0].bucket = r->bucket;
+            r->windows[0].threshold = r->threshold;
+            r->n_windows = 1;
+        }
+        for (int w = 0; w < r->n_windows; w++) {
+            cw_window_spec_t *ws = &r->windows[w];
+            const char *wp = r->windows_listed ? apr_psprintf(c->pool, "%swindows[%d].", at, w) : at;
+            if (ws->window % ws->bucket != 0)
+                return fail(c, apr_pstrcat(c->pool, wp, "window", NULL),
+                            "expected a multiple of bucket (%lld ms), got %lld ms", (long long)ws->bucket,
+                            (long long)ws->window);
+            if (ws->window / ws->bucket > 1024)
+                return fail(c, apr_pstrcat(c->pool, wp, "bucket", NULL),
+                            "expected at most 1024 buckets per window, got %lld (widen the bucket)",
+                            (long long)(ws->window / ws->bucket));
+            if (c->cfg->allowed_lateness > ws->window)
+                return fail(c, "engine.allowed_lateness",
+                            "expected at most the smallest rule window (%swindow), got a longer duration", wp);
+        }
+        if (r->metric == CW_METRIC_SUM && !is_numeric_field(r->metric_field))
+            return fail(c, AT("metric.field"),
+                        "required with metric.kind \"sum\": expected a numeric field of the %s stream (%s)",
+                        cw_stream_name(r->stream), field_names(c, r->stream, true));
+        if (r->metric == CW_METRIC_DISTINCT && (r->metric_field == CW_F_NONE || is_numeric_field(r->metric_field)))
+            return fail(c, AT("metric.field"),
+                        "required with metric.kind \"distinct\": expected a text field of the %s stream "
+                        "(client_host, object, subscribers...)", cw_stream_name(r->stream));
+        if (r->metric == CW_METRIC_DISTINCT && (r->baseline_sigma > 0 || r->baseline_ratio > 0))
+            return fail(c, AT("baseline"), "expected no baseline with metric.kind \"distinct\" "
+                                           "(distinct counts do not add up hour by hour)");
+        if (r->baseline_alpha <= 0)
+            return fail(c, AT("baseline.alpha"), "expected a number above 0 and at most 1, got 0");
+        break;
+    case CW_KIND_FIRST_SEEN:
+        if (r->seen_field == CW_F_NONE)
+            return fail(c, AT("seen.field"), "required with kind \"first_seen\": expected a text field of the %s "
+                                             "stream (client_host, client_app, action...)", cw_stream_name(r->stream));
+        if (is_numeric_field(r->seen_field))
+            return fail(c, AT("seen.field"), "expected a text field, got \"%s\"", cw_field_name(r->seen_field));
+        break;
+    case CW_KIND_SEQUENCE:
+        if (!r->extract)
+            return fail(c, AT("sequence.extract"),
+                        "required with kind \"sequence\": a regular expression whose group 1 is the principal");
+        if (r->trigger.n == 0)
+            return fail(c, AT("sequence.trigger"), "required with kind \"sequence\": expected conditions");
+        if ((st = compile_regex(c, AT("sequence.extract"), r->extract, false, &r->extract_re)) != CW_OK)
+            return st;
+        if (((regex_t *)r->extract_re)->re_nsub < 1)
+            return fail(c, AT("sequence.extract"), "expected a group ( ) around the principal, got \"%s\"", r->extract);
+        break;
+    case CW_KIND_SILENCE:
+        if (c->cfg->allowed_lateness > r->gap)
+            return fail(c, "engine.allowed_lateness", "expected at most %ssilence.gap", at);
+        break;
+    }
+#undef AT
     return CW_OK;
 }
 
@@ -725,7 +1128,7 @@ static cw_status_t parse_rules(ctx_t *c, const cJSON *rules)
             return fail(c, path, "expected a rule object, got %s", got(c, it));
         if ((st = walk(c, it, rule_options, N_RULE_OPTIONS, "", path, (char *)r, r)) != CW_OK)
             return st;
-        if ((st = check_rule(c, path, r)) != CW_OK)
+        if ((st = check_rule(c, path, r, it)) != CW_OK)
             return st;
         for (int k = 0; k < i; k++) {
             if (strcmp(c->cfg->rules[k].id, r->id) == 0)
@@ -784,6 +1187,9 @@ cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text
         }
     }
     st = walk(&c, root, config_options, N_CONFIG_OPTIONS, "", "", (char *)c.cfg, NULL);
+    if (st == CW_OK)
+        st = compile_regex(&c, "reference.subscriber_pattern", c.cfg->subscriber_pattern, false,
+                           &c.cfg->subscriber_re);
     if (st == CW_OK)
         st = parse_rules(&c, member(root, "rules"));
     cJSON_Delete(root);
@@ -901,7 +1307,71 @@ static void print_value(FILE *out, const option_t *o, const char *base, const cw
     case T_STRING:
     case T_ID: print_json_string(out, *(const char *const *)src); break;
     case T_STREAM: print_json_string(out, cw_stream_name(*(const cw_stream_t *)src)); break;
-    case T_METRIC: print_json_string(out, *(const cw_metric_kind_t *)src == CW_METRIC_SUM ? "sum" : "count"); break;
+    case T_METRIC: {
+        cw_metric_kind_t m = *(const cw_metric_kind_t *)src;
+        print_json_string(out, m == CW_METRIC_SUM ? "sum" : m == CW_METRIC_DISTINCT ? "distinct" : "count");
+        break;
+    }
+    case T_NUMBER: fprintf(out, "%.15g", *(const double *)src); break;
+    case T_KIND: {
+        static const char *const kinds[] = {"threshold", "first_seen", "sequence", "silence"};
+        print_json_string(out, kinds[*(const cw_rule_kind_t *)src]);
+        break;
+    }
+    case T_TEXTFIELD: {
+        cw_field_t f = *(const cw_field_t *)src;
+        print_json_string(out, f == CW_F_NONE ? "" : cw_field_name(f));
+        break;
+    }
+    case T_REGEX: {
+        const char *re = *(const char *const *)src;
+        print_json_string(out, re ? re : "");
+        break;
+    }
+    case T_STRLIST: print_strlist(out, src); break;
+    case T_WINDOWS:
+        fputc('[', out);
+        for (int i = 0; rule->windows_listed && i < rule->n_windows; i++) {
+            char b1[32], b2[32];
+            fprintf(out, "%s{\"window\": \"%s\", \"bucket\": \"%s\", \"threshold\": %lld}", i ? ", " : "",
+                    cw_duration_format(rule->windows[i].window, b1), cw_duration_format(rule->windows[i].bucket, b2),
+                    (long long)rule->windows[i].threshold);
+        }
+        fputc(']', out);
+        break;
+    case T_ALLOW:
+        fputc('[', out);
+        for (int i = 0; i < rule->n_allow; i++) {
+            const cw_allow_t *a = &rule->allow[i];
+            fputs(i ? ", {" : "{", out);
+            fputs("\"principal\": ", out);
+            print_strlist(out, &a->principal);
+            fputs(", \"client_host\": ", out);
+            print_strlist(out, &a->client_host);
+            fputs(", \"client_app\": ", out);
+            print_strlist(out, &a->client_app);
+            fputs(", \"hours\": ", out);
+            print_strlist(out, &a->hours_src);
+            fputc('}', out);
+        }
+        fputc(']', out);
+        break;
+    case T_HOSTCLASSES:
+        fputc('{', out);
+        for (int i = 0; i < cfg->n_host_classes; i++) {
+            fputs(i ? ",\n" : "\n", out);
+            indent(out, level + 1);
+            print_json_string(out, cfg->host_classes[i].name);
+            fputs(": {\"patterns\": ", out);
+            print_strlist(out, &cfg->host_classes[i].patterns);
+            fprintf(out, ", \"severity\": %d}", cfg->host_classes[i].severity);
+        }
+        if (cfg->n_host_classes) {
+            fputc('\n', out);
+            indent(out, level);
+        }
+        fputc('}', out);
+        break;
     case T_FIELD: {
         cw_field_t f = *(const cw_field_t *)src;
         print_json_string(out, f == CW_F_NONE ? "" : cw_field_name(f));
@@ -926,20 +1396,30 @@ static void print_value(FILE *out, const option_t *o, const char *base, const cw
         break;
     }
     case T_TECHNIQUES: print_strlist(out, src); break;
-    case T_FILTER:
+    case T_FILTER: {
+        const cw_filter_t *f = src;
         fputc('{', out);
-        for (int i = 0; i < rule->n_conds; i++) {
-            const cw_cond_t *cd = &rule->conds[i];
+        for (int i = 0; i < f->n; i++) {
+            const cw_cond_t *cd = &f->conds[i];
             fputs(i ? ", " : "", out);
             print_json_string(out, cw_field_name(cd->field));
             fputs(": {\"any\": ", out);
             print_strlist(out, &cd->any_src);
             fputs(", \"none\": ", out);
             print_strlist(out, &cd->none_src);
+            if (cd->regex) {
+                fputs(", \"regex\": ", out);
+                print_json_string(out, cd->regex);
+            }
+            if (cd->not_regex) {
+                fputs(", \"not_regex\": ", out);
+                print_json_string(out, cd->not_regex);
+            }
             fputc('}', out);
         }
         fputc('}', out);
         break;
+    }
     case T_PROPS:
         fputc('{', out);
         for (int i = 0; i < cfg->n_kafka_props; i++) {
@@ -981,6 +1461,11 @@ static void print_object(FILE *out, const option_t *table, size_t n, const char 
         const option_t *o = &table[i];
         if (!is_child(o->path, rel))
             continue;
+        if (rule && table == rule_options && *rel == '\0' &&
+            (rule->windows_listed ? (strcmp(o->path, "window") == 0 || strcmp(o->path, "bucket") == 0 ||
+                                     strcmp(o->path, "threshold") == 0)
+                                  : strcmp(o->path, "windows") == 0))
+            continue; /* one form of windows, as given */
         if (!first)
             fputs(",\n", out);
         first = false;
@@ -1045,7 +1530,7 @@ static void describe_one(FILE *out, const char *prefix, const option_t *o, bool 
             fputs("; default ", out);
             roff_text(out, def);
         }
-        if (o->type == T_INT || o->type == T_SEVERITY)
+        if (o->type == T_INT || o->type == T_SEVERITY || o->type == T_NUMBER)
             fprintf(out, "; %lld..%lld", (long long)o->min, (long long)o->max);
         if (o->type == T_DURATION)
             fprintf(out, "; %s..%s", cw_duration_format(o->min, lo), cw_duration_format(o->max, hi));
@@ -1056,7 +1541,7 @@ static void describe_one(FILE *out, const char *prefix, const option_t *o, bool 
         fprintf(out, "%s%s  (%s", prefix, o->path, type_name(o->type));
         if (def)
             fprintf(out, "; default %s", def);
-        if (o->type == T_INT || o->type == T_SEVERITY)
+        if (o->type == T_INT || o->type == T_SEVERITY || o->type == T_NUMBER)
             fprintf(out, "; %lld..%lld", (long long)o->min, (long long)o->max);
         if (o->type == T_DURATION)
             fprintf(out, "; %s..%s", cw_duration_format(o->min, lo), cw_duration_format(o->max, hi));

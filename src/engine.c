@@ -1,80 +1,219 @@
 /*
- * engine.c — the event-time engine: clock, rule dispatch, windows, thresholds, suppression.
+ * engine.c — the event-time engine: clock, reference, rule dispatch, per-key state, alerts.
  *
- * Per (rule, key) the engine keeps a window (window.h) and an alert state:
- *   armed    — the next crossing of the threshold raises an alert;
- *   fired    — an alert was raised (or a crossing fell inside the suppression time); the key
- *              re-arms when its window value falls back below the threshold.
- * An alert is raised when an armed key's window value reaches the threshold and the event time
- * is past `suppressed_until` (the last alert's time plus the rule's `suppress`). So one incident
- * gives one alert, and a new incident after the value went down gives a new one.
- *
- * Bounds: one key table per rule with rule.max_keys entries; evictions are counted.
+ * Rule kinds and their per-key state (one bounded key table per rule, plus a second one of
+ * (key, value) pairs for first_seen):
+ *   threshold  — one ring of buckets per window (and, for distinct metrics, one small
+ *                HyperLogLog per bucket), an optional hour-of-week baseline, and the alert
+ *                state: a window is armed until it crosses (alert, or a suppressed crossing),
+ *                then fired until its value falls below the floor again (re-armed). Alerts of
+ *                one (rule, key) are suppressed for `suppress` after the last one.
+ *   first_seen — the key's first record time; each (key, value) pair ever seen. A new pair after
+ *                the learning period (counted from the first record the engine saw) alerts.
+ *   sequence   — principals named by a trigger (CREATE ROLE x, GRANT ... TO x), with its time;
+ *                their first matching record within `within` alerts.
+ *   silence    — last record time and records per hour over a day; checked once a minute of
+ *                event time: a busy key quiet for `gap` alerts, and re-arms when it sends again.
+ * Evidence: a ring of recent matching audit records (object, statement, subscriber) gives
+ * alerts their samples without any per-key cost.
  */
 #include <limits.h>
-#include <string.h>
+#include <math.h>
+#include <regex.h>
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
+#include "cdrwatch/baseline.h"
 #include "cdrwatch/engine.h"
+#include "cdrwatch/hll.h"
 #include "cdrwatch/rules.h"
 #include "cdrwatch/window.h"
 
+/* ---- per-key state ---- */
+
 typedef struct {
-    cw_time_t suppressed_until; /* event time before which no alert is raised */
-    bool fired;                 /* false = armed */
-    cw_window_t win;            /* must be last: the buckets follow */
-} key_state_t;
+    cw_time_t first_ts;         /* the key's first record (baseline learning) */
+    cw_time_t suppressed_until; /* no alert before this event time */
+    uint32_t fired;             /* bit per window: crossed, not yet back below the floor */
+    uint32_t pad;
+    /* followed by the windows, their HLLs and the baseline, at offsets of rule_rt_t */
+} th_state_t;
+
+typedef struct {
+    cw_time_t first_ts;
+    cw_time_t suppressed_until;
+} seen_key_t;
+
+typedef struct {
+    cw_time_t ts;
+} seen_pair_t;
+
+typedef struct {
+    cw_time_t trigger_ts;
+    uint32_t src;
+    uint32_t fired;
+    int64_t off;
+} seq_state_t;
+
+#define SILENCE_HOURS 24
+typedef struct {
+    cw_time_t last_ts;
+    int64_t hour_head; /* newest clock hour counted */
+    uint32_t counts[SILENCE_HOURS];
+    uint32_t src;
+    uint32_t fired;
+    int64_t off;
+} silence_state_t;
 
 typedef struct {
     const cw_rule_t *rule;
+    int bit; /* index among the engine's rules, for the evidence ring (< 64) */
     cw_keytab_t *keys;
-    int n_buckets;
+    cw_keytab_t *pairs; /* first_seen */
+    int nb[CW_WINDOWS_MAX];
+    size_t win_off[CW_WINDOWS_MAX];
+    size_t hll_off[CW_WINDOWS_MAX]; /* 0: none */
+    size_t base_off;                /* 0: no baseline */
+    const char *metric_name;
+    const char *window_name[CW_WINDOWS_MAX];
+    const char *new_key_name; /* first_seen: detail name of a key never seen ("new_key_client_host") */
+    bool keyed_by_principal;
 } rule_rt_t;
+
+/* ---- evidence ring ---- */
+
+typedef struct {
+    uint64_t rules;     /* bit i: rule rt[i] counted this record */
+    uint64_t principal; /* hash of the principal */
+    cw_time_t ts;
+    char object[64];
+    char statement[160];
+    char subscriber[CW_MSISDN_MAX + 1];
+} evidence_t;
 
 struct cw_engine {
     const cw_config_t *cfg;
     rule_rt_t *rt;
     int n_rt;
-    cw_time_t max_ts; /* newest event time seen, INT64_MIN before the first */
+    cw_time_t max_ts;   /* newest event time seen, INT64_MIN before the first */
+    cw_time_t first_ts; /* oldest... the first record's time (first_seen learning) */
+    cw_time_t next_silence_check;
+    bool has_silence;
     cw_alert_sink_fn sink;
     void *sink_ctx;
     cw_metrics_t metrics;
+    cw_reference_t *ref;
     apr_array_header_t *sources; /* cw_pos_t: name and partition of each source id */
-    char *keybuf;
+    char *keybuf, *pairbuf;
     size_t keybuf_len;
+    evidence_t *ring;
+    size_t ring_size, ring_next, ring_used;
+    uint64_t rec_rules; /* rules that counted the current record */
+    cw_msisdn_t extracted[CW_SUBSCRIBERS_MAX];
+    bool extracted_done;
 };
+
+static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+static const char *metric_name(apr_pool_t *pool, const cw_rule_t *r)
+{
+    switch (r->kind) {
+    case CW_KIND_FIRST_SEEN: return apr_psprintf(pool, "first_seen(%s)", cw_field_name(r->seen_field));
+    case CW_KIND_SEQUENCE: return "sequence";
+    case CW_KIND_SILENCE: return "silence_minutes";
+    case CW_KIND_THRESHOLD: break;
+    }
+    if (r->metric == CW_METRIC_SUM)
+        return apr_psprintf(pool, "sum(%s)", cw_field_name(r->metric_field));
+    if (r->metric == CW_METRIC_DISTINCT)
+        return apr_psprintf(pool, "distinct(%s)", cw_field_name(r->metric_field));
+    return "count";
+}
+
+static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t *r, rule_rt_t *rt,
+                              char *err, size_t errlen)
+{
+    size_t kmax = cw_rule_key_max(r), value = 0;
+    char dur[32];
+    rt->rule = r;
+    rt->metric_name = metric_name(pool, r);
+    for (int i = 0; i < r->n_key; i++)
+        rt->keyed_by_principal |= r->key[i] == CW_F_PRINCIPAL;
+    switch (r->kind) {
+    case CW_KIND_THRESHOLD:
+        value = sizeof(th_state_t);
+        for (int w = 0; w < r->n_windows; w++) {
+            rt->nb[w] = (int)(r->windows[w].window / r->windows[w].bucket);
+            rt->win_off[w] = value;
+            value += align8(cw_window_size(rt->nb[w]));
+            if (r->metric == CW_METRIC_DISTINCT) {
+                rt->hll_off[w] = value;
+                value += align8((size_t)rt->nb[w] * sizeof(cw_hll_t));
+            }
+            rt->window_name[w] = apr_pstrdup(pool, cw_duration_format(r->windows[w].window, dur));
+        }
+        if (r->baseline_sigma > 0 || r->baseline_ratio > 0) {
+            rt->base_off = value;
+            value += align8(sizeof(cw_baseline_t));
+        }
+        break;
+    case CW_KIND_FIRST_SEEN:
+        value = sizeof(seen_key_t);
+        rt->new_key_name = apr_pstrcat(pool, "new_key_", cw_field_name(r->seen_field), NULL);
+        if (cw_keytab_create(pool, (size_t)r->max_keys, kmax + 1 + CW_HOST_MAX, sizeof(seen_pair_t), &rt->pairs) != CW_OK)
+            goto nomem;
+        break;
+    case CW_KIND_SEQUENCE:
+        value = sizeof(seq_state_t);
+        rt->window_name[0] = apr_pstrdup(pool, cw_duration_format(r->within, dur));
+        kmax = CW_NAME_MAX; /* keyed by the principal the trigger names */
+        break;
+    case CW_KIND_SILENCE:
+        value = sizeof(silence_state_t);
+        e->has_silence = true;
+        break;
+    }
+    if (cw_keytab_create(pool, (size_t)r->max_keys, kmax, value, &rt->keys) != CW_OK)
+        goto nomem;
+    if (kmax + 1 + CW_HOST_MAX > e->keybuf_len)
+        e->keybuf_len = kmax + 1 + CW_HOST_MAX;
+    return CW_OK;
+nomem:
+    snprintf(err, errlen, "rule %s: cannot allocate its key table (max_keys %lld)", r->id, (long long)r->max_keys);
+    return CW_ERR_NOMEM;
+}
 
 cw_status_t cw_engine_create(apr_pool_t *pool, const cw_config_t *cfg, cw_alert_sink_fn sink,
                              void *sink_ctx, cw_engine_t **out, char *err, size_t errlen)
 {
     cw_engine_t *e = apr_pcalloc(pool, sizeof *e);
+    cw_status_t st;
     e->cfg = cfg;
     e->sink = sink;
     e->sink_ctx = sink_ctx;
     e->max_ts = INT64_MIN;
+    e->first_ts = INT64_MIN;
+    e->next_silence_check = INT64_MIN;
     e->sources = apr_array_make(pool, 8, sizeof(cw_pos_t));
     e->rt = apr_pcalloc(pool, (size_t)(cfg->n_rules ? cfg->n_rules : 1) * sizeof(rule_rt_t));
+    e->keybuf_len = 64;
+    if ((st = cw_reference_create(pool, cfg, &e->ref, err, errlen)) != CW_OK)
+        return st;
     for (int i = 0; i < cfg->n_rules; i++) {
-        const cw_rule_t *r = &cfg->rules[i];
-        rule_rt_t *rt = &e->rt[e->n_rt];
-        size_t kmax = cw_rule_key_max(r);
-        if (!r->enabled)
+        if (!cfg->rules[i].enabled)
             continue;
-        rt->rule = r;
-        rt->n_buckets = (int)(r->window / r->bucket);
-        if (cw_keytab_create(pool, (size_t)r->max_keys, kmax,
-                             sizeof(key_state_t) + (size_t)rt->n_buckets * sizeof(cw_bucket_t),
-                             &rt->keys) != CW_OK) {
-            snprintf(err, errlen, "rule %s: cannot allocate its key table (max_keys %lld)", r->id,
-                     (long long)r->max_keys);
-            return CW_ERR_NOMEM;
-        }
-        if (kmax > e->keybuf_len)
-            e->keybuf_len = kmax;
+        e->rt[e->n_rt].bit = e->n_rt;
+        if ((st = setup_rule(pool, e, &cfg->rules[i], &e->rt[e->n_rt], err, errlen)) != CW_OK)
+            return st;
         e->n_rt++;
     }
     e->keybuf = apr_palloc(pool, e->keybuf_len + 1);
+    e->pairbuf = apr_palloc(pool, e->keybuf_len + 1);
+    e->ring_size = (size_t)cfg->evidence_ring;
+    if (e->ring_size)
+        e->ring = apr_pcalloc(pool, e->ring_size * sizeof(evidence_t));
     *out = e;
     return CW_OK;
 }
@@ -93,78 +232,617 @@ uint32_t cw_engine_source_id(cw_engine_t *e, const char *name, int32_t partition
     return (uint32_t)(e->sources->nelts - 1);
 }
 
-static void raise_alert(cw_engine_t *e, const rule_rt_t *rt, key_state_t *st, const cw_event_t *ev,
-                        size_t keylen)
+static cw_pos_t position(const cw_engine_t *e, uint32_t src, int64_t off)
 {
-    const cw_rule_t *r = rt->rule;
-    cw_alert_t a;
-    uint32_t src;
-    int64_t off;
-
-    memset(&a, 0, sizeof a);
-    a.rule = r;
-    a.ev = ev;
-    a.key = e->keybuf;
-    a.keylen = keylen;
-    cw_window_bounds(&st->win, rt->n_buckets, r->bucket, &a.window_start, &a.window_end);
-    a.value = st->win.sum;
-    a.threshold = r->threshold;
-    a.records = st->win.count;
-    a.first = ev->pos;
-    if (cw_window_first(&st->win, rt->n_buckets, &src, &off) && src < (uint32_t)e->sources->nelts) {
-        a.first = APR_ARRAY_IDX(e->sources, src, cw_pos_t);
-        a.first.offset = off;
+    cw_pos_t p = {"?", -1, off};
+    if (src < (uint32_t)e->sources->nelts) {
+        p = APR_ARRAY_IDX(e->sources, src, cw_pos_t);
+        p.offset = off;
     }
-    cw_alert_make_id(&a);
-    e->metrics.alerts++;
-    e->sink(e->sink_ctx, &a);
+    return p;
 }
 
-static void apply_rule(cw_engine_t *e, const rule_rt_t *rt, const cw_event_t *ev)
+/* ---- derived fields ---- */
+
+/* Subscribers of the record, taken from its statement when it has none (at most once). */
+static void view_subscribers(cw_engine_t *e, cw_view_t *v)
+{
+    const cw_audit_t *a = &v->ev->u.audit;
+    regmatch_t m[2];
+    const char *p = a->statement;
+    int n = 0;
+    if (v->n_subscribers > 0 || e->extracted_done || !e->cfg->subscriber_re || !a->statement[0])
+        return;
+    e->extracted_done = true;
+    while (n < CW_SUBSCRIBERS_MAX && regexec(e->cfg->subscriber_re, p, 2, m, p == a->statement ? 0 : REG_NOTBOL) == 0) {
+        int g = m[1].rm_so >= 0 ? 1 : 0;
+        bool dup = false;
+        if (m[0].rm_eo <= 0)
+            break;
+        if (cw_msisdn_normalise(p + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so), e->extracted[n])) {
+            for (int k = 0; k < n; k++)
+                dup |= strcmp(e->extracted[k], e->extracted[n]) == 0;
+            n += !dup;
+        }
+        p += m[0].rm_eo;
+    }
+    if (n) {
+        v->subscribers = (const cw_msisdn_t *)e->extracted;
+        v->n_subscribers = n;
+    }
+}
+
+static bool has_word(const char *s, const char *w)
+{
+    size_t n = strlen(w);
+    for (const char *p = strcasestr(s, w); p; p = strcasestr(p + 1, w)) {
+        bool left = p == s || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= 'A' && p[-1] <= 'Z'));
+        char c = p[n];
+        bool right = !(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
+        if (left && right)
+            return true;
+    }
+    return false;
+}
+
+/* A read of a whole table: SELECT * FROM ... or an export verb, with no WHERE, LIMIT, TOP,
+ * FETCH or ROWNUM to bound it. */
+static bool unbounded(const cw_audit_t *a)
+{
+    static const char *const exports[] = {"COPY", "EXPORT", "UNLOAD", "SPOOL", "BCP", "EXPDP"};
+    bool whole = false;
+    const char *sel = strcasestr(a->statement, "select");
+    if (sel) {
+        const char *p = sel + 6;
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+            p++;
+        whole = *p == '*';
+    }
+    for (size_t i = 0; !whole && i < sizeof exports / sizeof exports[0]; i++)
+        whole = strcmp(a->action, exports[i]) == 0;
+    if (!whole || !a->statement[0])
+        return false;
+    return !has_word(a->statement, "where") && !has_word(a->statement, "limit") &&
+           !has_word(a->statement, "top") && !has_word(a->statement, "fetch") && !has_word(a->statement, "rownum");
+}
+
+static bool derive(cw_view_t *v, cw_field_t f, void *ctx)
+{
+    cw_engine_t *e = ctx;
+    const cw_audit_t *a = &v->ev->u.audit;
+    switch (f) {
+    case CW_F_V_HISTORY_PULL: {
+        uint64_t total = 0;
+        cw_time_t first = INT64_MAX;
+        if (!cw_event_has(v->ev, CW_F_ROWS))
+            return false;
+        view_subscribers(e, v);
+        if (v->n_subscribers == 0)
+            return false;
+        for (int i = 0; i < v->n_subscribers; i++) {
+            cw_time_t f1 = cw_reference_first(e->ref, v->subscribers[i]);
+            total += cw_reference_count(e->ref, v->subscribers[i]);
+            if (f1 < first)
+                first = f1;
+        }
+        return total >= (uint64_t)e->cfg->history_min_records &&
+               (double)a->rows >= e->cfg->history_fraction * (double)total &&
+               first != INT64_MAX && v->ev->ts - first >= e->cfg->history_min_span;
+    }
+    case CW_F_V_WATCHLISTED:
+        view_subscribers(e, v);
+        for (int i = 0; i < v->n_subscribers; i++) {
+            if (cw_reference_watchlisted(e->ref, v->subscribers[i]))
+                return true;
+        }
+        return false;
+    case CW_F_V_UNBOUNDED_SELECT:
+        return unbounded(a);
+    default:
+        return false;
+    }
+}
+
+/* ---- alerts ---- */
+
+static void add_sample(const char **list, int *n, int max, const char *s)
+{
+    if (!s[0] || *n >= max)
+        return;
+    for (int i = 0; i < *n; i++) {
+        if (strcmp(list[i], s) == 0)
+            return;
+    }
+    list[(*n)++] = s;
+}
+
+/* Samples from the current record and the evidence ring (newest first). */
+static void gather_evidence(const cw_engine_t *e, const rule_rt_t *rt, const cw_view_t *v, cw_alert_t *a)
+{
+    const cw_audit_t *au;
+    uint64_t who;
+    if (!v || v->ev->stream != CW_STREAM_AUDIT)
+        return;
+    au = &v->ev->u.audit;
+    add_sample(a->objects, &a->n_objects, CW_EVIDENCE_SAMPLES, au->object);
+    add_sample(a->statements, &a->n_statements, CW_EVIDENCE_SAMPLES, au->statement);
+    for (int i = 0; i < v->n_subscribers; i++)
+        add_sample(a->subscribers, &a->n_subscribers, CW_EVIDENCE_SUBSCRIBERS, v->subscribers[i]);
+    if (!e->ring_used || !rt->keyed_by_principal || rt->bit >= 64)
+        return;
+    who = cw_hash64(au->principal, strlen(au->principal), 7);
+    for (size_t k = 0; k < e->ring_used; k++) {
+        const evidence_t *x = &e->ring[(e->ring_next + e->ring_size - 1 - k) % e->ring_size];
+        if (x->ts < a->window_start)
+            break;
+        if (!(x->rules >> rt->bit & 1) || x->principal != who)
+            continue;
+        add_sample(a->objects, &a->n_objects, CW_EVIDENCE_SAMPLES, x->object);
+        add_sample(a->statements, &a->n_statements, CW_EVIDENCE_SAMPLES, x->statement);
+        add_sample(a->subscribers, &a->n_subscribers, CW_EVIDENCE_SUBSCRIBERS, x->subscriber);
+    }
+}
+
+static void remember(cw_engine_t *e, const cw_view_t *v)
+{
+    evidence_t *x;
+    const cw_audit_t *au = &v->ev->u.audit;
+    if (!e->ring_size || !e->rec_rules)
+        return;
+    x = &e->ring[e->ring_next];
+    e->ring_next = (e->ring_next + 1) % e->ring_size;
+    if (e->ring_used < e->ring_size)
+        e->ring_used++;
+    x->rules = e->rec_rules;
+    x->principal = cw_hash64(au->principal, strlen(au->principal), 7);
+    x->ts = v->ev->ts;
+    cw_strlcpy(x->object, au->object, sizeof x->object);
+    cw_strlcpy(x->statement, au->statement, sizeof x->statement);
+    cw_strlcpy(x->subscriber, v->n_subscribers ? v->subscribers[0] : "", sizeof x->subscriber);
+}
+
+static void alert_init(cw_engine_t *e, const rule_rt_t *rt, cw_alert_t *a, const cw_event_t *ev, size_t keylen)
+{
+    memset(a, 0, sizeof *a);
+    a->rule = rt->rule;
+    a->ev = ev;
+    a->at = ev ? ev->ts : e->max_ts;
+    a->key = e->keybuf;
+    a->keylen = keylen;
+    a->severity = rt->rule->severity;
+    a->metric = rt->metric_name;
+    if (ev) {
+        a->last = ev->pos;
+        a->first = ev->pos;
+        a->records = 1;
+        if (rt->keyed_by_principal && ev->stream == CW_STREAM_AUDIT)
+            a->principal = ev->u.audit.principal;
+    }
+}
+
+static void emit(cw_engine_t *e, cw_alert_t *a)
+{
+    cw_alert_make_id(a);
+    e->metrics.alerts++;
+    e->sink(e->sink_ctx, a);
+}
+
+/* ---- threshold ---- */
+
+static inline cw_window_t *win_of(const rule_rt_t *rt, th_state_t *st, int w)
+{
+    return (cw_window_t *)((char *)st + rt->win_off[w]);
+}
+static inline cw_hll_t *hll_of(const rule_rt_t *rt, th_state_t *st, int w)
+{
+    return (cw_hll_t *)((char *)st + rt->hll_off[w]);
+}
+
+static double window_value(const rule_rt_t *rt, th_state_t *st, int w)
 {
     const cw_rule_t *r = rt->rule;
+    cw_window_t *win = win_of(rt, st, w);
+    const cw_hll_t *sets[1024];
+    int n = 0, nb = rt->nb[w];
+    if (r->metric != CW_METRIC_DISTINCT)
+        return (double)win->sum;
+    for (int64_t k = win->head - nb + 1; k <= win->head; k++) {
+        int slot = (int)(((k % nb) + nb) % nb);
+        if (win->buckets[slot].count)
+            sets[n++] = &hll_of(rt, st, w)[slot];
+    }
+    return n ? round(cw_hll_union_count(sets, n)) : 0;
+}
+
+/* Advance window w to t, clearing the HLLs of the buckets that expire. */
+static void advance(const rule_rt_t *rt, th_state_t *st, int w, cw_time_t t)
+{
+    cw_window_t *win = win_of(rt, st, w);
+    int nb = rt->nb[w];
+    cw_time_t width = rt->rule->windows[w].bucket;
+    if (rt->hll_off[w] && win->head != INT64_MIN) {
+        int64_t b = t / width - (t % width < 0);
+        for (int64_t k = win->head + 1; k <= b && k <= win->head + nb; k++)
+            cw_hll_init(&hll_of(rt, st, w)[((k % nb) + nb) % nb]);
+    }
+    cw_window_advance(win, nb, width, t);
+}
+
+static void distinct_add(cw_engine_t *e, const rule_rt_t *rt, th_state_t *st, int w, cw_view_t *v)
+{
+    const cw_rule_t *r = rt->rule;
+    cw_window_t *win = win_of(rt, st, w);
+    cw_time_t width = r->windows[w].bucket;
+    int64_t b = v->ev->ts / width - (v->ev->ts % width < 0);
+    cw_hll_t *h = &hll_of(rt, st, w)[((b % rt->nb[w]) + rt->nb[w]) % rt->nb[w]];
+    if (r->metric_field == CW_F_SUBSCRIBERS) {
+        view_subscribers(e, v);
+        for (int i = 0; i < v->n_subscribers; i++)
+            cw_hll_add(h, cw_hash64(v->subscribers[i], strlen(v->subscribers[i]), 11));
+    } else {
+        const char *s = cw_event_str(v->ev, r->metric_field);
+        if (*s)
+            cw_hll_add(h, cw_hash64(s, strlen(s), 11));
+    }
+    (void)win;
+}
+
+static void apply_threshold(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
+{
+    const cw_rule_t *r = rt->rule;
+    const cw_event_t *ev = v->ev;
     bool created;
     size_t keylen = cw_rule_key(r, ev, e->keybuf, e->keybuf_len);
-    key_state_t *st = cw_keytab_get(rt->keys, e->keybuf, keylen, &created);
+    th_state_t *st = cw_keytab_get(rt->keys, e->keybuf, keylen, &created);
+    int64_t contrib = cw_rule_value(r, ev);
+    cw_baseline_t *base = rt->base_off ? (cw_baseline_t *)((char *)st + rt->base_off) : NULL;
 
     if (!st)
-        return; /* cannot happen: keys are cut to the table's key size */
-    if (created) {
-        cw_window_init(&st->win, rt->n_buckets);
-        st->fired = false;
-        st->suppressed_until = INT64_MIN;
-    }
-    cw_window_advance(&st->win, rt->n_buckets, r->bucket, ev->ts);
-    if (st->fired && st->win.sum < r->threshold)
-        st->fired = false; /* re-armed: the incident is over */
-    if (!cw_window_add(&st->win, rt->n_buckets, r->bucket, ev->ts, cw_rule_value(r, ev),
-                       (uint32_t)ev->source_index, ev->pos.offset)) {
-        e->metrics.too_old_for_window++;
         return;
+    if (created) {
+        st->first_ts = ev->ts;
+        st->suppressed_until = INT64_MIN;
+        for (int w = 0; w < r->n_windows; w++) {
+            cw_window_init(win_of(rt, st, w), rt->nb[w]);
+            for (int k = 0; rt->hll_off[w] && k < rt->nb[w]; k++)
+                cw_hll_init(&hll_of(rt, st, w)[k]);
+        }
+        if (base)
+            cw_baseline_init(base);
     }
-    if (!st->fired && st->win.sum >= r->threshold) {
-        st->fired = true;
-        if (ev->ts >= st->suppressed_until) {
-            raise_alert(e, rt, st, ev, keylen);
-            st->suppressed_until = ev->ts + r->suppress;
-        } else {
+    e->rec_rules |= rt->bit < 64 ? UINT64_C(1) << rt->bit : 0;
+    for (int w = 0; w < r->n_windows; w++) {
+        const cw_window_spec_t *ws = &r->windows[w];
+        cw_window_t *win = win_of(rt, st, w);
+        double value;
+        advance(rt, st, w, ev->ts);
+        if ((st->fired >> w & 1) && window_value(rt, st, w) < (double)ws->threshold)
+            st->fired &= ~(1u << w); /* re-armed: the incident is over */
+        if (!cw_window_add(win, rt->nb[w], ws->bucket, ev->ts, r->metric == CW_METRIC_DISTINCT ? 0 : contrib,
+                           (uint32_t)ev->source_index, ev->pos.offset)) {
+            e->metrics.too_old_for_window++;
+            continue;
+        }
+        if (r->metric == CW_METRIC_DISTINCT)
+            distinct_add(e, rt, st, w, v);
+        value = window_value(rt, st, w);
+        if ((st->fired >> w & 1) || value < (double)ws->threshold)
+            continue;
+        /* crossed the floor: with a baseline, also above the key's own profile */
+        double mean = 0, var = 0, limit = (double)ws->threshold;
+        cw_base_level_t level = CW_BASE_NONE;
+        if (base) {
+            int hours = (int)((ws->window + CW_MS_PER_HOUR - 1) / CW_MS_PER_HOUR);
+            if (ev->ts - st->first_ts < r->baseline_learning)
+                continue;
+            level = cw_baseline_expect(base, ev->ts, hours, (int)r->baseline_min_observations, &mean, &var);
+            if (level == CW_BASE_NONE)
+                continue;
+            if (r->baseline_ratio > 0 && r->baseline_ratio * mean > limit)
+                limit = r->baseline_ratio * mean;
+            if (r->baseline_sigma > 0 && mean + r->baseline_sigma * sqrt(var) > limit)
+                limit = mean + r->baseline_sigma * sqrt(var);
+            if (value <= limit)
+                continue;
+        }
+        st->fired |= 1u << w;
+        if (ev->ts < st->suppressed_until) {
             e->metrics.suppressed++;
+            continue;
+        }
+        {
+            cw_alert_t a;
+            uint32_t src;
+            int64_t off;
+            alert_init(e, rt, &a, ev, keylen);
+            cw_window_bounds(win, rt->nb[w], ws->bucket, &a.window_start, &a.window_end);
+            a.window_name = rt->window_name[w];
+            a.value = value;
+            a.threshold = limit;
+            a.records = win->count;
+            if (cw_window_first(win, rt->nb[w], &src, &off))
+                a.first = position(e, src, off);
+            if (base) {
+                a.has_baseline = true;
+                a.baseline_mean = mean;
+                a.baseline_sd = sqrt(var);
+                a.baseline_level = cw_base_level_name(level);
+                a.floor = ws->threshold;
+            }
+            gather_evidence(e, rt, v, &a);
+            emit(e, &a);
+        }
+        st->suppressed_until = ev->ts + r->suppress;
+    }
+    if (base)
+        cw_baseline_add(base, ev->ts, (double)contrib, r->baseline_alpha);
+}
+
+/* ---- first_seen ---- */
+
+static const cw_host_class_t *host_class(const cw_config_t *cfg, const char *host)
+{
+    for (int i = 0; i < cfg->n_host_classes; i++) {
+        for (int k = 0; k < cfg->host_classes[i].patterns.n; k++) {
+            if (cw_glob_match(cfg->host_classes[i].patterns.items[k], host))
+                return &cfg->host_classes[i];
         }
     }
+    return NULL;
 }
+
+static void apply_first_seen(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
+{
+    const cw_rule_t *r = rt->rule;
+    const cw_event_t *ev = v->ev;
+    const char *value = cw_event_str(ev, r->seen_field);
+    size_t keylen, vlen = strlen(value);
+    bool key_new, pair_new, learned;
+    seen_key_t *k;
+    seen_pair_t *p;
+
+    if (!*value)
+        return;
+    keylen = cw_rule_key(r, ev, e->keybuf, e->keybuf_len);
+    memcpy(e->pairbuf, e->keybuf, keylen);
+    e->pairbuf[keylen] = CW_KEY_SEP;
+    if (vlen > CW_HOST_MAX)
+        vlen = CW_HOST_MAX;
+    memcpy(e->pairbuf + keylen + 1, value, vlen);
+    k = cw_keytab_get(rt->keys, e->keybuf, keylen, &key_new);
+    p = cw_keytab_get(rt->pairs, e->pairbuf, keylen + 1 + vlen, &pair_new);
+    if (!k || !p)
+        return;
+    e->rec_rules |= rt->bit < 64 ? UINT64_C(1) << rt->bit : 0;
+    if (key_new) {
+        k->first_ts = ev->ts;
+        k->suppressed_until = INT64_MIN;
+    }
+    if (pair_new)
+        p->ts = ev->ts;
+    learned = ev->ts - e->first_ts >= r->seen_learning;
+    if (!pair_new || !learned || (key_new && !r->seen_new_principal))
+        return;
+    if (ev->ts < k->suppressed_until) {
+        e->metrics.suppressed++;
+        return;
+    }
+    {
+        cw_alert_t a;
+        const cw_host_class_t *hc = r->seen_field == CW_F_CLIENT_HOST ? host_class(e->cfg, value) : NULL;
+        alert_init(e, rt, &a, ev, keylen);
+        a.window_start = ev->ts;
+        a.window_end = ev->ts + 1;
+        a.value = 1;
+        a.threshold = 1;
+        /* a key never seen before (a dormant account) is reported with its first value */
+        a.detail_name = key_new ? rt->new_key_name : cw_field_name(r->seen_field);
+        a.detail_value = value;
+        if (hc) {
+            a.host_class = hc->name;
+            if (hc->severity > a.severity)
+                a.severity = hc->severity;
+        }
+        gather_evidence(e, rt, v, &a);
+        emit(e, &a);
+    }
+    k->suppressed_until = ev->ts + r->suppress;
+}
+
+/* ---- sequence ---- */
+
+static void sequence_trigger(rule_rt_t *rt, cw_view_t *v)
+{
+    const cw_rule_t *r = rt->rule;
+    const cw_event_t *ev = v->ev;
+    regmatch_t m[10];
+    char name[CW_NAME_MAX + 1];
+    size_t n;
+    int g;
+    bool created;
+    seq_state_t *s;
+
+    if (ev->stream != CW_STREAM_AUDIT || ev->u.audit.failed || !cw_filter_matches(&r->trigger, v))
+        return;
+    if (regexec(r->extract_re, ev->u.audit.statement, 10, m, 0) != 0)
+        return;
+    /* the principal is the last group that took part in the match (alternatives may each
+     * have their own group) */
+    for (g = 9; g > 0 && m[g].rm_so < 0; g--)
+        ;
+    if (g == 0)
+        return;
+    n = (size_t)(m[g].rm_eo - m[g].rm_so);
+    if (n > CW_NAME_MAX)
+        n = CW_NAME_MAX;
+    memcpy(name, ev->u.audit.statement + m[g].rm_so, n);
+    name[n] = '\0';
+    /* quoted identifiers: "svc_tmp" or `svc_tmp` or 'svc_tmp' */
+    if (n >= 2 && (name[0] == '"' || name[0] == '`' || name[0] == '\'') && name[n - 1] == name[0]) {
+        memmove(name, name + 1, n - 2);
+        name[n - 2] = '\0';
+    }
+    s = cw_keytab_get(rt->keys, name, strlen(name), &created);
+    if (!s)
+        return;
+    s->trigger_ts = ev->ts;
+    s->src = (uint32_t)ev->source_index;
+    s->off = ev->pos.offset;
+    s->fired = 0;
+}
+
+static void sequence_follow(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
+{
+    const cw_rule_t *r = rt->rule;
+    const cw_event_t *ev = v->ev;
+    const char *who = ev->u.audit.principal;
+    seq_state_t *s = cw_keytab_find(rt->keys, who, strlen(who));
+    size_t keylen;
+    if (!s || s->fired || ev->ts < s->trigger_ts || ev->ts - s->trigger_ts > r->within)
+        return;
+    s->fired = 1;
+    e->rec_rules |= rt->bit < 64 ? UINT64_C(1) << rt->bit : 0;
+    keylen = cw_strlcpy(e->keybuf, who, e->keybuf_len);
+    {
+        cw_alert_t a;
+        alert_init(e, rt, &a, ev, keylen);
+        a.principal = who;
+        a.window_start = s->trigger_ts;
+        a.window_end = ev->ts + 1;
+        a.value = (double)(ev->ts - s->trigger_ts) / CW_MS_PER_MINUTE;
+        a.threshold = (double)r->within / CW_MS_PER_MINUTE;
+        a.metric = "minutes_after_trigger";
+        a.window_name = rt->window_name[0];
+        a.first = position(e, s->src, s->off);
+        a.records = 2;
+        a.detail_name = "account";
+        a.detail_value = who;
+        gather_evidence(e, rt, v, &a);
+        emit(e, &a);
+    }
+}
+
+/* ---- silence ---- */
+
+static uint64_t silence_day_count(const silence_state_t *s)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < SILENCE_HOURS; i++)
+        n += s->counts[i];
+    return n;
+}
+
+static void silence_record(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
+{
+    const cw_event_t *ev = v->ev;
+    bool created;
+    size_t keylen = cw_rule_key(rt->rule, ev, e->keybuf, e->keybuf_len);
+    silence_state_t *s = cw_keytab_get(rt->keys, e->keybuf, keylen, &created);
+    int64_t h = ev->ts / CW_MS_PER_HOUR;
+    if (!s)
+        return;
+    if (created) {
+        s->hour_head = h;
+        s->last_ts = INT64_MIN;
+    }
+    if (h > s->hour_head) {
+        for (int64_t k = s->hour_head + 1; k <= h && k <= s->hour_head + SILENCE_HOURS; k++)
+            s->counts[k % SILENCE_HOURS] = 0;
+        s->hour_head = h;
+    }
+    if (h > s->hour_head - SILENCE_HOURS)
+        s->counts[h % SILENCE_HOURS]++;
+    if (ev->ts >= s->last_ts) {
+        s->last_ts = ev->ts;
+        s->src = (uint32_t)ev->source_index;
+        s->off = ev->pos.offset;
+    }
+    s->fired = 0; /* it speaks again: re-armed */
+}
+
+typedef struct {
+    cw_engine_t *e;
+    rule_rt_t *rt;
+} silence_scan_t;
+
+static void silence_check_one(void *ctx, const char *key, size_t len, void *value)
+{
+    silence_scan_t *sc = ctx;
+    cw_engine_t *e = sc->e;
+    const cw_rule_t *r = sc->rt->rule;
+    silence_state_t *s = value;
+    cw_time_t now = e->max_ts;
+    if (s->fired || s->last_ts == INT64_MIN || now - s->last_ts < r->gap)
+        return;
+    if (silence_day_count(s) < (uint64_t)r->min_records)
+        return;
+    s->fired = 1;
+    {
+        cw_alert_t a;
+        size_t n = len < e->keybuf_len ? len : e->keybuf_len;
+        memcpy(e->keybuf, key, n);
+        alert_init(e, sc->rt, &a, NULL, n);
+        a.at = s->last_ts + r->gap;
+        a.window_start = s->last_ts;
+        a.window_end = s->last_ts + r->gap;
+        a.value = (double)(r->gap / CW_MS_PER_MINUTE);
+        a.threshold = (double)(r->gap / CW_MS_PER_MINUTE);
+        a.records = silence_day_count(s);
+        a.first = a.last = position(e, s->src, s->off);
+        if (r->n_key == 1 && r->key[0] == CW_F_PRINCIPAL) {
+            e->keybuf[n] = '\0';
+            a.principal = e->keybuf;
+        }
+        emit(e, &a);
+    }
+}
+
+static void silence_check(cw_engine_t *e)
+{
+    for (int i = 0; i < e->n_rt; i++) {
+        silence_scan_t sc = {e, &e->rt[i]};
+        if (e->rt[i].rule->kind == CW_KIND_SILENCE)
+            cw_keytab_foreach(e->rt[i].keys, silence_check_one, &sc);
+    }
+}
+
+/* ---- dispatch ---- */
 
 cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
 {
+    cw_view_t v;
     if (e->max_ts != INT64_MIN && ev->ts < e->max_ts - e->cfg->allowed_lateness) {
         e->metrics.dead[CW_DEC_LATE]++;
         return CW_DEC_LATE;
     }
     if (ev->ts > e->max_ts)
         e->max_ts = ev->ts;
+    if (e->first_ts == INT64_MIN)
+        e->first_ts = ev->ts;
     e->metrics.records[ev->stream]++;
+    if (ev->stream == CW_STREAM_CDR)
+        cw_reference_add_cdr(e->ref, ev);
+    cw_view_init(&v, ev, derive, e);
+    e->extracted_done = false;
+    e->rec_rules = 0;
     for (int i = 0; i < e->n_rt; i++) {
-        if (cw_rule_matches(e->rt[i].rule, ev))
-            apply_rule(e, &e->rt[i], ev);
+        rule_rt_t *rt = &e->rt[i];
+        if (rt->rule->kind == CW_KIND_SEQUENCE)
+            sequence_trigger(rt, &v);
+        if (!cw_rule_matches(rt->rule, &v))
+            continue;
+        switch (rt->rule->kind) {
+        case CW_KIND_THRESHOLD: apply_threshold(e, rt, &v); break;
+        case CW_KIND_FIRST_SEEN: apply_first_seen(e, rt, &v); break;
+        case CW_KIND_SEQUENCE: sequence_follow(e, rt, &v); break;
+        case CW_KIND_SILENCE: silence_record(e, rt, &v); break;
+        }
+    }
+    if (ev->stream == CW_STREAM_AUDIT)
+        remember(e, &v);
+    if (e->has_silence && e->max_ts >= e->next_silence_check) {
+        silence_check(e);
+        e->next_silence_check = e->max_ts + CW_MS_PER_MINUTE;
     }
     return CW_DEC_OK;
 }
@@ -177,8 +855,32 @@ cw_time_t cw_engine_clock(const cw_engine_t *e)
 cw_metrics_t *cw_engine_metrics(cw_engine_t *e)
 {
     uint64_t ev = 0;
-    for (int i = 0; i < e->n_rt; i++)
+    for (int i = 0; i < e->n_rt; i++) {
         ev += cw_keytab_evictions(e->rt[i].keys);
-    e->metrics.evictions = ev;
+        if (e->rt[i].pairs)
+            ev += cw_keytab_evictions(e->rt[i].pairs);
+    }
+    e->metrics.evictions = ev + cw_reference_link_evictions(e->ref);
     return &e->metrics;
+}
+
+cw_reference_t *cw_engine_reference(cw_engine_t *e) { return e->ref; }
+
+size_t cw_engine_keys(const cw_engine_t *e)
+{
+    size_t n = 0;
+    for (int i = 0; i < e->n_rt; i++)
+        n += cw_keytab_count(e->rt[i].keys);
+    return n;
+}
+
+size_t cw_engine_memory(const cw_engine_t *e)
+{
+    size_t n = e->ring_size * sizeof(evidence_t);
+    for (int i = 0; i < e->n_rt; i++) {
+        n += cw_keytab_memory(e->rt[i].keys);
+        if (e->rt[i].pairs)
+            n += cw_keytab_memory(e->rt[i].pairs);
+    }
+    return n;
 }

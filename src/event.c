@@ -41,12 +41,29 @@ static const struct {
     [CW_F_SESSION_ID] = {"session_id", CW_STREAM_AUDIT, false},
 };
 
+static const char *const derived_names[CW_F_V_END - CW_F_V_HISTORY_PULL] = {
+    "history_pull", "watchlisted", "unbounded_select", "hours"};
+
 const char *cw_field_name(cw_field_t f)
 {
+    if (cw_field_is_derived(f))
+        return derived_names[f - CW_F_V_HISTORY_PULL];
     return (f >= 0 && f < CW_F_COUNT) ? fields[f].name : "?";
 }
 
-cw_stream_t cw_field_stream(cw_field_t f) { return fields[f].stream; }
+cw_field_t cw_field_lookup_derived(const char *name)
+{
+    for (int f = CW_F_V_HISTORY_PULL; f < CW_F_V_END; f++) {
+        if (strcmp(derived_names[f - CW_F_V_HISTORY_PULL], name) == 0)
+            return (cw_field_t)f;
+    }
+    return CW_F_NONE;
+}
+
+cw_stream_t cw_field_stream(cw_field_t f)
+{
+    return cw_field_is_derived(f) ? CW_STREAM_AUDIT : fields[f].stream;
+}
 bool cw_field_required(cw_field_t f) { return f >= 0 && f < CW_F_COUNT && fields[f].required; }
 const char *cw_stream_name(cw_stream_t s) { return s == CW_STREAM_CDR ? "cdr" : "audit"; }
 
@@ -65,7 +82,7 @@ const char *cw_event_str(const cw_event_t *ev, cw_field_t f)
 {
     const cw_cdr_t *c = &ev->u.cdr;
     const cw_audit_t *a = &ev->u.audit;
-    if (cw_field_stream(f) != ev->stream)
+    if (cw_field_is_derived(f) || cw_field_stream(f) != ev->stream)
         return "";
     switch (f) {
     case CW_F_RECORD_TYPE:
@@ -91,7 +108,7 @@ const char *cw_event_str(const cw_event_t *ev, cw_field_t f)
 
 int64_t cw_event_num(const cw_event_t *ev, cw_field_t f)
 {
-    if (cw_field_stream(f) != ev->stream)
+    if (cw_field_is_derived(f) || cw_field_stream(f) != ev->stream)
         return 0;
     switch (f) {
     case CW_F_DURATION_S: return ev->u.cdr.duration_s;

@@ -1,9 +1,31 @@
 /*
- * rules.c — filter, key and metric value of a rule for one record. No state, no allocation.
+ * rules.c — filters, allow-lists, keys and metric values of rules for one record.
+ * No state, no allocation; regular expressions were compiled with the configuration.
  */
+#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 #include "cdrwatch/rules.h"
+
+void cw_view_init(cw_view_t *view, const cw_event_t *ev,
+                  bool (*derive)(cw_view_t *, cw_field_t, void *), void *ctx)
+{
+    view->ev = ev;
+    view->subscribers = ev->stream == CW_STREAM_AUDIT ? (const cw_msisdn_t *)ev->u.audit.subscribers : NULL;
+    view->n_subscribers = ev->stream == CW_STREAM_AUDIT ? ev->u.audit.n_subscribers : 0;
+    view->hour_of_week = cw_hour_of_week(ev->ts);
+    memset(view->flag, -1, sizeof view->flag);
+    view->derive = derive;
+    view->ctx = ctx;
+}
+
+bool cw_view_flag(cw_view_t *view, cw_field_t f)
+{
+    int8_t *flag = &view->flag[f - CW_F_V_HISTORY_PULL];
+    if (*flag < 0)
+        *flag = view->derive && view->ev->stream == CW_STREAM_AUDIT ? view->derive(view, f, view->ctx) : 0;
+    return *flag == 1;
+}
 
 static bool any_match(const cw_strlist_t *l, const char *value)
 {
@@ -14,27 +36,71 @@ static bool any_match(const cw_strlist_t *l, const char *value)
     return false;
 }
 
-bool cw_rule_matches(const cw_rule_t *rule, const cw_event_t *ev)
+static bool cond_holds(const cw_cond_t *c, cw_view_t *view)
 {
-    if (!rule->enabled || rule->stream != ev->stream)
-        return false;
-    if (ev->stream == CW_STREAM_AUDIT && ev->u.audit.failed && !rule->include_failed)
-        return false;
-    for (int i = 0; i < rule->n_conds; i++) {
-        const cw_cond_t *c = &rule->conds[i];
-        const char *v = cw_event_str(ev, c->field);
-        char num[24];
+    const cw_event_t *ev = view->ev;
+    const char *v;
+    char num[24];
+
+    if (c->field == CW_F_V_HOURS) {
+        if (c->any.n && !cw_hours_has(&c->hours_any, view->hour_of_week))
+            return false;
+        return !(c->none.n && cw_hours_has(&c->hours_none, view->hour_of_week));
+    }
+    if (cw_field_is_derived(c->field)) {
+        v = cw_view_flag(view, c->field) ? "true" : "false";
+    } else {
+        v = cw_event_str(ev, c->field);
         if (!*v && cw_event_has(ev, c->field) && c->field != CW_F_STATEMENT) {
             /* a numeric field: match on its decimal text */
             snprintf(num, sizeof num, "%lld", (long long)cw_event_num(ev, c->field));
             v = num;
         }
-        if (c->any.n && !any_match(&c->any, v))
-            return false;
-        if (c->none.n && any_match(&c->none, v))
+    }
+    if (c->any.n && !any_match(&c->any, v))
+        return false;
+    if (c->none.n && any_match(&c->none, v))
+        return false;
+    if (c->re && regexec(c->re, v, 0, NULL, 0) != 0)
+        return false;
+    if (c->not_re && regexec(c->not_re, v, 0, NULL, 0) == 0)
+        return false;
+    return true;
+}
+
+bool cw_filter_matches(const cw_filter_t *filter, cw_view_t *view)
+{
+    for (int i = 0; i < filter->n; i++) {
+        if (!cond_holds(&filter->conds[i], view))
             return false;
     }
     return true;
+}
+
+bool cw_rule_allowed(const cw_rule_t *rule, cw_view_t *view)
+{
+    const cw_event_t *ev = view->ev;
+    if (ev->stream != CW_STREAM_AUDIT)
+        return false;
+    for (int i = 0; i < rule->n_allow; i++) {
+        const cw_allow_t *a = &rule->allow[i];
+        if ((!a->principal.n || any_match(&a->principal, ev->u.audit.principal)) &&
+            (!a->client_host.n || any_match(&a->client_host, ev->u.audit.client_host)) &&
+            (!a->client_app.n || any_match(&a->client_app, ev->u.audit.client_app)) &&
+            (!a->has_hours || cw_hours_has(&a->hours, view->hour_of_week)))
+            return true;
+    }
+    return false;
+}
+
+bool cw_rule_matches(const cw_rule_t *rule, cw_view_t *view)
+{
+    const cw_event_t *ev = view->ev;
+    if (!rule->enabled || rule->stream != ev->stream)
+        return false;
+    if (ev->stream == CW_STREAM_AUDIT && ev->u.audit.failed && !rule->include_failed)
+        return false;
+    return cw_filter_matches(&rule->filter, view) && !cw_rule_allowed(rule, view);
 }
 
 static size_t field_max(cw_field_t f)
@@ -58,7 +124,7 @@ size_t cw_rule_key_max(const cw_rule_t *rule)
     size_t n = 0;
     for (int i = 0; i < rule->n_key; i++)
         n += field_max(rule->key[i]) + 1;
-    return n;
+    return n ? n : 1;
 }
 
 size_t cw_rule_key(const cw_rule_t *rule, const cw_event_t *ev, char *buf, size_t buflen)
@@ -86,7 +152,7 @@ size_t cw_rule_key(const cw_rule_t *rule, const cw_event_t *ev, char *buf, size_
 
 int64_t cw_rule_value(const cw_rule_t *rule, const cw_event_t *ev)
 {
-    if (rule->metric == CW_METRIC_COUNT)
-        return 1;
-    return cw_event_num(ev, rule->metric_field);
+    if (rule->metric == CW_METRIC_SUM)
+        return cw_event_num(ev, rule->metric_field);
+    return 1;
 }

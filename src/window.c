@@ -292,5 +292,35 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
     return (unsigned char *)e + t->value_off;
 }
 
+void *cw_keytab_find(const cw_keytab_t *t, const char *key, size_t len)
+{
+    uint64_t h;
+    if (len > t->key_max)
+        return NULL;
+    h = cw_hash64(key, len, 0x6b6579);
+    for (size_t s = h & t->index_mask; t->index[s]; s = (s + 1) & t->index_mask) {
+        entry_t *e = entry_at(t, t->index[s] - 1);
+        if (e->hash == h && e->keylen == len && memcmp(key_of(e), key, len) == 0)
+            return (unsigned char *)e + t->value_off;
+    }
+    return NULL;
+}
+
+void cw_keytab_foreach(cw_keytab_t *t, void (*fn)(void *ctx, const char *key, size_t len, void *value),
+                       void *ctx)
+{
+    for (uint32_t i = t->lru_old; i != NIL;) {
+        entry_t *e = entry_at(t, i);
+        uint32_t next = e->lru_next;
+        fn(ctx, key_of(e), e->keylen, (unsigned char *)e + t->value_off);
+        i = next;
+    }
+}
+
+size_t cw_keytab_memory(const cw_keytab_t *t)
+{
+    return t->cap * t->stride + (t->index_mask + 1) * sizeof *t->index;
+}
+
 size_t cw_keytab_count(const cw_keytab_t *t) { return t->count; }
 uint64_t cw_keytab_evictions(const cw_keytab_t *t) { return t->evictions; }

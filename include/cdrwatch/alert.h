@@ -1,6 +1,6 @@
 /*
- * alert.h — the alert record and its one encoder (doc/formats.md §2, ECS-shaped JSON on one line), used
- * by replay and run alike.
+ * alert.h — the alert record and its one encoder (doc/formats.md §2, ECS-shaped JSON on one
+ * line), used by replay and run alike.
  *
  * event.id is a deterministic function of (rule id, key, window start): the same input gives
  * the same ids. Nothing outside `cdrwatch.observer` depends on the machine or the wall clock.
@@ -10,17 +10,39 @@
 
 #include "cdrwatch/config.h"
 
+#define CW_EVIDENCE_SAMPLES 3
+#define CW_EVIDENCE_SUBSCRIBERS 8
+
 typedef struct {
     const cw_rule_t *rule;
-    const cw_event_t *ev;        /* the record that raised the alert */
+    const cw_event_t *ev;        /* the record that raised the alert; NULL (silence) if none */
+    cw_time_t at;                /* @timestamp: the record's event time, or the engine clock */
     const char *key;             /* key fields joined by CW_KEY_SEP */
     size_t keylen;
+    const char *principal;       /* user.name, when the alert is about a principal; else NULL */
+    int severity;                /* effective: the rule's, raised by a host class */
     cw_time_t window_start;      /* [start, end) in event time */
     cw_time_t window_end;
-    int64_t value;               /* metric over the window */
-    int64_t threshold;
+    const char *metric;          /* "sum(rows)", "count", "distinct(subscribers)", "first_seen(client_host)" */
+    const char *window_name;     /* "1h", or NULL when the rule has no window */
+    double value;                /* metric over the window */
+    double threshold;            /* what it crossed (with a baseline: the effective threshold) */
+    bool has_baseline;
+    double baseline_mean, baseline_sd;
+    const char *baseline_level;  /* hour_of_week, hour_of_day, overall */
+    int64_t floor;               /* the static floor, with a baseline */
     uint64_t records;            /* records counted in the window */
     cw_pos_t first;              /* oldest record still in the window */
+    cw_pos_t last;               /* the record that raised it, or the last one seen (silence) */
+    const char *detail_name;     /* e.g. "client_host" (first_seen), "account" (sequence) */
+    const char *detail_value;
+    const char *host_class;      /* class of the client host, when it has one */
+    const char *objects[CW_EVIDENCE_SAMPLES];
+    int n_objects;
+    const char *statements[CW_EVIDENCE_SAMPLES];
+    int n_statements;
+    const char *subscribers[CW_EVIDENCE_SUBSCRIBERS];
+    int n_subscribers;
     char id[33];                 /* filled by cw_alert_make_id */
 } cw_alert_t;
 
@@ -34,7 +56,7 @@ typedef struct {
 void cw_alert_make_id(cw_alert_t *a);
 /* Encode as one line of JSON plus '\n'. Returns the length written (always < buflen: long
  * values are truncated with "…"), buflen must be at least CW_ALERT_MAX. */
-#define CW_ALERT_MAX 8192
+#define CW_ALERT_MAX 32768 /* the worst case of every bounded piece, escaped */
 size_t cw_alert_encode(const cw_alert_t *a, const cw_observer_t *obs, char *buf, size_t buflen);
 
 /* Append s to buf as a JSON string (quoted, escaped), writing at most max bytes of s (cut on a

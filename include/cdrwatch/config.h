@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include "cdrwatch/event.h"
@@ -26,39 +27,117 @@ typedef struct {
     int n;
 } cw_strlist_t;
 
-/* One filter condition: the field's value must match one of `any` (when not empty) and none of
- * `none`. An absent field has the value "". */
+/* Hours of the week as a bitmap: bit (day * 24 + hour), day 0 = Monday, UTC. */
+typedef struct {
+    uint8_t bits[21];
+} cw_hours_t;
+
+static inline bool cw_hours_has(const cw_hours_t *h, int hour_of_week)
+{
+    return (h->bits[hour_of_week >> 3] >> (hour_of_week & 7)) & 1;
+}
+/* Hour of week (0 = Monday 00:00-01:00 UTC) of an event time. */
+int cw_hour_of_week(cw_time_t t);
+/* Parse hour specs like "Mon-Fri 08-18" (08:00 to 18:00), "Sat", "Sun 22-06", "*" into h (OR-ed). */
+bool cw_hours_parse(const char *spec, cw_hours_t *h);
+
+/* One filter condition: the field's value must match one of `any` (when not empty), none of
+ * `none`, and the regular expressions when given. An absent field has the value "". For the
+ * derived field "hours", the patterns are hour specs. */
 typedef struct {
     cw_field_t field;
     cw_strlist_t any;      /* patterns, with "@list" references expanded */
     cw_strlist_t none;
     cw_strlist_t any_src;  /* as written in the file (for check-config) */
     cw_strlist_t none_src;
+    const char *regex;     /* POSIX extended, case-insensitive; NULL if none */
+    const char *not_regex;
+    void *re, *not_re;     /* compiled regex_t, owned by the configuration's pool */
+    cw_hours_t hours_any, hours_none; /* field "hours" */
 } cw_cond_t;
 
-typedef enum { CW_METRIC_COUNT = 0, CW_METRIC_SUM } cw_metric_kind_t;
+typedef struct {
+    cw_cond_t *conds;
+    int n;
+} cw_filter_t;
+
+/* An allow-list entry: records matching every given part are not counted by the rule. */
+typedef struct {
+    cw_strlist_t principal, client_host, client_app, hours_src;
+    bool has_hours;
+    cw_hours_t hours;
+} cw_allow_t;
+
+typedef enum { CW_METRIC_COUNT = 0, CW_METRIC_SUM, CW_METRIC_DISTINCT } cw_metric_kind_t;
+
+typedef enum {
+    CW_KIND_THRESHOLD = 0, /* a metric over sliding windows against thresholds */
+    CW_KIND_FIRST_SEEN,    /* a value of a field never seen before for the key */
+    CW_KIND_SEQUENCE,      /* a trigger (an account created) followed by matching records */
+    CW_KIND_SILENCE,       /* a key that used to send records goes quiet */
+} cw_rule_kind_t;
+
+#define CW_WINDOWS_MAX 4
+
+typedef struct {
+    cw_time_t window; /* ms, a multiple of bucket */
+    cw_time_t bucket; /* ms */
+    int64_t threshold; /* static threshold; with a baseline: the floor below which nothing alerts */
+} cw_window_spec_t;
 
 typedef struct {
     const char *id;
     const char *name;
     const char *description;
     bool enabled;
+    cw_rule_kind_t kind;
     cw_stream_t stream;
-    cw_cond_t *conds;
-    int n_conds;
+    cw_filter_t filter;
     cw_field_t key[CW_KEY_FIELDS_MAX];
     int n_key;
     cw_metric_kind_t metric;
-    cw_field_t metric_field; /* for sum */
-    cw_time_t window;        /* ms, a multiple of bucket */
-    cw_time_t bucket;        /* ms */
-    int64_t threshold;       /* alert when the window's value reaches it */
-    cw_time_t suppress;      /* ms after an alert during which the (rule, key) stays quiet */
+    cw_field_t metric_field; /* for sum and distinct */
+    /* windows: `window`, `bucket`, `threshold` are the one-window form; `windows` the list */
+    cw_time_t window;
+    cw_time_t bucket;
+    int64_t threshold;
+    cw_window_spec_t windows[CW_WINDOWS_MAX];
+    int n_windows;
+    bool windows_listed; /* given as `windows` (printing uses the same form) */
+    /* baseline: alert only when the value also exceeds mean + sigma * sd and ratio * mean of
+     * the key's hour-of-week profile (a factor of 0 turns that test off; both 0: no baseline) */
+    double baseline_sigma;
+    double baseline_ratio;
+    cw_time_t baseline_learning;
+    int64_t baseline_min_observations;
+    double baseline_alpha;
+    /* first_seen */
+    cw_field_t seen_field;
+    bool seen_new_principal;
+    cw_time_t seen_learning;
+    /* sequence */
+    cw_filter_t trigger;
+    const char *extract; /* regex with one group: the principal the trigger names */
+    void *extract_re;
+    cw_time_t within;
+    /* silence */
+    cw_time_t gap;
+    int64_t min_records; /* in the 24 h before the silence, to count as a busy key */
+    cw_time_t suppress;
     int severity;            /* 0-100 */
     cw_strlist_t techniques; /* MITRE ATT&CK ids */
+    cw_allow_t *allow;
+    int n_allow;
     bool include_failed;     /* count records with status=fail too */
     int64_t max_keys;        /* tracked keys before the oldest idle one is evicted */
 } cw_rule_t;
+
+/* A class of client hosts (mail, web, dmz...) whose first sighting weighs more. */
+typedef struct {
+    const char *name;
+    cw_strlist_t patterns;
+    int severity;
+} cw_host_class_t;
 
 typedef struct {
     const char *topic;
@@ -86,6 +165,21 @@ typedef struct {
     apr_array_header_t *list_values; /* cw_strlist_t, same order */
     cw_rule_t *rules;
     int n_rules;
+    cw_host_class_t *host_classes;
+    int n_host_classes;
+    /* watchlist: identifiers (MSISDN, IMSI or IMEI) from a file and inline */
+    const char *watchlist_file;
+    cw_strlist_t watchlist_ids;
+    /* CDR reference */
+    int64_t sketch_width;
+    int64_t sketch_depth;
+    int64_t max_links;
+    double history_fraction;
+    int64_t history_min_records;
+    cw_time_t history_min_span;
+    const char *subscriber_pattern;
+    void *subscriber_re;
+    int64_t evidence_ring;
 } cw_config_t;
 
 /* Load and validate a configuration file, or the built-in default when path is NULL.

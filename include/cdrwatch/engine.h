@@ -1,17 +1,20 @@
 /*
- * engine.h — event-time clock, dispatch of each record to the rules, per-(rule, key) windows,
- * thresholds, suppression and re-arming.
+ * engine.h — event-time clock, dispatch of each record to the rules, per-(rule, key) state,
+ * thresholds, baselines, suppression and re-arming, and the CDR reference.
  *
  * The clock is the largest event time seen minus the allowed lateness; a record older than the
- * clock is refused as late (CW_DEC_LATE) and goes to the dead-letter path. Per-key state lives in
- * bounded key tables, one per rule. The engine is single-threaded and allocates nothing per
- * record; an alert is handed to the sink as a stack cw_alert_t, valid during the call.
+ * clock is refused as late (CW_DEC_LATE) and goes to the dead-letter path. CDRs feed the
+ * reference (records per subscriber, identity links) before the rules see them. Per-key state
+ * lives in bounded key tables, one or two per rule. The engine is single-threaded and allocates
+ * nothing per record; an alert is handed to the sink as a stack cw_alert_t, valid during the
+ * call.
  */
 #ifndef CDRWATCH_ENGINE_H
 #define CDRWATCH_ENGINE_H
 
 #include "cdrwatch/alert.h"
 #include "cdrwatch/metrics.h"
+#include "cdrwatch/reference.h"
 
 typedef struct cw_engine cw_engine_t;
 typedef void (*cw_alert_sink_fn)(void *ctx, const cw_alert_t *alert);
@@ -27,5 +30,9 @@ cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev);
 /* Current clock (ms), INT64_MIN before the first record. */
 cw_time_t cw_engine_clock(const cw_engine_t *e);
 cw_metrics_t *cw_engine_metrics(cw_engine_t *e);
+cw_reference_t *cw_engine_reference(cw_engine_t *e);
+/* Keys tracked and bytes held by the rules' state (for memory measurements). */
+size_t cw_engine_keys(const cw_engine_t *e);
+size_t cw_engine_memory(const cw_engine_t *e);
 
 #endif

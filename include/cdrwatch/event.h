@@ -44,8 +44,17 @@ typedef enum {
     CW_F_STATUS,
     CW_F_SESSION_ID,
     CW_F_COUNT,
+    /* Derived fields: computed by the engine for audit records, usable in rule filters, never
+     * decoded from input. */
+    CW_F_V_HISTORY_PULL = 64, /* "true" when the rows reach most of the subscribers' history */
+    CW_F_V_WATCHLISTED,       /* "true" when a subscriber (or a linked identity) is watchlisted */
+    CW_F_V_UNBOUNDED_SELECT,  /* "true" for SELECT * / COPY of a whole table, without WHERE or LIMIT */
+    CW_F_V_HOURS,             /* the hour of week of the record; filters give hour specs */
+    CW_F_V_END,
     CW_F_NONE = -1
 } cw_field_t;
+
+static inline bool cw_field_is_derived(cw_field_t f) { return f >= CW_F_V_HISTORY_PULL && f < CW_F_V_END; }
 
 #define CW_FIRST_CDR_FIELD CW_F_START_TIME
 #define CW_LAST_CDR_FIELD CW_F_BYTES_DOWN
@@ -115,6 +124,8 @@ void cw_event_reset(cw_event_t *ev, cw_stream_t stream);
 /* Field names as in doc/formats.md (lower case) and the stream each belongs to. */
 const char *cw_field_name(cw_field_t f);
 cw_stream_t cw_field_stream(cw_field_t f);
+/* A derived field by name ("history_pull"...), CW_F_NONE if unknown. */
+cw_field_t cw_field_lookup_derived(const char *name);
 /* Look a field up by name within one stream, case-insensitively; CW_F_NONE if unknown. */
 cw_field_t cw_field_lookup(cw_stream_t stream, const char *name, size_t len);
 bool cw_field_required(cw_field_t f);
@@ -122,6 +133,8 @@ const char *cw_stream_name(cw_stream_t s);
 
 static inline bool cw_event_has(const cw_event_t *ev, cw_field_t f)
 {
+    if (f < 0 || f >= CW_F_COUNT)
+        return false;
     int first = ev->stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
     return (ev->present >> (f - first)) & 1u;
 }

@@ -1,8 +1,11 @@
 /*
- * rules.h — what a rule looks at in a record: its filter, its key and its metric value.
+ * rules.h — what a rule looks at in a record: its filter, allow-list, key and metric value.
  *
- * Pure functions of (rule, event): no state, no allocation. The windows, thresholds and
- * suppression that turn these values into alerts live in engine.c.
+ * Rules see a record through a cw_view_t: the decoded event plus what the engine derives from
+ * it (subscribers taken from the statement, the hour of week, and the derived boolean fields
+ * history_pull, watchlisted, unbounded_select), computed lazily, at most once per record, and
+ * only when a rule asks. No state, no allocation here: windows, thresholds and suppression live
+ * in engine.c.
  */
 #ifndef CDRWATCH_RULES_H
 #define CDRWATCH_RULES_H
@@ -13,8 +16,30 @@
 /* Separator between key fields in the internal key string (never in decoded text). */
 #define CW_KEY_SEP '\x1f'
 
-/* Does the record pass the rule's stream and filter? */
-bool cw_rule_matches(const cw_rule_t *rule, const cw_event_t *ev);
+typedef struct cw_view cw_view_t;
+struct cw_view {
+    const cw_event_t *ev;
+    const cw_msisdn_t *subscribers; /* the record's, or taken from its statement */
+    int n_subscribers;
+    int hour_of_week;
+    int8_t flag[CW_F_V_END - CW_F_V_HISTORY_PULL]; /* -1 not yet derived, 0 false, 1 true */
+    /* computes a derived boolean field on first use */
+    bool (*derive)(cw_view_t *view, cw_field_t f, void *ctx);
+    void *ctx;
+};
+
+/* Start a view of ev (flags unknown, subscribers = the record's). */
+void cw_view_init(cw_view_t *view, const cw_event_t *ev,
+                  bool (*derive)(cw_view_t *, cw_field_t, void *), void *ctx);
+/* A derived boolean field (computed on first use). */
+bool cw_view_flag(cw_view_t *view, cw_field_t f);
+
+/* Do all conditions of the filter hold? */
+bool cw_filter_matches(const cw_filter_t *filter, cw_view_t *view);
+/* Is the record allowed by one of the rule's allow-list entries (and so not counted)? */
+bool cw_rule_allowed(const cw_rule_t *rule, cw_view_t *view);
+/* Does the record count for the rule: its stream, status, filter, and no allow-list entry? */
+bool cw_rule_matches(const cw_rule_t *rule, cw_view_t *view);
 /* Write the key (key fields joined by CW_KEY_SEP) into buf; returns its length. */
 size_t cw_rule_key(const cw_rule_t *rule, const cw_event_t *ev, char *buf, size_t buflen);
 /* Longest key this rule can produce (sum of its fields' size limits plus separators). */

@@ -56,6 +56,13 @@ cw_status_t cw_keytab_create(apr_pool_t *pool, size_t max_keys, size_t key_max, 
 /* Find or insert the key; returns its value (zeroed when new, *created set). NULL only when the
  * key is longer than key_max (the caller truncates first, so never in practice). */
 void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created);
+/* Find without inserting or refreshing; NULL if absent. */
+void *cw_keytab_find(const cw_keytab_t *t, const char *key, size_t len);
+/* Call fn for every entry, least recently updated first. fn must not insert. */
+void cw_keytab_foreach(cw_keytab_t *t, void (*fn)(void *ctx, const char *key, size_t len, void *value),
+                       void *ctx);
+/* Bytes allocated (entries and index). */
+size_t cw_keytab_memory(const cw_keytab_t *t);
 size_t cw_keytab_count(const cw_keytab_t *t);
 uint64_t cw_keytab_evictions(const cw_keytab_t *t);
 

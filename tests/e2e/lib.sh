@@ -42,13 +42,13 @@ is() { # is GOT WANT NAME
 contains() { # contains FILE TEXT NAME
     local file=$1 text=$2; shift 2
     if grep -qF -- "$text" "$file"; then ok 0 "$*"; else
-        ok 1 "$*"; echo "#   '$file' does not contain: $text"; sed 's/^/#   | /' "$file" | head -20; fi
+        ok 1 "$*"; echo "#   '$file' does not contain: $text"; head -n 20 "$file" | sed 's/^/#   | /'; fi
 }
 
 same_file() { # same_file GOT WANT NAME: diff shows what differs
     local got=$1 want=$2; shift 2
     if diff -u "$want" "$got" > "$TMP/diff"; then ok 0 "$*"; else
-        ok 1 "$*"; sed 's/^/#   /' "$TMP/diff" | head -40; fi
+        ok 1 "$*"; head -n 40 "$TMP/diff" | sed 's/^/#   /'; fi
 }
 
 # Alerts without cdrwatch.observer (the only machine- and clock-dependent part, doc/formats.md §2).

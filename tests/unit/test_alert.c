@@ -69,11 +69,21 @@ int main(void)
     a.keylen = strlen(a.key);
     a.window_start = 1772586000000LL;
     a.window_end = 1772589600000LL + 300000;
+    a.at = ev.ts;
+    a.principal = ev.u.audit.principal;
+    a.severity = cfg->rules[0].severity;
+    a.metric = "count";
+    a.window_name = "1h";
     a.value = 46700;
     a.threshold = 40000;
     a.records = 13;
     a.first = ev.pos;
     a.first.offset = 7;
+    a.last = ev.pos;
+    a.objects[a.n_objects++] = "mediation.cdr_voice";
+    a.objects[a.n_objects++] = "mediation.cdr_sms";
+    a.statements[a.n_statements++] = "SELECT * FROM \"cdr\"";
+    a.subscribers[a.n_subscribers++] = "447700900123";
     cw_alert_make_id(&a);
 
     n = cw_alert_encode(&a, &obs, buf, sizeof buf);
@@ -106,6 +116,16 @@ int main(void)
            "a long statement is cut before a split UTF-8 character, with an ellipsis");
     }
     is_str(get(root, "cdrwatch.observer.host"), "host-1", "observer.host");
+    {
+        cJSON *evd = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "cdrwatch"), "evidence");
+        cJSON *objs = cJSON_GetObjectItem(evd, "objects"), *sts = cJSON_GetObjectItem(evd, "statements");
+        ok(cJSON_GetArraySize(objs) == 2 && strcmp(cJSON_GetArrayItem(objs, 1)->valuestring, "mediation.cdr_sms") == 0,
+           "evidence: sample objects");
+        ok(cJSON_GetArraySize(sts) == 1 && strcmp(cJSON_GetArrayItem(sts, 0)->valuestring, "SELECT * FROM \"cdr\"") == 0,
+           "evidence: sample statements, escaped");
+        ok(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "cdrwatch"), "metric"), "baseline") == NULL,
+           "no baseline object without a baseline");
+    }
     cJSON_Delete(root);
 
     n = cw_alert_encode(&a, NULL, buf, sizeof buf);
@@ -119,6 +139,7 @@ int main(void)
         is_str(b.id, id, "the id is a function of its inputs");
         b.value = 1;
         b.records = 99;
+        b.severity = 1;
         b.ev = &ev;
         cw_alert_make_id(&b);
         is_str(b.id, id, "the id does not depend on the value or the evidence");

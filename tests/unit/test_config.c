@@ -49,10 +49,10 @@ int main(void)
             "\"metric\":{\"kind\":\"sum\",\"field\":\"rows\"},\"techniques\":[\"T1213\",\"T1505.003\"]}]}",
             &cfg) == CW_OK,
        "filters, lists, metric and techniques");
-    is_int(cfg->rules[0].n_conds, 2, "two conditions");
-    is_int(cfg->rules[0].conds[0].any.n, 2, "@objs expanded into its two patterns");
-    is_str(cfg->rules[0].conds[0].any_src.items[0], "@objs", "the reference is kept for printing");
-    is_int(cfg->rules[0].conds[1].none.n, 1, "a none pattern");
+    is_int(cfg->rules[0].filter.n, 2, "two conditions");
+    is_int(cfg->rules[0].filter.conds[0].any.n, 2, "@objs expanded into its two patterns");
+    is_str(cfg->rules[0].filter.conds[0].any_src.items[0], "@objs", "the reference is kept for printing");
+    is_int(cfg->rules[0].filter.conds[1].none.n, 1, "a none pattern");
     is_int(cfg->rules[0].metric_field, CW_F_ROWS, "sum of rows");
 
     refused("{\"engine\":{\"allowed_latenes\":\"5m\"}}",
@@ -71,13 +71,13 @@ int main(void)
     refused(RULE(",\"window\":\"1h\",\"bucket\":\"7m\""), "rules[0].window: expected a multiple of bucket", "window not a multiple of bucket");
     refused(RULE(",\"window\":\"7d\",\"bucket\":\"1m\""), "rules[0].bucket: expected at most 1024 buckets", "too many buckets");
     refused(RULE(",\"stream\":\"cdr\""), "rules[0].key[0]: expected a field of the cdr stream", "audit key on a CDR rule");
-    refused(RULE(",\"metric\":{\"kind\":\"sum\",\"field\":\"principal\"}"), "rules[0].metric.field: expected a numeric field",
+    refused(RULE(",\"metric\":{\"kind\":\"sum\",\"field\":\"principal\"}"), "rules[0].metric.field: required with metric.kind \"sum\": expected a numeric field",
             "sum of a text field");
     refused(RULE(",\"metric\":{\"kind\":\"sum\"}"), "rules[0].metric.field: required with metric.kind \"sum\"",
             "sum without a field");
     ok(load(RULE(",\"stream\":\"cdr\",\"key\":[\"imsi\"]"), &cfg) == CW_OK && cfg->rules[0].metric_field == CW_F_NONE,
        "a count rule on the CDR stream needs no metric field");
-    refused(RULE(",\"metric\":{\"kind\":\"avg\"}"), "rules[0].metric.kind: expected \"count\" or \"sum\"", "unknown metric");
+    refused(RULE(",\"metric\":{\"kind\":\"avg\"}"), "rules[0].metric.kind: expected \"count\", \"sum\" or \"distinct\"", "unknown metric");
     refused(RULE(",\"filter\":{\"objekt\":\"x\"}"), "rules[0].filter.objekt: expected a field of the audit stream", "unknown filter field");
     refused(RULE(",\"filter\":{\"object\":\"@nolist\"}"), "expected \"@name\" of a list in `lists` (none defined)", "unknown list");
     refused(RULE(",\"filter\":{\"object\":{\"anyy\":[\"x\"]}}"), "rules[0].filter.object.anyy: unknown key", "bad condition key");

@@ -1,0 +1,41 @@
+/*
+ * baseline.h — a key's hour-of-week profile of its hourly metric.
+ *
+ * The metric is summed per clock hour; when an hour closes, its total (zero for an hour without
+ * records) updates an exponentially weighted mean and variance for its hour-of-week slot
+ * (Monday 00-01 UTC is slot 0). The expected value of an hour is its slot's, or — while that
+ * slot has fewer than min_observations — the pooled slots of the same hour of day, then all
+ * slots. Fixed size (about 1.5 KiB), no allocation.
+ */
+#ifndef CDRWATCH_BASELINE_H
+#define CDRWATCH_BASELINE_H
+
+#include "cdrwatch/common.h"
+
+#define CW_BASELINE_SLOTS 168
+
+typedef struct {
+    int64_t hour;    /* clock hour being summed (t / 1 h); INT64_MIN before the first record */
+    double hour_sum; /* metric so far in that hour */
+    float mean[CW_BASELINE_SLOTS];
+    float var[CW_BASELINE_SLOTS];
+    uint8_t n[CW_BASELINE_SLOTS]; /* observations, saturating at 255 */
+} cw_baseline_t;
+
+typedef enum {
+    CW_BASE_NONE = 0,     /* not enough observations anywhere */
+    CW_BASE_HOUR_OF_WEEK, /* the slot itself */
+    CW_BASE_HOUR_OF_DAY,  /* the 7 slots of that hour */
+    CW_BASE_OVERALL,      /* all slots */
+} cw_base_level_t;
+
+void cw_baseline_init(cw_baseline_t *b);
+/* Add v at time t; hours that ended since the last call are closed first. */
+void cw_baseline_add(cw_baseline_t *b, cw_time_t t, double v, double alpha);
+/* Expected total and its variance over the `hours` clock hours ending with t's hour. Returns the
+ * coarsest fallback level used, CW_BASE_NONE if some hour has no usable observation. */
+cw_base_level_t cw_baseline_expect(const cw_baseline_t *b, cw_time_t t, int hours, int min_obs,
+                                   double *mean, double *var);
+const char *cw_base_level_name(cw_base_level_t l);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * baseline.c — hour-of-week EWMA profiles (see baseline.h).
+ */
+#include <string.h>
+#include "cdrwatch/baseline.h"
+
+static inline int slot_of_hour(int64_t hour)
+{
+    /* hour 0 (1970-01-01 00:00 UTC) was a Thursday: slot 3 * 24 */
+    int64_t s = (hour + 3 * 24) % CW_BASELINE_SLOTS;
+    return (int)(s < 0 ? s + CW_BASELINE_SLOTS : s);
+}
+
+static inline int64_t hour_of(cw_time_t t)
+{
+    int64_t h = t / CW_MS_PER_HOUR;
+    return (t % CW_MS_PER_HOUR < 0) ? h - 1 : h;
+}
+
+void cw_baseline_init(cw_baseline_t *b)
+{
+    memset(b, 0, sizeof *b);
+    b->hour = INT64_MIN;
+}
+
+static void observe(cw_baseline_t *b, int64_t hour, double x, double alpha)
+{
+    int s = slot_of_hour(hour);
+    if (b->n[s] == 0) {
+        b->mean[s] = (float)x;
+        b->var[s] = 0;
+    } else {
+        double d = x - b->mean[s], incr = alpha * d;
+        b->mean[s] = (float)(b->mean[s] + incr);
+        b->var[s] = (float)((1 - alpha) * (b->var[s] + d * incr));
+    }
+    if (b->n[s] < 255)
+        b->n[s]++;
+}
+
+void cw_baseline_add(cw_baseline_t *b, cw_time_t t, double v, double alpha)
+{
+    int64_t h = hour_of(t);
+    if (b->hour == INT64_MIN) {
+        b->hour = h;
+        b->hour_sum = 0;
+    } else if (h > b->hour) {
+        observe(b, b->hour, b->hour_sum, alpha);
+        /* hours without records are observations of zero; a week of them covers every slot */
+        int64_t from = h - b->hour - 1 > CW_BASELINE_SLOTS ? h - CW_BASELINE_SLOTS : b->hour + 1;
+        for (int64_t k = from; k < h; k++)
+            observe(b, k, 0, alpha);
+        b->hour = h;
+        b->hour_sum = 0;
+    }
+    b->hour_sum += v; /* a late record of an earlier hour counts in the current one */
+}
+
+/* Pooled mean and variance of the given slots (weighted by observations). */
+static int pooled(const cw_baseline_t *b, const int *slots, int n, double *mean, double *var)
+{
+    double sw = 0, sm = 0, sv = 0;
+    for (int i = 0; i < n; i++) {
+        int s = slots[i];
+        sw += b->n[s];
+        sm += b->n[s] * (double)b->mean[s];
+    }
+    if (sw == 0)
+        return 0;
+    *mean = sm / sw;
+    for (int i = 0; i < n; i++) {
+        int s = slots[i];
+        double d = b->mean[s] - *mean;
+        sv += b->n[s] * ((double)b->var[s] + d * d);
+    }
+    *var = sv / sw;
+    return (int)sw;
+}
+
+static cw_base_level_t expect_hour(const cw_baseline_t *b, int64_t hour, int min_obs, double *mean, double *var)
+{
+    int s = slot_of_hour(hour), slots[CW_BASELINE_SLOTS];
+    if (b->n[s] >= min_obs) {
+        *mean = b->mean[s];
+        *var = b->var[s];
+        return CW_BASE_HOUR_OF_WEEK;
+    }
+    for (int d = 0; d < 7; d++)
+        slots[d] = (s % 24) + 24 * d;
+    if (pooled(b, slots, 7, mean, var) >= min_obs)
+        return CW_BASE_HOUR_OF_DAY;
+    for (int i = 0; i < CW_BASELINE_SLOTS; i++)
+        slots[i] = i;
+    if (pooled(b, slots, CW_BASELINE_SLOTS, mean, var) >= min_obs)
+        return CW_BASE_OVERALL;
+    return CW_BASE_NONE;
+}
+
+cw_base_level_t cw_baseline_expect(const cw_baseline_t *b, cw_time_t t, int hours, int min_obs,
+                                   double *mean, double *var)
+{
+    int64_t last = hour_of(t);
+    cw_base_level_t worst = CW_BASE_HOUR_OF_WEEK;
+    *mean = 0;
+    *var = 0;
+    for (int64_t h = last - hours + 1; h <= last; h++) {
+        double m, v;
+        cw_base_level_t l = expect_hour(b, h, min_obs, &m, &v);
+        if (l == CW_BASE_NONE)
+            return CW_BASE_NONE;
+        if (l > worst)
+            worst = l;
+        *mean += m;
+        *var += v;
+    }
+    return worst;
+}
+
+const char *cw_base_level_name(cw_base_level_t l)
+{
+    static const char *const names[] = {"none", "hour_of_week", "hour_of_day", "overall"};
+    return names[l];
+}

@@ -1,0 +1,264 @@
+/*
+ * reference.c — CDR sketches, identity links and the watchlist (see reference.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cdrwatch/reference.h"
+#include "cdrwatch/window.h"
+
+typedef struct {
+    uint64_t imsi, imei; /* hashes of the digits; 0 when unknown */
+} link_t;
+
+typedef struct {
+    uint64_t *slot; /* open addressing; 0 = empty (a hash of 0 is stored as 1) */
+    size_t mask;
+    size_t n;
+} idset_t;
+
+struct cw_reference {
+    size_t width, depth;
+    uint32_t *counts;    /* depth x width */
+    uint16_t *first_day; /* depth x width, UINT16_MAX = none */
+    int64_t hour_head;   /* newest clock hour counted */
+    uint64_t hourly[168];
+    cw_keytab_t *links;
+    idset_t watch;
+};
+
+static uint64_t id_hash(const char *digits)
+{
+    uint64_t h = cw_hash64(digits, strlen(digits), 0x1d);
+    return h ? h : 1;
+}
+
+static apr_status_t reference_cleanup(void *data)
+{
+    cw_reference_t *r = data;
+    free(r->counts);
+    free(r->first_day);
+    free(r->watch.slot);
+    return APR_SUCCESS;
+}
+
+cw_status_t cw_reference_create(apr_pool_t *pool, const cw_config_t *cfg, cw_reference_t **out,
+                                char *err, size_t errlen)
+{
+    cw_reference_t *r = apr_pcalloc(pool, sizeof *r);
+    r->width = (size_t)cfg->sketch_width;
+    r->depth = (size_t)cfg->sketch_depth;
+    r->counts = calloc(r->width * r->depth, sizeof *r->counts);
+    r->first_day = malloc(r->width * r->depth * sizeof *r->first_day);
+    r->hour_head = INT64_MIN;
+    apr_pool_cleanup_register(pool, r, reference_cleanup, apr_pool_cleanup_null);
+    if (!r->counts || !r->first_day ||
+        cw_keytab_create(pool, (size_t)cfg->max_links, CW_MSISDN_MAX, sizeof(link_t), &r->links) != CW_OK) {
+        snprintf(err, errlen, "reference: cannot allocate the CDR sketches (%lld x %lld) and links",
+                 (long long)cfg->sketch_depth, (long long)cfg->sketch_width);
+        return CW_ERR_NOMEM;
+    }
+    memset(r->first_day, 0xff, r->width * r->depth * sizeof *r->first_day);
+    if (cw_reference_load_watchlist(r, cfg->watchlist_file, &cfg->watchlist_ids, err, errlen) != CW_OK)
+        return CW_ERR_USAGE;
+    *out = r;
+    return CW_OK;
+}
+
+/* Cell of row i for a subscriber: double hashing h1 + i * h2. */
+static inline size_t cell(const cw_reference_t *r, uint64_t h, size_t i)
+{
+    uint64_t h1 = h, h2 = (h >> 32) | 1;
+    return i * r->width + (size_t)((h1 + i * h2) % r->width);
+}
+
+static void hourly_add(cw_reference_t *r, cw_time_t t)
+{
+    int64_t h = t / CW_MS_PER_HOUR;
+    if (r->hour_head == INT64_MIN)
+        r->hour_head = h;
+    if (h > r->hour_head) {
+        for (int64_t k = r->hour_head + 1; k <= h && k <= r->hour_head + 168; k++)
+            r->hourly[k % 168] = 0;
+        r->hour_head = h;
+    }
+    if (h > r->hour_head - 168)
+        r->hourly[h % 168]++;
+}
+
+void cw_reference_add_cdr(cw_reference_t *r, const cw_event_t *ev)
+{
+    const cw_cdr_t *c = &ev->u.cdr;
+    uint64_t h = cw_hash64(c->calling_msisdn, strlen(c->calling_msisdn), 0x5b);
+    int64_t day = ev->ts / CW_MS_PER_DAY;
+    uint16_t d16 = day < 0 ? 0 : day >= UINT16_MAX ? UINT16_MAX - 1 : (uint16_t)day;
+    bool created;
+    link_t *l;
+
+    for (size_t i = 0; i < r->depth; i++) {
+        size_t k = cell(r, h, i);
+        if (r->counts[k] < UINT32_MAX)
+            r->counts[k]++;
+        if (d16 < r->first_day[k])
+            r->first_day[k] = d16;
+    }
+    hourly_add(r, ev->ts);
+    l = cw_keytab_get(r->links, c->calling_msisdn, strlen(c->calling_msisdn), &created);
+    if (l) {
+        cw_msisdn_t digits;
+        if (c->imsi[0] && cw_msisdn_normalise(c->imsi, strlen(c->imsi), digits))
+            l->imsi = id_hash(digits);
+        if (c->imei[0] && cw_msisdn_normalise(c->imei, strlen(c->imei), digits))
+            l->imei = id_hash(digits);
+    }
+}
+
+uint32_t cw_reference_count(const cw_reference_t *r, const char *msisdn)
+{
+    uint64_t h = cw_hash64(msisdn, strlen(msisdn), 0x5b);
+    uint32_t best = UINT32_MAX;
+    for (size_t i = 0; i < r->depth; i++) {
+        uint32_t v = r->counts[cell(r, h, i)];
+        if (v < best)
+            best = v;
+    }
+    return best;
+}
+
+cw_time_t cw_reference_first(const cw_reference_t *r, const char *msisdn)
+{
+    uint64_t h = cw_hash64(msisdn, strlen(msisdn), 0x5b);
+    uint16_t best = 0;
+    for (size_t i = 0; i < r->depth; i++) {
+        uint16_t v = r->first_day[cell(r, h, i)];
+        if (v > best)
+            best = v; /* each cell is <= the truth: the largest is the tightest */
+    }
+    return best == UINT16_MAX ? INT64_MAX : (cw_time_t)best * CW_MS_PER_DAY;
+}
+
+uint64_t cw_reference_hourly(const cw_reference_t *r, cw_time_t t)
+{
+    int64_t h = t / CW_MS_PER_HOUR;
+    if (r->hour_head == INT64_MIN || h > r->hour_head || h <= r->hour_head - 168)
+        return 0;
+    return r->hourly[h % 168];
+}
+
+/* ---- watchlist ---- */
+
+static bool idset_has(const idset_t *s, uint64_t h)
+{
+    if (!s->slot)
+        return false;
+    for (size_t i = h & s->mask;; i = (i + 1) & s->mask) {
+        if (s->slot[i] == h)
+            return true;
+        if (s->slot[i] == 0)
+            return false;
+    }
+}
+
+static void idset_put(idset_t *s, uint64_t h)
+{
+    size_t i;
+    for (i = h & s->mask; s->slot[i] && s->slot[i] != h; i = (i + 1) & s->mask)
+        ;
+    if (!s->slot[i]) {
+        s->slot[i] = h;
+        s->n++;
+    }
+}
+
+bool cw_reference_watchlisted(const cw_reference_t *r, const char *msisdn)
+{
+    const link_t *l;
+    if (r->watch.n == 0)
+        return false;
+    if (idset_has(&r->watch, id_hash(msisdn)))
+        return true;
+    /* the links table is only read here: a lookup that finds nothing must not insert */
+    l = cw_keytab_find(r->links, msisdn, strlen(msisdn));
+    return l && ((l->imsi && idset_has(&r->watch, l->imsi)) || (l->imei && idset_has(&r->watch, l->imei)));
+}
+
+cw_status_t cw_reference_load_watchlist(cw_reference_t *r, const char *path, const cw_strlist_t *ids,
+                                        char *err, size_t errlen)
+{
+    idset_t s = {NULL, 0, 0};
+    size_t cap = 64;
+    FILE *f = NULL;
+    char line[256];
+    long lineno = 0;
+    size_t lines = 0;
+
+    if (path && *path) {
+        f = fopen(path, "r");
+        if (!f) {
+            snprintf(err, errlen, "%s: cannot open the watchlist: %s", path, strerror(errno));
+            return CW_ERR_USAGE;
+        }
+        while (fgets(line, sizeof line, f))
+            lines++;
+        rewind(f);
+    }
+    while (cap < 2 * (lines + (size_t)ids->n) + 2)
+        cap *= 2;
+    s.slot = calloc(cap, sizeof *s.slot);
+    s.mask = cap - 1;
+    if (!s.slot) {
+        if (f)
+            fclose(f);
+        snprintf(err, errlen, "watchlist: out of memory");
+        return CW_ERR_NOMEM;
+    }
+    for (int i = 0; i < ids->n; i++) {
+        cw_msisdn_t digits;
+        if (!cw_msisdn_normalise(ids->items[i], strlen(ids->items[i]), digits)) {
+            snprintf(err, errlen, "watchlist.identifiers[%d]: expected an MSISDN, IMSI or IMEI (up to 15 digits), got \"%s\"",
+                     i, ids->items[i]);
+            free(s.slot);
+            if (f)
+                fclose(f);
+            return CW_ERR_USAGE;
+        }
+        idset_put(&s, id_hash(digits));
+    }
+    while (f && fgets(line, sizeof line, f)) {
+        char *p = line, *end;
+        cw_msisdn_t digits;
+        lineno++;
+        if ((end = strchr(p, '#')))
+            *end = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        end = p + strlen(p);
+        while (end > p && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if (end == p)
+            continue;
+        if (!cw_msisdn_normalise(p, (size_t)(end - p), digits)) {
+            snprintf(err, errlen, "%s:%ld: expected an MSISDN, IMSI or IMEI (up to 15 digits), got \"%.*s\"",
+                     path, lineno, (int)(end - p > 40 ? 40 : end - p), p);
+            free(s.slot);
+            fclose(f);
+            return CW_ERR_USAGE;
+        }
+        idset_put(&s, id_hash(digits));
+    }
+    if (f)
+        fclose(f);
+    free(r->watch.slot);
+    r->watch = s;
+    return CW_OK;
+}
+
+size_t cw_reference_watchlist_size(const cw_reference_t *r) { return r->watch.n; }
+uint64_t cw_reference_link_evictions(const cw_reference_t *r) { return cw_keytab_evictions(r->links); }
+
+size_t cw_reference_memory(const cw_reference_t *r)
+{
+    return r->width * r->depth * (sizeof *r->counts + sizeof *r->first_day) + cw_keytab_memory(r->links) +
+           (r->watch.mask + 1) * sizeof *r->watch.slot;
+}

@@ -1,0 +1,51 @@
+/* test_baseline.c — hour-of-week profiles: slots, zero hours, EWMA arithmetic, fallbacks. */
+#include <math.h>
+#include "cdrwatch/baseline.h"
+#include "tap.h"
+
+#define H CW_MS_PER_HOUR
+static const cw_time_t MONDAY = 1772409600000LL; /* 2026-03-02T00:00:00Z, a Monday */
+
+int main(void)
+{
+    cw_baseline_t b;
+    double mean, var;
+    cw_base_level_t l;
+
+    cw_baseline_init(&b);
+    is_int(cw_baseline_expect(&b, MONDAY, 1, 1, &mean, &var), CW_BASE_NONE, "no observations: no baseline");
+
+    /* Monday 10:00-11:00: 100 then 50 rows; the hour closes when Monday 11:xx arrives */
+    cw_baseline_add(&b, MONDAY + 10 * H + 60000, 100, 0.5);
+    cw_baseline_add(&b, MONDAY + 10 * H + 120000, 50, 0.5);
+    cw_baseline_add(&b, MONDAY + 12 * H, 0, 0.5);
+    is_int(b.n[10], 1, "Monday 10h slot observed once");
+    ok(fabs(b.mean[10] - 150) < 1e-3 && b.var[10] == 0, "first observation: mean 150, variance 0");
+    is_int(b.n[11], 1, "the empty hour 11h is an observation of zero");
+    ok(b.mean[11] == 0, "with mean 0");
+
+    /* the same slot a week later with 250: alpha 0.5 -> mean 200, var (1-a)(0 + d*a*d) = 0.5*100*50 = 2500 */
+    cw_baseline_add(&b, MONDAY + 7 * 24 * H + 10 * H, 250, 0.5);
+    cw_baseline_add(&b, MONDAY + 7 * 24 * H + 11 * H, 0, 0.5);
+    is_int(b.n[10], 2, "second observation of the slot");
+    ok(fabs(b.mean[10] - 200) < 1e-3, "EWMA mean 200");
+    ok(fabs(b.var[10] - 2500) < 1e-2, "EWMA variance 2500");
+    /* a whole week of empty hours was observed in between: every other slot has n >= 1 */
+    is_int(b.n[100], 1, "a gap of a week observes every slot once (zeros)");
+
+    l = cw_baseline_expect(&b, MONDAY + 14 * 24 * H + 10 * H, 1, 2, &mean, &var);
+    is_int(l, CW_BASE_HOUR_OF_WEEK, "slot with 2 observations is used on its own (min 2)");
+    ok(fabs(mean - 200) < 1e-3, "expected 200 for Monday 10h");
+    l = cw_baseline_expect(&b, MONDAY + 14 * 24 * H + 10 * H, 1, 3, &mean, &var);
+    is_int(l, CW_BASE_HOUR_OF_DAY, "below min 3 it falls back to the hour of day");
+    ok(mean > 0 && mean < 200, "pooled with the zeros of the other days at 10h");
+    l = cw_baseline_expect(&b, MONDAY + 14 * 24 * H + 10 * H, 24, 2, &mean, &var);
+    ok(l != CW_BASE_NONE, "a 24-hour expectation sums 24 hours");
+    {
+        double m1, v1;
+        cw_baseline_expect(&b, MONDAY + 14 * 24 * H + 10 * H, 1, 2, &m1, &v1);
+        ok(mean >= m1, "the 24-hour total includes the 10h hour");
+    }
+    is_str(cw_base_level_name(CW_BASE_HOUR_OF_DAY), "hour_of_day", "level names");
+    return done_testing();
+}
