@@ -44,6 +44,8 @@ static const char usage[] =
     "  -q, --quiet              no progress and no summary on standard error\n"
     "\n"
     "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json)\n"
+    "      --watchlist FILE     watchlisted identifiers, one MSISDN, IMSI or IMEI a line\n"
+    "                           (instead of watchlist.file of the configuration)\n"
     "  -h, --help               this text\n"
     "\n"
     "Records that do not decode never stop the replay: each is reported with its file, line\n"
@@ -159,12 +161,13 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
                                          {"out", required_argument, NULL, 'o'},
                                          {"dlq", required_argument, NULL, 'D'},
                                          {"quiet", no_argument, NULL, 'q'},
+                                         {"watchlist", required_argument, NULL, 'W'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     apr_array_header_t *paths = apr_array_make(pool, 8, sizeof(const char *));
     apr_array_header_t *streams = apr_array_make(pool, 8, sizeof(cw_stream_t));
     const char *config_path = NULL, *out_path = NULL, *dlq_path = NULL, *format = "canonical";
-    const char *pg_prefix = NULL;
+    const char *pg_prefix = NULL, *watchlist = NULL;
     bool quiet = false;
     replay_ctx_t *ctx = apr_pcalloc(pool, sizeof *ctx);
     cw_config_t *cfg;
@@ -193,6 +196,7 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
         case 'o': out_path = optarg; break;
         case 'D': dlq_path = optarg; break;
         case 'q': quiet = true; break;
+        case 'W': watchlist = optarg; break;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;
         case ':':
             fprintf(stderr, "cdrwatch replay: option '%s' needs a value (see cdrwatch replay --help)\n",
@@ -228,6 +232,8 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
         fprintf(stderr, "cdrwatch: error: %s\n", err);
         return CW_EXIT_USAGE;
     }
+    if (watchlist)
+        cfg->watchlist_file = watchlist;
 
     ctx->out = stdout;
     if (out_path && !(ctx->out = fopen(out_path, "w"))) {
@@ -246,7 +252,7 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
 
     if ((st = cw_engine_create(pool, cfg, on_alert, ctx, &engine, err, sizeof err)) != CW_OK) {
         fprintf(stderr, "cdrwatch: error: %s\n", err);
-        rc = CW_EXIT_FAILURE;
+        rc = st == CW_ERR_USAGE ? CW_EXIT_USAGE : CW_EXIT_FAILURE;
         goto done;
     }
     ctx->metrics = cw_engine_metrics(engine);

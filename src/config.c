@@ -210,6 +210,8 @@ static const option_t rule_options[] = {
      "Event time without a record from a busy key after which it is reported silent."},
     {"silence.min_records", T_INT, "100", 1, INT64_C(1) << 40, RULE(min_records), 0,
      "Records a key must have sent in the 24 hours before to count as busy."},
+    {"silence.min_active_hours", T_INT, "12", 1, 24, RULE(min_active_hours), 0,
+     "... in at least this many of those 24 hours (a batch that ran and ended is not silent)."},
     {"suppress", T_DURATION, "\"1h\"", 0, 35 * CW_MS_PER_DAY, RULE(suppress), 0,
      "After an alert the same (rule, key) stays quiet this long, and fires again only after its "
      "metric has fallen below the threshold (re-armed)."},

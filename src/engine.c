@@ -538,12 +538,15 @@ static void apply_threshold(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
             level = cw_baseline_expect(base, ev->ts, hours, (int)r->baseline_min_observations, &mean, &var);
             if (level == CW_BASE_NONE)
                 continue;
-            if (r->baseline_ratio > 0 && r->baseline_ratio * mean > limit)
+            /* the floor is inclusive (like a static threshold); the profile tests are strict */
+            if (r->baseline_ratio > 0 && !(value > r->baseline_ratio * mean))
+                continue;
+            if (r->baseline_sigma > 0 && !(value > mean + r->baseline_sigma * sqrt(var)))
+                continue;
+            if (r->baseline_ratio * mean > limit)
                 limit = r->baseline_ratio * mean;
             if (r->baseline_sigma > 0 && mean + r->baseline_sigma * sqrt(var) > limit)
                 limit = mean + r->baseline_sigma * sqrt(var);
-            if (value <= limit)
-                continue;
         }
         st->fired |= 1u << w;
         if (ev->ts < st->suppressed_until) {
@@ -724,11 +727,14 @@ static void sequence_follow(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
 
 /* ---- silence ---- */
 
-static uint64_t silence_day_count(const silence_state_t *s)
+static uint64_t silence_day_count(const silence_state_t *s, int *active_hours)
 {
     uint64_t n = 0;
-    for (int i = 0; i < SILENCE_HOURS; i++)
+    *active_hours = 0;
+    for (int i = 0; i < SILENCE_HOURS; i++) {
         n += s->counts[i];
+        *active_hours += s->counts[i] > 0;
+    }
     return n;
 }
 
@@ -772,9 +778,11 @@ static void silence_check_one(void *ctx, const char *key, size_t len, void *valu
     const cw_rule_t *r = sc->rt->rule;
     silence_state_t *s = value;
     cw_time_t now = e->max_ts;
+    int active;
     if (s->fired || s->last_ts == INT64_MIN || now - s->last_ts < r->gap)
         return;
-    if (silence_day_count(s) < (uint64_t)r->min_records)
+    /* busy: enough records, spread over enough hours (a batch burst that ends is not silence) */
+    if (silence_day_count(s, &active) < (uint64_t)r->min_records || active < r->min_active_hours)
         return;
     s->fired = 1;
     {
@@ -787,7 +795,7 @@ static void silence_check_one(void *ctx, const char *key, size_t len, void *valu
         a.window_end = s->last_ts + r->gap;
         a.value = (double)(r->gap / CW_MS_PER_MINUTE);
         a.threshold = (double)(r->gap / CW_MS_PER_MINUTE);
-        a.records = silence_day_count(s);
+        a.records = silence_day_count(s, &active);
         a.first = a.last = position(e, s->src, s->off);
         if (r->n_key == 1 && r->key[0] == CW_F_PRINCIPAL) {
             e->keybuf[n] = '\0';

@@ -123,6 +123,7 @@ typedef struct {
     /* silence */
     cw_time_t gap;
     int64_t min_records; /* in the 24 h before the silence, to count as a busy key */
+    int64_t min_active_hours; /* ... spread over at least this many of those hours */
     cw_time_t suppress;
     int severity;            /* 0-100 */
     cw_strlist_t techniques; /* MITRE ATT&CK ids */
