@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <apr_strings.h>
@@ -295,8 +296,15 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
     ctx->metrics = cw_engine_metrics(engine);
     ctx->metrics->skipped = cw_replay_skipped(replay);
     if (!quiet) {
-        fprintf(stderr, "cdrwatch: replay done in %.2f s; ", (double)(wall_ms() - started) / 1000.0);
+        double secs = (double)(wall_ms() - started) / 1000.0;
+        uint64_t total = ctx->metrics->records[0] + ctx->metrics->records[1];
+        fprintf(stderr, "cdrwatch: replay done in %.2f s (%.0f records/s); ", secs, secs > 0 ? total / secs : 0.0);
         cw_metrics_print(ctx->metrics, stderr);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        fprintf(stderr, "cdrwatch: state: %zu keys in %.1f MiB; CDR reference %.1f MiB; peak RSS %.1f MiB\n",
+                cw_engine_keys(engine), (double)cw_engine_memory(engine) / 1048576.0,
+                (double)cw_reference_memory(cw_engine_reference(engine)) / 1048576.0, (double)ru.ru_maxrss / 1024.0);
     }
 
 done:

@@ -97,6 +97,8 @@ struct cw_engine {
     const cw_config_t *cfg;
     rule_rt_t *rt;
     int n_rt;
+    int *by_stream[CW_STREAM_COUNT]; /* indexes into rt of the rules of each stream */
+    int n_by_stream[CW_STREAM_COUNT];
     cw_time_t max_ts;   /* newest event time seen, INT64_MIN before the first */
     cw_time_t first_ts; /* oldest... the first record's time (first_seen learning) */
     cw_time_t next_silence_check;
@@ -208,6 +210,13 @@ cw_status_t cw_engine_create(apr_pool_t *pool, const cw_config_t *cfg, cw_alert_
         if ((st = setup_rule(pool, e, &cfg->rules[i], &e->rt[e->n_rt], err, errlen)) != CW_OK)
             return st;
         e->n_rt++;
+    }
+    for (int st2 = 0; st2 < CW_STREAM_COUNT; st2++) {
+        e->by_stream[st2] = apr_pcalloc(pool, (size_t)(e->n_rt ? e->n_rt : 1) * sizeof(int));
+        for (int i = 0; i < e->n_rt; i++) {
+            if (e->rt[i].rule->stream == (cw_stream_t)st2)
+                e->by_stream[st2][e->n_by_stream[st2]++] = i;
+        }
     }
     e->keybuf = apr_palloc(pool, e->keybuf_len + 1);
     e->pairbuf = apr_palloc(pool, e->keybuf_len + 1);
@@ -833,8 +842,8 @@ cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
     cw_view_init(&v, ev, derive, e);
     e->extracted_done = false;
     e->rec_rules = 0;
-    for (int i = 0; i < e->n_rt; i++) {
-        rule_rt_t *rt = &e->rt[i];
+    for (int j = 0; j < e->n_by_stream[ev->stream]; j++) {
+        rule_rt_t *rt = &e->rt[e->by_stream[ev->stream][j]];
         if (rt->rule->kind == CW_KIND_SEQUENCE)
             sequence_trigger(rt, &v);
         if (!cw_rule_matches(rt->rule, &v))

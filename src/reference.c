@@ -18,10 +18,17 @@ typedef struct {
     size_t n;
 } idset_t;
 
+/* One sketch cell: the count and the earliest day of the subscribers hashed to it, together so
+ * that an update touches one cache line per row. */
+typedef struct {
+    uint32_t count;
+    uint16_t first_day; /* UINT16_MAX = none */
+    uint16_t pad;
+} cell_t;
+
 struct cw_reference {
     size_t width, depth;
-    uint32_t *counts;    /* depth x width */
-    uint16_t *first_day; /* depth x width, UINT16_MAX = none */
+    cell_t *cells; /* depth x width */
     int64_t hour_head;   /* newest clock hour counted */
     uint64_t hourly[168];
     cw_keytab_t *links;
@@ -37,8 +44,7 @@ static uint64_t id_hash(const char *digits)
 static apr_status_t reference_cleanup(void *data)
 {
     cw_reference_t *r = data;
-    free(r->counts);
-    free(r->first_day);
+    free(r->cells);
     free(r->watch.slot);
     return APR_SUCCESS;
 }
@@ -49,17 +55,20 @@ cw_status_t cw_reference_create(apr_pool_t *pool, const cw_config_t *cfg, cw_ref
     cw_reference_t *r = apr_pcalloc(pool, sizeof *r);
     r->width = (size_t)cfg->sketch_width;
     r->depth = (size_t)cfg->sketch_depth;
-    r->counts = calloc(r->width * r->depth, sizeof *r->counts);
-    r->first_day = malloc(r->width * r->depth * sizeof *r->first_day);
+    r->cells = malloc(r->width * r->depth * sizeof *r->cells);
     r->hour_head = INT64_MIN;
     apr_pool_cleanup_register(pool, r, reference_cleanup, apr_pool_cleanup_null);
-    if (!r->counts || !r->first_day ||
+    if (!r->cells ||
         cw_keytab_create(pool, (size_t)cfg->max_links, CW_MSISDN_MAX, sizeof(link_t), &r->links) != CW_OK) {
         snprintf(err, errlen, "reference: cannot allocate the CDR sketches (%lld x %lld) and links",
                  (long long)cfg->sketch_depth, (long long)cfg->sketch_width);
         return CW_ERR_NOMEM;
     }
-    memset(r->first_day, 0xff, r->width * r->depth * sizeof *r->first_day);
+    for (size_t i = 0; i < r->width * r->depth; i++) {
+        r->cells[i].count = 0;
+        r->cells[i].first_day = UINT16_MAX;
+        r->cells[i].pad = 0;
+    }
     if (cw_reference_load_watchlist(r, cfg->watchlist_file, &cfg->watchlist_ids, err, errlen) != CW_OK)
         return CW_ERR_USAGE;
     *out = r;
@@ -97,11 +106,11 @@ void cw_reference_add_cdr(cw_reference_t *r, const cw_event_t *ev)
     link_t *l;
 
     for (size_t i = 0; i < r->depth; i++) {
-        size_t k = cell(r, h, i);
-        if (r->counts[k] < UINT32_MAX)
-            r->counts[k]++;
-        if (d16 < r->first_day[k])
-            r->first_day[k] = d16;
+        cell_t *c1 = &r->cells[cell(r, h, i)];
+        if (c1->count < UINT32_MAX)
+            c1->count++;
+        if (d16 < c1->first_day)
+            c1->first_day = d16;
     }
     hourly_add(r, ev->ts);
     l = cw_keytab_get(r->links, c->calling_msisdn, strlen(c->calling_msisdn), &created);
@@ -119,7 +128,7 @@ uint32_t cw_reference_count(const cw_reference_t *r, const char *msisdn)
     uint64_t h = cw_hash64(msisdn, strlen(msisdn), 0x5b);
     uint32_t best = UINT32_MAX;
     for (size_t i = 0; i < r->depth; i++) {
-        uint32_t v = r->counts[cell(r, h, i)];
+        uint32_t v = r->cells[cell(r, h, i)].count;
         if (v < best)
             best = v;
     }
@@ -131,7 +140,7 @@ cw_time_t cw_reference_first(const cw_reference_t *r, const char *msisdn)
     uint64_t h = cw_hash64(msisdn, strlen(msisdn), 0x5b);
     uint16_t best = 0;
     for (size_t i = 0; i < r->depth; i++) {
-        uint16_t v = r->first_day[cell(r, h, i)];
+        uint16_t v = r->cells[cell(r, h, i)].first_day;
         if (v > best)
             best = v; /* each cell is <= the truth: the largest is the tightest */
     }
@@ -259,6 +268,6 @@ uint64_t cw_reference_link_evictions(const cw_reference_t *r) { return cw_keytab
 
 size_t cw_reference_memory(const cw_reference_t *r)
 {
-    return r->width * r->depth * (sizeof *r->counts + sizeof *r->first_day) + cw_keytab_memory(r->links) +
+    return r->width * r->depth * sizeof *r->cells + cw_keytab_memory(r->links) +
            (r->watch.mask + 1) * sizeof *r->watch.slot;
 }

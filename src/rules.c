@@ -13,7 +13,7 @@ void cw_view_init(cw_view_t *view, const cw_event_t *ev,
     view->ev = ev;
     view->subscribers = ev->stream == CW_STREAM_AUDIT ? (const cw_msisdn_t *)ev->u.audit.subscribers : NULL;
     view->n_subscribers = ev->stream == CW_STREAM_AUDIT ? ev->u.audit.n_subscribers : 0;
-    view->hour_of_week = cw_hour_of_week(ev->ts);
+    view->hour_of_week = -1; /* computed on first use: cw_view_hour */
     memset(view->flag, -1, sizeof view->flag);
     view->derive = derive;
     view->ctx = ctx;
@@ -25,6 +25,13 @@ bool cw_view_flag(cw_view_t *view, cw_field_t f)
     if (*flag < 0)
         *flag = view->derive && view->ev->stream == CW_STREAM_AUDIT ? view->derive(view, f, view->ctx) : 0;
     return *flag == 1;
+}
+
+int cw_view_hour(cw_view_t *view)
+{
+    if (view->hour_of_week < 0)
+        view->hour_of_week = cw_hour_of_week(view->ev->ts);
+    return view->hour_of_week;
 }
 
 static bool any_match(const cw_strlist_t *l, const char *value)
@@ -43,9 +50,9 @@ static bool cond_holds(const cw_cond_t *c, cw_view_t *view)
     char num[24];
 
     if (c->field == CW_F_V_HOURS) {
-        if (c->any.n && !cw_hours_has(&c->hours_any, view->hour_of_week))
+        if (c->any.n && !cw_hours_has(&c->hours_any, cw_view_hour(view)))
             return false;
-        return !(c->none.n && cw_hours_has(&c->hours_none, view->hour_of_week));
+        return !(c->none.n && cw_hours_has(&c->hours_none, cw_view_hour(view)));
     }
     if (cw_field_is_derived(c->field)) {
         v = cw_view_flag(view, c->field) ? "true" : "false";
@@ -87,7 +94,7 @@ bool cw_rule_allowed(const cw_rule_t *rule, cw_view_t *view)
         if ((!a->principal.n || any_match(&a->principal, ev->u.audit.principal)) &&
             (!a->client_host.n || any_match(&a->client_host, ev->u.audit.client_host)) &&
             (!a->client_app.n || any_match(&a->client_app, ev->u.audit.client_app)) &&
-            (!a->has_hours || cw_hours_has(&a->hours, view->hour_of_week)))
+            (!a->has_hours || cw_hours_has(&a->hours, cw_view_hour(view))))
             return true;
     }
     return false;

@@ -21,7 +21,7 @@ struct cw_view {
     const cw_event_t *ev;
     const cw_msisdn_t *subscribers; /* the record's, or taken from its statement */
     int n_subscribers;
-    int hour_of_week;
+    int hour_of_week; /* -1 until cw_view_hour computes it */
     int8_t flag[CW_F_V_END - CW_F_V_HISTORY_PULL]; /* -1 not yet derived, 0 false, 1 true */
     /* computes a derived boolean field on first use */
     bool (*derive)(cw_view_t *view, cw_field_t f, void *ctx);
@@ -31,6 +31,8 @@ struct cw_view {
 /* Start a view of ev (flags unknown, subscribers = the record's). */
 void cw_view_init(cw_view_t *view, const cw_event_t *ev,
                   bool (*derive)(cw_view_t *, cw_field_t, void *), void *ctx);
+/* The record's hour of week (computed on first use). */
+int cw_view_hour(cw_view_t *view);
 /* A derived boolean field (computed on first use). */
 bool cw_view_flag(cw_view_t *view, cw_field_t f);
 
