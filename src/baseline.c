@@ -4,6 +4,24 @@
 #include <string.h>
 #include "cdrwatch/baseline.h"
 
+/* bfloat16: the top 16 bits of an IEEE float, rounded to nearest even. */
+static inline uint16_t to_bf16(double d)
+{
+    float f = (float)d;
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    u += 0x7fff + ((u >> 16) & 1);
+    return (uint16_t)(u >> 16);
+}
+
+static inline double from_bf16(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
 static inline int slot_of_hour(int64_t hour)
 {
     /* hour 0 (1970-01-01 00:00 UTC) was a Thursday: slot 3 * 24 */
@@ -27,12 +45,12 @@ static void observe(cw_baseline_t *b, int64_t hour, double x, double alpha)
 {
     int s = slot_of_hour(hour);
     if (b->n[s] == 0) {
-        b->mean[s] = (float)x;
+        b->mean[s] = to_bf16(x);
         b->var[s] = 0;
     } else {
-        double d = x - b->mean[s], incr = alpha * d;
-        b->mean[s] = (float)(b->mean[s] + incr);
-        b->var[s] = (float)((1 - alpha) * (b->var[s] + d * incr));
+        double m = from_bf16(b->mean[s]), d = x - m, incr = alpha * d;
+        b->mean[s] = to_bf16(m + incr);
+        b->var[s] = to_bf16((1 - alpha) * (from_bf16(b->var[s]) + d * incr));
     }
     if (b->n[s] < 255)
         b->n[s]++;
@@ -63,15 +81,15 @@ static int pooled(const cw_baseline_t *b, const int *slots, int n, double *mean,
     for (int i = 0; i < n; i++) {
         int s = slots[i];
         sw += b->n[s];
-        sm += b->n[s] * (double)b->mean[s];
+        sm += b->n[s] * from_bf16(b->mean[s]);
     }
     if (sw == 0)
         return 0;
     *mean = sm / sw;
     for (int i = 0; i < n; i++) {
         int s = slots[i];
-        double d = b->mean[s] - *mean;
-        sv += b->n[s] * ((double)b->var[s] + d * d);
+        double d = from_bf16(b->mean[s]) - *mean;
+        sv += b->n[s] * (from_bf16(b->var[s]) + d * d);
     }
     *var = sv / sw;
     return (int)sw;
@@ -81,8 +99,8 @@ static cw_base_level_t expect_hour(const cw_baseline_t *b, int64_t hour, int min
 {
     int s = slot_of_hour(hour), slots[CW_BASELINE_SLOTS];
     if (b->n[s] >= min_obs) {
-        *mean = b->mean[s];
-        *var = b->var[s];
+        *mean = from_bf16(b->mean[s]);
+        *var = from_bf16(b->var[s]);
         return CW_BASE_HOUR_OF_WEEK;
     }
     for (int d = 0; d < 7; d++)

@@ -1107,6 +1107,50 @@ static cw_status_t check_rule(ctx_t *c, const char *path, cw_rule_t *r, const cJ
     return CW_OK;
 }
 
+static bool same_list(const cw_strlist_t *a, const cw_strlist_t *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (int i = 0; i < a->n; i++) {
+        if (strcmp(a->items[i], b->items[i]) != 0)
+            return false;
+    }
+    return true;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_cond(const cw_cond_t *a, const cw_cond_t *b)
+{
+    return a->field == b->field && same_list(&a->any, &b->any) && same_list(&a->none, &b->none) &&
+           same_text(a->regex, b->regex) && same_text(a->not_regex, b->not_regex);
+}
+
+/* Number the distinct conditions of every filter (and trigger) of every rule. */
+static void assign_memos(cw_config_t *cfg)
+{
+    const cw_cond_t *seen[4096];
+    int n = 0;
+    for (int r = 0; r < cfg->n_rules; r++) {
+        cw_filter_t *filters[2] = {&cfg->rules[r].filter, &cfg->rules[r].trigger};
+        for (int f = 0; f < 2; f++) {
+            for (int i = 0; i < filters[f]->n; i++) {
+                cw_cond_t *c = &filters[f]->conds[i];
+                int k;
+                for (k = 0; k < n && !same_cond(seen[k], c); k++)
+                    ;
+                if (k == n && n < (int)(sizeof seen / sizeof seen[0]))
+                    seen[n++] = c;
+                c->memo = k < n ? k : -1; /* -1: beyond the memo table, evaluated every time */
+            }
+        }
+    }
+    cfg->n_memo = n;
+}
+
 static cw_status_t parse_rules(ctx_t *c, const cJSON *rules)
 {
     const cJSON *it;
@@ -1140,6 +1184,7 @@ static cw_status_t parse_rules(ctx_t *c, const cJSON *rules)
         i++;
     }
     c->cfg->n_rules = n;
+    assign_memos(c->cfg);
     return CW_OK;
 }
 

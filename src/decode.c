@@ -311,6 +311,21 @@ void cw_decode_init(void)
     done = true;
 }
 
+/* Decimal text of a non-negative integer, without snprintf (this is per record). */
+static size_t format_count(uint64_t v, char *out)
+{
+    char tmp[24];
+    size_t n = 0, k = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        out[k++] = tmp[--n];
+    out[k] = '\0';
+    return k;
+}
+
 static cw_decode_result_t set_json_number(cw_event_t *ev, cw_field_t f, const cJSON *item)
 {
     double d = item->valuedouble;
@@ -321,8 +336,7 @@ static cw_decode_result_t set_json_number(cw_event_t *ev, cw_field_t f, const cJ
                         f == CW_F_BYTES_UP || f == CW_F_BYTES_DOWN;
         return result(is_time ? CW_DEC_BAD_TIME : is_count ? CW_DEC_BAD_NUMBER : CW_DEC_BAD_VALUE, f);
     }
-    int n = snprintf(text, sizeof text, "%lld", (long long)d);
-    return cw_decode_set_field(ev, f, text, (size_t)n);
+    return cw_decode_set_field(ev, f, text, format_count((uint64_t)d, text));
 }
 
 static cw_decode_result_t set_json_subscribers(cw_event_t *ev, const cJSON *arr)
@@ -338,8 +352,7 @@ static cw_decode_result_t set_json_subscribers(cw_event_t *ev, const cJSON *arr)
         } else if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble < 1e15 &&
                    floor(it->valuedouble) == it->valuedouble) {
             char text[32];
-            int n = snprintf(text, sizeof text, "%lld", (long long)it->valuedouble);
-            r = add_subscriber(a, text, (size_t)n);
+            r = add_subscriber(a, text, format_count((uint64_t)it->valuedouble, text));
         } else {
             r = result(CW_DEC_BAD_VALUE, CW_F_SUBSCRIBERS);
         }

@@ -63,9 +63,12 @@ typedef struct {
     int64_t hour_head; /* newest clock hour counted */
     uint32_t counts[SILENCE_HOURS];
     uint32_t src;
-    uint32_t fired;
+    uint16_t fired;
+    uint16_t candidate; /* in the rule's list of busy keys that are checked for silence */
     int64_t off;
 } silence_state_t;
+
+#define SILENCE_CANDIDATES 4096 /* busy keys checked per rule; more are counted, not checked */
 
 typedef struct {
     const cw_rule_t *rule;
@@ -80,6 +83,11 @@ typedef struct {
     const char *window_name[CW_WINDOWS_MAX];
     const char *new_key_name; /* first_seen: detail name of a key never seen ("new_key_client_host") */
     bool keyed_by_principal;
+    /* silence: the busy keys, the only ones checked once a minute of event time */
+    char *cand_keys; /* SILENCE_CANDIDATES x cand_stride */
+    uint16_t *cand_len;
+    size_t cand_stride;
+    int n_cand;
 } rule_rt_t;
 
 /* ---- evidence ring ---- */
@@ -115,6 +123,8 @@ struct cw_engine {
     uint64_t rec_rules; /* rules that counted the current record */
     cw_msisdn_t extracted[CW_SUBSCRIBERS_MAX];
     bool extracted_done;
+    int8_t *memo; /* per distinct filter condition, reset per record */
+    uint64_t unchecked; /* busy keys beyond a silence rule's candidate list */
 };
 
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
@@ -164,7 +174,8 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
     case CW_KIND_FIRST_SEEN:
         value = sizeof(seen_key_t);
         rt->new_key_name = apr_pstrcat(pool, "new_key_", cw_field_name(r->seen_field), NULL);
-        if (cw_keytab_create(pool, (size_t)r->max_keys, kmax + 1 + CW_HOST_MAX, sizeof(seen_pair_t), &rt->pairs) != CW_OK)
+        /* pairs are kept as a 64-bit hash of (key, value): 8 bytes instead of up to 385 */
+        if (cw_keytab_create(pool, (size_t)r->max_keys, sizeof(uint64_t), sizeof(seen_pair_t), &rt->pairs) != CW_OK)
             goto nomem;
         break;
     case CW_KIND_SEQUENCE:
@@ -175,6 +186,9 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
     case CW_KIND_SILENCE:
         value = sizeof(silence_state_t);
         e->has_silence = true;
+        rt->cand_stride = kmax;
+        rt->cand_keys = apr_palloc(pool, SILENCE_CANDIDATES * kmax);
+        rt->cand_len = apr_palloc(pool, SILENCE_CANDIDATES * sizeof *rt->cand_len);
         break;
     }
     if (cw_keytab_create(pool, (size_t)r->max_keys, kmax, value, &rt->keys) != CW_OK)
@@ -218,6 +232,7 @@ cw_status_t cw_engine_create(apr_pool_t *pool, const cw_config_t *cfg, cw_alert_
                 e->by_stream[st2][e->n_by_stream[st2]++] = i;
         }
     }
+    e->memo = apr_palloc(pool, (size_t)(cfg->n_memo ? cfg->n_memo : 1));
     e->keybuf = apr_palloc(pool, e->keybuf_len + 1);
     e->pairbuf = apr_palloc(pool, e->keybuf_len + 1);
     e->ring_size = (size_t)cfg->evidence_ring;
@@ -616,13 +631,12 @@ static void apply_first_seen(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
     if (!*value)
         return;
     keylen = cw_rule_key(r, ev, e->keybuf, e->keybuf_len);
-    memcpy(e->pairbuf, e->keybuf, keylen);
-    e->pairbuf[keylen] = CW_KEY_SEP;
-    if (vlen > CW_HOST_MAX)
-        vlen = CW_HOST_MAX;
-    memcpy(e->pairbuf + keylen + 1, value, vlen);
+    {
+        uint64_t pair = cw_hash64(value, vlen, cw_hash64(e->keybuf, keylen, 0x70616972));
+        memcpy(e->pairbuf, &pair, sizeof pair);
+    }
     k = cw_keytab_get(rt->keys, e->keybuf, keylen, &key_new);
-    p = cw_keytab_get(rt->pairs, e->pairbuf, keylen + 1 + vlen, &pair_new);
+    p = cw_keytab_get(rt->pairs, e->pairbuf, sizeof(uint64_t), &pair_new);
     if (!k || !p)
         return;
     e->rec_rules |= rt->bit < 64 ? UINT64_C(1) << rt->bit : 0;
@@ -773,19 +787,24 @@ static void silence_record(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
         s->off = ev->pos.offset;
     }
     s->fired = 0; /* it speaks again: re-armed */
+    if (!s->candidate) {
+        int active;
+        const cw_rule_t *r = rt->rule;
+        if (silence_day_count(s, &active) >= (uint64_t)r->min_records && active >= r->min_active_hours) {
+            if (rt->n_cand < SILENCE_CANDIDATES) {
+                memcpy(rt->cand_keys + (size_t)rt->n_cand * rt->cand_stride, e->keybuf, keylen);
+                rt->cand_len[rt->n_cand++] = (uint16_t)keylen;
+                s->candidate = 1;
+            } else {
+                e->unchecked++; /* not checked: counted with the state that could not be kept */
+            }
+        }
+    }
 }
 
-typedef struct {
-    cw_engine_t *e;
-    rule_rt_t *rt;
-} silence_scan_t;
-
-static void silence_check_one(void *ctx, const char *key, size_t len, void *value)
+static void silence_check_one(cw_engine_t *e, rule_rt_t *rt, const char *key, size_t len, silence_state_t *s)
 {
-    silence_scan_t *sc = ctx;
-    cw_engine_t *e = sc->e;
-    const cw_rule_t *r = sc->rt->rule;
-    silence_state_t *s = value;
+    const cw_rule_t *r = rt->rule;
     cw_time_t now = e->max_ts;
     int active;
     if (s->fired || s->last_ts == INT64_MIN || now - s->last_ts < r->gap)
@@ -798,7 +817,7 @@ static void silence_check_one(void *ctx, const char *key, size_t len, void *valu
         cw_alert_t a;
         size_t n = len < e->keybuf_len ? len : e->keybuf_len;
         memcpy(e->keybuf, key, n);
-        alert_init(e, sc->rt, &a, NULL, n);
+        alert_init(e, rt, &a, NULL, n);
         a.at = s->last_ts + r->gap;
         a.window_start = s->last_ts;
         a.window_end = s->last_ts + r->gap;
@@ -817,9 +836,22 @@ static void silence_check_one(void *ctx, const char *key, size_t len, void *valu
 static void silence_check(cw_engine_t *e)
 {
     for (int i = 0; i < e->n_rt; i++) {
-        silence_scan_t sc = {e, &e->rt[i]};
-        if (e->rt[i].rule->kind == CW_KIND_SILENCE)
-            cw_keytab_foreach(e->rt[i].keys, silence_check_one, &sc);
+        rule_rt_t *rt = &e->rt[i];
+        if (rt->rule->kind != CW_KIND_SILENCE)
+            continue;
+        for (int k = 0; k < rt->n_cand;) {
+            const char *key = rt->cand_keys + (size_t)k * rt->cand_stride;
+            silence_state_t *s = cw_keytab_find(rt->keys, key, rt->cand_len[k]);
+            if (!s) { /* evicted: drop it from the list (the last one takes its place) */
+                rt->n_cand--;
+                memcpy(rt->cand_keys + (size_t)k * rt->cand_stride,
+                       rt->cand_keys + (size_t)rt->n_cand * rt->cand_stride, rt->cand_len[rt->n_cand]);
+                rt->cand_len[k] = rt->cand_len[rt->n_cand];
+                continue;
+            }
+            silence_check_one(e, rt, key, rt->cand_len[k], s);
+            k++;
+        }
     }
 }
 
@@ -839,7 +871,7 @@ cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
     e->metrics.records[ev->stream]++;
     if (ev->stream == CW_STREAM_CDR)
         cw_reference_add_cdr(e->ref, ev);
-    cw_view_init(&v, ev, derive, e);
+    cw_view_init(&v, ev, derive, e, e->memo, e->cfg->n_memo);
     e->extracted_done = false;
     e->rec_rules = 0;
     for (int j = 0; j < e->n_by_stream[ev->stream]; j++) {
@@ -877,7 +909,7 @@ cw_metrics_t *cw_engine_metrics(cw_engine_t *e)
         if (e->rt[i].pairs)
             ev += cw_keytab_evictions(e->rt[i].pairs);
     }
-    e->metrics.evictions = ev + cw_reference_link_evictions(e->ref);
+    e->metrics.evictions = ev + cw_reference_link_evictions(e->ref) + e->unchecked;
     return &e->metrics;
 }
 

@@ -67,12 +67,22 @@ cw_stream_t cw_field_stream(cw_field_t f)
 bool cw_field_required(cw_field_t f) { return f >= 0 && f < CW_F_COUNT && fields[f].required; }
 const char *cw_stream_name(cw_stream_t s) { return s == CW_STREAM_CDR ? "cdr" : "audit"; }
 
+/* Per record and field in JSON input: compare the length and the first letter before the name. */
 cw_field_t cw_field_lookup(cw_stream_t stream, const char *name, size_t len)
 {
+    static uint8_t name_len[CW_F_COUNT];
     int first = stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
     int last = stream == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
+    char c0;
+    if (len == 0)
+        return CW_F_NONE;
+    if (name_len[0] == 0) {
+        for (int f = 0; f < CW_F_COUNT; f++)
+            name_len[f] = (uint8_t)strlen(fields[f].name);
+    }
+    c0 = (char)(name[0] | 0x20);
     for (int f = first; f <= last; f++) {
-        if (strlen(fields[f].name) == len && strncasecmp(fields[f].name, name, len) == 0)
+        if (name_len[f] == len && fields[f].name[0] == c0 && strncasecmp(fields[f].name, name, len) == 0)
             return (cw_field_t)f;
     }
     return CW_F_NONE;

@@ -57,11 +57,16 @@ static int cmp_u64(const void *a, const void *b)
 
 static double estimate(const uint8_t *reg)
 {
+    static double inv_pow2[66]; /* 2^-k, filled once */
     const double m = CW_HLL_M, alpha = 0.7213 / (1.0 + 1.079 / m);
     double sum = 0;
     int zeros = 0;
+    if (inv_pow2[0] == 0) {
+        for (int k = 0; k < 66; k++)
+            inv_pow2[k] = ldexp(1.0, -k);
+    }
     for (unsigned i = 0; i < CW_HLL_M; i++) {
-        sum += ldexp(1.0, -reg[i]);
+        sum += inv_pow2[reg[i]];
         zeros += reg[i] == 0;
     }
     double e = alpha * m * m / sum;

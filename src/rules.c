@@ -8,8 +8,12 @@
 #include "cdrwatch/rules.h"
 
 void cw_view_init(cw_view_t *view, const cw_event_t *ev,
-                  bool (*derive)(cw_view_t *, cw_field_t, void *), void *ctx)
+                  bool (*derive)(cw_view_t *, cw_field_t, void *), void *ctx, int8_t *memo, int n_memo)
 {
+    view->memo = memo;
+    view->n_memo = memo ? n_memo : 0;
+    if (memo)
+        memset(memo, -1, (size_t)n_memo);
     view->ev = ev;
     view->subscribers = ev->stream == CW_STREAM_AUDIT ? (const cw_msisdn_t *)ev->u.audit.subscribers : NULL;
     view->n_subscribers = ev->stream == CW_STREAM_AUDIT ? ev->u.audit.n_subscribers : 0;
@@ -78,7 +82,16 @@ static bool cond_holds(const cw_cond_t *c, cw_view_t *view)
 bool cw_filter_matches(const cw_filter_t *filter, cw_view_t *view)
 {
     for (int i = 0; i < filter->n; i++) {
-        if (!cond_holds(&filter->conds[i], view))
+        const cw_cond_t *c = &filter->conds[i];
+        bool holds;
+        if (c->memo >= 0 && c->memo < view->n_memo) {
+            if (view->memo[c->memo] < 0)
+                view->memo[c->memo] = cond_holds(c, view);
+            holds = view->memo[c->memo];
+        } else {
+            holds = cond_holds(c, view);
+        }
+        if (!holds)
             return false;
     }
     return true;

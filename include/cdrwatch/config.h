@@ -53,6 +53,8 @@ typedef struct {
     const char *regex;     /* POSIX extended, case-insensitive; NULL if none */
     const char *not_regex;
     void *re, *not_re;     /* compiled regex_t, owned by the configuration's pool */
+    int memo;              /* identical conditions of different rules share this index, so a
+                              record evaluates each distinct condition once */
     cw_hours_t hours_any, hours_none; /* field "hours" */
 } cw_cond_t;
 
@@ -181,6 +183,7 @@ typedef struct {
     const char *subscriber_pattern;
     void *subscriber_re;
     int64_t evidence_ring;
+    int n_memo;            /* distinct filter conditions over all rules */
 } cw_config_t;
 
 /* Load and validate a configuration file, or the built-in default when path is NULL.

@@ -23,14 +23,17 @@ struct cw_view {
     int n_subscribers;
     int hour_of_week; /* -1 until cw_view_hour computes it */
     int8_t flag[CW_F_V_END - CW_F_V_HISTORY_PULL]; /* -1 not yet derived, 0 false, 1 true */
+    int8_t *memo;   /* per distinct condition (cw_cond_t.memo): -1 unknown, 0, 1; may be NULL */
+    int n_memo;
     /* computes a derived boolean field on first use */
     bool (*derive)(cw_view_t *view, cw_field_t f, void *ctx);
     void *ctx;
 };
 
-/* Start a view of ev (flags unknown, subscribers = the record's). */
+/* Start a view of ev (flags unknown, subscribers = the record's). memo: an array of n_memo
+ * bytes owned by the caller (reset here), or NULL. */
 void cw_view_init(cw_view_t *view, const cw_event_t *ev,
-                  bool (*derive)(cw_view_t *, cw_field_t, void *), void *ctx);
+                  bool (*derive)(cw_view_t *, cw_field_t, void *), void *ctx, int8_t *memo, int n_memo);
 /* The record's hour of week (computed on first use). */
 int cw_view_hour(cw_view_t *view);
 /* A derived boolean field (computed on first use). */

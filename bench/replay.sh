@@ -1,0 +1,66 @@
+#!/bin/bash
+# bench/replay.sh — throughput and memory of `cdrwatch replay` with the shipped rule pack.
+#
+#   bench/replay.sh [BUILD_DIR] [WORK_DIR]
+#
+# Generates (once, cached in WORK_DIR) 10 M CDRs with datasets/gen/cdrwatch-gen and 1 M audit
+# events with a deterministic awk generator (10 000 principals reading CDR tables, rows,
+# subscribers, a few exports), then times three replays — CDRs only, audit only, both merged —
+# and one run with 100 000 distinct principals for the memory per tracked principal. Prints a
+# table; figures for this repository's reference machine are in bench/README.md. Not a test:
+# it asserts nothing, it measures.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../_build/werror}
+work=${2:-${TMPDIR:-/tmp}/cdrwatch-bench}
+cw=$build/src/cdrwatch
+gen=$build/datasets/gen/cdrwatch-gen
+[ -x "$cw" ] && [ -x "$gen" ] || { echo "build first: $cw and $gen are needed" >&2; exit 2; }
+mkdir -p "$work"
+
+if [ ! -s "$work/cdr/cdr.csv" ]; then
+    echo "generating 10 M CDRs ..." >&2
+    "$gen" --days 10 --cdr-per-day 1000000 --subscribers 1000000 --out-dir "$work/cdr" > /dev/null
+fi
+
+# audit: principals p0..p(N-1); every record a CDR read with rows and one or two subscribers
+audit_gen() { # audit_gen RECORDS PRINCIPALS
+    awk -v n="$1" -v np="$2" 'BEGIN {
+        srand(7); t0 = 1772409600; tables[0] = "cdr_voice"; tables[1] = "cdr_sms"; tables[2] = "cdr_data"
+        for (i = 0; i < n; i++) {
+            t = t0 + int(i * 864000 / n)                   # spread over 10 days
+            p = int(rand() * np); r = int(rand() * 200) + 1
+            s1 = sprintf("+4479%08d", int(rand() * 1000000)); s2 = sprintf("+4479%08d", int(rand() * 1000000))
+            act = (rand() < 0.001) ? "COPY" : "SELECT"
+            printf "{\"ts\":%d000,\"principal\":\"p%d\",\"action\":\"%s\",\"client_host\":\"ws-%d.corp.example\",\"client_app\":\"DBeaver\",\"db\":\"mediation\",\"object\":\"mediation.%s\",\"rows\":%d,\"statement\":\"SELECT * FROM mediation.%s WHERE calling_msisdn IN (%s, %s)\",\"subscribers\":[\"%s\",\"%s\"],\"status\":\"ok\"}\n", t, p, act, p % 500, tables[i % 3], r, tables[i % 3], s1, s2, s1, s2
+        }
+    }'
+}
+[ -s "$work/audit-1m.jsonl" ] || { echo "generating 1 M audit events ..." >&2; audit_gen 1000000 10000 > "$work/audit-1m.jsonl"; }
+[ -s "$work/audit-100k-principals.jsonl" ] || audit_gen 300000 100000 > "$work/audit-100k-principals.jsonl"
+
+run() { # run LABEL ARGS...: prints "label | records | seconds | records/s | peak RSS"
+    local label=$1; shift
+    local err; err=$(mktemp)
+    local t0 t1; t0=$(date +%s.%N)
+    "$cw" replay "$@" > /dev/null 2> "$err"
+    t1=$(date +%s.%N)
+    local recs rss keys state
+    recs=$(sed -n 's/.*records: cdr=\([0-9]*\) audit=\([0-9]*\);.*/\1 \2/p' "$err" | awk '{print $1 + $2}')
+    rss=$(sed -n 's/.*peak RSS \([0-9.]*\) MiB.*/\1/p' "$err")
+    keys=$(sed -n 's/.*state: \([0-9]*\) keys in \([0-9.]*\) MiB.*/\1/p' "$err")
+    state=$(sed -n 's/.*state: \([0-9]*\) keys in \([0-9.]*\) MiB.*/\2/p' "$err")
+    awk -v l="$label" -v n="$recs" -v a="$t0" -v b="$t1" -v r="$rss" -v k="$keys" -v s="$state" \
+        'BEGIN { d = b - a; printf "| %-28s | %10d | %7.2f | %9.0f | %8s | %8s | %8s |\n", l, n, d, n / d, r, k, s }'
+    rm -f "$err"
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+echo "cdrwatch: $("$cw" --version), rules: $("$cw" check-config | grep -c '"id":')"
+echo
+echo "| run                          |    records | seconds | records/s | peak RSS MiB | rule keys | state MiB |"
+echo "|------------------------------|-----------:|--------:|----------:|---------:|---------:|---------:|"
+run "10 M CDRs (CSV)" --cdr "$work/cdr/cdr.csv"
+run "1 M audit events (JSON)" --audit "$work/audit-1m.jsonl"
+run "10 M CDRs + 1 M audit, merged" --cdr "$work/cdr/cdr.csv" --audit "$work/audit-1m.jsonl"
+run "300 k audit, 100 k principals" --audit "$work/audit-100k-principals.jsonl"
