@@ -22,4 +22,10 @@ done
 for opt in --config --cdr --audit --audit-format --out --dlq --quiet; do
     contains "$TMP/man-opts" "$opt" "the man page documents replay $opt"
 done
+# every shipped rule is documented in doc/rules.md and has its end-to-end case
+for id in $("$CDRWATCH" check-config | sed -n 's/^ *"id": "\(.*\)",$/\1/p'); do
+    contains doc/rules.md "\`$id\`" "doc/rules.md documents the shipped rule $id"
+    ok "$([ -f "tests/e2e/cases/rule-$id/expected.jsonl" ] && [ -s "tests/e2e/cases/rule-$id/expected.jsonl" ]; echo $?)" \
+        "tests/e2e/cases/rule-$id has a case that raises an alert"
+done
 done_testing
