@@ -1,8 +1,8 @@
 /*
  * test_decode_native.c — pgaudit, MariaDB server_audit and MySQL/Percona JSON records, built
- * from each format's documented examples (sources in tests/fixtures/native/README), then the
- * edge cases: quoted commas, multi-line statements, duplicate relation lines, time zones, bad
- * times, missing users, broken records.
+ * from each format's documented examples (their sources are listed in the READMEs of
+ * tests/e2e/cases/native-*), then the edge cases: quoted commas, multi-line statements,
+ * duplicate relation lines, time zones, bad times, missing users, broken records.
  */
 #include <stdlib.h>
 #include <apr_general.h>
