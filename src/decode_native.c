@@ -257,6 +257,17 @@ static bool tok_is(tok_t t, const char *word)
 
 static bool tok_punct(tok_t t, char c) { return t.kind == TOK_PUNCT && t.s[0] == c; }
 
+/* Does the text contain this (upper-case) word, in any case? A quick test before tokenising. */
+static bool contains_word(const char *s, size_t len, const char *word)
+{
+    size_t n = strlen(word);
+    for (size_t i = 0; i + n <= len; i++) {
+        if ((s[i] & ~0x20) == word[0] && strncasecmp(s + i, word, n) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* The SQL verb of a statement, upper-cased into verb (size >= CW_ACTION_MAX + 1): its first
  * keyword; for WITH, the verb of the main statement after the common table expressions;
  * SELECT ... INTO OUTFILE|DUMPFILE is EXPORT; TABLE t is SELECT. "" if there is none. */
@@ -297,7 +308,7 @@ found:
         verb[t.len] = '\0';
     }
     is_select = strcmp(verb, "SELECT") == 0;
-    if (!is_select)
+    if (!is_select || !(contains_word(s, len, "OUTFILE") || contains_word(s, len, "DUMPFILE")))
         return;
     /* SELECT ... INTO OUTFILE / DUMPFILE writes a file on the server: an export */
     q.pos = 0;

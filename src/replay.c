@@ -243,8 +243,13 @@ static bool native_record(cw_replay_t *r, source_t *s)
     if (!s->pending)
         return false;
     s->pending = false;
-    memcpy(s->rec, s->pend, s->pend_len); /* kept: the engine may still refuse the record as late */
-    s->rec_len = s->pend_len;
+    { /* the record's bytes become rec (kept: the engine may still refuse it as late) */
+        char *swap = s->rec;
+        s->rec = s->pend;
+        s->pend = swap;
+        s->rec_len = s->pend_len;
+        s->pend_len = 0;
+    }
     res = cw_native_decode(s->native, s->rec, s->rec_len, &s->ev, &is_record);
     if (!is_record) {
         r->skipped += (uint64_t)s->pend_lines;
@@ -325,42 +330,56 @@ static cw_status_t advance_pgaudit(cw_replay_t *r, source_t *s, char *err, size_
 }
 
 /* MySQL JSON: objects at depth 0 of an optional top-level array, separated by commas or
- * newlines. Returns true when an object was completed (pend holds it). */
+ * newlines. Returns true when an object was completed (pend holds it). The bytes of an object
+ * are appended a run at a time: the state machine only looks at them. */
 static bool json_scan(cw_replay_t *r, source_t *s)
 {
     static const cw_decode_result_t not_json = {CW_DEC_BAD_JSON, CW_F_NONE};
     while (s->cur_off < s->cur_len) {
-        char c = s->cur[s->cur_off++];
+        const char *p = s->cur;
+        size_t i = s->cur_off, start;
+        bool done = false;
         if (s->depth == 0) {
-            if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' || c == '[' || c == ']')
+            char c = p[i];
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' || c == '[' || c == ']') {
+                s->cur_off++;
                 continue;
+            }
             if (c != '{') {
                 /* not JSON between objects: the rest of the line is a dead letter */
-                const char *junk = s->cur + s->cur_off - 1;
-                dead(r, s, s->line, not_json, junk, (size_t)(s->cur + s->cur_len - junk));
+                dead(r, s, s->line, not_json, p + i, s->cur_len - i);
                 s->cur_off = s->cur_len;
                 return false;
             }
-            pend_start(s, &c, 1);
+            pend_start(s, p + i, 0);
             s->depth = 1;
             s->in_string = s->escaped = false;
-            continue;
+            i++;
         }
-        pend_append(s, &c, 1);
-        if (s->in_string) {
-            if (s->escaped)
-                s->escaped = false;
-            else if (c == '\\')
-                s->escaped = true;
-            else if (c == '"')
-                s->in_string = false;
-        } else if (c == '"') {
-            s->in_string = true;
-        } else if (c == '{' || c == '[') {
-            s->depth++;
-        } else if ((c == '}' || c == ']') && --s->depth == 0) {
+        start = s->cur_off;
+        for (; i < s->cur_len; i++) {
+            char c = p[i];
+            if (s->in_string) {
+                if (s->escaped)
+                    s->escaped = false;
+                else if (c == '\\')
+                    s->escaped = true;
+                else if (c == '"')
+                    s->in_string = false;
+            } else if (c == '"') {
+                s->in_string = true;
+            } else if (c == '{' || c == '[') {
+                s->depth++;
+            } else if ((c == '}' || c == ']') && --s->depth == 0) {
+                i++;
+                done = true;
+                break;
+            }
+        }
+        pend_append(s, p + start, i - start);
+        s->cur_off = i;
+        if (done)
             return true;
-        }
     }
     return false;
 }
