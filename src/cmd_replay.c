@@ -33,9 +33,13 @@ static const char usage[] =
     "line naming the columns (any order, case-insensitive, unknown columns ignored):\n"
     "      --cdr FILE           CDRs: start_time, record_type, calling_msisdn, ...\n"
     "      --audit FILE         database audit records: ts, principal, action, ...\n"
-    "      --audit-format FMT   layout of the audit files: canonical (the default; the\n"
-    "                           native pgaudit, mariadb and mysql-json readers are not in\n"
-    "                           this build yet)\n"
+    "      --audit-format FMT   layout of the audit files: canonical (the default, the\n"
+    "                           fields above), pgaudit (a PostgreSQL log with pgaudit),\n"
+    "                           mariadb (server_audit file), mysql-json (MySQL Enterprise or\n"
+    "                           Percona JSON audit log). Applies to every --audit file; to\n"
+    "                           mix layouts, give it before each group of --audit files\n"
+    "      --pg-log-prefix PREFIX  the server's log_line_prefix, for pgaudit (default\n"
+    "                           '" CW_PG_DEFAULT_PREFIX "')\n"
     "\n"
     "Outputs:\n"
     "  -o, --out FILE           write alerts to FILE instead of standard output\n"
@@ -55,7 +59,10 @@ static const char usage[] =
     "\n"
     "Examples:\n"
     "  cdrwatch replay --cdr datasets/small/cdr.csv.gz --audit datasets/small/audit.jsonl.gz\n"
-    "  zcat audit-*.jsonl.gz | cdrwatch replay --audit - --dlq rejected.jsonl > alerts.jsonl\n";
+    "  zcat audit-*.jsonl.gz | cdrwatch replay --audit - --dlq rejected.jsonl > alerts.jsonl\n"
+    "  cdrwatch replay --audit-format pgaudit --pg-log-prefix '%m [%p] %u@%d ' --audit postgresql.log\n"
+    "  cdrwatch replay --audit-format mariadb --audit server_audit.log --audit-format mysql-json \\\n"
+    "      --audit audit.log\n";
 
 typedef struct {
     FILE *out;
@@ -165,10 +172,13 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
                                          {"watchlist", required_argument, NULL, 'W'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    apr_array_header_t *paths = apr_array_make(pool, 8, sizeof(const char *));
-    apr_array_header_t *streams = apr_array_make(pool, 8, sizeof(cw_stream_t));
-    const char *config_path = NULL, *out_path = NULL, *dlq_path = NULL, *format = "canonical";
-    const char *pg_prefix = NULL, *watchlist = NULL;
+    apr_array_header_t *inputs = apr_array_make(pool, 8, sizeof(cw_replay_input_t));
+    apr_array_header_t *unformatted = apr_array_make(pool, 8, sizeof(int)); /* audit inputs before any --audit-format */
+    const char *config_path = NULL, *out_path = NULL, *dlq_path = NULL;
+    const char *pg_prefix_text = NULL, *watchlist = NULL;
+    cw_pg_prefix_t *pg_prefix = NULL;
+    cw_audit_format_t format = CW_AUDIT_CANONICAL;
+    bool format_given = false, any_pgaudit = false;
     bool quiet = false;
     replay_ctx_t *ctx = apr_pcalloc(pool, sizeof *ctx);
     cw_config_t *cfg;
@@ -188,12 +198,29 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
         switch (c) {
         case 'c': config_path = optarg; break;
         case 'C':
-        case 'A':
-            *(const char **)apr_array_push(paths) = optarg;
-            *(cw_stream_t *)apr_array_push(streams) = c == 'C' ? CW_STREAM_CDR : CW_STREAM_AUDIT;
+        case 'A': {
+            cw_replay_input_t *in = apr_array_push(inputs);
+            in->path = optarg;
+            in->stream = c == 'C' ? CW_STREAM_CDR : CW_STREAM_AUDIT;
+            in->format = c == 'A' ? format : CW_AUDIT_CANONICAL;
+            if (c == 'A' && !format_given)
+                *(int *)apr_array_push(unformatted) = inputs->nelts - 1;
             break;
-        case 'F': format = optarg; break;
-        case 'P': pg_prefix = optarg; break;
+        }
+        case 'F':
+            if (!cw_audit_format_parse(optarg, &format)) {
+                fprintf(stderr, "cdrwatch replay: --audit-format: expected canonical, pgaudit, mariadb or "
+                                "mysql-json, got '%s'\n", optarg);
+                return CW_EXIT_USAGE;
+            }
+            if (!format_given) {
+                /* the first --audit-format also applies to the --audit files given before it */
+                for (int i = 0; i < unformatted->nelts; i++)
+                    APR_ARRAY_IDX(inputs, APR_ARRAY_IDX(unformatted, i, int), cw_replay_input_t).format = format;
+            }
+            format_given = true;
+            break;
+        case 'P': pg_prefix_text = optarg; break;
         case 'o': out_path = optarg; break;
         case 'D': dlq_path = optarg; break;
         case 'q': quiet = true; break;
@@ -214,17 +241,20 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
                         "or --audit FILE\n", argv[optind]);
         return CW_EXIT_USAGE;
     }
-    if (strcmp(format, "canonical") != 0) {
-        fprintf(stderr, "cdrwatch replay: --audit-format: expected canonical (pgaudit, mariadb and "
-                        "mysql-json are not in this build yet), got '%s'\n", format);
-        return CW_EXIT_USAGE;
+    for (int i = 0; i < inputs->nelts; i++)
+        any_pgaudit |= APR_ARRAY_IDX(inputs, i, cw_replay_input_t).format == CW_AUDIT_PGAUDIT;
+    if (pg_prefix_text) {
+        if (!any_pgaudit) {
+            fputs("cdrwatch replay: --pg-log-prefix goes with --audit-format pgaudit (no --audit file is "
+                  "read as pgaudit)\n", stderr);
+            return CW_EXIT_USAGE;
+        }
+        if (cw_pg_prefix_compile(pool, pg_prefix_text, &pg_prefix, err, sizeof err) != CW_OK) {
+            fprintf(stderr, "cdrwatch replay: %s\n", err);
+            return CW_EXIT_USAGE;
+        }
     }
-    if (pg_prefix) {
-        fputs("cdrwatch replay: --pg-log-prefix goes with --audit-format pgaudit, which is not in "
-              "this build yet\n", stderr);
-        return CW_EXIT_USAGE;
-    }
-    if (paths->nelts == 0) {
+    if (inputs->nelts == 0) {
         fprintf(stderr, "cdrwatch replay: no input: give --cdr FILE and/or --audit FILE "
                         "(see cdrwatch replay --help)\n");
         return CW_EXIT_USAGE;
@@ -257,15 +287,15 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
         goto done;
     }
     ctx->metrics = cw_engine_metrics(engine);
-    if ((st = cw_replay_open(pool, (const char *const *)paths->elts, (const cw_stream_t *)streams->elts,
-                             paths->nelts, on_dead_letter, ctx, &replay, err, sizeof err)) != CW_OK) {
+    if ((st = cw_replay_open(pool, (const cw_replay_input_t *)inputs->elts, inputs->nelts, pg_prefix,
+                             on_dead_letter, ctx, &replay, err, sizeof err)) != CW_OK) {
         fprintf(stderr, "cdrwatch: error: %s\n", err);
         rc = st == CW_ERR_USAGE ? CW_EXIT_USAGE : CW_EXIT_FAILURE;
         goto done;
     }
     /* source ids: input i is registered i-th, so ev->source_index is its engine source id */
-    for (int i = 0; i < paths->nelts; i++) {
-        const char *p = APR_ARRAY_IDX(paths, i, const char *);
+    for (int i = 0; i < inputs->nelts; i++) {
+        const char *p = APR_ARRAY_IDX(inputs, i, cw_replay_input_t).path;
         cw_engine_source_id(engine, strcmp(p, "-") == 0 ? "(stdin)" : p, -1);
     }
     tty = !quiet && isatty(STDERR_FILENO);

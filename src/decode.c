@@ -31,6 +31,7 @@ static const char *const reason_names[CW_DEC_REASON_COUNT] = {
     [CW_DEC_BAD_MSISDN] = "bad_msisdn",
     [CW_DEC_OVERSIZE] = "oversize",
     [CW_DEC_BAD_UTF8] = "bad_utf8",
+    [CW_DEC_BAD_PREFIX] = "bad_prefix",
     [CW_DEC_LATE] = "late",
 };
 
@@ -47,6 +48,7 @@ static const char *const reason_texts[CW_DEC_REASON_COUNT] = {
     [CW_DEC_BAD_MSISDN] = "not an E.164 number (1-15 digits after an optional + or 00)",
     [CW_DEC_OVERSIZE] = "over its size limit",
     [CW_DEC_BAD_UTF8] = "not valid UTF-8",
+    [CW_DEC_BAD_PREFIX] = "an AUDIT line that does not match the log_line_prefix (--pg-log-prefix)",
     [CW_DEC_LATE] = "older than the engine clock minus the allowed lateness",
 };
 
@@ -326,6 +328,18 @@ static size_t format_count(uint64_t v, char *out)
     return k;
 }
 
+void cw_decode_arena_begin(void)
+{
+    arena.used = 0;
+    arena.active = true;
+}
+
+void cw_decode_arena_end(void)
+{
+    arena.active = false;
+    arena.used = 0;
+}
+
 static cw_decode_result_t set_json_number(cw_event_t *ev, cw_field_t f, const cJSON *item)
 {
     double d = item->valuedouble;
@@ -400,8 +414,7 @@ cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t le
     /* cJSON stops at the first NUL; a NUL inside a line is bad input, not the end. */
     if (memchr(buf, '\0', len))
         return result(CW_DEC_BAD_JSON, CW_F_NONE);
-    arena.used = 0;
-    arena.active = true;
+    cw_decode_arena_begin();
     root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (!root) {
         r = result(CW_DEC_BAD_JSON, CW_F_NONE);
@@ -417,8 +430,7 @@ cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t le
             r = decode_object(ev, root);
         cJSON_Delete(root);
     }
-    arena.active = false;
-    arena.used = 0;
+    cw_decode_arena_end();
     return r;
 }
 

@@ -5,6 +5,11 @@
  * decoded (for dead letters), its decoder and one decoded record, the head. cw_replay_next hands
  * out the head with the smallest (event time, input index) and refills that input on the next
  * call. Records that do not decode go to the dead-letter callback as they are read.
+ *
+ * Native audit formats frame records themselves: a pgaudit message ends only when the next line
+ * does not begin with a tab, so the message being gathered waits in `pend` while the line that
+ * ends it starts the next one; a MySQL JSON object ends at its closing brace, which may be in the
+ * middle of a line, so the rest of that line is kept (`cur`) for the next call.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +24,7 @@
 #define READ_CHUNK (256u << 10)
 #define BUF_SIZE (CW_RECORD_MAX + READ_CHUNK)
 
-typedef enum { FMT_JSON, FMT_CSV } format_t;
+typedef enum { FMT_JSON, FMT_CSV, FMT_PGAUDIT, FMT_MARIADB, FMT_MYSQL_JSON } format_t;
 
 typedef struct {
     const char *path; /* as given; "-" shown as "(stdin)" */
@@ -37,6 +42,18 @@ typedef struct {
     cw_csv_t *csv;
     cw_event_t ev;      /* the head */
     bool has_head;
+    /* native formats */
+    cw_native_t *native;
+    char *pend;         /* a pgaudit message or a JSON object being gathered */
+    size_t pend_len;
+    int64_t pend_line;  /* its first line */
+    int64_t pend_lines; /* pgaudit: its physical lines */
+    bool pending;
+    bool pend_oversize;
+    int depth;          /* JSON: nesting depth of the object being gathered (0: between objects) */
+    bool in_string, escaped;
+    const char *cur;    /* JSON: the line being scanned, valid until next_line is called again */
+    size_t cur_len, cur_off;
 } source_t;
 
 struct cw_replay {
@@ -55,6 +72,7 @@ static apr_status_t source_cleanup(void *data)
         gzclose(s->gz);
     free(s->buf);
     free(s->rec);
+    free(s->pend);
     return APR_SUCCESS;
 }
 
@@ -215,6 +233,223 @@ static bool csv_record(cw_replay_t *r, source_t *s, int state)
     return true;
 }
 
+/* ---- native audit formats ---- */
+
+/* Decode the gathered record (pend), as the head or a dead letter; true when it is the head. */
+static bool native_record(cw_replay_t *r, source_t *s)
+{
+    cw_decode_result_t res;
+    bool is_record;
+    if (!s->pending)
+        return false;
+    s->pending = false;
+    { /* the record's bytes become rec (kept: the engine may still refuse it as late) */
+        char *swap = s->rec;
+        s->rec = s->pend;
+        s->pend = swap;
+        s->rec_len = s->pend_len;
+        s->pend_len = 0;
+    }
+    res = cw_native_decode(s->native, s->rec, s->rec_len, &s->ev, &is_record);
+    if (!is_record) {
+        r->skipped += (uint64_t)s->pend_lines;
+        return false;
+    }
+    if (s->pend_oversize)
+        res = OVERSIZE;
+    if (res.reason == CW_DEC_OK) {
+        set_head(s, s->pend_line);
+        return true;
+    }
+    dead(r, s, s->pend_line, res, s->rec, s->rec_len);
+    return false;
+}
+
+static void pend_start(source_t *s, const char *p, size_t n)
+{
+    s->pending = true;
+    s->pend_oversize = false;
+    s->pend_len = 0;
+    s->pend_line = s->line;
+    s->pend_lines = 0;
+    if (n > CW_RECORD_MAX) {
+        s->pend_oversize = true;
+        n = CW_RECORD_MAX;
+    }
+    memcpy(s->pend, p, n);
+    s->pend_len = n;
+}
+
+static void pend_append(source_t *s, const char *p, size_t n)
+{
+    if (s->pend_len + n > CW_RECORD_MAX) {
+        s->pend_oversize = true;
+        n = CW_RECORD_MAX - s->pend_len;
+    }
+    memcpy(s->pend + s->pend_len, p, n);
+    s->pend_len += n;
+}
+
+/* pgaudit: a message is a line and the lines after it that begin with a tab. */
+static cw_status_t advance_pgaudit(cw_replay_t *r, source_t *s, char *err, size_t errlen)
+{
+    const char *line;
+    size_t len;
+    int got;
+    while ((got = next_line(s, &line, &len, err, errlen)) != 0) {
+        bool head;
+        if (got < 0)
+            return CW_ERR_IO;
+        if (cw_pgaudit_continues(line, len) && got == 1) {
+            if (s->pending) {
+                pend_append(s, line, len);
+                s->pend_lines++;
+            } else {
+                r->skipped++; /* the rest of a message cut off at the start of the file */
+            }
+            continue;
+        }
+        if (got == 2 && cw_pgaudit_continues(line, len)) {
+            s->pend_oversize |= s->pending; /* an overlong continuation line */
+            continue;
+        }
+        head = native_record(r, s);
+        if (got == 2) {
+            dead(r, s, s->line, OVERSIZE, line, len);
+        } else if (blank(line, len)) {
+            r->skipped++;
+        } else {
+            pend_start(s, line, len);
+            s->pend_lines = 1;
+        }
+        if (head)
+            return CW_OK;
+    }
+    native_record(r, s);
+    return CW_OK;
+}
+
+/* MySQL JSON: objects at depth 0 of an optional top-level array, separated by commas or
+ * newlines. Returns true when an object was completed (pend holds it). The bytes of an object
+ * are appended a run at a time: the state machine only looks at them. */
+static bool json_scan(cw_replay_t *r, source_t *s)
+{
+    static const cw_decode_result_t not_json = {CW_DEC_BAD_JSON, CW_F_NONE};
+    while (s->cur_off < s->cur_len) {
+        const char *p = s->cur;
+        size_t i = s->cur_off, start;
+        bool done = false;
+        if (s->depth == 0) {
+            char c = p[i];
+            if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',' || c == '[' || c == ']') {
+                s->cur_off++;
+                continue;
+            }
+            if (c != '{') {
+                /* not JSON between objects: the rest of the line is a dead letter */
+                dead(r, s, s->line, not_json, p + i, s->cur_len - i);
+                s->cur_off = s->cur_len;
+                return false;
+            }
+            pend_start(s, p + i, 0);
+            s->depth = 1;
+            s->in_string = s->escaped = false;
+            i++;
+        }
+        start = s->cur_off;
+        for (; i < s->cur_len; i++) {
+            char c = p[i];
+            if (s->in_string) {
+                if (s->escaped)
+                    s->escaped = false;
+                else if (c == '\\')
+                    s->escaped = true;
+                else if (c == '"')
+                    s->in_string = false;
+            } else if (c == '"') {
+                s->in_string = true;
+            } else if (c == '{' || c == '[') {
+                s->depth++;
+            } else if ((c == '}' || c == ']') && --s->depth == 0) {
+                i++;
+                done = true;
+                break;
+            }
+        }
+        pend_append(s, p + start, i - start);
+        s->cur_off = i;
+        if (done)
+            return true;
+    }
+    return false;
+}
+
+static cw_status_t advance_mysql_json(cw_replay_t *r, source_t *s, char *err, size_t errlen)
+{
+    const char *line;
+    size_t len;
+    int got;
+    for (;;) {
+        while (s->cur_off < s->cur_len) {
+            if (json_scan(r, s)) {
+                s->pend_lines = 1;
+                if (native_record(r, s))
+                    return CW_OK;
+            }
+        }
+        got = next_line(s, &line, &len, err, errlen);
+        if (got < 0)
+            return CW_ERR_IO;
+        if (got == 0)
+            break;
+        if (got == 2) {
+            /* a line over CW_RECORD_MAX: refused; what it belonged to is lost, start afresh */
+            dead(r, s, s->line, OVERSIZE, line, len);
+            s->pending = false;
+            s->depth = 0;
+            continue;
+        }
+        if (s->depth == 0 && blank(line, len))
+            r->skipped++;
+        s->cur = line;
+        s->cur_len = len;
+        s->cur_off = 0;
+    }
+    if (s->depth > 0) {
+        /* the file ends inside an object */
+        static const cw_decode_result_t truncated = {CW_DEC_BAD_JSON, CW_F_NONE};
+        dead(r, s, s->pend_line, truncated, s->pend, s->pend_len);
+        s->depth = 0;
+        s->pending = false;
+    }
+    return CW_OK;
+}
+
+/* server_audit: one record per line. */
+static cw_status_t advance_mariadb(cw_replay_t *r, source_t *s, char *err, size_t errlen)
+{
+    const char *line;
+    size_t len;
+    int got;
+    while ((got = next_line(s, &line, &len, err, errlen)) != 0) {
+        if (got < 0)
+            return CW_ERR_IO;
+        if (got == 2) {
+            dead(r, s, s->line, OVERSIZE, line, len);
+            continue;
+        }
+        if (blank(line, len)) {
+            r->skipped++;
+            continue;
+        }
+        pend_start(s, line, len);
+        s->pend_lines = 1;
+        if (native_record(r, s))
+            return CW_OK;
+    }
+    return CW_OK;
+}
+
 /* Decode records until one is valid (head set) or the input ends. */
 static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen)
 {
@@ -223,6 +458,12 @@ static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen
     int got;
 
     s->has_head = false;
+    if (s->fmt == FMT_PGAUDIT)
+        return advance_pgaudit(r, s, err, errlen);
+    if (s->fmt == FMT_MARIADB)
+        return advance_mariadb(r, s, err, errlen);
+    if (s->fmt == FMT_MYSQL_JSON)
+        return advance_mysql_json(r, s, err, errlen);
     while ((got = next_line(s, &line, &len, err, errlen)) != 0) {
         if (got < 0)
             return CW_ERR_IO;
@@ -340,9 +581,28 @@ static cw_status_t sniff(cw_replay_t *r, source_t *s, char *err, size_t errlen)
     return CW_OK;
 }
 
-cw_status_t cw_replay_open(apr_pool_t *pool, const char *const *paths, const cw_stream_t *streams,
-                           int n, cw_dlq_fn dlq, void *dlq_ctx, cw_replay_t **out, char *err,
-                           size_t errlen)
+/* A native format: only a UTF-8 byte order mark to skip. */
+static cw_status_t open_native(apr_pool_t *pool, source_t *s, cw_audit_format_t format,
+                               const cw_pg_prefix_t *pg_prefix, char *err, size_t errlen)
+{
+    cw_status_t st;
+    if ((st = cw_native_create(pool, format, pg_prefix, &s->native)) != CW_OK || !(s->pend = malloc(CW_RECORD_MAX))) {
+        snprintf(err, errlen, "out of memory");
+        return CW_ERR_NOMEM;
+    }
+    s->fmt = format == CW_AUDIT_PGAUDIT ? FMT_PGAUDIT : format == CW_AUDIT_MARIADB ? FMT_MARIADB : FMT_MYSQL_JSON;
+    while (s->len < 3 && !s->eof) {
+        if ((st = fill(s, err, errlen)) != CW_OK)
+            return st;
+    }
+    if (s->len >= 3 && memcmp(s->buf, "\xef\xbb\xbf", 3) == 0)
+        s->pos = 3;
+    return CW_OK;
+}
+
+cw_status_t cw_replay_open(apr_pool_t *pool, const cw_replay_input_t *inputs, int n,
+                           const cw_pg_prefix_t *pg_prefix, cw_dlq_fn dlq, void *dlq_ctx,
+                           cw_replay_t **out, char *err, size_t errlen)
 {
     cw_replay_t *r = apr_pcalloc(pool, sizeof *r);
     cw_status_t st;
@@ -356,9 +616,10 @@ cw_status_t cw_replay_open(apr_pool_t *pool, const char *const *paths, const cw_
     r->dlq_ctx = dlq_ctx;
     for (int i = 0; i < n; i++) {
         source_t *s = &r->src[i];
-        bool is_stdin = strcmp(paths[i], "-") == 0;
-        s->path = is_stdin ? "(stdin)" : apr_pstrdup(pool, paths[i]);
-        s->stream = streams[i];
+        bool is_stdin = strcmp(inputs[i].path, "-") == 0;
+        bool native = inputs[i].stream == CW_STREAM_AUDIT && inputs[i].format != CW_AUDIT_CANONICAL;
+        s->path = is_stdin ? "(stdin)" : apr_pstrdup(pool, inputs[i].path);
+        s->stream = inputs[i].stream;
         s->index = i;
         if (is_stdin && stdin_used++) {
             snprintf(err, errlen, "standard input ('-') can be given only once");
@@ -375,7 +636,7 @@ cw_status_t cw_replay_open(apr_pool_t *pool, const char *const *paths, const cw_
             int fd = dup(STDIN_FILENO);
             s->gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
         } else {
-            s->gz = gzopen(paths[i], "rb");
+            s->gz = gzopen(inputs[i].path, "rb");
         }
         if (!s->gz) {
             snprintf(err, errlen, "%s: cannot open: %s", s->path, errno ? strerror(errno) : "out of memory");
@@ -386,7 +647,8 @@ cw_status_t cw_replay_open(apr_pool_t *pool, const char *const *paths, const cw_
             snprintf(err, errlen, "out of memory");
             return st;
         }
-        if ((st = sniff(r, s, err, errlen)) != CW_OK)
+        if ((st = native ? open_native(pool, s, inputs[i].format, pg_prefix, err, errlen)
+                         : sniff(r, s, err, errlen)) != CW_OK)
             return st;
         if ((st = advance(r, s, err, errlen)) != CW_OK)
             return st;

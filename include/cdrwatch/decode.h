@@ -29,6 +29,7 @@ typedef enum {
     CW_DEC_BAD_MSISDN,    /* not an E.164 number after normalisation */
     CW_DEC_OVERSIZE,      /* a field or the record is over its size limit */
     CW_DEC_BAD_UTF8,      /* a text field is not valid UTF-8 */
+    CW_DEC_BAD_PREFIX,    /* a pgaudit AUDIT line that does not start with the log_line_prefix */
     CW_DEC_LATE,          /* older than the engine clock minus the allowed lateness */
     CW_DEC_REASON_COUNT
 } cw_reason_t;
@@ -52,6 +53,11 @@ void cw_decode_init(void);
 cw_decode_result_t cw_decode_set_field(cw_event_t *ev, cw_field_t f, const char *s, size_t len);
 /* Check required fields and fill ev->ts. */
 cw_decode_result_t cw_decode_finish(cw_event_t *ev);
+
+/* The bump arena cJSON allocates from while cw_decode_json runs, for the native JSON decoder:
+ * parse between begin and end; end releases everything cJSON allocated in between. */
+void cw_decode_arena_begin(void);
+void cw_decode_arena_end(void);
 
 /* Decode one JSON object (a line or a Kafka message). */
 cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev);

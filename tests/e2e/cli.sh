@@ -43,8 +43,22 @@ contains "$TMP/err" "unknown option '--bogus'" "unknown option is named"
 run "$CDRWATCH" replay --audit "$TMP/missing.jsonl"
 is "$rc" 2 "missing input file: exit 2"
 contains "$TMP/err" "missing.jsonl: cannot open" "missing input file is named"
-run "$CDRWATCH" replay --audit-format pgaudit --audit -
-is "$rc" 2 "an audit format not in this build: exit 2"
+run "$CDRWATCH" replay --audit-format oracle --audit -
+is "$rc" 2 "an unknown audit format: exit 2"
+contains "$TMP/err" "expected canonical, pgaudit, mariadb or mysql-json, got 'oracle'" "the audit formats are listed"
+run "$CDRWATCH" replay --audit-format pgaudit --pg-log-prefix '%t [%p] %z ' --audit - < /dev/null
+is "$rc" 2 "a bad --pg-log-prefix: exit 2"
+contains "$TMP/err" "unknown escape '%z'" "the bad escape is named"
+run "$CDRWATCH" replay --pg-log-prefix '%t %u ' --audit - < /dev/null
+is "$rc" 2 "--pg-log-prefix without a pgaudit input: exit 2"
+contains "$TMP/err" "goes with --audit-format pgaudit" "--pg-log-prefix without pgaudit is explained"
+printf '20260304 02:10:49,db1,svc_fraud,10.0.0.5,7,9,QUERY,mediation,'"'"'select 1'"'"',0\n' > "$TMP/sa.log"
+run "$CDRWATCH" replay --audit "$TMP/sa.log" --audit-format mariadb
+is "$rc" 0 "--audit-format after the --audit file applies to it"
+contains "$TMP/err" "records: cdr=0 audit=1;" "the server_audit line is read as a record"
+run "$CDRWATCH" replay --audit-format mariadb --audit "$TMP/sa.log" --audit-format canonical --audit "$TMP/sa.log"
+contains "$TMP/err" "audit=1;" "formats per group of --audit files: the second file is canonical"
+contains "$TMP/err" "dead letters: 1 (bad_json=1)" "... and its line is refused as canonical"
 run "$CDRWATCH" replay --audit datasets/small/cdr.csv.gz
 is "$rc" 2 "a CDR file given as audit: exit 2"
 contains "$TMP/err" "the CSV header lacks the required audit column(s) ts, principal, action" \

@@ -19,7 +19,7 @@ for opt in $(grep -oE -- '--[a-z][a-z-]+' "$TMP/help" | cat - "$TMP/man-opts" | 
     run "$CDRWATCH" replay "$opt" x
     if grep -q "unknown option" "$TMP/err"; then ok 1 "replay accepts $opt, as documented"; else ok 0 "replay accepts $opt, as documented"; fi
 done
-for opt in --config --cdr --audit --audit-format --out --dlq --quiet; do
+for opt in --config --cdr --audit --audit-format --pg-log-prefix --out --dlq --quiet; do
     contains "$TMP/man-opts" "$opt" "the man page documents replay $opt"
 done
 # every shipped rule is documented in doc/rules.md and has its end-to-end case
