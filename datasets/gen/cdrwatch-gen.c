@@ -483,8 +483,18 @@ typedef struct {
     number_t *msisdn, *imsi, *imei;
     uint32_t *home_cell;
     uint64_t *activity_cum; /* cumulative Zipf-like weights: picks a subscriber by activity */
+    uint32_t *activity_guide; /* activity_guide[j]: first i with activity_cum[i] > j * guide_width */
+    uint64_t guide_width;
     uint32_t *subs_in_cell; /* how many subscribers have each cell as home */
+    char (*cell_name)[32];  /* format_cell() of every cell, computed once */
 } operator_t;
+
+/* Cell k as MCC-MNC-LAC-CI, e.g. 234-15-1203-20111; distinct for distinct k. */
+static void format_cell(uint32_t cell, char out[32])
+{
+    snprintf(out, 32, CELL_MCC_MNC "-%u-%u", 1200u + cell / 32u,
+             10000u + (unsigned)((uint64_t)cell * 37u % MAX_CELLS));
+}
 
 /* Luhn check digit of the 14 digits of an IMEI body. */
 static int luhn_digit(const char *digits14)
@@ -565,6 +575,20 @@ static void build_operator(operator_t *op, const options_t *opt)
         op->activity_cum[i] = sum;
     }
     free(rank);
+
+    /* A guide table (Chen and Asau's indexed search) narrows pick_subscriber()'s binary search
+     * to one bucket of width guide_width; it changes only the speed, never the result. */
+    op->guide_width = sum / n + 1;
+    op->activity_guide = xmalloc(((size_t)n + 1) * sizeof(uint32_t));
+    for (unsigned j = 0, i = 0; j <= n; j++) {
+        uint64_t floor = (uint64_t)j * op->guide_width;
+        while (i < n - 1 && op->activity_cum[i] <= floor)
+            i++;
+        op->activity_guide[j] = i;
+    }
+    op->cell_name = xcalloc(op->n_cells, sizeof *op->cell_name);
+    for (uint32_t c = 0; c < op->n_cells; c++)
+        format_cell(c, op->cell_name[c]);
 }
 
 static void free_operator(operator_t *op)
@@ -574,14 +598,17 @@ static void free_operator(operator_t *op)
     free(op->imei);
     free(op->home_cell);
     free(op->activity_cum);
+    free(op->activity_guide);
     free(op->subs_in_cell);
+    free(op->cell_name);
 }
 
 /* A subscriber drawn by activity: the busiest make a large share of all records. */
 static uint32_t pick_subscriber(const operator_t *op, rng_t *r)
 {
     uint64_t x = rng_below(r, op->activity_cum[op->n_subs - 1]);
-    size_t lo = 0, hi = op->n_subs - 1;
+    uint64_t bucket = x / op->guide_width;
+    size_t lo = op->activity_guide[bucket], hi = op->activity_guide[bucket + 1];
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (op->activity_cum[mid] > x)
@@ -592,12 +619,6 @@ static uint32_t pick_subscriber(const operator_t *op, rng_t *r)
     return (uint32_t)lo;
 }
 
-/* Cell k as MCC-MNC-LAC-CI, e.g. 234-15-1203-20111; distinct for distinct k. */
-static void format_cell(uint32_t cell, char out[32])
-{
-    snprintf(out, 32, CELL_MCC_MNC "-%u-%u", 1200u + cell / 32u,
-             10000u + (unsigned)((uint64_t)cell * 37u % MAX_CELLS));
-}
 
 /* A number outside the operator: UK landlines and other networks, a few abroad. */
 typedef struct {
@@ -621,7 +642,8 @@ static void external_number(uint64_t key, int mobile_only, number_t out)
     for (size_t i = 0; i < N_EXTERNAL_PLANS; i++)
         weight[i] = mobile_only && !EXTERNAL_PLANS[i].mobile ? 0 : EXTERNAL_PLANS[i].weight;
     const number_plan_t *plan = &EXTERNAL_PLANS[rng_weighted(&r, weight, N_EXTERNAL_PLANS)];
-    size_t len = (size_t)snprintf(out, sizeof(number_t), "%s", plan->prefix);
+    size_t len = strlen(plan->prefix);
+    memcpy(out, plan->prefix, len);
     for (int i = 0; i < plan->digits; i++)
         out[len++] = (char)('0' + rng_below(&r, 10));
     out[len] = '\0';
@@ -732,14 +754,6 @@ static void generate_day(cdr_store_t *store, const operator_t *op, const options
     }
 }
 
-static int compare_cdr(const void *a, const void *b)
-{
-    const cdr_t *x = a, *y = b;
-    if (x->t_ms != y->t_ms)
-        return x->t_ms < y->t_ms ? -1 : 1;
-    return x->gen < y->gen ? -1 : x->gen > y->gen;
-}
-
 static void build_indexes(cdr_store_t *s, const operator_t *op)
 {
     for (int k = 0; k < N_CDR_TYPES; k++)
@@ -770,16 +784,53 @@ static void build_indexes(cdr_store_t *s, const operator_t *op)
     s->mark = 0;
 }
 
+/*
+ * Sorts one day's records, generated in gen order, by (t_ms, gen): a stable LSD radix sort on
+ * the millisecond of the day (< 2^27), low 14 bits then high 13 bits. Stability keeps gen
+ * order among equal times, so the result is exactly (t_ms, gen) order, in linear
+ * time (qsort took a third of the run on large sets).
+ */
+static void sort_day(cdr_t *rec, size_t n, int64_t day_ms, cdr_t *scratch)
+{
+    enum { LOW_BITS = 14, HIGH_BITS = 13 };
+    static size_t count[1u << LOW_BITS];
+    cdr_t *from = rec, *to = scratch;
+    for (int pass = 0; pass < 2; pass++) {
+        const unsigned shift = pass ? LOW_BITS : 0, buckets = 1u << (pass ? HIGH_BITS : LOW_BITS);
+        memset(count, 0, buckets * sizeof count[0]);
+        for (size_t i = 0; i < n; i++)
+            count[(uint64_t)(from[i].t_ms - day_ms) >> shift & (buckets - 1)]++;
+        for (size_t b = 0, sum = 0; b < buckets; b++) {
+            size_t c = count[b];
+            count[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            to[count[(uint64_t)(from[i].t_ms - day_ms) >> shift & (buckets - 1)]++] = from[i];
+        cdr_t *t = from;
+        from = to;
+        to = t;
+    }
+    /* two passes: the sorted records are back in rec */
+}
+
 static void generate_cdrs(cdr_store_t *store, const operator_t *op, const options_t *opt)
 {
-    size_t total = 0;
-    for (unsigned d = 0; d < opt->days; d++)
-        total += cdrs_on_day(opt, d);
+    size_t total = 0, largest_day = 0;
+    for (unsigned d = 0; d < opt->days; d++) {
+        size_t n = cdrs_on_day(opt, d);
+        total += n;
+        largest_day = n > largest_day ? n : largest_day;
+    }
     store->rec = xmalloc(total * sizeof(cdr_t));
+    cdr_t *scratch = xmalloc(largest_day * sizeof(cdr_t));
     store->n = 0;
-    for (unsigned d = 0; d < opt->days; d++)
+    for (unsigned d = 0; d < opt->days; d++) {
+        size_t first = store->n;
         generate_day(store, op, opt, d, cdrs_on_day(opt, d));
-    qsort(store->rec, store->n, sizeof(cdr_t), compare_cdr);
+        sort_day(store->rec + first, store->n - first, day_start_ms(opt, d), scratch);
+    }
+    free(scratch);
     build_indexes(store, op);
 }
 
@@ -1510,7 +1561,7 @@ static void called_party(const world_t *w, rng_t *r, uint32_t caller, int mobile
         do
             other = pick_subscriber(&w->op, r);
         while (other == caller);
-        snprintf(out, sizeof(number_t), "%s", w->op.msisdn[other]);
+        memcpy(out, w->op.msisdn[other], sizeof(number_t));
     } else if (roll < 87) {
         uint64_t contact = rng_below(r, 8);
         rng_t k = rng_stream(w->opt.seed, STREAM_CONTACT, (uint64_t)caller * 8 + contact);
@@ -1530,36 +1581,114 @@ static const weighted_range_t DATA_BYTES_DOWN[] = {
     {2000001, 20000000, 20},    {20000001, 200000000, 8},     {200000001, 1000000000, 2}};
 #define N_RANGES(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Appends the decimal digits of v at p; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+    char digits[20];
+    int n = 0;
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n)
+        *p++ = digits[--n];
+    return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *put_digits(char *p, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
+/* format_iso() of a record time, without snprintf: the date is recomputed only when the day
+ * changes (records come in time order). */
+static char *put_iso(char *p, int64_t ms)
+{
+    static int64_t cached_day = -1;
+    static char date[11];
+    const int64_t day = ms / MS_PER_DAY;
+    if (day != cached_day) {
+        int y, m, d;
+        civil_from_days(day, &y, &m, &d);
+        put_digits(date, (unsigned)y, 4);
+        date[4] = '-';
+        put_digits(date + 5, (unsigned)m, 2);
+        date[7] = '-';
+        put_digits(date + 8, (unsigned)d, 2);
+        date[10] = 'T';
+        cached_day = day;
+    }
+    memcpy(p, date, 11);
+    p += 11;
+    unsigned in_day = (unsigned)(ms - day * MS_PER_DAY);
+    p = put_digits(p, in_day / 3600000u, 2);
+    *p++ = ':';
+    p = put_digits(p, in_day / 60000u % 60u, 2);
+    *p++ = ':';
+    p = put_digits(p, in_day / 1000u % 60u, 2);
+    *p++ = '.';
+    p = put_digits(p, in_day % 1000u, 3);
+    *p++ = 'Z';
+    return p;
+}
+
+/*
+ * One CDR row. Every field is digits, '+', '-', 'T', ':', '.', 'Z' or a record type name, so no
+ * field ever needs CSV quoting and the row is assembled directly (this is the hot loop when
+ * writing millions of records).
+ */
 static void write_cdr_row(FILE *f, const world_t *w, const cdr_t *c, size_t position)
 {
     rng_t r = rng_from_key(c->detail_seed);
-    char start[32], cell[32], duration[24] = "", up[24] = "", down[24] = "";
+    char line[320], *p = line;
     number_t called = "";
-    format_iso(c->t_ms, start);
-    format_cell(c->cell, cell);
+    uint64_t duration = 0, bytes_up = 0, bytes_down = 0;
     if (c->type == CDR_VOICE) {
         called_party(w, &r, c->caller, 0, called);
-        snprintf(duration, sizeof duration, "%" PRIu64,
-                 rng_from_ranges(&r, VOICE_SECONDS, N_RANGES(VOICE_SECONDS)));
+        duration = rng_from_ranges(&r, VOICE_SECONDS, N_RANGES(VOICE_SECONDS));
     } else if (c->type == CDR_SMS) {
         called_party(w, &r, c->caller, 1, called);
-        snprintf(duration, sizeof duration, "0");
     } else {
-        uint64_t bytes_down = rng_from_ranges(&r, DATA_BYTES_DOWN, N_RANGES(DATA_BYTES_DOWN));
-        uint64_t bytes_up = bytes_down * rng_below(&r, 23) / 100 + 300 + rng_below(&r, 4000);
-        snprintf(duration, sizeof duration, "%" PRIu64,
-                 rng_from_ranges(&r, DATA_SECONDS, N_RANGES(DATA_SECONDS)));
-        snprintf(up, sizeof up, "%" PRIu64, bytes_up);
-        snprintf(down, sizeof down, "%" PRIu64, bytes_down);
+        bytes_down = rng_from_ranges(&r, DATA_BYTES_DOWN, N_RANGES(DATA_BYTES_DOWN));
+        bytes_up = bytes_down * rng_below(&r, 23) / 100 + 300 + rng_below(&r, 4000);
+        duration = rng_from_ranges(&r, DATA_SECONDS, N_RANGES(DATA_SECONDS));
     }
-    char record_id[24];
-    snprintf(record_id, sizeof record_id, "r%zu", position + 1);
-    const char *field[11] = {start,    CDR_TYPE_NAME[c->type], w->op.msisdn[c->caller],
-                             called,   duration,               record_id,
-                             w->op.imsi[c->caller], w->op.imei[c->caller], cell,
-                             up,       down};
-    for (int i = 0; i < 11; i++)
-        csv_field(f, field[i], i == 10);
+    p = put_iso(p, c->t_ms);
+    *p++ = ',';
+    p = put_str(p, CDR_TYPE_NAME[c->type]);
+    *p++ = ',';
+    p = put_str(p, w->op.msisdn[c->caller]);
+    *p++ = ',';
+    p = put_str(p, called);
+    *p++ = ',';
+    p = put_u64(p, duration);
+    *p++ = ',';
+    *p++ = 'r';
+    p = put_u64(p, (uint64_t)position + 1);
+    *p++ = ',';
+    p = put_str(p, w->op.imsi[c->caller]);
+    *p++ = ',';
+    p = put_str(p, w->op.imei[c->caller]);
+    *p++ = ',';
+    p = put_str(p, w->op.cell_name[c->cell]);
+    *p++ = ',';
+    if (c->type == CDR_DATA) {
+        p = put_u64(p, bytes_up);
+        *p++ = ',';
+        p = put_u64(p, bytes_down);
+    } else {
+        *p++ = ',';
+    }
+    *p++ = '\n';
+    fwrite(line, 1, (size_t)(p - line), f);
 }
 
 static void write_audit_line(FILE *f, const world_t *w, const audit_event_t *e)
