@@ -7,6 +7,9 @@
 #   tests/e2e/evaluate.sh              TAP, as `make check` would run it
 #   tests/e2e/evaluate.sh --markdown   only the Markdown table (datasets/README.md shows it)
 #
+# It runs $CDRWATCH (default: src/cdrwatch of the source tree); after an out-of-tree build give
+# CDRWATCH=path/to/build/src/cdrwatch.
+#
 # Not in TESTS yet: the default rules do not catch every scenario today (datasets/README.md,
 # "Evaluation"); it joins TESTS in Makefile.am when they do.
 . "$(dirname "$0")/lib.sh"
