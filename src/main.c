@@ -22,6 +22,10 @@ static const char usage[] =
     "      Consume from Kafka, detect, produce alerts (not in this build yet).\n"
     "  cdrwatch check-config [--config FILE] [--list-options[=man]]\n"
     "      Validate a configuration and print the effective one (defaults filled in).\n"
+    "  cdrwatch score --labels FILE [--alerts FILE|-] [--learning-until TIME] [--grace DURATION]\n"
+    "                 [--format text|markdown|json] [--check]\n"
+    "      Score alerts against labelled theft scenarios: caught or missed, delay, rules,\n"
+    "      alerts per scenario, false positives after the learning period.\n"
     "  cdrwatch --help | --version\n"
     "\n"
     "Each command explains its options with --help, e.g. `cdrwatch replay --help`.\n"
@@ -31,6 +35,8 @@ static const char usage[] =
     "  printf '%s\\n' '{\"ts\":\"2026-03-04T02:05:00Z\",\"principal\":\"bob\",\"action\":\"select\"}' \\\n"
     "      | cdrwatch replay --audit -\n"
     "  cdrwatch check-config --config config/cdrwatch.json\n"
+    "  cdrwatch replay --cdr datasets/scenarios/cdr.csv.gz --audit datasets/scenarios/audit.jsonl.gz \\\n"
+    "      | cdrwatch score --labels datasets/scenarios/labels.csv --learning-until 2026-03-09T00:00:00Z\n"
     "\n"
     "Exit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n";
 
@@ -61,9 +67,11 @@ int main(int argc, char **argv)
         rc = cw_cmd_check_config(pool, argc - 1, argv + 1);
     else if (strcmp(argv[1], "run") == 0)
         rc = cw_cmd_run(pool, argc - 1, argv + 1);
+    else if (strcmp(argv[1], "score") == 0)
+        rc = cw_cmd_score(pool, argc - 1, argv + 1);
     else {
-        fprintf(stderr, "cdrwatch: error: unknown command '%s' (expected replay, run or check-config; "
-                        "see cdrwatch --help)\n", argv[1]);
+        fprintf(stderr, "cdrwatch: error: unknown command '%s' (expected replay, run, check-config or "
+                        "score; see cdrwatch --help)\n", argv[1]);
         rc = 2;
     }
     apr_pool_destroy(pool);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check a cdrwatch-gen output directory independently of the generator.
 
-Usage: check-dataset.py DIR      (DIR holds cdr.csv, audit.jsonl, labels.csv)
+Usage: check-dataset.py DIR      (DIR holds cdr.csv, audit.jsonl, labels.csv [, watchlist.txt])
 
 Checks:
 - the CDR header;
@@ -10,12 +10,16 @@ Checks:
 - unique record ids;
 - a stable IMSI/IMEI per MSISDN, and valid IMEI check digits;
 - every audit line is JSON;
-- each labelled episode's events fall inside its window.
+- labels: a principal that only scenarios use (svc_backup, svc_tmp) acts only inside its
+  windows; a benign principal acting in a scenario has events inside its window; a window of
+  principal `*` (a silence) holds no statement at all, only LOGIN/LOGOUT at most;
+- watchlist.txt: every identifier (MSISDN, IMSI or IMEI) is a subscriber of cdr.csv, and only
+  li_officer, or a watchlist-lookup scenario inside its window, looks a watchlisted person up.
 
-It then recounts from cdr.csv the `rows` of every successful SELECT or COPY on a CDR table and
-compares:
+It then recounts from cdr.csv the `rows` of every successful SELECT, COPY, EXPORT or UNLOAD on
+a CDR table (or on the view mediation.cdr_all, which holds all three) and compares:
 - a time range of a table;
-- one subscriber's records;
+- one subscriber's records (in one table, or in all three through the view);
 - distinct cells for GROUP BY cell_id;
 - LIMIT caps.
 
@@ -25,6 +29,7 @@ import bisect
 import collections
 import csv
 import json
+import os
 import re
 import sys
 from datetime import datetime
@@ -32,7 +37,12 @@ from datetime import datetime
 HEADER = ("start_time,record_type,calling_msisdn,called_msisdn,duration_s,record_id,"
           "imsi,imei,cell_id,bytes_up,bytes_down")
 TABLES = {"mediation.cdr_voice": "voice", "mediation.cdr_sms": "sms",
-          "mediation.cdr_data": "data"}
+          "mediation.cdr_data": "data", "mediation.cdr_all": "all"}
+KINDS = ("voice", "sms", "data")
+READS = ("SELECT", "COPY", "EXPORT", "UNLOAD")
+# The benign actors of cdrwatch-gen: they act outside the scenarios' windows too.
+BENIGN = {"svc_billing", "svc_fraud", "alice", "bob", "chen", "rpt_weekly", "dba_ops",
+          "svc_monitor", "li_officer"}
 RANGE = re.compile(r"start_time >= '([^']+)'(?: AND start_time < '([^']+)')?")
 
 
@@ -90,7 +100,7 @@ def load_cdrs(path):
         by_type[kind].append(t)
         by_subscriber[(r[2], kind)].append(t)
         cells[kind].append((t, r[8]))
-    return len(rows), by_type, by_subscriber, cells
+    return len(rows), by_type, by_subscriber, cells, identity
 
 
 def count(times, start, end):
@@ -99,7 +109,8 @@ def count(times, start, end):
 
 def expected_rows(event, t, by_type, by_subscriber, cells):
     """What a SELECT/COPY on a CDR table must return, or None if it is not checkable."""
-    kind, statement = TABLES[event["object"]], event.get("statement", "")
+    kind = TABLES[event["object"]]
+    statement = event.get("statement", "").replace("''", "'")  # UNLOAD doubles its quotes
     if "count(*), min(start_time)" in statement:
         return None  # a one-row summary
     m = RANGE.search(statement)
@@ -109,7 +120,10 @@ def expected_rows(event, t, by_type, by_subscriber, cells):
         return "groupby", len({c for (ct, c) in cells[kind] if start <= ct < end})
     if event.get("subscribers"):
         (msisdn,) = event["subscribers"]
-        return "subscriber", count(by_subscriber[(msisdn, kind)], start, end)
+        kinds = KINDS if kind == "all" else (kind,)
+        return "subscriber", sum(count(by_subscriber[(msisdn, k)], start, end) for k in kinds)
+    if kind == "all":
+        fail(f"a read of the whole view without a subscriber: {statement}")
     n = count(by_type[kind], start, end)
     limit = re.search(r"LIMIT (\d+)", statement)
     return "range", min(n, int(limit.group(1))) if limit else n
@@ -129,7 +143,7 @@ def check_audit(path, by_type, by_subscriber, cells):
             last = t
             events.append((t, e))
             if e.get("status") != "ok" or e.get("object") not in TABLES \
-                    or e["action"] not in ("SELECT", "COPY"):
+                    or e["action"] not in READS:
                 continue
             want = expected_rows(e, t, by_type, by_subscriber, cells)
             if want is None:
@@ -142,14 +156,56 @@ def check_audit(path, by_type, by_subscriber, cells):
 
 def check_labels(path, events):
     with open(path, newline="") as f:
-        for label in csv.DictReader(f):
-            start, end = ms(label["start"]), ms(label["end"])
-            mine = [t for t, e in events if e["principal"] == label["principal"]]
-            if not mine or min(mine) < start or max(mine) > end:
-                fail(f"{path}: {label['scenario']}: events outside [{label['start']}, "
-                     f"{label['end']}]")
-            print(f"label {label['scenario']}: {len(mine)} events of {label['principal']} "
-                  "inside its window")
+        labels = list(csv.DictReader(f))
+    windows = collections.defaultdict(list)
+    for label in labels:
+        windows[label["principal"]].append((ms(label["start"]), ms(label["end"])))
+    for label in labels:
+        who, start, end = label["principal"], ms(label["start"]), ms(label["end"])
+        inside = [e for t, e in events if start <= t <= end and (who == "*" or e["principal"] == who)]
+        if who == "*":
+            statements = [e for e in inside if e["action"] not in ("LOGIN", "LOGOUT")]
+            if statements:
+                fail(f"{path}: {label['scenario']}: {len(statements)} statements inside the "
+                     f"silence [{label['start']}, {label['end']}], e.g. {statements[0]}")
+            print(f"label {label['scenario']} *: a silence, {len(inside)} connection events inside")
+            continue
+        if not inside:
+            fail(f"{path}: {label['scenario']}: no event of {who} inside its window")
+        if who not in BENIGN:
+            outside = [t for t, e in events if e["principal"] == who
+                       and not any(s <= t <= e_ for s, e_ in windows[who])]
+            if outside:
+                fail(f"{path}: {label['scenario']}: {who} acts outside its windows")
+        print(f"label {label['scenario']} {who}: {len(inside)} events inside its window")
+    return labels
+
+
+def check_watchlist(path, identity, events, labels):
+    """Every identifier is a subscriber; only li_officer (or the scenario) looks them up."""
+    by_id = {}
+    for msisdn, (imsi, imei) in identity.items():
+        by_id[msisdn] = by_id[imsi] = by_id[imei] = msisdn
+    with open(path) as f:
+        ids = [line.rstrip("\n") for line in f]
+    watched = set()
+    for n, ident in enumerate(ids, start=1):
+        if ident not in by_id:
+            fail(f"{path}:{n}: {ident} is no MSISDN, IMSI or IMEI of cdr.csv")
+        watched.add(by_id[ident])
+    allowed = [(l["principal"], ms(l["start"]), ms(l["end"])) for l in labels
+               if l["scenario"] == "watchlist-lookup"]
+    lookups = collections.Counter()
+    for t, e in events:
+        if not watched.intersection(e.get("subscribers", [])):
+            continue
+        who = e["principal"]
+        if who != "li_officer" and not any(p == who and s <= t <= end for p, s, end in allowed):
+            fail(f"{path}: {who} looks up a watchlisted subscriber at {e['ts']} outside the "
+                 "watchlist-lookup scenario")
+        lookups[who] += 1
+    print(f"watchlist: {len(ids)} identifiers ({len(watched)} people); lookups: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(lookups.items())))
 
 
 def main():
@@ -157,9 +213,11 @@ def main():
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         sys.exit(2)
     out = sys.argv[1]
-    n, by_type, by_subscriber, cells = load_cdrs(f"{out}/cdr.csv")
+    n, by_type, by_subscriber, cells, identity = load_cdrs(f"{out}/cdr.csv")
     events, checked = check_audit(f"{out}/audit.jsonl", by_type, by_subscriber, cells)
-    check_labels(f"{out}/labels.csv", events)
+    labels = check_labels(f"{out}/labels.csv", events)
+    if os.path.exists(f"{out}/watchlist.txt"):
+        check_watchlist(f"{out}/watchlist.txt", identity, events, labels)
     print(f"ok: {n} CDRs, {len(events)} audit events; rows recounted from cdr.csv: "
           + ", ".join(f"{k} {v}" for k, v in sorted(checked.items())))
 

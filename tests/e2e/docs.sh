@@ -28,4 +28,18 @@ for id in $("$CDRWATCH" check-config | sed -n 's/^ *"id": "\(.*\)",$/\1/p'); do
     ok "$([ -f "tests/e2e/cases/rule-$id/expected.jsonl" ] && [ -s "tests/e2e/cases/rule-$id/expected.jsonl" ]; echo $?)" \
         "tests/e2e/cases/rule-$id has a case that raises an alert"
 done
+
+# the same for score: every option its --help or the man page's score section shows is accepted,
+# and the man page documents every option score accepts
+"$CDRWATCH" score --help | sed '/^Examples:/,$d' > "$TMP/score-help" # the examples run replay too
+sed -n '/^\.B score$/,/^\.SH /p' doc/cdrwatch.1 | { grep -oE '\\-\\-[a-z]+(\\-[a-z]+)*' || true; } |
+    sed 's/\\-/-/g' | sort -u > "$TMP/man-score-opts"
+for opt in $(grep -oE -- '--[a-z][a-z-]+' "$TMP/score-help" | cat - "$TMP/man-score-opts" | sort -u); do
+    [ "$opt" = "--help" ] && continue
+    run "$CDRWATCH" score "$opt" x
+    if grep -q "unknown option" "$TMP/err"; then ok 1 "score accepts $opt, as documented"; else ok 0 "score accepts $opt, as documented"; fi
+done
+for opt in --labels --alerts --learning-until --grace --format --check; do
+    contains "$TMP/man-score-opts" "$opt" "the man page documents score $opt"
+done
 done_testing

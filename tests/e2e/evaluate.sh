@@ -1,0 +1,46 @@
+#!/bin/bash
+# evaluate.sh — the evaluation of datasets/scenarios with the shipped default configuration:
+# replay the 14 days, score the alerts against the labels (cdrwatch score --check), with the
+# first week (2026-03-02 to 03-08, benign only) as the learning period. Prints TAP: one line per
+# scenario caught, one for the false positives, and the whole table as comments.
+#
+#   tests/e2e/evaluate.sh              TAP, as `make check` would run it
+#   tests/e2e/evaluate.sh --markdown   only the Markdown table (datasets/README.md shows it)
+#
+# It runs $CDRWATCH (default: src/cdrwatch of the source tree); after an out-of-tree build give
+# CDRWATCH=path/to/build/src/cdrwatch.
+#
+# In TESTS: a scenario the shipped rules stop catching, or a false positive, fails the suite.
+. "$(dirname "$0")/lib.sh"
+need_jq
+cd "$top_srcdir"
+D=datasets/scenarios
+LEARNING_UNTIL=2026-03-09T00:00:00Z
+
+# The watchlist of the dataset; li_officer, the lawful-intercept account that may look those
+# people up, is allowed by the shipped list watchlist_allowed (li_*).
+replay_args=(--quiet --cdr "$D/cdr.csv.gz" --audit "$D/audit.jsonl.gz" --watchlist "$D/watchlist.txt")
+score_args=(--labels "$D/labels.csv" --learning-until "$LEARNING_UNTIL")
+
+"$CDRWATCH" replay "${replay_args[@]}" > "$TMP/alerts.jsonl"
+if [ "${1:-}" = "--markdown" ]; then
+    "$CDRWATCH" score "${score_args[@]}" --alerts "$TMP/alerts.jsonl" --format markdown
+    exit 0
+fi
+ok 0 "replay of $D with the default configuration and its watchlist"
+
+run "$CDRWATCH" score "${score_args[@]}" --alerts "$TMP/alerts.jsonl" --format json
+is "$rc" 0 "score reads the labels and the alerts"
+"$JQ" -r '.scenarios[] | [(if .caught then 0 else 1 end), .scenario, (.rules | join(", "))] | @tsv' "$TMP/out" |
+    while IFS=$'\t' read -r missed scenario rules; do
+        echo "$missed $scenario${rules:+ (by $rules)}"
+    done > "$TMP/caught"
+while read -r missed what; do
+    ok "$missed" "caught: $what"
+done < "$TMP/caught"
+is "$("$JQ" -r .totals.false_positives "$TMP/out")" 0 "no false positive after the learning period"
+
+run "$CDRWATCH" score "${score_args[@]}" --alerts "$TMP/alerts.jsonl" --check
+is "$rc" 0 "cdrwatch score --check passes"
+sed 's/^/# /' "$TMP/out"
+done_testing
