@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include "cdrwatch/common.h"
 
 char *cw_pos_format(const cw_pos_t *pos, char *buf, size_t buflen)
@@ -46,8 +47,24 @@ static inline unsigned char fold(unsigned char c)
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-/* Iterative glob with single backtrack point: linear in practice, no recursion. */
-int cw_glob_match(const char *pattern, const char *s)
+/* Case-insensitive search for n bytes of needle in s. */
+static int contains_folded(const char *s, const char *needle, size_t n)
+{
+    unsigned char first = fold((unsigned char)needle[0]);
+    for (; *s; s++) {
+        if (fold((unsigned char)*s) != first)
+            continue;
+        size_t k = 1;
+        while (k < n && s[k] && fold((unsigned char)s[k]) == fold((unsigned char)needle[k]))
+            k++;
+        if (k == n)
+            return 1;
+    }
+    return 0;
+}
+
+/* Iterative glob with a single backtrack point: linear in practice, no recursion. */
+static int glob_general(const char *pattern, const char *s)
 {
     const unsigned char *p = (const unsigned char *)pattern, *t = (const unsigned char *)s;
     const unsigned char *star = NULL, *resume = NULL;
@@ -68,6 +85,19 @@ int cw_glob_match(const char *pattern, const char *s)
     while (*p == '*')
         p++;
     return *p == '\0';
+}
+
+/* The shapes rules use most — "literal" and "*literal*" — take direct paths: they run per
+ * record. */
+int cw_glob_match(const char *pattern, const char *s)
+{
+    size_t plen = strlen(pattern);
+    if (plen >= 3 && pattern[0] == '*' && pattern[plen - 1] == '*' &&
+        !memchr(pattern + 1, '*', plen - 2) && !memchr(pattern + 1, '?', plen - 2))
+        return contains_folded(s, pattern + 1, plen - 2);
+    if (!memchr(pattern, '*', plen) && !memchr(pattern, '?', plen))
+        return strcasecmp(pattern, s) == 0;
+    return glob_general(pattern, s);
 }
 
 size_t cw_strlcpy(char *dst, const char *src, size_t dstlen)
