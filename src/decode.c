@@ -404,13 +404,13 @@ static cw_decode_result_t decode_object(cw_event_t *ev, const cJSON *root)
     return cw_decode_finish(ev);
 }
 
-cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev)
+cw_decode_result_t cw_decode_json_object(const char *buf, size_t len, cw_event_t *ev,
+                                         cw_json_object_fn fn, void *ctx)
 {
     const char *end = NULL;
     cJSON *root;
     cw_decode_result_t r;
 
-    cw_event_reset(ev, stream);
     /* cJSON stops at the first NUL; a NUL inside a line is bad input, not the end. */
     if (memchr(buf, '\0', len))
         return result(CW_DEC_BAD_JSON, CW_F_NONE);
@@ -427,11 +427,23 @@ cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t le
         else if (!cJSON_IsObject(root))
             r = result(CW_DEC_NOT_OBJECT, CW_F_NONE);
         else
-            r = decode_object(ev, root);
+            r = fn(ev, root, ctx);
         cJSON_Delete(root);
     }
     cw_decode_arena_end();
     return r;
+}
+
+static cw_decode_result_t canonical_object(cw_event_t *ev, const struct cJSON *root, void *ctx)
+{
+    (void)ctx;
+    return decode_object(ev, root);
+}
+
+cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev)
+{
+    cw_event_reset(ev, stream);
+    return cw_decode_json_object(buf, len, ev, canonical_object, NULL);
 }
 
 /* ---- CSV ---- */

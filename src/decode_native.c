@@ -1301,34 +1301,16 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
     return cw_decode_finish(ev);
 }
 
+static cw_decode_result_t mysql_object(cw_event_t *ev, const struct cJSON *root, void *ctx)
+{
+    return mysql_event(root, ev, ctx);
+}
+
 static cw_decode_result_t decode_mysql_json(const char *buf, size_t len, cw_event_t *ev, bool *is_record)
 {
-    const char *end = NULL;
-    cJSON *root;
-    cw_decode_result_t r;
-
     *is_record = true;
     cw_event_reset(ev, CW_STREAM_AUDIT);
-    if (memchr(buf, '\0', len))
-        return result(CW_DEC_BAD_JSON, CW_F_NONE);
-    cw_decode_arena_begin();
-    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-    if (!root) {
-        r = result(CW_DEC_BAD_JSON, CW_F_NONE);
-    } else {
-        const char *p = end;
-        while (p && p < buf + len && isspace((unsigned char)*p))
-            p++;
-        if (p != buf + len)
-            r = result(CW_DEC_BAD_JSON, CW_F_NONE);
-        else if (!cJSON_IsObject(root))
-            r = result(CW_DEC_NOT_OBJECT, CW_F_NONE);
-        else
-            r = mysql_event(root, ev, is_record);
-        cJSON_Delete(root);
-    }
-    cw_decode_arena_end();
-    return r;
+    return cw_decode_json_object(buf, len, ev, mysql_object, is_record);
 }
 
 cw_decode_result_t cw_native_decode(cw_native_t *n, const char *buf, size_t len, cw_event_t *ev, bool *is_record)

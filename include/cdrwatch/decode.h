@@ -59,6 +59,14 @@ cw_decode_result_t cw_decode_finish(cw_event_t *ev);
 void cw_decode_arena_begin(void);
 void cw_decode_arena_end(void);
 
+struct cJSON;
+/* Decodes a parsed JSON object into ev (fields through cw_decode_set_field). */
+typedef cw_decode_result_t (*cw_json_object_fn)(cw_event_t *ev, const struct cJSON *root, void *ctx);
+/* Parse one JSON object in the per-record arena (not valid JSON, trailing bytes, a NUL byte or
+ * another kind of value are dead-letter reasons) and hand it to fn; the tree is freed after. */
+cw_decode_result_t cw_decode_json_object(const char *buf, size_t len, cw_event_t *ev,
+                                         cw_json_object_fn fn, void *ctx);
+
 /* Decode one JSON object (a line or a Kafka message). */
 cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev);
 
