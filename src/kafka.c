@@ -63,8 +63,11 @@
 #include "cdrwatch/log.h"
 
 #define BATCH_MAX 5000          /* records per loop iteration before the queues are served again */
-#define PAUSE_ABOVE 20000       /* buffered records of one partition that pause its fetching */
-#define RESUME_BELOW 2000
+/* Buffered records (or bytes) of one partition above which its fetching pauses, and below which
+ * it resumes: a partition runs ahead when its records are newer than the others'. Resuming at
+ * half leaves time for the next fetch to land before the buffer runs dry. */
+#define PAUSE_ABOVE 200000
+#define PAUSE_ABOVE_BYTES (64u << 20)
 #define REWIND_SAMPLES 512      /* samples kept per partition by its rewind tracker */
 #define CKPT_MAX 64             /* sealed checkpoints waiting for acknowledgements */
 #define META_PREFIX "cdrwatch rewind="
@@ -87,6 +90,7 @@ typedef struct {
     int64_t committed;        /* our last commit (or the group's at assignment), -1 none */
     cw_rewind_t *rewind;      /* created at the first record */
     bool paused;
+    size_t buffered_bytes;    /* payload bytes in the merge */
     cw_event_t ev;            /* the decoded head */
     cw_decode_result_t res;
 } part_t;
@@ -892,8 +896,9 @@ static void on_message(runner_t *r, rd_kafka_message_t *m)
         return;
     }
     p->received = m->offset + 1;
+    p->buffered_bytes += m->len;
     broker_back(r);
-    if (!p->paused && cw_kmerge_count(r->merge, p->input) > PAUSE_ABOVE)
+    if (!p->paused && (cw_kmerge_count(r->merge, p->input) > PAUSE_ABOVE || p->buffered_bytes > PAUSE_ABOVE_BYTES))
         pause_part(r, p, true);
 }
 
@@ -934,15 +939,38 @@ static void process(runner_t *r, part_t *p, rd_kafka_message_t *m, bool decoded)
         r->st.records_by_stream[p->stream]++;
     }
     p->next = m->offset + 1;
+    p->buffered_bytes -= m->len;
     rd_kafka_message_destroy(m);
-    if (p->paused && cw_kmerge_count(r->merge, p->input) < RESUME_BELOW)
+    if (p->paused && cw_kmerge_count(r->merge, p->input) < PAUSE_ABOVE / 2 &&
+        p->buffered_bytes < PAUSE_ABOVE_BYTES / 2)
         pause_part(r, p, false);
+}
+
+/* Tell the merge which empty partitions are known to hold more records on the broker (their
+ * high watermark, as of the last fetch, is beyond what was delivered), or may (never fetched):
+ * it waits for those. */
+static void update_lagging(runner_t *r)
+{
+    for (int i = 0; i < r->n_parts; i++) {
+        part_t *p = r->parts[i];
+        int64_t lo, hi;
+        if (cw_kmerge_count(r->merge, p->input) || cw_kmerge_at_eof(r->merge, p->input))
+            continue;
+        if (rd_kafka_get_watermark_offsets(p->rk, p->topic, p->partition, &lo, &hi) || hi < 0) {
+            /* not fetched yet: nothing is known, so it may hold anything (Kafka Streams waits
+             * for a partition of unknown lag too) */
+            cw_kmerge_set_lagging(r->merge, p->input, p->received < 0 || p->received == p->start);
+            continue;
+        }
+        cw_kmerge_set_lagging(r->merge, p->input, hi > (p->received >= 0 ? p->received : lo));
+    }
 }
 
 /* Process up to BATCH_MAX records; returns how long the loop may sleep (ms). */
 static int run_batch(runner_t *r)
 {
     cw_time_t now = mono_ms(), until = 0;
+    bool lag_checked = false;
     for (int n = 0; n < BATCH_MAX && r->gen_active && !r->fatal; n++) {
         int input;
         void *item;
@@ -952,7 +980,14 @@ static int run_batch(runner_t *r)
             process(r, r->parts[input], item, decoded);
             break;
         case CW_KMERGE_WAIT:
-            return until > now ? (int)(until - now) : 1;
+            if (!lag_checked) { /* is the empty partition behind, or caught up? */
+                update_lagging(r);
+                lag_checked = true;
+                n--;
+                continue;
+            }
+            /* a lagging partition wakes us when its records arrive (queue event) */
+            return until == INT64_MAX ? 100 : until > now ? (int)(until - now) : 1;
         case CW_KMERGE_EMPTY:
             return 1000;
         }
@@ -1080,6 +1115,8 @@ static cw_status_t make_client(runner_t *r, client_t kind, rd_kafka_t **out, cha
         SET("enable.auto.offset.store", "false");
         SET("enable.partition.eof", "true");
         SET("auto.offset.reset", "earliest");
+        /* a long poll on idle partitions delays the fetch of a resumed one by up to this */
+        SET("fetch.wait.max.ms", "100");
     }
 #undef SET
     for (int i = 0; i < cfg->n_kafka_props && st == CW_OK; i++) {

@@ -4,8 +4,9 @@
  * Merge: each input is a ring of item pointers that doubles when full (malloc'd, freed by a pool
  * cleanup), plus what is known of its head (decoded or not, event time). cw_kmerge_next scans the
  * inputs: a partition count is small (tens), so a linear scan beats a heap that would have to be
- * repaired whenever a head changes. The idle wait starts when items are buffered but some input
- * is empty and not at its end, and ends when no input is in that state.
+ * repaired whenever a head changes. An empty input that is not at its end starts its idle wait
+ * the first time it holds the merge back; an item or the end of its partition ends it. An input
+ * known to lag (the broker has records it has not delivered yet) is waited for without limit.
  *
  * Rewind: a ring of (event time, offset) samples of the prefix maxima of event time; the first
  * sample is the oldest still needed. Samples are taken at most one per "granule" of event time;
@@ -21,6 +22,8 @@ typedef struct {
     void **ring;
     size_t cap, head, n;
     bool eof;
+    bool lagging;    /* known to have records on the broker not delivered yet */
+    cw_time_t waiting_since; /* INT64_MIN: not holding the merge back */
     bool head_known; /* the head has been decoded */
     bool head_ok;    /* ... and has an event time */
     cw_time_t head_ts;
@@ -30,7 +33,6 @@ struct cw_kmerge {
     input_t *in;
     int n_in, max_in;
     cw_time_t idle_wait;
-    cw_time_t blocked_since; /* INT64_MIN: not waiting */
     cw_kmerge_head_fn head;
     cw_kmerge_free_fn free_item;
     void *ctx;
@@ -52,7 +54,6 @@ cw_status_t cw_kmerge_create(apr_pool_t *pool, int max_inputs, cw_time_t idle_wa
     m->in = apr_pcalloc(pool, (size_t)max_inputs * sizeof *m->in);
     m->max_in = max_inputs;
     m->idle_wait = idle_wait;
-    m->blocked_since = INT64_MIN;
     m->head = head;
     m->free_item = free_item;
     m->ctx = ctx;
@@ -66,6 +67,7 @@ int cw_kmerge_add(cw_kmerge_t *m)
     if (m->n_in >= m->max_in)
         return -1;
     memset(&m->in[m->n_in], 0, sizeof m->in[0]);
+    m->in[m->n_in].waiting_since = INT64_MIN;
     return m->n_in++;
 }
 
@@ -87,10 +89,23 @@ cw_status_t cw_kmerge_push(cw_kmerge_t *m, int input, void *item)
     in->ring[(in->head + in->n) % in->cap] = item;
     in->n++;
     in->eof = false;
+    in->lagging = false;
+    in->waiting_since = INT64_MIN;
     return CW_OK;
 }
 
-void cw_kmerge_set_eof(cw_kmerge_t *m, int input) { m->in[input].eof = true; }
+void cw_kmerge_set_eof(cw_kmerge_t *m, int input)
+{
+    m->in[input].eof = true;
+    m->in[input].lagging = false;
+    m->in[input].waiting_since = INT64_MIN;
+}
+
+void cw_kmerge_set_lagging(cw_kmerge_t *m, int input, bool lagging)
+{
+    if (m->in[input].n == 0 && !m->in[input].eof)
+        m->in[input].lagging = lagging;
+}
 
 size_t cw_kmerge_count(const cw_kmerge_t *m, int input) { return m->in[input].n; }
 
@@ -117,15 +132,11 @@ cw_kmerge_result_t cw_kmerge_next(cw_kmerge_t *m, cw_time_t now, int *input, voi
                                   bool *decoded, cw_time_t *wait_until)
 {
     int best = -1;
-    bool blocked = false;
 
     for (int i = 0; i < m->n_in; i++) {
         input_t *in = &m->in[i];
-        if (in->n == 0) {
-            if (!in->eof)
-                blocked = true;
+        if (in->n == 0)
             continue;
-        }
         if (!in->head_known) {
             in->head_ok = m->head(m->ctx, i, in->ring[in->head], &in->head_ts);
             in->head_known = true;
@@ -141,16 +152,23 @@ cw_kmerge_result_t cw_kmerge_next(cw_kmerge_t *m, cw_time_t now, int *input, voi
     }
     if (best < 0)
         return CW_KMERGE_EMPTY;
-    if (blocked) {
-        if (m->blocked_since == INT64_MIN)
-            m->blocked_since = now;
-        if (now - m->blocked_since < m->idle_wait) {
-            *wait_until = m->blocked_since + m->idle_wait;
-            return CW_KMERGE_WAIT;
+    /* Records are buffered: may an empty input still bring an older one? */
+    *wait_until = INT64_MIN;
+    for (int i = 0; i < m->n_in; i++) {
+        input_t *in = &m->in[i];
+        if (in->n || in->eof)
+            continue;
+        if (in->lagging) { /* its records exist: wait for them, however long */
+            *wait_until = INT64_MAX;
+            continue;
         }
-    } else {
-        m->blocked_since = INT64_MIN;
+        if (in->waiting_since == INT64_MIN)
+            in->waiting_since = now;
+        if (now - in->waiting_since < m->idle_wait && in->waiting_since + m->idle_wait > *wait_until)
+            *wait_until = in->waiting_since + m->idle_wait;
     }
+    if (*wait_until != INT64_MIN)
+        return CW_KMERGE_WAIT;
     *input = best;
     *item = pop(&m->in[best]);
     *decoded = true;
@@ -170,7 +188,6 @@ void cw_kmerge_clear(cw_kmerge_t *m)
         memset(in, 0, sizeof *in);
     }
     m->n_in = 0;
-    m->blocked_since = INT64_MIN;
 }
 
 /* ---- rewind points ---- */

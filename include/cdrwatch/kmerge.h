@@ -7,7 +7,8 @@
  *   in offset order. The merge always hands out the head with the smallest event time (ties: the
  *   input added first), so the engine sees partitions interleaved as replay interleaves files. An
  *   input that is empty and not known to be at its end holds the merge back — its next record
- *   may be older than every buffered head — for at most `idle_wait` ms of wall-clock time
+ *   may be older than every buffered head: without limit while it is known to lag (the broker
+ *   holds records not delivered yet), otherwise for at most `idle_wait` ms of wall-clock time
  *   (max.task.idle.ms), after which the merge moves on without it. A head that does not decode
  *   has no place in time and is handed out at once (it becomes a dead letter).
  *
@@ -49,6 +50,9 @@ int cw_kmerge_add(cw_kmerge_t *m);
 cw_status_t cw_kmerge_push(cw_kmerge_t *m, int input, void *item);
 /* The input has reached the end of its partition (until its next item). */
 void cw_kmerge_set_eof(cw_kmerge_t *m, int input);
+/* An empty input is known to lag (or no longer): records exist that it has not delivered yet.
+ * Ignored for an input that holds items or is at its end; an item or the end clears it. */
+void cw_kmerge_set_lagging(cw_kmerge_t *m, int input, bool lagging);
 /* Items buffered in one input, and in all. */
 size_t cw_kmerge_count(const cw_kmerge_t *m, int input);
 size_t cw_kmerge_total(const cw_kmerge_t *m);
@@ -63,7 +67,7 @@ typedef enum {
 /* The next item in event-time order, removed from the merge. `now` is wall-clock ms (only the
  * idle wait uses it). On CW_KMERGE_ITEM: *input, *item, and *decoded (false: the head function
  * refused it) are set; on CW_KMERGE_WAIT: *wait_until is the wall-clock time at which the merge
- * moves on without the empty inputs. */
+ * moves on without the empty inputs (INT64_MAX: not before a lagging input delivers). */
 cw_kmerge_result_t cw_kmerge_next(cw_kmerge_t *m, cw_time_t now, int *input, void **item,
                                   bool *decoded, cw_time_t *wait_until);
 /* Release every buffered item (free_item) and forget the inputs. */

@@ -124,6 +124,52 @@ static void test_idle_wait(apr_pool_t *pool)
            "end of partition on input 0 releases the wait at once");
 }
 
+static void test_lagging_and_timers(apr_pool_t *pool)
+{
+    cw_kmerge_t *m;
+    item_t a[] = {{100, 1}, {200, 2}, {300, 3}, {400, 4}};
+    item_t b[] = {{150, 11}, {250, 12}};
+    int input;
+    void *item;
+    bool decoded;
+    cw_time_t until = 0;
+
+    cw_kmerge_create(pool, 2, 1000, head_ts, NULL, NULL, &m);
+    cw_kmerge_add(m);
+    cw_kmerge_add(m);
+    for (int i = 0; i < 4; i++)
+        cw_kmerge_push(m, 0, &a[i]);
+    cw_kmerge_set_lagging(m, 1, true);
+    is_int(cw_kmerge_next(m, 1000, &input, &item, &decoded, &until), CW_KMERGE_WAIT,
+           "an empty input known to lag holds the merge back");
+    is_int(cw_kmerge_next(m, 1000000, &input, &item, &decoded, &until), CW_KMERGE_WAIT,
+           "however long it takes");
+    ok(until == INT64_MAX, "with no deadline");
+    cw_kmerge_push(m, 1, &b[0]);
+    is_int(cw_kmerge_next(m, 1000000, &input, &item, &decoded, &until), CW_KMERGE_ITEM, "its record arrives");
+    is_int(((item_t *)item)->id, 1, "the older head goes first");
+    is_int(cw_kmerge_next(m, 1000000, &input, &item, &decoded, &until), CW_KMERGE_ITEM, "next");
+    is_int(((item_t *)item)->id, 11, "then the lagging input's record");
+    /* input 1 is empty again, not lagging any more: a fresh idle wait of its own */
+    is_int(cw_kmerge_next(m, 1000000, &input, &item, &decoded, &until), CW_KMERGE_WAIT,
+           "an input that empties again starts a new idle wait");
+    is_int(until, 1001000, "measured from now, not from an earlier wait");
+    is_int(cw_kmerge_next(m, 1001000, &input, &item, &decoded, &until), CW_KMERGE_ITEM,
+           "which ends after idle_wait");
+    cw_kmerge_push(m, 1, &b[1]);
+    is_int(cw_kmerge_next(m, 1001000, &input, &item, &decoded, &until), CW_KMERGE_ITEM, "next");
+    is_int(((item_t *)item)->id, 12, "the item that came after the wait is merged in order");
+    cw_kmerge_set_lagging(m, 0, true);
+    is_int(cw_kmerge_next(m, 1001000, &input, &item, &decoded, &until), CW_KMERGE_WAIT,
+           "lagging is ignored for an input that holds items; 1 is empty: wait");
+    cw_kmerge_set_eof(m, 1);
+    is_int(cw_kmerge_next(m, 1001000, &input, &item, &decoded, &until), CW_KMERGE_ITEM,
+           "end of partition releases it");
+    is_int(((item_t *)item)->id, 3, "input 0 goes on");
+    is_int(cw_kmerge_next(m, 1001000, &input, &item, &decoded, &until), CW_KMERGE_ITEM, "and on");
+    is_int(((item_t *)item)->id, 4, "to its last item");
+}
+
 static void test_bad_head(apr_pool_t *pool)
 {
     cw_kmerge_t *m;
@@ -254,6 +300,7 @@ int main(void)
     apr_pool_create(&pool, NULL);
     test_merge_order(pool);
     test_idle_wait(pool);
+    test_lagging_and_timers(pool);
     test_bad_head(pool);
     test_growth_and_clear(pool);
     test_rewind(pool);
