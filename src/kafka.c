@@ -63,11 +63,14 @@
 #include "cdrwatch/log.h"
 
 #define BATCH_MAX 5000          /* records per loop iteration before the queues are served again */
-/* Buffered records (or bytes) of one partition above which its fetching pauses, and below which
- * it resumes: a partition runs ahead when its records are newer than the others'. Resuming at
- * half leaves time for the next fetch to land before the buffer runs dry. */
-#define PAUSE_ABOVE 200000
-#define PAUSE_ABOVE_BYTES (64u << 20)
+/* Memory held in buffered records (payload plus librdkafka's per-message overhead, estimated)
+ * above which a partition's fetching pauses: a partition runs ahead when its records are newer
+ * than the others'. The budget is shared by the partitions of a generation, at least
+ * PAUSE_MIN_BYTES each. Fetching resumes at three quarters: librdkafka takes up to a second to
+ * deliver again after a resume, and the records left must cover it. */
+#define BUFFER_BUDGET (256u << 20)
+#define PAUSE_MIN_BYTES (16u << 20)
+#define MSG_OVERHEAD 256
 #define REWIND_SAMPLES 512      /* samples kept per partition by its rewind tracker */
 #define CKPT_MAX 64             /* sealed checkpoints waiting for acknowledgements */
 #define META_PREFIX "cdrwatch rewind="
@@ -127,6 +130,7 @@ struct runner {
     part_t **by_partition[CW_STREAM_COUNT]; /* index: partition number */
     int32_t n_by_partition[CW_STREAM_COUNT];
     bool silent;              /* the record being processed only rebuilds state */
+    size_t pause_bytes;       /* a partition buffering more pauses */
 
     /* checkpoints, oldest first; the last one is open */
     ckpt_t *ck_head, *ck_tail;
@@ -523,7 +527,8 @@ static void pause_part(runner_t *r, part_t *p, bool pause)
         rd_kafka_resume_partitions(p->rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     p->paused = pause;
-    (void)r;
+    cw_log(CW_LOG_DEBUG, "%s/%d: %s with %zu records (%zu bytes) buffered", p->topic, p->partition,
+           pause ? "paused" : "resumed", cw_kmerge_count(r->merge, p->input), p->buffered_bytes);
 }
 
 /* Parse "cdrwatch rewind=O" from commit metadata; -1 if absent. */
@@ -602,9 +607,17 @@ static void end_generation(runner_t *r, bool commit, cw_time_t flush_ms)
         cw_log(CW_LOG_WARN, "%d checkpoint(s) not acknowledged before the partitions were handed "
                             "over: their records will be read again", dropped);
     r->evictions_before += cw_engine_metrics(r->engine)->evictions;
+    /* librdkafka keeps a partition's pause across assignments: resume before handing it back */
+    for (int i = 0; i < r->n_parts; i++)
+        if (r->parts[i]->paused)
+            pause_part(r, r->parts[i], false);
     cw_kmerge_clear(r->merge);
-    if (r->cdr)
+    if (r->cdr) {
+        rd_kafka_message_t *m;
         rd_kafka_assign(r->cdr, NULL);
+        while ((m = rd_kafka_consumer_poll(r->cdr, 0))) /* fetched for the old assignment */
+            rd_kafka_message_destroy(m);
+    }
     r->gen_active = false;
     r->parts = NULL;
     r->n_parts = 0;
@@ -702,6 +715,9 @@ static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t 
                    (long long)e->offset, (long long)rewind, (long long)p->start);
         }
     }
+    r->pause_bytes = r->n_parts ? BUFFER_BUDGET / (size_t)r->n_parts : BUFFER_BUDGET;
+    if (r->pause_bytes < PAUSE_MIN_BYTES)
+        r->pause_bytes = PAUSE_MIN_BYTES;
     r->gen_active = true;
     r->st.assignments++;
     err = rd_kafka_assign(r->audit, la);
@@ -856,6 +872,9 @@ static void on_message(runner_t *r, rd_kafka_message_t *m)
     part_t *p;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         p = m->rkt ? part_of(r, m) : NULL;
+        if (p)
+            cw_log(CW_LOG_DEBUG, "%s/%d: end of partition at %lld (received up to %lld)", p->topic, p->partition,
+                   (long long)m->offset, (long long)p->received);
         if (p && (p->received < 0 || m->offset >= p->received)) {
             cw_kmerge_set_eof(r->merge, p->input);
             if (p->received < 0)
@@ -887,18 +906,24 @@ static void on_message(runner_t *r, rd_kafka_message_t *m)
     }
     p = part_of(r, m);
     if (!p || (p->received >= 0 && m->offset < p->received)) {
+        if (p)
+            cw_log(CW_LOG_DEBUG, "%s/%d: dropping offset %lld (expected %lld)", p->topic, p->partition,
+                   (long long)m->offset, (long long)p->received);
         rd_kafka_message_destroy(m); /* from before a re-assignment */
         return;
     }
+    if (p->received >= 0 && m->offset != p->received)
+        cw_log(CW_LOG_DEBUG, "%s/%d: offset %lld after %lld", p->topic, p->partition, (long long)m->offset,
+               (long long)p->received - 1);
     if (cw_kmerge_push(r->merge, p->input, m) != CW_OK) {
         set_fatal(r, "out of memory buffering partition %s/%d", p->topic, p->partition);
         rd_kafka_message_destroy(m);
         return;
     }
     p->received = m->offset + 1;
-    p->buffered_bytes += m->len;
+    p->buffered_bytes += m->len + MSG_OVERHEAD;
     broker_back(r);
-    if (!p->paused && (cw_kmerge_count(r->merge, p->input) > PAUSE_ABOVE || p->buffered_bytes > PAUSE_ABOVE_BYTES))
+    if (!p->paused && p->buffered_bytes > r->pause_bytes)
         pause_part(r, p, true);
 }
 
@@ -939,10 +964,9 @@ static void process(runner_t *r, part_t *p, rd_kafka_message_t *m, bool decoded)
         r->st.records_by_stream[p->stream]++;
     }
     p->next = m->offset + 1;
-    p->buffered_bytes -= m->len;
+    p->buffered_bytes -= m->len + MSG_OVERHEAD;
     rd_kafka_message_destroy(m);
-    if (p->paused && cw_kmerge_count(r->merge, p->input) < PAUSE_ABOVE / 2 &&
-        p->buffered_bytes < PAUSE_ABOVE_BYTES / 2)
+    if (p->paused && p->buffered_bytes < r->pause_bytes / 4 * 3)
         pause_part(r, p, false);
 }
 
@@ -1023,15 +1047,16 @@ static void report_stats(runner_t *r)
         parts[r->parts[i]->stream]++;
     n = (size_t)snprintf(line, sizeof line,
                          "stats: records in %llu (cdr %llu, audit %llu), rebuilt %llu; alerts out %llu; "
-                         "dead letters %llu (late %llu); acknowledged %llu; evictions %llu; lag %lld; "
-                         "partitions cdr %d, audit %d",
+                         "dead letters %llu (late %llu); acknowledged %llu; commits %llu; evictions %llu; "
+                         "lag %lld; partitions cdr %d, audit %d",
                          (unsigned long long)r->st.records,
                          (unsigned long long)r->st.records_by_stream[CW_STREAM_CDR],
                          (unsigned long long)r->st.records_by_stream[CW_STREAM_AUDIT],
                          (unsigned long long)r->st.rebuilt, (unsigned long long)r->st.alerts,
                          (unsigned long long)r->st.dead_total, (unsigned long long)r->st.dead[CW_DEC_LATE],
-                         (unsigned long long)r->st.acked, (unsigned long long)r->st.evictions,
-                         (long long)r->st.lag, parts[CW_STREAM_CDR], parts[CW_STREAM_AUDIT]);
+                         (unsigned long long)r->st.acked, (unsigned long long)r->st.commits,
+                         (unsigned long long)r->st.evictions, (long long)r->st.lag, parts[CW_STREAM_CDR],
+                         parts[CW_STREAM_AUDIT]);
     for (int i = 0; i < CW_STREAM_COUNT + 1 && n < sizeof line; i++)
         if (r->rdk_stats[i][0])
             n += (size_t)snprintf(line + n, sizeof line - n, "; %s", r->rdk_stats[i]);

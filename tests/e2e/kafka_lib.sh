@@ -18,7 +18,7 @@ kafka_cleanup() {
     local p d
     for p in "${BG_PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; done
     for d in "${BROKER_DIRS[@]}"; do bash "$BROKER_SH" stop "$d" 2> /dev/null || true; done
-    rm -rf "$TMP"
+    if [ -n "${CDRWATCH_KEEP_TMP:-}" ]; then echo "# kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap kafka_cleanup EXIT
 
@@ -48,6 +48,27 @@ broker_start() {
     local dir="$TMP/$1"
     BROKER_DIRS+=("$dir")
     BROKER=$(bash "$BROKER_SH" start "$dir" "${2:-1}") || bail "the Kafka broker did not start"
+    # A fresh broker first loads its transaction and group coordinators ("coordinator load in
+    # progress"): an idempotent producer and a group member each wait seconds for them once.
+    # Pay that here, so that the tests time cdrwatch, not the broker's first start.
+    echo warm | kcat -P -b "$BROKER" -t warmup -X enable.idempotence=true 2> /dev/null
+    timeout 30 kcat -C -b "$BROKER" -G warmup warmup -c 1 -q -X auto.offset.reset=earliest > /dev/null 2>&1 || true
+    # and the output topics exist before cdrwatch writes to them, as in production (kcat -L on a
+    # topic has the broker create it)
+    local t
+    for t in cdr-alerts db-audit.dlq cdr.dlq; do kcat -L -b "$BROKER" -t "$t" > /dev/null 2>&1 || true; done
+}
+
+# gen_dataset: a 28-day dataset from the bundled dataset's generator (fixed seed) in $TMP/gen —
+# about 400 000 records, which cdrwatch needs a few seconds to go through, long enough to kill
+# it, stop the broker or add an instance while it works. Loaded whole before cdrwatch starts:
+# two topics loaded one after the other would put one a day ahead of the other in event time,
+# and its records would rightly be late.
+gen_dataset() {
+    "$top_builddir/datasets/gen/cdrwatch-gen" --days 28 --seed 7 --out-dir "$TMP/gen" > /dev/null ||
+        bail "cdrwatch-gen failed"
+    GEN_CDR="$TMP/gen/cdr.csv"
+    GEN_AUDIT="$TMP/gen/audit.jsonl"
 }
 
 # produce_cdr FILE [TOPIC]: CDR CSV (with its header line, plain or .gz) as headerless messages
@@ -79,16 +100,24 @@ topic_messages() {
 # kafka_alerts: the alerts topic, normalized
 kafka_alerts() { topic_messages cdr-alerts | normalize; }
 
+# wait_alerts N [SECONDS]: return as soon as the alerts topic holds N messages (kcat -c blocks
+# until then; a short long-poll so that it notices at once)
+wait_alerts() {
+    wait_until "${2:-60}" eval 'kcat -L -b "$BROKER" -t cdr-alerts 2> /dev/null | grep -q "with [1-9][0-9]* partitions"' &&
+        timeout "${2:-60}" kcat -C -b "$BROKER" -t cdr-alerts -o beginning -c "$1" -q \
+            -X fetch.wait.max.ms=5 > /dev/null 2>&1
+}
+
 # distinct_alert_ids: how many different event.id the alerts topic holds
 distinct_alert_ids() { topic_messages cdr-alerts | "$JQ" -r '.event.id' | sort -u | wc -l; }
 
-# wait_until SECONDS CMD...: run CMD every 0.5 s until it succeeds; false after SECONDS
+# wait_until SECONDS CMD...: run CMD every $WAIT_STEP (0.5) s until it succeeds; false after SECONDS
 wait_until() {
     local end=$((SECONDS + $1))
     shift
     while ! "$@"; do
         [ "$SECONDS" -lt "$end" ] || return 1
-        sleep 0.5
+        sleep "${WAIT_STEP:-0.5}"
     done
 }
 
@@ -97,9 +126,17 @@ wait_until() {
 start_run() {
     local name=$1
     shift
-    "$CDRWATCH" run --config "$KCONFIG" -b "$BROKER" "$@" > "$TMP/$name.out" 2> "$TMP/$name.err" &
+    # shellcheck disable=SC2086 # CDRWATCH_RUN_ARGS: extra options when debugging (e.g. -v)
+    "$CDRWATCH" run --config "$KCONFIG" -b "$BROKER" ${CDRWATCH_RUN_ARGS:-} "$@" > "$TMP/$name.out" 2> "$TMP/$name.err" &
     RUN_PID=$!
     BG_PIDS+=("$RUN_PID")
+}
+
+# wait_progress NAME RECORDS: until run NAME's statistics count RECORDS records in (they come
+# every 100 ms with the test configuration)
+progress_at_least() { [ "$(stats_value "$TMP/$1.err" "records in")" -ge "$2" ]; }
+wait_progress() {
+    WAIT_STEP=0.02 wait_until 60 progress_at_least "$1" "$2"
 }
 
 # stop_run PID: SIGTERM, and wait for the exit status (in $rc); 127 if it did not stop in 60 s

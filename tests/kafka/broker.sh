@@ -9,6 +9,7 @@
 #                                   HOST:PORT once `kcat -L` answers. PARTITIONS (default 1) is
 #                                   num.partitions, the partition count of auto-created topics
 #   broker.sh stop DIR              SIGTERM (controlled shutdown), SIGKILL after 30 s
+#   broker.sh kill DIR              SIGKILL: the broker is gone at once, as in a crash
 #   broker.sh restart DIR           start a stopped node again: same port, same data
 #   broker.sh check                 exit 0 when java and kcat are there (and mvn, or the jars
 #                                   cached); otherwise print what is missing, exit 1
@@ -153,6 +154,15 @@ EOF
     die "the broker exited during startup (log: $dir/broker.log)"
 }
 
+kill_now() {
+    local dir=$1
+    [ -f "$dir/pid" ] || return 0
+    kill -9 "$(cat "$dir/pid")" 2> /dev/null || true
+    while kill -0 "$(cat "$dir/pid")" 2> /dev/null; do sleep 0.05; done
+    [ -f "$dir/watchdog.pid" ] && kill "$(cat "$dir/watchdog.pid")" 2> /dev/null || true
+    rm -f "$dir/pid" "$dir/watchdog.pid"
+}
+
 stop() {
     local dir=$1 pid
     [ -f "$dir/pid" ] || return 0
@@ -173,10 +183,11 @@ fetch) fetch ;;
 check) check ;;
 start) [ $# -ge 2 ] || die "usage: broker.sh start DIR [PARTITIONS]"; start "$2" "${3:-1}" ;;
 stop) [ $# -ge 2 ] || die "usage: broker.sh stop DIR"; stop "$2" ;;
+kill) [ $# -ge 2 ] || die "usage: broker.sh kill DIR"; kill_now "$2" ;;
 restart)
     [ $# -ge 2 ] || die "usage: broker.sh restart DIR"
     [ -f "$2/server.properties" ] || die "$2 holds no broker"
     launch "$(cd "$2" && pwd)" || { tail -20 "$2/broker.log" >&2; die "the broker did not restart"; }
     ;;
-*) die "usage: broker.sh fetch | check | start DIR [PARTITIONS] | stop DIR | restart DIR" ;;
+*) die "usage: broker.sh fetch | check | start DIR [PARTITIONS] | stop DIR | kill DIR | restart DIR" ;;
 esac
