@@ -12,5 +12,6 @@ enum { CW_EXIT_OK = 0, CW_EXIT_FAILURE = 1, CW_EXIT_USAGE = 2 };
 int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv);
 int cw_cmd_check_config(apr_pool_t *pool, int argc, char **argv);
 int cw_cmd_run(apr_pool_t *pool, int argc, char **argv);
+int cw_cmd_demo(apr_pool_t *pool, int argc, char **argv);
 
 #endif
