@@ -392,9 +392,9 @@ int cw_cmd_demo(apr_pool_t *pool, int argc, char **argv)
     rd_kafka_mock_topic_create(mc, cfg->alerts_topic, 1, 1);
     for (int s = 0; s < CW_STREAM_COUNT; s++)
         rd_kafka_mock_topic_create(mc, apr_pstrcat(pool, cfg->input[s].topic, cfg->dlq_suffix, NULL), 1, 1);
-    cw_log(CW_LOG_INFO, "demo: mock cluster of 3 brokers at %s; topics %s and %s (%d partitions each), %s",
+    cw_log(CW_LOG_INFO, "demo: mock cluster of 3 brokers at %s; topics %s and %s (%d partition%s each), %s",
            brokers, cfg->input[CW_STREAM_CDR].topic, cfg->input[CW_STREAM_AUDIT].topic, partitions,
-           cfg->alerts_topic);
+           partitions > 1 ? "s" : "", cfg->alerts_topic);
 
     /* load the files */
     conf = rd_kafka_conf_new();

@@ -90,7 +90,7 @@ typedef struct {
     int64_t received;         /* next offset expected from the consumer (-1: unknown) */
     int64_t next;             /* next offset to process, -1 before the first record */
     int64_t silent_until;     /* records below: processed before, rebuild only (-1: none) */
-    int64_t committed;        /* our last commit (or the group's at assignment), -1 none */
+    int64_t confirmed;        /* the group's committed offset, as the broker last confirmed it; -1 none */
     cw_rewind_t *rewind;      /* created at the first record */
     bool paused;
     size_t buffered_bytes;    /* payload bytes in the merge */
@@ -333,25 +333,38 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     broker_back(r);
 }
 
+static part_t *find_part(runner_t *r, cw_stream_t s, int32_t partition);
+
+/* The broker's answer to a commit: remember what it confirmed, per partition. */
+static rd_kafka_resp_err_t commit_result(runner_t *r, rd_kafka_resp_err_t err,
+                                         const rd_kafka_topic_partition_list_t *offsets)
+{
+    for (int i = 0; offsets && i < offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *e = &offsets->elems[i];
+        if (e->err || err) {
+            if (!err)
+                err = e->err;
+            continue;
+        }
+        for (int s = 0; s < CW_STREAM_COUNT; s++) {
+            part_t *p = strcmp(e->topic, r->cfg->input[s].topic) == 0 ? find_part(r, (cw_stream_t)s, e->partition) : NULL;
+            if (p && e->offset > p->confirmed)
+                p->confirmed = e->offset;
+        }
+    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        r->st.commits++;
+    else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        cw_log(CW_LOG_WARN, "offset commit failed: %s (the next commit carries the same offsets)",
+               rd_kafka_err2str(err));
+    return err;
+}
+
 static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
                       void *opaque)
 {
-    runner_t *r = opaque;
     (void)rk;
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        for (int i = 0; i < offsets->cnt; i++)
-            if (offsets->elems[i].err) {
-                err = offsets->elems[i].err;
-                break;
-            }
-    }
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        r->st.commits++;
-        return;
-    }
-    if (err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        cw_log(CW_LOG_WARN, "offset commit failed: %s (the next commit carries the same offsets)",
-               rd_kafka_err2str(err));
+    commit_result(opaque, err, offsets);
 }
 
 /* ---- producing ---- */
@@ -693,8 +706,8 @@ static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t 
             p->input = cw_kmerge_add(r->merge);
             p->source_id = cw_engine_source_id(r->engine, p->topic, p->partition);
             p->next = -1;
-            p->committed = e->offset >= 0 ? e->offset : -1;
-            p->silent_until = p->committed;
+            p->confirmed = e->offset >= 0 ? e->offset : -1;
+            p->silent_until = p->confirmed;
             rewind = e->offset >= 0 ? parse_meta(e) : -1;
             if (e->offset >= 0)
                 p->start = rewind >= 0 && rewind <= e->offset ? rewind : e->offset;
@@ -705,7 +718,7 @@ static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t 
                            : r->earliest        ? RD_KAFKA_OFFSET_BEGINNING
                                                 : RD_KAFKA_OFFSET_END;
             p->received = p->start >= 0 ? p->start : -1;
-            if (p->start >= 0 && p->committed > p->start)
+            if (p->start >= 0 && p->confirmed > p->start)
                 rebuilding++;
             r->parts[r->n_parts++] = p;
             r->by_partition[s][p->partition] = p;
@@ -791,15 +804,21 @@ static void seal(runner_t *r)
         part_t *p = r->parts[i];
         rd_kafka_topic_partition_t *e;
         char meta[64];
-        if (p->next < 0 || p->next <= p->committed)
-            continue; /* nothing new (or still rebuilding below the committed offset) */
+        /* every partition whose commit the broker has not confirmed yet — a failed commit is
+         * carried by the next one; never below the group's offset (still rebuilding there) */
+        if (p->next < 0 || p->next <= p->confirmed)
+            continue;
         e = rd_kafka_topic_partition_list_add(ck->offsets, p->topic, p->partition);
         e->offset = p->next;
         snprintf(meta, sizeof meta, META_PREFIX "%lld",
                  (long long)(p->rewind ? cw_rewind_point(p->rewind, t) : p->start >= 0 ? p->start : p->next));
         e->metadata = strdup(meta);
         e->metadata_size = e->metadata ? strlen(meta) : 0;
-        p->committed = p->next; /* from now on, commits go forward from here */
+    }
+    if (ck->offsets->cnt == 0 && ck->pending == 0) { /* nothing to commit, nothing to wait for */
+        rd_kafka_topic_partition_list_destroy(ck->offsets);
+        ck->offsets = NULL;
+        return;
     }
     ck->sealed = true;
     r->n_sealed++;
@@ -848,17 +867,14 @@ static void commit_ready(runner_t *r, bool sync)
     if (!merged)
         return;
     if (sync) {
-        rd_kafka_resp_err_t err = rd_kafka_commit(r->audit, merged, 0);
-        if (!err)
+        /* the last word (shutdown, hand-over): a few tries if the coordinator hiccups */
+        for (int attempt = 0; attempt < 3; attempt++) {
+            rd_kafka_resp_err_t err = rd_kafka_commit(r->audit, merged, 0);
+            if (commit_result(r, err, merged) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                break;
             for (int i = 0; i < merged->cnt; i++)
-                if (merged->elems[i].err) {
-                    err = merged->elems[i].err;
-                    break;
-                }
-        if (err)
-            cw_log(CW_LOG_WARN, "offset commit failed: %s", rd_kafka_err2str(err));
-        else
-            r->st.commits++;
+                merged->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
     } else {
         rd_kafka_commit(r->audit, merged, 1); /* result in commit_cb */
     }
@@ -1207,6 +1223,9 @@ static void destroy_clients(runner_t *r, cw_time_t deadline)
             rd_kafka_consumer_close(r->audit); /* revokes (our callback commits), leaves the group */
             rd_kafka_destroy(r->audit);
         } else {
+            /* no broker to talk to, or no time: leave without the group's goodbye (the session
+             * times out); the messages we hold go first, librdkafka waits for them otherwise */
+            end_generation(r, false, 0);
             rd_kafka_destroy_flags(r->audit, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         }
         r->audit = NULL;

@@ -29,7 +29,7 @@
 
 /* Counters of a run (cumulative over assignments). */
 typedef struct {
-    uint64_t records;         /* records processed for the first time (cdr + audit) */
+    uint64_t records;         /* records consumed for the first time (cdr + audit, dead letters included) */
     uint64_t records_by_stream[CW_STREAM_COUNT];
     uint64_t rebuilt;         /* records read again to rebuild windows */
     uint64_t alerts;          /* alerts produced */
