@@ -17,8 +17,8 @@
 # The cache is $CDRWATCH_KAFKA_CACHE, default ${XDG_CACHE_HOME:-$HOME/.cache}/cdrwatch-kafka,
 # one directory per Kafka version; parallel fetches wait for each other (flock). With
 # CDRWATCH_BROKER_OWNER=PID (the tests set their shell's), a watchdog stops the broker once that
-# process is gone, so a killed test leaves no JVM behind. KAFKA_JVM_OPTS replaces the JVM options (the defaults favour a
-# quick start over peak speed; bench/kafka.sh passes its own).
+# quick start over peak speed; bench/kafka.sh passes its own). KAFKA_BROKER_PROPS adds lines to
+# the broker's server.properties (the benchmark sets log.message.timestamp.type=LogAppendTime).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -138,6 +138,7 @@ transaction.state.log.num.partitions=1
 group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=2
+${KAFKA_BROKER_PROPS:-}
 EOF
         # shellcheck disable=SC2086
         java $KAFKA_JVM_OPTS -cp "$libs/*" kafka.tools.StorageTool format -t "$(cluster_id)" \
