@@ -94,7 +94,7 @@ throughput audit-json baudit "$AUDIT_RECORDS" "$(config bcdr-none baudit bench-a
 
 # ---- latency ----
 # one alert per principal, on its 100th record (audit-stream --burst 100): RATE/100 alerts a second
-cfg=$(config lcdr laudit lalerts '.rules = [{id: "burst", name: "burst", filter: {object: "*cdr*"},
+cfg=$(config lcdr laudit lalerts '.engine.allowed_lateness = "10s" | .rules = [{id: "burst", name: "burst", filter: {object: "*cdr*"},
     window: "1m", bucket: "5s", threshold: 100, suppress: "1h"}]')
 topic_exists lcdr
 topic_exists laudit
@@ -105,7 +105,11 @@ for _ in $(seq 1 300); do grep -q "assigned" "$work/live.log" && break; sleep 0.
 n_live=$((RATE * SECONDS_LIVE))
 "$work/audit-stream" --live --rate "$RATE" --count "$n_live" | kcat -P -b "$BROKER" -t laudit -X linger.ms=1
 sleep 3
-kill -TERM "$pid"
+if ! kill -TERM "$pid" 2> /dev/null; then
+    echo "bench: cdrwatch run ended before the end of the latency run:" >&2
+    tail -20 "$work/live.log" >&2
+    exit 1
+fi
 wait "$pid" || true
 kcat -C -b "$BROKER" -t laudit -o beginning -e -q -f '%o %T\n' > "$work/in.ts"
 kcat -C -b "$BROKER" -t lalerts -o beginning -e -q -f '%T %s\n' |

@@ -1308,6 +1308,29 @@ static void destroy_clients(runner_t *r, cw_time_t deadline)
     r->ck_tail = NULL;
 }
 
+/* Learn the output topics' leaders now (the broker creates a missing topic on this request if
+ * it auto-creates topics), rather than with the first alert: a first produce to an unknown topic
+ * waits for metadata, a second or so. A topic that does not exist is worth a warning. */
+static void prime_outputs(runner_t *r)
+{
+    const char *topics[] = {r->cfg->alerts_topic, r->dlq_topic[CW_STREAM_AUDIT], r->dlq_topic[CW_STREAM_CDR],
+                            r->cfg->stats_topic[0] ? r->cfg->stats_topic : NULL};
+    for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt;
+        if (!topics[i] || !(rkt = rd_kafka_topic_new(r->prod, topics[i], NULL)))
+            continue;
+        if (rd_kafka_metadata(r->prod, 0, rkt, &md, 3000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+            md->topics[0].err)
+            cw_log(CW_LOG_WARN, "output topic %s does not exist yet (%s): what goes to it waits until it "
+                                "is created (a broker with auto.create.topics.enable creates it now)",
+                   topics[i], rd_kafka_err2str(md->topics[0].err));
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+    }
+}
+
 static cw_status_t setup(runner_t *r, char *err, size_t errlen)
 {
     cw_status_t st;
@@ -1341,6 +1364,7 @@ static cw_status_t setup(runner_t *r, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return CW_ERR_NOMEM;
     }
+    prime_outputs(r);
     sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, r->cfg->input[CW_STREAM_AUDIT].topic, RD_KAFKA_PARTITION_UA);
     e = rd_kafka_subscribe(r->audit, sub);
