@@ -75,7 +75,10 @@ free_port() { # a port nothing listens on (the broker start is retried if it was
 }
 
 cluster_id() { # 16 random bytes, base64url without padding: what StorageTool random-uuid prints
-    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+    local id
+    # not starting with '-', which StorageTool's argument parser would take for an option
+    while id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n') && [ "${id#-}" != "$id" ]; do :; done
+    echo "$id"
 }
 
 launch() { # launch DIR: start the JVM, wait for kcat -L, print HOST:PORT
