@@ -13,5 +13,6 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv);
 int cw_cmd_check_config(apr_pool_t *pool, int argc, char **argv);
 int cw_cmd_run(apr_pool_t *pool, int argc, char **argv);
 int cw_cmd_score(apr_pool_t *pool, int argc, char **argv);
+int cw_cmd_demo(apr_pool_t *pool, int argc, char **argv);
 
 #endif

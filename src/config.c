@@ -96,11 +96,28 @@ static const option_t config_options[] = {
      "Kafka topic alerts are produced to."},
     {"outputs.dlq_suffix", T_STRING, "\".dlq\"", 1, 32, CFG(dlq_suffix), 0,
      "Dead letters of topic T go to T followed by this suffix."},
+    {"outputs.stats_topic", T_STRING, "\"\"", 0, 249, CFG(stats_topic), 0,
+     "Kafka topic that `run` also writes its periodic statistics to, as JSON (and librdkafka's "
+     "own, when kafka.properties sets statistics.interval.ms); empty: standard error only."},
     {"kafka", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Kafka connection."},
     {"kafka.brokers", T_STRING, "\"127.0.0.1:9092\"", 1, 4096, CFG(brokers), 0,
      "Bootstrap brokers, HOST:PORT[,HOST:PORT...] (run --brokers overrides)."},
     {"kafka.group", T_STRING, "\"cdrwatch\"", 1, 255, CFG(group), 0,
      "Consumer group of the audit topic (run --group overrides)."},
+    {"kafka.idle_wait", T_DURATION, "\"1s\"", 0, CW_MS_PER_HOUR, CFG(kafka_idle_wait), 0,
+     "How long `run` holds back records while an input partition is empty but not known to be at "
+     "its end (its next record may be older), before moving on without it (Kafka Streams' "
+     "max.task.idle.ms). Records that then arrive too old are dead letters with reason 'late'."},
+    {"kafka.commit_interval", T_DURATION, "\"1s\"", 10, CW_MS_PER_HOUR, CFG(kafka_commit_interval), 0,
+     "How often consumed offsets are committed, each commit waiting until the broker has "
+     "acknowledged every alert and dead letter the records before it raised."},
+    {"kafka.stats_interval", T_DURATION, "\"60s\"", 0, CW_MS_PER_DAY, CFG(kafka_stats_interval), 0,
+     "Period of the statistics line of `run` on standard error (records, alerts, dead letters, "
+     "late records, evictions, consumer lag); 0 turns it off."},
+    {"kafka.shutdown_timeout", T_DURATION, "\"10s\"", 0, 10 * CW_MS_PER_MINUTE, CFG(kafka_shutdown_timeout), 0,
+     "On SIGINT or SIGTERM, how long `run` waits for the broker to acknowledge pending alerts "
+     "before it commits and leaves; records whose alerts are not acknowledged by then are not "
+     "committed and are read again on the next start."},
     {"kafka.properties", T_PROPS, "{}", 0, 0, CFG(kafka_props), 0,
      "Any librdkafka property, passed as is (security.protocol, sasl.*, ssl.*...). Values of "
      "secret properties are never printed."},

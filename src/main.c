@@ -18,8 +18,12 @@ static const char usage[] =
     "      Run the detection engine over files (CSV with a header line, or JSON Lines; '-' is\n"
     "      standard input; .gz is read compressed), merged in event-time order. Alerts go to\n"
     "      standard output as JSON Lines, diagnostics to standard error.\n"
-    "  cdrwatch run [--config FILE] [--brokers HOST:PORT,...] [--group ID]\n"
-    "      Consume from Kafka, detect, produce alerts (not in this build yet).\n"
+    "  cdrwatch run [--config FILE] [--brokers HOST:PORT,...] [--group ID] [--exit-at-end]\n"
+    "      Consume the audit and CDR topics from Kafka, detect, produce alerts to the alerts\n"
+    "      topic (at least once), until SIGINT or SIGTERM.\n"
+    "  cdrwatch demo [--config FILE] [--cdr FILE]... [--audit FILE]...\n"
+    "      The whole Kafka path in this process with librdkafka's mock cluster (no broker):\n"
+    "      load the bundled dataset (or the files), run, print the alerts read back.\n"
     "  cdrwatch check-config [--config FILE] [--list-options[=man]]\n"
     "      Validate a configuration and print the effective one (defaults filled in).\n"
     "  cdrwatch score --labels FILE [--alerts FILE|-] [--learning-until TIME] [--grace DURATION]\n"
@@ -34,6 +38,8 @@ static const char usage[] =
     "  cdrwatch replay --cdr datasets/small/cdr.csv.gz --audit datasets/small/audit.jsonl.gz\n"
     "  printf '%s\\n' '{\"ts\":\"2026-03-04T02:05:00Z\",\"principal\":\"bob\",\"action\":\"select\"}' \\\n"
     "      | cdrwatch replay --audit -\n"
+    "  cdrwatch run --config /etc/cdrwatch/cdrwatch.json --brokers kafka1:9092,kafka2:9092\n"
+    "  cdrwatch demo | jq -c '{rule: .rule.id, user: .user.name}'\n"
     "  cdrwatch check-config --config config/cdrwatch.json\n"
     "  cdrwatch replay --cdr datasets/scenarios/cdr.csv.gz --audit datasets/scenarios/audit.jsonl.gz \\\n"
     "      | cdrwatch score --labels datasets/scenarios/labels.csv --learning-until 2026-03-09T00:00:00Z\n"
@@ -69,6 +75,8 @@ int main(int argc, char **argv)
         rc = cw_cmd_run(pool, argc - 1, argv + 1);
     else if (strcmp(argv[1], "score") == 0)
         rc = cw_cmd_score(pool, argc - 1, argv + 1);
+    else if (strcmp(argv[1], "demo") == 0)
+        rc = cw_cmd_demo(pool, argc - 1, argv + 1);
     else {
         fprintf(stderr, "cdrwatch: error: unknown command '%s' (expected replay, run, check-config or "
                         "score; see cdrwatch --help)\n", argv[1]);

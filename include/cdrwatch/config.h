@@ -160,8 +160,13 @@ typedef struct {
     cw_input_config_t input[CW_STREAM_COUNT];
     const char *alerts_topic;
     const char *dlq_suffix;
+    const char *stats_topic;      /* "" = none */
     const char *brokers;
     const char *group;
+    cw_time_t kafka_idle_wait;    /* ms: kafka.idle_wait */
+    cw_time_t kafka_commit_interval;
+    cw_time_t kafka_stats_interval;
+    cw_time_t kafka_shutdown_timeout;
     cw_kv_t *kafka_props;         /* passed through to librdkafka */
     int n_kafka_props;
     apr_array_header_t *list_names; /* const char *: names of the `lists` entries, in file order */

@@ -65,9 +65,26 @@ contains "$TMP/err" "the CSV header lacks the required audit column(s) ts, princ
     "a CDR file given as audit: the missing columns are named"
 run "$CDRWATCH" replay --config "$TMP/typo.json" --audit -
 is "$rc" 2 "replay with a bad configuration: exit 2"
-run "$CDRWATCH" run
-is "$rc" 1 "run is not in this build: exit 1, not a pretence"
-contains "$TMP/err" "not in this build" "run says it is not in this build"
+# run: what can be checked without a broker (tests/e2e/kafka_*.sh run it against one)
+run "$CDRWATCH" run --help
+is "$rc" 0 "run --help exits 0"
+contains "$TMP/out" "Examples:" "run --help teaches by example"
+run "$CDRWATCH" run --bogus
+is "$rc" 2 "run with an unknown option: exit 2"
+run "$CDRWATCH" run db-audit
+is "$rc" 2 "run with a stray argument: exit 2"
+contains "$TMP/err" "topics come from the configuration" "and says where topics come from"
+run "$CDRWATCH" run --config "$TMP/typo.json"
+is "$rc" 2 "run with a bad configuration: exit 2"
+printf '{"kafka": {"properties": {"sasl.password": "hunter2-secret", "no.such.thing": "1"}}}' > "$TMP/badprop.json"
+run "$CDRWATCH" run --config "$TMP/badprop.json"
+is "$rc" 2 "run with a property librdkafka refuses: exit 2"
+contains "$TMP/err" "kafka.properties.no.such.thing" "the message names the property"
+ok "$(! grep -q hunter2-secret "$TMP/err"; echo $?)" "and shows no secret"
+printf '{"kafka": {"properties": {"enable.auto.commit": "true"}}}' > "$TMP/managed.json"
+run "$CDRWATCH" run --config "$TMP/managed.json"
+is "$rc" 2 "run refuses a property cdrwatch manages itself: exit 2"
+contains "$TMP/err" "set by cdrwatch itself" "and says why"
 
 # --- check-config ---
 run "$CDRWATCH" check-config

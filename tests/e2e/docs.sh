@@ -42,4 +42,23 @@ done
 for opt in --labels --alerts --learning-until --grace --format --check; do
     contains "$TMP/man-score-opts" "$opt" "the man page documents score $opt"
 done
+
+# the same for run and demo: each long option of --help is accepted (a stray argument after it
+# makes the command stop at the argument check, before any Kafka work) and in the man page
+for cmd in run demo; do
+    next=demo
+    [ "$cmd" = demo ] && next='check\\-config'
+    "$CDRWATCH" "$cmd" --help > "$TMP/help"
+    sed -n "/^\.B $cmd\$/,/^\.B $next\$/p" doc/cdrwatch.1 | { grep -oE '\\-\\-[a-z]+(\\-[a-z]+)*' || true; } |
+        sed 's/\\-/-/g' | sort -u > "$TMP/man-opts"
+    for opt in $(grep -oE -- '--[a-z][a-z-]+' "$TMP/help" | sort -u); do
+        [ "$opt" = "--help" ] && continue
+        case "$opt" in --brokers | --group | --config | --cdr | --audit | --partitions) ;;
+        *) [ "$cmd" = run ] && ! grep -qE -- "^ +(-[a-z], )?$opt " "$TMP/help" && continue ;; # examples, not options
+        esac
+        run "$CDRWATCH" "$cmd" "$opt" x stray
+        if grep -q "unknown option" "$TMP/err"; then ok 1 "$cmd accepts $opt, as documented"; else ok 0 "$cmd accepts $opt, as documented"; fi
+        contains "$TMP/man-opts" "$opt" "the man page documents $cmd $opt"
+    done
+done
 done_testing

@@ -1,0 +1,79 @@
+/*
+ * kafka.h — the Kafka driver of `cdrwatch run` (and of `cdrwatch demo`): consume the audit topic
+ * in a consumer group and the CDR topic whole, merge every partition by event time, run the
+ * engine, produce alerts and dead letters, commit.
+ *
+ * Guarantees (DESIGN.md "Kafka"; the reasoning is at the top of kafka.c):
+ *  - at least once, end to end: an input offset is committed only after every alert and dead
+ *    letter that it and every earlier record raised has been acknowledged by the broker
+ *    (idempotent producer, acks=all). Duplicates after a crash carry the same event.id.
+ *  - after a restart or a rebalance the windows are rebuilt: each partition is read again from a
+ *    rewind point, kept in the commit's metadata, that holds every record younger than the
+ *    longest (window + suppression) of the rules. Records before the committed offset only
+ *    rebuild state (their alerts and dead letters were delivered before); the alerts that follow
+ *    are those of an uninterrupted run.
+ *  - records that do not decode, and late ones, go to `<topic><dlq_suffix>` with the original
+ *    bytes and the headers cdrwatch-error and cdrwatch-source; the pipeline goes on.
+ *  - SIGINT/SIGTERM (cw_kafka_stop) finish the batch, wait up to kafka.shutdown_timeout for the
+ *    broker's acknowledgements, commit and leave. A broker going away is retried, and logged,
+ *    for as long as it takes; only a fatal error (a permanent delivery failure, a fenced
+ *    idempotent producer) ends the run with CW_ERR.
+ *
+ * One run at a time per process (signals reach it through cw_kafka_stop).
+ */
+#ifndef CDRWATCH_KAFKA_H
+#define CDRWATCH_KAFKA_H
+
+#include "cdrwatch/config.h"
+#include "cdrwatch/decode.h"
+
+/* Counters of a run (cumulative over assignments). */
+typedef struct {
+    uint64_t records;         /* records consumed for the first time (cdr + audit, dead letters included) */
+    uint64_t records_by_stream[CW_STREAM_COUNT];
+    uint64_t rebuilt;         /* records read again to rebuild windows */
+    uint64_t alerts;          /* alerts produced */
+    uint64_t rebuilt_alerts;  /* alerts raised while rebuilding, not produced (delivered before) */
+    uint64_t acked;           /* alerts and dead letters the broker acknowledged */
+    uint64_t dead[CW_DEC_REASON_COUNT]; /* dead letters produced, by reason (late included) */
+    uint64_t dead_total;
+    uint64_t evictions;       /* keys evicted from full key tables */
+    uint64_t commits;         /* successful offset commits */
+    uint64_t assignments;     /* partition assignments received (each rebuilds the windows) */
+    int64_t lag;              /* records behind the end over every partition; -1 unknown */
+    int64_t records_pending;  /* records buffered, not yet processed */
+} cw_kafka_stats_t;
+
+typedef struct {
+    const char *brokers;  /* NULL: cfg->brokers */
+    const char *group;    /* NULL: cfg->group */
+    bool exit_at_end;     /* stop (status CW_OK) once every assigned partition is at its end,
+                           * everything processed, acknowledged and committed (kcat -e) */
+    /* Called once per loop iteration on the running thread, with the counters (tests use it to
+     * inject faults at a chosen point). May call cw_kafka_stop. */
+    void (*tick)(void *ctx, const cw_kafka_stats_t *stats);
+    void *tick_ctx;
+} cw_kafka_opts_t;
+
+/* Run until cw_kafka_stop (or the end, with exit_at_end). Returns CW_OK after a clean stop,
+ * CW_ERR_USAGE for a configuration librdkafka refuses (message names kafka.properties.KEY),
+ * CW_ERR for a fatal runtime error (message in err). stats, when not NULL, gets the counters. */
+cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafka_opts_t *opts,
+                         cw_kafka_stats_t *stats, char *err, size_t errlen);
+
+/* Ask the running pipeline to finish (async-signal-safe). A second call shortens the wait for
+ * acknowledgements to nothing. */
+void cw_kafka_stop(void);
+
+/* Decode one message as `run` does: JSON when its first non-blank byte is '{', otherwise one
+ * headerless CSV record whose columns are ic's. A record without quotes or line breaks inside is
+ * split at its commas directly (what libcsv would do, faster); any other goes through csv, a
+ * decoder of the stream. An empty message is missing_field, one over CW_RECORD_MAX oversize. */
+cw_decode_result_t cw_kafka_decode(cw_csv_t *csv, const cw_input_config_t *ic, cw_stream_t stream,
+                                   const char *buf, size_t len, cw_event_t *ev);
+
+/* The rewind span of a configuration: the longest (window + suppress) of its enabled rules, in
+ * ms. Every partition is read again from this far before the engine clock on assignment. */
+cw_time_t cw_kafka_rewind_span(const cw_config_t *cfg);
+
+#endif

@@ -1,0 +1,1494 @@
+/*
+ * kafka.c — the Kafka driver: consumers, time merge, engine, producer, dead letters, commits.
+ *
+ * Handles. Three librdkafka clients: `audit`, a consumer-group member subscribed to the audit
+ * topic; `cdr`, a consumer of the same group.id that never joins it but is assigned every
+ * partition of the CDR topic (reference data each instance needs whole); `prod`, an idempotent
+ * producer (acks=all) for alerts, dead letters and statistics. Every callback (rebalance,
+ * delivery report, error, statistics, commit) is served on the calling thread by the poll calls
+ * of the main loop — librdkafka's own threads only log — so the engine and cJSON (whose hooks
+ * decode.c repoints while it parses) are never entered from elsewhere. The loop sleeps in
+ * poll(2) on a pipe that the clients' queues (rd_kafka_queue_io_event_enable) and cw_kafka_stop
+ * write to.
+ *
+ * Generations. Each assignment of audit partitions starts a generation: a fresh engine, merge
+ * and partition table in their own pool. The CDR partitions are (re)assigned with it, and every
+ * partition starts from its rewind point: the commit metadata "cdrwatch rewind=O" holds the
+ * offset from which every record younger than (engine clock - rewind span) is read again, where
+ * the span is the longest (window + suppress) of the rules — after that much event time a
+ * rebuilt key is in exactly the state an uninterrupted run would have (same window contents,
+ * same armed/fired flag, same suppression), so the alerts raised after the committed offset are
+ * the uninterrupted run's. Records below the committed offset are "silent": they feed the engine
+ * but their alerts and dead letters are not produced again (they were acknowledged before the
+ * commit). The rebalance protocol is eager (librdkafka's default range,roundrobin): since every
+ * assignment rebuilds the windows anyway, cooperative rebalancing would gain nothing, and
+ * librdkafka 2.0.2 has known cooperative close bugs (notes/kafka.md §4.2). The cost is one
+ * rewind span of input read again per instance on every rebalance or restart.
+ *
+ * Time merge. Every partition is an input of a cw_kmerge_t: records go to the engine oldest
+ * first; an empty partition not at its end (enable.partition.eof tells) holds the others back
+ * for at most kafka.idle_wait; a partition with too many buffered records is paused.
+ *
+ * Commits. Records are processed in a loop; every kafka.commit_interval the offsets reached are
+ * sealed into a checkpoint. Each produced message (alert, dead letter) belongs to the open
+ * checkpoint and carries it as its opaque; a checkpoint is committed (async, with the rewind
+ * metadata) when it and every older one have no message left unacknowledged. A permanent
+ * delivery failure stops all further commits and ends the run (exit 1): what was not committed
+ * is read again on the next start. The producer retries for ever (message.timeout.ms=0 unless
+ * configured), so a broker outage only delays commits. The audit consumer, being the group
+ * member, commits the CDR partitions' positions too (they are the same for every instance,
+ * give or take the moment each commits).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/time.h>
+#include <apr_strings.h>
+#include <cjson/cJSON.h>
+#include <librdkafka/rdkafka.h>
+#include "cw_build.h"
+#include "cdrwatch/decode.h"
+#include "cdrwatch/engine.h"
+#include "cdrwatch/kafka.h"
+#include "cdrwatch/kmerge.h"
+#include "cdrwatch/log.h"
+
+#define BATCH_MAX 5000          /* records per loop iteration before the queues are served again */
+/* Memory held in buffered records (payload plus librdkafka's per-message overhead, estimated)
+ * above which a partition's fetching pauses: a partition runs ahead when its records are newer
+ * than the others'. The budget is shared by the partitions of a generation, at least
+ * PAUSE_MIN_BYTES each. Fetching resumes at three quarters: librdkafka takes up to a second to
+ * deliver again after a resume, and the records left must cover it. */
+#define BUFFER_BUDGET (256u << 20)
+#define PAUSE_MIN_BYTES (16u << 20)
+#define MSG_OVERHEAD 256
+#define REWIND_SAMPLES 512      /* samples kept per partition by its rewind tracker */
+#define CKPT_MAX 64             /* sealed checkpoints waiting for acknowledgements */
+#define META_PREFIX "cdrwatch rewind="
+
+typedef struct runner runner_t;
+
+/* One input partition of the current generation. */
+typedef struct {
+    runner_t *r;
+    cw_stream_t stream;
+    const char *topic;        /* the configuration's */
+    int32_t partition;
+    rd_kafka_t *rk;           /* the consumer that reads it */
+    int input;                /* its index in the merge */
+    uint32_t source_id;       /* engine source */
+    int64_t start;            /* offset assigned from, or a logical offset (< 0) */
+    int64_t received;         /* next offset expected from the consumer (-1: unknown) */
+    int64_t next;             /* next offset to process, -1 before the first record */
+    int64_t silent_until;     /* records below: processed before, rebuild only (-1: none) */
+    int64_t confirmed;        /* the group's committed offset, as the broker last confirmed it; -1 none */
+    cw_rewind_t *rewind;      /* created at the first record */
+    bool paused;
+    size_t buffered_bytes;    /* payload bytes in the merge */
+    cw_event_t ev;            /* the decoded head */
+    cw_decode_result_t res;
+} part_t;
+
+/* Offsets reached at a moment, committed once every message produced before it is acked. */
+typedef struct ckpt {
+    long pending;             /* produced, not acknowledged */
+    bool sealed;
+    bool dropped;             /* its generation ended before it could be committed */
+    rd_kafka_topic_partition_list_t *offsets;
+    struct ckpt *next;
+} ckpt_t;
+
+struct runner {
+    apr_pool_t *pool;
+    apr_pool_t *gen_pool;     /* the current generation: engine, merge, parts */
+    const cw_config_t *cfg;
+    cw_kafka_opts_t opts;
+    const char *brokers, *group;
+    rd_kafka_t *prod, *audit, *cdr;
+    rd_kafka_queue_t *q_prod, *q_audit, *q_cdr;
+    int wake_rd;              /* read end of the wake-up pipe */
+    const char *dlq_topic[CW_STREAM_COUNT];
+    cw_time_t rewind_span;
+    bool earliest;            /* auto.offset.reset is earliest (for never-committed CDR parts) */
+
+    /* the generation */
+    bool gen_active;
+    cw_engine_t *engine;
+    cw_kmerge_t *merge;
+    cw_csv_t *csv[CW_STREAM_COUNT];
+    part_t **parts;
+    int n_parts;
+    part_t **by_partition[CW_STREAM_COUNT]; /* index: partition number */
+    int32_t n_by_partition[CW_STREAM_COUNT];
+    bool silent;              /* the record being processed only rebuilds state */
+    size_t pause_bytes;       /* a partition buffering more pauses */
+
+    /* checkpoints, oldest first; the last one is open */
+    ckpt_t *ck_head, *ck_tail;
+    int n_sealed;
+    bool commit_blocked;      /* a message could not be delivered: commit nothing more */
+
+    /* output */
+    cw_observer_t observer;
+    char host[256];
+    char *buf;                /* CW_ALERT_MAX */
+
+    /* state */
+    cw_kafka_stats_t st;
+    uint64_t evictions_before; /* of the generations that ended */
+    bool fatal;
+    char fatal_msg[512];
+    bool brokers_down;
+    cw_time_t brokers_down_since;
+    bool cdr_topic_missing_logged;
+    char last_error[512];
+    cw_time_t last_error_at;
+    cw_time_t last_seal, last_stats;
+    char rdk_stats[CW_STREAM_COUNT + 1][160]; /* summary of librdkafka's last statistics, per client */
+};
+
+/* Signal plumbing: one run per process. */
+static volatile sig_atomic_t stop_requests;
+static int wake_fd = -1;
+
+void cw_kafka_stop(void)
+{
+    stop_requests++;
+    if (wake_fd >= 0) {
+        ssize_t n = write(wake_fd, "s", 1);
+        (void)n;
+    }
+}
+
+static cw_time_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (cw_time_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static cw_time_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (cw_time_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void set_fatal(runner_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_fatal(runner_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    if (r->fatal)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(r->fatal_msg, sizeof r->fatal_msg, fmt, ap);
+    va_end(ap);
+    r->fatal = true;
+    r->commit_blocked = true;
+    cw_log(CW_LOG_ERROR, "%s", r->fatal_msg);
+}
+
+cw_time_t cw_kafka_rewind_span(const cw_config_t *cfg)
+{
+    cw_time_t span = 0;
+    for (int i = 0; i < cfg->n_rules; i++) {
+        const cw_rule_t *rule = &cfg->rules[i];
+        if (rule->enabled && rule->window + rule->suppress > span)
+            span = rule->window + rule->suppress;
+    }
+    return span;
+}
+
+/* ---- librdkafka callbacks ---- */
+
+/* librdkafka's log lines (from any of its threads): one write each. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *msg)
+{
+    cw_log_level_t l = level <= 3 ? CW_LOG_WARN : level <= 5 ? CW_LOG_INFO : CW_LOG_DEBUG;
+    char line[1024];
+    /* "property X is a consumer property and will be ignored by this producer": expected, the
+     * same properties go to every client */
+    if (strcmp(fac, "CONFWARN") == 0 && strstr(msg, "will be ignored by this"))
+        l = CW_LOG_DEBUG;
+    if (l > cw_log_get_level())
+        return;
+    snprintf(line, sizeof line, "cdrwatch: %s: kafka: %s: %s: %s\n",
+             l == CW_LOG_WARN ? "warning" : l == CW_LOG_INFO ? "info" : "debug", rd_kafka_name(rk),
+             fac, msg);
+    fputs(line, stderr);
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    runner_t *r = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
+        set_fatal(r, "kafka: fatal error in %s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(orig), why);
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        if (!r->brokers_down) {
+            cw_log(CW_LOG_WARN, "no Kafka broker of %s is reachable (%s); retrying until one is",
+                   r->brokers, reason);
+            r->brokers_down = true;
+            r->brokers_down_since = mono_ms();
+        }
+        return;
+    }
+    /* transport errors and the like: librdkafka retries and logs them itself */
+    cw_log(CW_LOG_DEBUG, "kafka: %s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static void broker_back(runner_t *r)
+{
+    if (!r->brokers_down)
+        return;
+    r->brokers_down = false;
+    cw_log(CW_LOG_INFO, "Kafka brokers reachable again after %.1f s", (double)(mono_ms() - r->brokers_down_since) / 1000.0);
+}
+
+static int stats_index(runner_t *r, rd_kafka_t *rk)
+{
+    return rk == r->prod ? 0 : rk == r->audit ? 1 : 2;
+}
+
+/* librdkafka statistics (statistics.interval.ms): keep a one-line summary for our own line, and
+ * forward the JSON to the statistics topic. Runs on the main thread (served by a poll call). */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    runner_t *r = opaque;
+    cJSON *root = cJSON_ParseWithLength(json, len), *brokers, *b, *cgrp;
+    int up = 0, total = 0;
+    double rtt = 0;
+    char *out = r->rdk_stats[stats_index(r, rk)];
+    if (root) {
+        brokers = cJSON_GetObjectItemCaseSensitive(root, "brokers");
+        cJSON_ArrayForEach(b, brokers)
+        {
+            cJSON *nodeid = cJSON_GetObjectItemCaseSensitive(b, "nodeid");
+            cJSON *state = cJSON_GetObjectItemCaseSensitive(b, "state");
+            cJSON *rttobj = cJSON_GetObjectItemCaseSensitive(b, "rtt");
+            cJSON *avg = rttobj ? cJSON_GetObjectItemCaseSensitive(rttobj, "avg") : NULL;
+            if (!cJSON_IsNumber(nodeid) || nodeid->valueint < 0)
+                continue; /* bootstrap and internal pseudo-brokers */
+            total++;
+            if (cJSON_IsString(state) && strcmp(state->valuestring, "UP") == 0) {
+                up++;
+                if (cJSON_IsNumber(avg) && avg->valuedouble / 1000.0 > rtt)
+                    rtt = avg->valuedouble / 1000.0; /* µs -> ms, the worst broker */
+            }
+        }
+        cgrp = cJSON_GetObjectItemCaseSensitive(root, "cgrp");
+        snprintf(out, sizeof r->rdk_stats[0], "%s brokers up %d/%d rtt %.1f ms", rd_kafka_name(rk), up,
+                 total, rtt);
+        if (cgrp) {
+            cJSON *rc = cJSON_GetObjectItemCaseSensitive(cgrp, "rebalance_cnt");
+            if (cJSON_IsNumber(rc))
+                snprintf(out + strlen(out), sizeof r->rdk_stats[0] - strlen(out), " rebalances %d", rc->valueint);
+        }
+        cJSON_Delete(root);
+    }
+    if (r->cfg->stats_topic[0] && r->prod) {
+        char key[300];
+        snprintf(key, sizeof key, "librdkafka/%s/%s", r->host, rd_kafka_name(rk));
+        rd_kafka_producev(r->prod, RD_KAFKA_V_TOPIC(r->cfg->stats_topic), RD_KAFKA_V_VALUE(json, len),
+                          RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_OPAQUE(NULL), RD_KAFKA_V_END);
+    }
+    return 0; /* librdkafka frees json */
+}
+
+/* Delivery report of an alert, a dead letter (opaque: its checkpoint) or a statistics line. */
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    runner_t *r = opaque;
+    ckpt_t *ck = m->_private;
+    (void)rk;
+    if (!ck) {
+        if (m->err && m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+            cw_log(CW_LOG_WARN, "statistics not delivered to %s: %s", rd_kafka_topic_name(m->rkt),
+                   rd_kafka_err2str(m->err));
+        return;
+    }
+    ck->pending--;
+    if (m->err) {
+        r->commit_blocked = true;
+        if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+            set_fatal(r, "kafka: a message to topic %s was not delivered: %s (nothing after it is "
+                         "committed; it is raised again on the next start)",
+                      rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        return;
+    }
+    r->st.acked++;
+    broker_back(r);
+}
+
+static part_t *find_part(runner_t *r, cw_stream_t s, int32_t partition);
+
+/* The broker's answer to a commit: remember what it confirmed, per partition. */
+static rd_kafka_resp_err_t commit_result(runner_t *r, rd_kafka_resp_err_t err,
+                                         const rd_kafka_topic_partition_list_t *offsets)
+{
+    for (int i = 0; offsets && i < offsets->cnt; i++) {
+        const rd_kafka_topic_partition_t *e = &offsets->elems[i];
+        if (e->err || err) {
+            if (!err)
+                err = e->err;
+            continue;
+        }
+        for (int s = 0; s < CW_STREAM_COUNT; s++) {
+            part_t *p = strcmp(e->topic, r->cfg->input[s].topic) == 0 ? find_part(r, (cw_stream_t)s, e->partition) : NULL;
+            if (p && e->offset > p->confirmed)
+                p->confirmed = e->offset;
+        }
+    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        r->st.commits++;
+    else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        cw_log(CW_LOG_WARN, "offset commit failed: %s (the next commit carries the same offsets)",
+               rd_kafka_err2str(err));
+    return err;
+}
+
+static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
+                      void *opaque)
+{
+    (void)rk;
+    commit_result(opaque, err, offsets);
+}
+
+/* ---- producing ---- */
+
+/* Produce one message for the open checkpoint; waits while the local queue is full. Returns false
+ * if it could not be queued (the checkpoint then never commits). */
+static bool produce(runner_t *r, const char *topic, const void *key, size_t keylen, const void *val,
+                    size_t len, rd_kafka_headers_t *hdrs)
+{
+    ckpt_t *ck = r->ck_tail;
+    cw_time_t waited_since = 0;
+    for (;;) {
+        rd_kafka_resp_err_t err;
+        if (hdrs)
+            err = rd_kafka_producev(r->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+                                    RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_HEADERS(hdrs),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(ck),
+                                    RD_KAFKA_V_END);
+        else
+            err = rd_kafka_producev(r->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+                                    RD_KAFKA_V_VALUE((void *)val, len),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(ck),
+                                    RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            ck->pending++;
+            return true;
+        }
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !r->fatal) {
+            /* back-pressure: the broker is slow or away; keep the consumers alive meanwhile */
+            if (!waited_since) {
+                waited_since = mono_ms();
+                cw_log(CW_LOG_WARN, "the producer queue is full (broker slow or unreachable): waiting");
+            }
+            rd_kafka_poll(r->prod, 100);
+            if (stop_requests > 1 || (stop_requests && mono_ms() - waited_since > r->cfg->kafka_shutdown_timeout))
+                break;
+            continue;
+        }
+        set_fatal(r, "kafka: cannot produce to topic %s: %s", topic, rd_kafka_err2str(err));
+        break;
+    }
+    if (hdrs)
+        rd_kafka_headers_destroy(hdrs);
+    r->commit_blocked = true;
+    return false;
+}
+
+static void on_alert(void *ctx, const cw_alert_t *a)
+{
+    runner_t *r = ctx;
+    const cw_rule_t *rule = a->rule;
+    char keybuf[1024];
+    const char *key = NULL;
+    size_t n, keylen = 0;
+    bool by_principal = false;
+
+    if (r->silent) {
+        r->st.rebuilt_alerts++;
+        return;
+    }
+    r->observer.emitted_at = wall_ms();
+    n = cw_alert_encode(a, &r->observer, r->buf, CW_ALERT_MAX);
+    if (n && r->buf[n - 1] == '\n')
+        n--;
+    for (int i = 0; i < rule->n_key; i++)
+        by_principal |= rule->key[i] == CW_F_PRINCIPAL;
+    if (by_principal && a->ev->stream == CW_STREAM_AUDIT) {
+        key = a->ev->u.audit.principal;
+        keylen = strlen(key);
+    } else {
+        keylen = a->keylen < sizeof keybuf ? a->keylen : sizeof keybuf - 1;
+        memcpy(keybuf, a->key, keylen);
+        for (size_t i = 0; i < keylen; i++)
+            if (keybuf[i] == '\x1f')
+                keybuf[i] = '/';
+        key = keybuf;
+    }
+    if (produce(r, r->cfg->alerts_topic, key, keylen, r->buf, n, NULL))
+        r->st.alerts++;
+}
+
+/* A record that goes to the dead-letter topic: the original bytes, key, and two headers. */
+static void dead_letter(runner_t *r, part_t *p, const rd_kafka_message_t *m, cw_decode_result_t res)
+{
+    char src[512], why[256];
+    cw_pos_t pos = {p->topic, p->partition, m->offset};
+    rd_kafka_headers_t *h;
+
+    if (res.reason >= 0 && res.reason < CW_DEC_REASON_COUNT)
+        r->st.dead[res.reason]++;
+    r->st.dead_total++;
+    cw_pos_format(&pos, src, sizeof src);
+    cw_reason_format(res, why, sizeof why);
+    cw_log(CW_LOG_DEBUG, "dead letter: %s: %s", src, why);
+    h = rd_kafka_headers_new(2);
+    rd_kafka_header_add(h, "cdrwatch-error", -1, why, -1);
+    rd_kafka_header_add(h, "cdrwatch-source", -1, src, -1);
+    produce(r, r->dlq_topic[p->stream], m->key, m->key_len, m->payload ? m->payload : "", m->len, h);
+}
+
+/* ---- the generation: partitions, engine, merge ---- */
+
+/* Headerless CSV without quotes or line breaks inside — what producers of CSV messages send —
+ * decoded by splitting at the commas: the cells libcsv would give (RFC 4180 leaves such a record
+ * nothing else to interpret), without its byte-by-byte state machine, the larger part of the
+ * cost of a CDR. Returns false, having done nothing, for anything else (libcsv decodes it). */
+static bool decode_plain_csv(const cw_input_config_t *ic, cw_stream_t stream, const char *b, size_t len,
+                             cw_event_t *ev, cw_decode_result_t *res)
+{
+    const char *s = b, *end;
+    int cells = 1;
+    if (len && b[len - 1] == '\n')
+        len--;
+    if (len && b[len - 1] == '\r')
+        len--;
+    end = b + len;
+    for (const char *c = b; c < end; c++) {
+        if (*c == '"' || *c == '\n' || *c == '\r')
+            return false;
+        cells += *c == ',';
+    }
+    cw_event_reset(ev, stream);
+    if (cells != ic->n_columns) {
+        *res = (cw_decode_result_t){CW_DEC_CSV_COLUMNS, CW_F_NONE};
+        return true;
+    }
+    for (int col = 0; col < cells; col++) {
+        const char *comma = memchr(s, ',', (size_t)(end - s)), *e = comma ? comma : end;
+        if (ic->columns[col] != CW_F_NONE) {
+            *res = cw_decode_set_field(ev, ic->columns[col], s, (size_t)(e - s));
+            if (res->reason != CW_DEC_OK)
+                return true;
+        }
+        s = e + 1;
+    }
+    *res = cw_decode_finish(ev);
+    return true;
+}
+
+cw_decode_result_t cw_kafka_decode(cw_csv_t *csv, const cw_input_config_t *ic, cw_stream_t stream,
+                                   const char *b, size_t len, cw_event_t *ev)
+{
+    cw_decode_result_t res;
+    size_t i = 0;
+    if (!b)
+        len = 0;
+    while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+        i++;
+    if (len > CW_RECORD_MAX) {
+        cw_event_reset(ev, stream);
+        return (cw_decode_result_t){CW_DEC_OVERSIZE, CW_F_NONE};
+    }
+    if (i == len) { /* an empty message (a tombstone): no required field */
+        cw_event_reset(ev, stream);
+        return (cw_decode_result_t){CW_DEC_MISSING_FIELD, CW_F_NONE};
+    }
+    if (b[i] == '{')
+        return cw_decode_json(stream, b, len, ev);
+    if (decode_plain_csv(ic, stream, b, len, ev, &res))
+        return res;
+    {
+        int rc;
+        cw_csv_reset(csv);
+        rc = cw_csv_push(csv, b, len);
+        if (rc == 0 && b[len - 1] != '\n')
+            rc = cw_csv_push(csv, "\n", 1);
+        if (rc == 0)
+            rc = cw_csv_finish(csv);
+        if (rc == 1) {
+            res = cw_csv_decode(csv, ev);
+        } else {
+            cw_event_reset(ev, stream);
+            res = (cw_decode_result_t){CW_DEC_BAD_CSV, CW_F_NONE};
+        }
+        cw_csv_reset(csv);
+        return res;
+    }
+}
+
+/* The merge's head function: decode a message into its partition's head event. */
+static bool decode_head(void *ctx, int input, void *item, cw_time_t *ts)
+{
+    runner_t *r = ctx;
+    part_t *p = r->parts[input];
+    rd_kafka_message_t *m = item;
+    p->res = cw_kafka_decode(r->csv[p->stream], &r->cfg->input[p->stream], p->stream, m->payload, m->len, &p->ev);
+    *ts = p->ev.ts;
+    return p->res.reason == CW_DEC_OK;
+}
+
+static void free_message(void *ctx, void *item)
+{
+    (void)ctx;
+    rd_kafka_message_destroy(item);
+}
+
+static part_t *find_part(runner_t *r, cw_stream_t s, int32_t partition)
+{
+    if (!r->gen_active || partition < 0 || partition >= r->n_by_partition[s])
+        return NULL;
+    return r->by_partition[s][partition];
+}
+
+static part_t *part_of(runner_t *r, const rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    for (int s = 0; s < CW_STREAM_COUNT; s++)
+        if (strcmp(topic, r->cfg->input[s].topic) == 0)
+            return find_part(r, (cw_stream_t)s, m->partition);
+    return NULL;
+}
+
+static void pause_part(runner_t *r, part_t *p, bool pause)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    if (pause)
+        rd_kafka_pause_partitions(p->rk, l);
+    else
+        rd_kafka_resume_partitions(p->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    p->paused = pause;
+    cw_log(CW_LOG_DEBUG, "%s/%d: %s with %zu records (%zu bytes) buffered", p->topic, p->partition,
+           pause ? "paused" : "resumed", cw_kmerge_count(r->merge, p->input), p->buffered_bytes);
+}
+
+/* Parse "cdrwatch rewind=O" from commit metadata; -1 if absent. */
+static int64_t parse_meta(const rd_kafka_topic_partition_t *e)
+{
+    char buf[64];
+    long long v;
+    char *end;
+    size_t n = strlen(META_PREFIX);
+    if (!e->metadata || e->metadata_size <= n || e->metadata_size >= sizeof buf)
+        return -1;
+    memcpy(buf, e->metadata, e->metadata_size);
+    buf[e->metadata_size] = '\0';
+    if (strncmp(buf, META_PREFIX, n) != 0)
+        return -1;
+    errno = 0;
+    v = strtoll(buf + n, &end, 10);
+    if (errno || end == buf + n || (*end && *end != ' ') || v < 0)
+        return -1;
+    return v;
+}
+
+/* The number of partitions of the CDR topic (0 when it does not exist). */
+static int cdr_partition_count(runner_t *r)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(r->cdr, r->cfg->input[CW_STREAM_CDR].topic, NULL);
+    rd_kafka_resp_err_t err;
+    int n = 0;
+    if (!rkt)
+        return 0;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        err = rd_kafka_metadata(r->cdr, 0, rkt, &md, 5000);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+        cw_log(CW_LOG_WARN, "metadata of topic %s: %s; retrying", r->cfg->input[CW_STREAM_CDR].topic,
+               rd_kafka_err2str(err));
+        md = NULL;
+    }
+    if (md && md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        n = md->topics[0].partition_cnt;
+        r->cdr_topic_missing_logged = false;
+    } else if (md && !r->cdr_topic_missing_logged) {
+        cw_log(CW_LOG_WARN, "CDR topic %s: %s; running on the audit topic alone until the next "
+                            "assignment", r->cfg->input[CW_STREAM_CDR].topic,
+               md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "no metadata");
+        r->cdr_topic_missing_logged = true;
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return n;
+}
+
+static void seal(runner_t *r);
+static void commit_ready(runner_t *r, bool sync);
+
+/* End the current generation: commit what is acknowledged (unless the partitions were lost),
+ * forget buffered records and every checkpoint that cannot be committed any more. */
+static void end_generation(runner_t *r, bool commit, cw_time_t flush_ms)
+{
+    int dropped = 0;
+    if (!r->gen_active)
+        return;
+    seal(r);
+    if (commit && !r->commit_blocked) {
+        rd_kafka_flush(r->prod, (int)flush_ms);
+        commit_ready(r, true);
+    }
+    for (ckpt_t *ck = r->ck_head; ck; ck = ck->next)
+        if (ck->sealed && !ck->dropped) {
+            ck->dropped = true;
+            dropped++;
+        }
+    if (dropped)
+        cw_log(CW_LOG_WARN, "%d checkpoint(s) not acknowledged before the partitions were handed "
+                            "over: their records will be read again", dropped);
+    r->evictions_before += cw_engine_metrics(r->engine)->evictions;
+    /* librdkafka keeps a partition's pause across assignments: resume before handing it back */
+    for (int i = 0; i < r->n_parts; i++)
+        if (r->parts[i]->paused)
+            pause_part(r, r->parts[i], false);
+    cw_kmerge_clear(r->merge);
+    if (r->cdr) {
+        rd_kafka_message_t *m;
+        rd_kafka_assign(r->cdr, NULL);
+        while ((m = rd_kafka_consumer_poll(r->cdr, 0))) /* fetched for the old assignment */
+            rd_kafka_message_destroy(m);
+    }
+    r->gen_active = false;
+    r->parts = NULL;
+    r->n_parts = 0;
+    apr_pool_clear(r->gen_pool);
+}
+
+/* Start a generation for the audit partitions just assigned: rewind points and committed offsets
+ * from the group, a fresh engine, the CDR topic assigned whole. */
+static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t *assigned)
+{
+    const cw_config_t *cfg = r->cfg;
+    int n_cdr = cdr_partition_count(r);
+    rd_kafka_topic_partition_list_t *all = rd_kafka_topic_partition_list_new(assigned->cnt + n_cdr);
+    rd_kafka_topic_partition_list_t *la, *lc;
+    rd_kafka_resp_err_t err;
+    char err_buf[512];
+    int rebuilding = 0;
+
+    for (int i = 0; i < n_cdr; i++)
+        rd_kafka_topic_partition_list_add(all, cfg->input[CW_STREAM_CDR].topic, i);
+    for (int i = 0; i < assigned->cnt; i++)
+        rd_kafka_topic_partition_list_add(all, assigned->elems[i].topic, assigned->elems[i].partition);
+    /* committed offsets and rewind metadata, for both topics, from the group */
+    err = rd_kafka_committed(r->audit, all, 30000);
+    if (err) {
+        cw_log(CW_LOG_WARN, "cannot read the committed offsets (%s): starting from them without "
+                            "rebuilding the windows", rd_kafka_err2str(err));
+        for (int i = 0; i < all->cnt; i++) {
+            all->elems[i].offset = RD_KAFKA_OFFSET_STORED;
+            all->elems[i].metadata_size = 0;
+        }
+    }
+    rd_kafka_topic_partition_list_sort(all, NULL, NULL);
+
+    if (cw_engine_create(r->gen_pool, cfg, on_alert, r, &r->engine, err_buf, sizeof err_buf) != CW_OK) {
+        set_fatal(r, "%s", err_buf);
+        rd_kafka_topic_partition_list_destroy(all);
+        return;
+    }
+    cw_kmerge_create(r->gen_pool, all->cnt ? all->cnt : 1, cfg->kafka_idle_wait, decode_head, free_message,
+                     r, &r->merge);
+    for (int s = 0; s < CW_STREAM_COUNT; s++) {
+        cw_csv_create(r->gen_pool, (cw_stream_t)s, &r->csv[s]);
+        cw_csv_set_columns(r->csv[s], cfg->input[s].columns, cfg->input[s].n_columns);
+        r->n_by_partition[s] = 0;
+    }
+    r->parts = apr_pcalloc(r->gen_pool, (size_t)(all->cnt ? all->cnt : 1) * sizeof *r->parts);
+    r->n_parts = 0;
+    la = rd_kafka_topic_partition_list_new(assigned->cnt);
+    lc = rd_kafka_topic_partition_list_new(n_cdr);
+    /* inputs in merge order (ties): CDR partitions first, then audit, each by partition number —
+     * as replay orders --cdr before --audit */
+    for (int pass = 0; pass < CW_STREAM_COUNT; pass++) {
+        cw_stream_t s = pass == 0 ? CW_STREAM_CDR : CW_STREAM_AUDIT;
+        int32_t maxp = -1;
+        for (int i = 0; i < all->cnt; i++)
+            if (strcmp(all->elems[i].topic, cfg->input[s].topic) == 0 && all->elems[i].partition > maxp)
+                maxp = all->elems[i].partition;
+        r->n_by_partition[s] = maxp + 1;
+        r->by_partition[s] = apr_pcalloc(r->gen_pool, (size_t)(maxp + 2) * sizeof(part_t *));
+        for (int i = 0; i < all->cnt; i++) {
+            rd_kafka_topic_partition_t *e = &all->elems[i];
+            part_t *p;
+            int64_t rewind;
+            if (strcmp(e->topic, cfg->input[s].topic) != 0)
+                continue;
+            p = apr_pcalloc(r->gen_pool, sizeof *p);
+            p->r = r;
+            p->stream = s;
+            p->topic = cfg->input[s].topic;
+            p->partition = e->partition;
+            p->rk = s == CW_STREAM_CDR ? r->cdr : r->audit;
+            p->input = cw_kmerge_add(r->merge);
+            p->source_id = cw_engine_source_id(r->engine, p->topic, p->partition);
+            p->next = -1;
+            p->confirmed = e->offset >= 0 ? e->offset : -1;
+            p->silent_until = p->confirmed;
+            rewind = e->offset >= 0 ? parse_meta(e) : -1;
+            if (e->offset >= 0)
+                p->start = rewind >= 0 && rewind <= e->offset ? rewind : e->offset;
+            else if (e->offset == RD_KAFKA_OFFSET_STORED)
+                p->start = RD_KAFKA_OFFSET_STORED;
+            else /* never committed */
+                p->start = s == CW_STREAM_AUDIT ? RD_KAFKA_OFFSET_INVALID
+                           : r->earliest        ? RD_KAFKA_OFFSET_BEGINNING
+                                                : RD_KAFKA_OFFSET_END;
+            p->received = p->start >= 0 ? p->start : -1;
+            if (p->start >= 0 && p->confirmed > p->start)
+                rebuilding++;
+            r->parts[r->n_parts++] = p;
+            r->by_partition[s][p->partition] = p;
+            rd_kafka_topic_partition_list_add(s == CW_STREAM_CDR ? lc : la, p->topic, p->partition)->offset =
+                p->start;
+            cw_log(CW_LOG_DEBUG, "%s/%d: committed %lld, rewind %lld, start %lld", p->topic, p->partition,
+                   (long long)e->offset, (long long)rewind, (long long)p->start);
+        }
+    }
+    r->pause_bytes = r->n_parts ? BUFFER_BUDGET / (size_t)r->n_parts : BUFFER_BUDGET;
+    if (r->pause_bytes < PAUSE_MIN_BYTES)
+        r->pause_bytes = PAUSE_MIN_BYTES;
+    r->gen_active = true;
+    r->st.assignments++;
+    err = rd_kafka_assign(r->audit, la);
+    if (!err && n_cdr)
+        err = rd_kafka_assign(r->cdr, lc);
+    if (err)
+        set_fatal(r, "kafka: cannot assign partitions: %s", rd_kafka_err2str(err));
+    cw_log(CW_LOG_INFO, "assigned %d partition(s) of %s and all %d of %s%s", la->cnt,
+           cfg->input[CW_STREAM_AUDIT].topic, n_cdr, cfg->input[CW_STREAM_CDR].topic,
+           rebuilding ? "; rebuilding the windows from the rewind points" : "");
+    rd_kafka_topic_partition_list_destroy(la);
+    rd_kafka_topic_partition_list_destroy(lc);
+    rd_kafka_topic_partition_list_destroy(all);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque)
+{
+    runner_t *r = opaque;
+    switch (err) {
+    case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+        end_generation(r, true, r->cfg->kafka_shutdown_timeout); /* normally done on revoke */
+        start_generation(r, parts);
+        break;
+    case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS: {
+        bool lost = rd_kafka_assignment_lost(rk);
+        if (lost)
+            cw_log(CW_LOG_WARN, "the group lost our partitions (session timed out?): not committing");
+        else
+            cw_log(CW_LOG_INFO, "partitions revoked: committing and handing them over");
+        end_generation(r, !lost, r->cfg->kafka_shutdown_timeout);
+        rd_kafka_assign(rk, NULL);
+        break;
+    }
+    default:
+        cw_log(CW_LOG_WARN, "rebalance failed: %s", rd_kafka_err2str(err));
+        end_generation(r, false, 0);
+        rd_kafka_assign(rk, NULL);
+        break;
+    }
+}
+
+/* ---- checkpoints ---- */
+
+static ckpt_t *ckpt_open(runner_t *r)
+{
+    ckpt_t *ck = calloc(1, sizeof *ck);
+    if (!ck)
+        return NULL;
+    if (r->ck_tail)
+        r->ck_tail->next = ck;
+    else
+        r->ck_head = ck;
+    r->ck_tail = ck;
+    return ck;
+}
+
+/* Seal the open checkpoint with the offsets reached, and open the next one. */
+static void seal(runner_t *r)
+{
+    ckpt_t *ck = r->ck_tail;
+    cw_time_t clock = r->gen_active ? cw_engine_clock(r->engine) : INT64_MIN;
+    cw_time_t t = clock == INT64_MIN ? INT64_MIN : clock - r->rewind_span;
+    r->last_seal = mono_ms();
+    if (!r->gen_active)
+        return;
+    if (r->n_sealed >= CKPT_MAX && ck->pending)
+        return; /* acknowledgements lag far behind: keep filling this one */
+    ck->offsets = rd_kafka_topic_partition_list_new(r->n_parts);
+    for (int i = 0; i < r->n_parts; i++) {
+        part_t *p = r->parts[i];
+        rd_kafka_topic_partition_t *e;
+        char meta[64];
+        /* every partition whose commit the broker has not confirmed yet — a failed commit is
+         * carried by the next one; never below the group's offset (still rebuilding there) */
+        if (p->next < 0 || p->next <= p->confirmed)
+            continue;
+        e = rd_kafka_topic_partition_list_add(ck->offsets, p->topic, p->partition);
+        e->offset = p->next;
+        snprintf(meta, sizeof meta, META_PREFIX "%lld",
+                 (long long)(p->rewind ? cw_rewind_point(p->rewind, t) : p->start >= 0 ? p->start : p->next));
+        e->metadata = strdup(meta);
+        e->metadata_size = e->metadata ? strlen(meta) : 0;
+    }
+    if (ck->offsets->cnt == 0 && ck->pending == 0) { /* nothing to commit, nothing to wait for */
+        rd_kafka_topic_partition_list_destroy(ck->offsets);
+        ck->offsets = NULL;
+        return;
+    }
+    ck->sealed = true;
+    r->n_sealed++;
+    if (!ckpt_open(r))
+        set_fatal(r, "out of memory");
+}
+
+static void ckpt_free(ckpt_t *ck)
+{
+    if (ck->offsets)
+        rd_kafka_topic_partition_list_destroy(ck->offsets);
+    free(ck);
+}
+
+/* Commit the newest checkpoint whose messages, and all older ones', are acknowledged. */
+static void commit_ready(runner_t *r, bool sync)
+{
+    rd_kafka_topic_partition_list_t *merged = NULL;
+    while (r->ck_head && r->ck_head->sealed && r->ck_head->pending == 0 && !r->commit_blocked) {
+        ckpt_t *ck = r->ck_head;
+        r->ck_head = ck->next;
+        r->n_sealed--;
+        if (!ck->dropped && ck->offsets && ck->offsets->cnt) {
+            /* later checkpoints hold later offsets; a partition missing from the newest keeps the
+             * offset of an older one */
+            if (!merged)
+                merged = rd_kafka_topic_partition_list_new(ck->offsets->cnt);
+            for (int i = 0; i < ck->offsets->cnt; i++) {
+                rd_kafka_topic_partition_t *e = &ck->offsets->elems[i];
+                rd_kafka_topic_partition_t *m = rd_kafka_topic_partition_list_find(merged, e->topic, e->partition);
+                if (!m)
+                    m = rd_kafka_topic_partition_list_add(merged, e->topic, e->partition);
+                m->offset = e->offset;
+                free(m->metadata);
+                m->metadata = malloc(e->metadata_size ? e->metadata_size : 1);
+                memcpy(m->metadata, e->metadata, e->metadata_size);
+                m->metadata_size = e->metadata_size;
+            }
+        }
+        ckpt_free(ck);
+    }
+    if (!r->ck_head)
+        r->ck_tail = NULL;
+    if (!r->ck_tail && !ckpt_open(r))
+        set_fatal(r, "out of memory");
+    if (!merged)
+        return;
+    if (sync) {
+        /* the last word (shutdown, hand-over): a few tries if the coordinator hiccups */
+        for (int attempt = 0; attempt < 3; attempt++) {
+            rd_kafka_resp_err_t err = rd_kafka_commit(r->audit, merged, 0);
+            if (commit_result(r, err, merged) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                break;
+            for (int i = 0; i < merged->cnt; i++)
+                merged->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
+    } else {
+        rd_kafka_commit(r->audit, merged, 1); /* result in commit_cb */
+    }
+    rd_kafka_topic_partition_list_destroy(merged);
+}
+
+/* ---- the loop ---- */
+
+static void on_message(runner_t *r, rd_kafka_message_t *m)
+{
+    part_t *p;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        p = m->rkt ? part_of(r, m) : NULL;
+        if (p)
+            cw_log(CW_LOG_DEBUG, "%s/%d: end of partition at %lld (received up to %lld)", p->topic, p->partition,
+                   (long long)m->offset, (long long)p->received);
+        if (p && (p->received < 0 || m->offset >= p->received)) {
+            cw_kmerge_set_eof(r->merge, p->input);
+            if (p->received < 0)
+                p->received = m->offset;
+        }
+        broker_back(r);
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    if (m->err) {
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+            char why[512];
+            rd_kafka_fatal_error(r->audit, why, sizeof why);
+            set_fatal(r, "kafka: fatal consumer error: %s", why);
+        } else {
+            char msg[512];
+            cw_time_t now = mono_ms();
+            snprintf(msg, sizeof msg, "kafka: %s: %s", m->rkt ? rd_kafka_topic_name(m->rkt) : "consumer",
+                     rd_kafka_message_errstr(m));
+            /* the same error again and again (a topic that does not exist yet): once a minute */
+            if (strcmp(msg, r->last_error) != 0 || now - r->last_error_at > 60000) {
+                cw_log(CW_LOG_WARN, "%s", msg);
+                cw_strlcpy(r->last_error, msg, sizeof r->last_error);
+                r->last_error_at = now;
+            }
+        }
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    p = part_of(r, m);
+    if (!p || (p->received >= 0 && m->offset < p->received)) {
+        if (p)
+            cw_log(CW_LOG_DEBUG, "%s/%d: dropping offset %lld (expected %lld)", p->topic, p->partition,
+                   (long long)m->offset, (long long)p->received);
+        rd_kafka_message_destroy(m); /* from before a re-assignment */
+        return;
+    }
+    if (p->received >= 0 && m->offset != p->received)
+        cw_log(CW_LOG_DEBUG, "%s/%d: offset %lld after %lld", p->topic, p->partition, (long long)m->offset,
+               (long long)p->received - 1);
+    if (cw_kmerge_push(r->merge, p->input, m) != CW_OK) {
+        set_fatal(r, "out of memory buffering partition %s/%d", p->topic, p->partition);
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    p->received = m->offset + 1;
+    p->buffered_bytes += m->len + MSG_OVERHEAD;
+    broker_back(r);
+    if (!p->paused && p->buffered_bytes > r->pause_bytes)
+        pause_part(r, p, true);
+}
+
+/* Take everything the consumer has fetched (and serve its callbacks: rebalance, errors,
+ * commits), a batch at a time: one queue lock per batch rather than per message. */
+static void drain(runner_t *r, rd_kafka_t *rk, rd_kafka_queue_t *q)
+{
+    rd_kafka_message_t *batch[512];
+    ssize_t n;
+    if (!rk)
+        return;
+    do {
+        n = rd_kafka_consume_batch_queue(q, 0, batch, sizeof batch / sizeof batch[0]);
+        for (ssize_t i = 0; i < n; i++)
+            on_message(r, batch[i]);
+    } while (n == (ssize_t)(sizeof batch / sizeof batch[0]));
+    /* callbacks that are not messages (rebalance, commit results) are served by the poll call */
+    {
+        rd_kafka_message_t *m;
+        while ((m = rd_kafka_consumer_poll(rk, 0)))
+            on_message(r, m);
+    }
+}
+
+/* One record out of the merge into the engine. */
+static void process(runner_t *r, part_t *p, rd_kafka_message_t *m, bool decoded)
+{
+    bool silent = p->silent_until >= 0 && m->offset < p->silent_until;
+    if (!decoded) {
+        if (!silent)
+            dead_letter(r, p, m, p->res);
+    } else {
+        cw_event_t *ev = &p->ev;
+        ev->pos.name = p->topic;
+        ev->pos.partition = p->partition;
+        ev->pos.offset = m->offset;
+        ev->source_index = (int)p->source_id;
+        r->silent = silent;
+        if (cw_engine_process(r->engine, ev) == CW_DEC_LATE && !silent)
+            dead_letter(r, p, m, (cw_decode_result_t){CW_DEC_LATE, CW_F_NONE});
+        r->silent = false;
+        if (!p->rewind)
+            cw_rewind_create(r->gen_pool, REWIND_SAMPLES, p->start >= 0 ? p->start : m->offset, &p->rewind);
+        cw_rewind_note(p->rewind, ev->ts, m->offset);
+    }
+    if (silent) {
+        r->st.rebuilt++;
+    } else {
+        r->st.records++;
+        r->st.records_by_stream[p->stream]++;
+    }
+    p->next = m->offset + 1;
+    p->buffered_bytes -= m->len + MSG_OVERHEAD;
+    rd_kafka_message_destroy(m);
+    if (p->paused && p->buffered_bytes < r->pause_bytes / 4 * 3)
+        pause_part(r, p, false);
+}
+
+/* Tell the merge which empty partitions are known to hold more records on the broker (their
+ * high watermark, as of the last fetch, is beyond what was delivered), or may (never fetched):
+ * it waits for those. */
+static void update_lagging(runner_t *r)
+{
+    for (int i = 0; i < r->n_parts; i++) {
+        part_t *p = r->parts[i];
+        int64_t lo, hi;
+        if (cw_kmerge_count(r->merge, p->input) || cw_kmerge_at_eof(r->merge, p->input))
+            continue;
+        if (rd_kafka_get_watermark_offsets(p->rk, p->topic, p->partition, &lo, &hi) || hi < 0) {
+            /* not fetched yet: nothing is known, so it may hold anything (Kafka Streams waits
+             * for a partition of unknown lag too) */
+            cw_kmerge_set_lagging(r->merge, p->input, p->received < 0 || p->received == p->start);
+            continue;
+        }
+        cw_kmerge_set_lagging(r->merge, p->input, hi > (p->received >= 0 ? p->received : lo));
+    }
+}
+
+/* Process up to BATCH_MAX records; returns how long the loop may sleep (ms). */
+static int run_batch(runner_t *r)
+{
+    cw_time_t now = mono_ms(), until = 0;
+    bool lag_checked = false;
+    for (int n = 0; n < BATCH_MAX && r->gen_active && !r->fatal; n++) {
+        int input;
+        void *item;
+        bool decoded;
+        switch (cw_kmerge_next(r->merge, now, &input, &item, &decoded, &until)) {
+        case CW_KMERGE_ITEM:
+            process(r, r->parts[input], item, decoded);
+            break;
+        case CW_KMERGE_WAIT:
+            if (!lag_checked) { /* is the empty partition behind, or caught up? */
+                update_lagging(r);
+                lag_checked = true;
+                n--;
+                continue;
+            }
+            /* a lagging partition wakes us when its records arrive (queue event) */
+            return until == INT64_MAX ? 100 : until > now ? (int)(until - now) : 1;
+        case CW_KMERGE_EMPTY:
+            return 1000;
+        }
+    }
+    return 0; /* more to do */
+}
+
+static void update_lag(runner_t *r)
+{
+    int64_t lag = 0;
+    bool known = r->gen_active;
+    for (int i = 0; i < r->n_parts; i++) {
+        part_t *p = r->parts[i];
+        int64_t lo, hi;
+        if (rd_kafka_get_watermark_offsets(p->rk, p->topic, p->partition, &lo, &hi) || hi < 0) {
+            known = false;
+            continue;
+        }
+        lag += hi - (p->next >= 0 ? p->next : p->start >= 0 ? p->start : lo);
+    }
+    r->st.lag = known ? lag : -1;
+    r->st.records_pending = r->gen_active ? (int64_t)cw_kmerge_total(r->merge) : 0;
+    r->st.evictions = r->evictions_before + (r->gen_active ? cw_engine_metrics(r->engine)->evictions : 0);
+}
+
+static void report_stats(runner_t *r)
+{
+    char line[2048], json[2048];
+    size_t n;
+    int parts[CW_STREAM_COUNT] = {0, 0};
+    update_lag(r);
+    for (int i = 0; i < r->n_parts; i++)
+        parts[r->parts[i]->stream]++;
+    n = (size_t)snprintf(line, sizeof line,
+                         "stats: records in %llu (cdr %llu, audit %llu), rebuilt %llu; alerts out %llu; "
+                         "dead letters %llu (late %llu); acknowledged %llu; commits %llu; evictions %llu; "
+                         "lag %lld; partitions cdr %d, audit %d",
+                         (unsigned long long)r->st.records,
+                         (unsigned long long)r->st.records_by_stream[CW_STREAM_CDR],
+                         (unsigned long long)r->st.records_by_stream[CW_STREAM_AUDIT],
+                         (unsigned long long)r->st.rebuilt, (unsigned long long)r->st.alerts,
+                         (unsigned long long)r->st.dead_total, (unsigned long long)r->st.dead[CW_DEC_LATE],
+                         (unsigned long long)r->st.acked, (unsigned long long)r->st.commits,
+                         (unsigned long long)r->st.evictions, (long long)r->st.lag, parts[CW_STREAM_CDR],
+                         parts[CW_STREAM_AUDIT]);
+    for (int i = 0; i < CW_STREAM_COUNT + 1 && n < sizeof line; i++)
+        if (r->rdk_stats[i][0])
+            n += (size_t)snprintf(line + n, sizeof line - n, "; %s", r->rdk_stats[i]);
+    cw_log(CW_LOG_INFO, "%s", line);
+    if (r->cfg->stats_topic[0]) {
+        char key[300], t[32];
+        int len = snprintf(json, sizeof json,
+                           "{\"@timestamp\":\"%s\",\"host\":\"%s\",\"records\":%llu,\"records_cdr\":%llu,"
+                           "\"records_audit\":%llu,\"rebuilt\":%llu,\"alerts\":%llu,\"dead_letters\":%llu,"
+                           "\"late\":%llu,\"acknowledged\":%llu,\"evictions\":%llu,\"lag\":%lld}",
+                           cw_time_format(wall_ms(), t), r->host, (unsigned long long)r->st.records,
+                           (unsigned long long)r->st.records_by_stream[CW_STREAM_CDR],
+                           (unsigned long long)r->st.records_by_stream[CW_STREAM_AUDIT],
+                           (unsigned long long)r->st.rebuilt, (unsigned long long)r->st.alerts,
+                           (unsigned long long)r->st.dead_total, (unsigned long long)r->st.dead[CW_DEC_LATE],
+                           (unsigned long long)r->st.acked, (unsigned long long)r->st.evictions,
+                           (long long)r->st.lag);
+        snprintf(key, sizeof key, "cdrwatch/%s", r->host);
+        if (len > 0 && (size_t)len < sizeof json)
+            rd_kafka_producev(r->prod, RD_KAFKA_V_TOPIC(r->cfg->stats_topic), RD_KAFKA_V_VALUE(json, (size_t)len),
+                              RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_OPAQUE(NULL), RD_KAFKA_V_END);
+    }
+    r->last_stats = mono_ms();
+}
+
+/* Every partition at its end, everything processed, acknowledged and committed. */
+static bool at_end(runner_t *r)
+{
+    if (!r->gen_active || cw_kmerge_total(r->merge))
+        return false;
+    for (int i = 0; i < r->n_parts; i++)
+        if (!cw_kmerge_at_eof(r->merge, r->parts[i]->input))
+            return false;
+    return true;
+}
+
+/* ---- setup ---- */
+
+static cw_status_t conf_set(rd_kafka_conf_t *conf, const cw_config_t *cfg, const char *key,
+                            const char *value, bool from_user, char *err, size_t errlen)
+{
+    char why[512];
+    if (rd_kafka_conf_set(conf, key, value, why, sizeof why) == RD_KAFKA_CONF_OK)
+        return CW_OK;
+    if (from_user)
+        snprintf(err, errlen, "%s: kafka.properties.%s: %s", cfg->path ? cfg->path : "(built-in configuration)",
+                 key, why);
+    else
+        snprintf(err, errlen, "kafka: %s: %s", key, why);
+    return CW_ERR_USAGE;
+}
+
+typedef enum { CLIENT_PRODUCER, CLIENT_AUDIT, CLIENT_CDR } client_t;
+
+/* Properties cdrwatch sets itself: a user value would break a guarantee. */
+static const char *const managed[] = {"enable.auto.commit", "enable.auto.offset.store", "enable.partition.eof",
+                                      "enable.idempotence", "group.id", "bootstrap.servers",
+                                      "metadata.broker.list", "transactional.id"};
+
+static cw_status_t make_client(runner_t *r, client_t kind, rd_kafka_t **out, char *err, size_t errlen)
+{
+    const cw_config_t *cfg = r->cfg;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char why[512];
+    cw_status_t st = CW_OK;
+    static const char *const names[] = {"producer", "audit consumer", "cdr consumer"};
+
+#define SET(k, v) \
+    if (st == CW_OK) st = conf_set(conf, cfg, k, v, false, err, errlen)
+    SET("bootstrap.servers", r->brokers);
+    SET("client.id", kind == CLIENT_PRODUCER ? "cdrwatch" : kind == CLIENT_AUDIT ? "cdrwatch-audit" : "cdrwatch-cdr");
+    if (kind == CLIENT_PRODUCER) {
+        SET("enable.idempotence", "true");
+        SET("acks", "all");
+        SET("message.timeout.ms", "0"); /* retry for ever: a broker outage only delays commits */
+        SET("linger.ms", "5");
+    } else {
+        SET("group.id", r->group);
+        SET("enable.auto.commit", "false");
+        SET("enable.auto.offset.store", "false");
+        SET("enable.partition.eof", "true");
+        SET("auto.offset.reset", "earliest");
+        /* a long poll on idle partitions delays the fetch of a resumed one by up to this */
+        SET("fetch.wait.max.ms", "100");
+    }
+#undef SET
+    for (int i = 0; i < cfg->n_kafka_props && st == CW_OK; i++) {
+        const char *k = cfg->kafka_props[i].key, *v = cfg->kafka_props[i].value;
+        for (size_t j = 0; j < sizeof managed / sizeof managed[0]; j++)
+            if (strcmp(k, managed[j]) == 0) {
+                snprintf(err, errlen, "%s: kafka.properties.%s: set by cdrwatch itself (%s); remove it",
+                         cfg->path ? cfg->path : "(built-in configuration)", k,
+                         j < 4 ? "its commits and deliveries depend on it"
+                               : "use kafka.brokers and kafka.group, or --brokers and --group");
+                st = CW_ERR_USAGE;
+            }
+        if (st == CW_OK && strcmp(k, "partition.assignment.strategy") == 0 && strstr(v, "cooperative")) {
+            snprintf(err, errlen,
+                     "%s: kafka.properties.%s: cooperative rebalancing is not supported: every "
+                     "assignment rebuilds the windows, so it would gain nothing (use range or roundrobin)",
+                     cfg->path ? cfg->path : "(built-in configuration)", k);
+            st = CW_ERR_USAGE;
+        }
+        if (st == CW_OK)
+            st = conf_set(conf, cfg, k, v, true, err, errlen);
+        if (st == CW_OK && kind == CLIENT_AUDIT && strcmp(k, "auto.offset.reset") == 0)
+            r->earliest = strcmp(v, "earliest") == 0 || strcmp(v, "smallest") == 0 || strcmp(v, "beginning") == 0;
+    }
+    if (st != CW_OK) {
+        rd_kafka_conf_destroy(conf);
+        return st;
+    }
+    rd_kafka_conf_set_opaque(conf, r);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    if (kind == CLIENT_PRODUCER) {
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    } else {
+        rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
+        if (kind == CLIENT_AUDIT)
+            rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    }
+    *out = rd_kafka_new(kind == CLIENT_PRODUCER ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!*out) {
+        /* librdkafka checks combinations at creation (acks vs idempotence...): a configuration error */
+        snprintf(err, errlen, "%s: kafka.properties: cannot create the Kafka %s: %s",
+                 cfg->path ? cfg->path : "(built-in configuration)", names[kind], why);
+        return CW_ERR_USAGE;
+    }
+    return CW_OK;
+}
+
+static void destroy_clients(runner_t *r, cw_time_t deadline)
+{
+    /* our references to their queues first: a client is not destroyed while they are held */
+    if (r->q_prod)
+        rd_kafka_queue_destroy(r->q_prod);
+    if (r->q_audit)
+        rd_kafka_queue_destroy(r->q_audit);
+    if (r->q_cdr)
+        rd_kafka_queue_destroy(r->q_cdr);
+    r->q_prod = r->q_audit = r->q_cdr = NULL;
+    if (r->audit) {
+        cw_time_t left = deadline - mono_ms();
+        if (left > 0 && !r->brokers_down) {
+            rd_kafka_consumer_close(r->audit); /* revokes (our callback commits), leaves the group */
+            rd_kafka_destroy(r->audit);
+        } else {
+            /* no broker to talk to, or no time: leave without the group's goodbye (the session
+             * times out); the messages we hold go first, librdkafka waits for them otherwise */
+            end_generation(r, false, 0);
+            rd_kafka_destroy_flags(r->audit, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        }
+        r->audit = NULL;
+    }
+    end_generation(r, false, 0);
+    if (r->cdr) {
+        rd_kafka_destroy_flags(r->cdr, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        r->cdr = NULL;
+    }
+    if (r->prod) {
+        rd_kafka_purge(r->prod, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(r->prod, 0);
+        rd_kafka_destroy(r->prod);
+        r->prod = NULL;
+    }
+    while (r->ck_head) {
+        ckpt_t *ck = r->ck_head;
+        r->ck_head = ck->next;
+        ckpt_free(ck);
+    }
+    r->ck_tail = NULL;
+}
+
+/* Learn the output topics' leaders now (the broker creates a missing topic on this request if
+ * it auto-creates topics), rather than with the first alert: a first produce to an unknown topic
+ * waits for metadata, a second or so. A topic that does not exist is worth a warning. */
+static void prime_outputs(runner_t *r)
+{
+    const char *topics[] = {r->cfg->alerts_topic, r->dlq_topic[CW_STREAM_AUDIT], r->dlq_topic[CW_STREAM_CDR],
+                            r->cfg->stats_topic[0] ? r->cfg->stats_topic : NULL};
+    for (size_t i = 0; i < sizeof topics / sizeof topics[0]; i++) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt;
+        if (!topics[i] || !(rkt = rd_kafka_topic_new(r->prod, topics[i], NULL)))
+            continue;
+        if (rd_kafka_metadata(r->prod, 0, rkt, &md, 3000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1 &&
+            md->topics[0].err)
+            cw_log(CW_LOG_WARN, "output topic %s does not exist yet (%s): what goes to it waits until it "
+                                "is created (a broker with auto.create.topics.enable creates it now)",
+                   topics[i], rd_kafka_err2str(md->topics[0].err));
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+    }
+}
+
+static cw_status_t setup(runner_t *r, char *err, size_t errlen)
+{
+    cw_status_t st;
+    rd_kafka_topic_partition_list_t *sub;
+    rd_kafka_resp_err_t e;
+    int fds[2];
+
+    if ((st = make_client(r, CLIENT_PRODUCER, &r->prod, err, errlen)) != CW_OK ||
+        (st = make_client(r, CLIENT_AUDIT, &r->audit, err, errlen)) != CW_OK ||
+        (st = make_client(r, CLIENT_CDR, &r->cdr, err, errlen)) != CW_OK)
+        return st;
+    rd_kafka_poll_set_consumer(r->audit);
+    rd_kafka_poll_set_consumer(r->cdr);
+    if (pipe(fds) != 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return CW_ERR;
+    }
+    for (int i = 0; i < 2; i++) {
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+    }
+    wake_fd = fds[1];
+    r->q_prod = rd_kafka_queue_get_main(r->prod);
+    r->q_audit = rd_kafka_queue_get_consumer(r->audit);
+    r->q_cdr = rd_kafka_queue_get_consumer(r->cdr);
+    rd_kafka_queue_io_event_enable(r->q_prod, fds[1], "p", 1);
+    rd_kafka_queue_io_event_enable(r->q_audit, fds[1], "a", 1);
+    rd_kafka_queue_io_event_enable(r->q_cdr, fds[1], "c", 1);
+    r->wake_rd = fds[0];
+    if (!ckpt_open(r)) {
+        snprintf(err, errlen, "out of memory");
+        return CW_ERR_NOMEM;
+    }
+    prime_outputs(r);
+    sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, r->cfg->input[CW_STREAM_AUDIT].topic, RD_KAFKA_PARTITION_UA);
+    e = rd_kafka_subscribe(r->audit, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (e) {
+        snprintf(err, errlen, "kafka: cannot subscribe to %s: %s", r->cfg->input[CW_STREAM_AUDIT].topic,
+                 rd_kafka_err2str(e));
+        return CW_ERR;
+    }
+    return CW_OK;
+}
+
+/* ---- the run ---- */
+
+static void drain_pipe(int fd)
+{
+    char b[256];
+    while (read(fd, b, sizeof b) > 0)
+        ;
+}
+
+cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafka_opts_t *opts,
+                         cw_kafka_stats_t *stats, char *err, size_t errlen)
+{
+    runner_t *r = apr_pcalloc(pool, sizeof *r);
+    cw_kafka_opts_t none = {0};
+    cw_status_t st;
+    cw_time_t deadline;
+    char span[32];
+
+    r->pool = pool;
+    apr_pool_create(&r->gen_pool, pool);
+    r->cfg = cfg;
+    r->opts = opts ? *opts : none;
+    r->brokers = r->opts.brokers ? r->opts.brokers : cfg->brokers;
+    r->group = r->opts.group ? r->opts.group : cfg->group;
+    r->rewind_span = cw_kafka_rewind_span(cfg);
+    r->earliest = true;
+    r->wake_rd = -1;
+    r->st.lag = -1;
+    for (int s = 0; s < CW_STREAM_COUNT; s++)
+        r->dlq_topic[s] = apr_pstrcat(pool, cfg->input[s].topic, cfg->dlq_suffix, NULL);
+    gethostname(r->host, sizeof r->host - 1);
+    r->observer.host = r->host;
+    r->observer.version = PACKAGE_VERSION;
+    r->buf = apr_palloc(pool, CW_ALERT_MAX);
+    stop_requests = 0;
+    cw_decode_init();
+
+    if ((st = setup(r, err, errlen)) != CW_OK) {
+        destroy_clients(r, mono_ms());
+        goto out;
+    }
+    cw_log(CW_LOG_INFO, "consuming %s (group %s) and every partition of %s from %s; alerts to %s, "
+                        "dead letters to %s and %s; windows rebuilt over %s on assignment",
+           cfg->input[CW_STREAM_AUDIT].topic, r->group, cfg->input[CW_STREAM_CDR].topic, r->brokers,
+           cfg->alerts_topic, r->dlq_topic[CW_STREAM_AUDIT], r->dlq_topic[CW_STREAM_CDR],
+           cw_duration_format(r->rewind_span, span));
+    r->last_seal = r->last_stats = mono_ms();
+
+    while (!stop_requests && !r->fatal) {
+        cw_time_t now, next_timer;
+        int sleep_ms;
+        rd_kafka_poll(r->prod, 0);
+        drain(r, r->audit, r->q_audit);
+        drain(r, r->cdr, r->q_cdr);
+        sleep_ms = r->gen_active ? run_batch(r) : 1000;
+        now = mono_ms();
+        if (now - r->last_seal >= cfg->kafka_commit_interval)
+            seal(r);
+        commit_ready(r, false);
+        if (cfg->kafka_stats_interval && now - r->last_stats >= cfg->kafka_stats_interval)
+            report_stats(r);
+        if (r->opts.tick) {
+            update_lag(r);
+            r->opts.tick(r->opts.tick_ctx, &r->st);
+        }
+        if (r->opts.exit_at_end && at_end(r))
+            break;
+        if (sleep_ms <= 0)
+            continue;
+        next_timer = r->last_seal + cfg->kafka_commit_interval;
+        if (cfg->kafka_stats_interval && r->last_stats + cfg->kafka_stats_interval < next_timer)
+            next_timer = r->last_stats + cfg->kafka_stats_interval;
+        if (next_timer - now < sleep_ms)
+            sleep_ms = next_timer - now > 0 ? (int)(next_timer - now) : 0;
+        if (sleep_ms > 0 && !stop_requests) {
+            struct pollfd pfd = {r->wake_rd, POLLIN, 0};
+            poll(&pfd, 1, sleep_ms);
+        }
+        drain_pipe(r->wake_rd);
+    }
+
+    /* finish: what is processed is sealed, acknowledged (within the shutdown timeout), committed */
+    deadline = mono_ms() + (stop_requests > 1 ? 0 : cfg->kafka_shutdown_timeout);
+    if (!r->fatal && r->gen_active) {
+        cw_time_t left;
+        seal(r);
+        left = deadline - mono_ms();
+        rd_kafka_flush(r->prod, left > 0 ? (int)left : 0);
+        commit_ready(r, true);
+        for (ckpt_t *ck = r->ck_head; ck; ck = ck->next)
+            if (ck->sealed && ck->pending) {
+                cw_log(CW_LOG_WARN, "alerts not acknowledged within kafka.shutdown_timeout: their "
+                                    "records are not committed and will be read again");
+                break;
+            }
+    }
+    if (cfg->kafka_stats_interval || r->opts.exit_at_end)
+        report_stats(r);
+    destroy_clients(r, deadline);
+    if (r->fatal) {
+        snprintf(err, errlen, "%s", r->fatal_msg);
+        st = CW_ERR;
+    }
+out:
+    if (wake_fd >= 0) {
+        close(wake_fd);
+        wake_fd = -1;
+    }
+    if (r->wake_rd >= 0)
+        close(r->wake_rd);
+    if (stats)
+        *stats = r->st;
+    apr_pool_destroy(r->gen_pool);
+    return st;
+}

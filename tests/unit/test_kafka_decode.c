@@ -1,0 +1,178 @@
+/*
+ * test_kafka_decode.c — cw_kafka_decode, the message decoder of `run`: JSON or headerless CSV,
+ * with a comma-splitting fast path for CSV records without quotes or line breaks. Whatever the
+ * path, the result must be the one libcsv gives (same reason, same field, same event): checked
+ * on hand-written cases and on random messages.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <apr_general.h>
+#include "cdrwatch/config.h"
+#include "cdrwatch/kafka.h"
+#include "tap.h"
+
+static cw_config_t *cfg;
+static cw_csv_t *csv[CW_STREAM_COUNT];
+
+/* The reference: libcsv alone, as decode.c's CSV reader uses it. */
+static cw_decode_result_t reference(cw_stream_t s, const char *b, size_t len, cw_event_t *ev)
+{
+    size_t i = 0;
+    int rc;
+    while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+        i++;
+    if (i == len) {
+        cw_event_reset(ev, s);
+        return (cw_decode_result_t){CW_DEC_MISSING_FIELD, CW_F_NONE};
+    }
+    if (b[i] == '{')
+        return cw_decode_json(s, b, len, ev);
+    cw_csv_reset(csv[s]);
+    rc = cw_csv_push(csv[s], b, len);
+    if (rc == 0 && b[len - 1] != '\n')
+        rc = cw_csv_push(csv[s], "\n", 1);
+    if (rc == 0)
+        rc = cw_csv_finish(csv[s]);
+    if (rc != 1) {
+        cw_csv_reset(csv[s]);
+        cw_event_reset(ev, s);
+        return (cw_decode_result_t){CW_DEC_BAD_CSV, CW_F_NONE};
+    }
+    cw_decode_result_t r = cw_csv_decode(csv[s], ev);
+    cw_csv_reset(csv[s]);
+    return r;
+}
+
+/* Same decoded record: time, fields present, every field's value. */
+static bool same_event(const cw_event_t *a, const cw_event_t *b)
+{
+    int first = a->stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
+    int last = a->stream == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
+    if (a->stream != b->stream || a->ts != b->ts || a->present != b->present)
+        return false;
+    for (int f = first; f <= last; f++)
+        if (strcmp(cw_event_str(a, (cw_field_t)f), cw_event_str(b, (cw_field_t)f)) != 0 ||
+            cw_event_num(a, (cw_field_t)f) != cw_event_num(b, (cw_field_t)f))
+            return false;
+    if (a->stream == CW_STREAM_AUDIT) {
+        if (a->u.audit.n_subscribers != b->u.audit.n_subscribers || a->u.audit.failed != b->u.audit.failed)
+            return false;
+        for (int i = 0; i < a->u.audit.n_subscribers; i++)
+            if (strcmp(a->u.audit.subscribers[i], b->u.audit.subscribers[i]) != 0)
+                return false;
+    } else if (a->u.cdr.record_type != b->u.cdr.record_type) {
+        return false;
+    }
+    return true;
+}
+
+static bool agrees(cw_stream_t s, const char *b, size_t len, cw_decode_result_t *got)
+{
+    static cw_event_t ev1, ev2;
+    cw_decode_result_t want = reference(s, b, len, &ev1);
+    *got = cw_kafka_decode(csv[s], &cfg->input[s], s, b, len, &ev2);
+    if (got->reason != want.reason || got->field != want.field)
+        return false;
+    return got->reason != CW_DEC_OK || same_event(&ev1, &ev2);
+}
+
+static void check(cw_stream_t s, const char *msg, cw_reason_t expect, const char *name)
+{
+    cw_decode_result_t got;
+    char label[512];
+    snprintf(label, sizeof label, "%s: the same as libcsv", name);
+    ok(agrees(s, msg, strlen(msg), &got), label);
+    snprintf(label, sizeof label, "%s: %s", name, cw_reason_name(expect));
+    is_str(cw_reason_name(got.reason), cw_reason_name(expect), label);
+}
+
+int main(void)
+{
+    apr_pool_t *pool;
+    char err[256];
+    static const char cdr[] = "2026-03-02T00:00:14.963Z,voice,+447967839659,+447987130547,0,r1,"
+                              "234153410456081,351713111134493,234-15-1202-13293,,";
+    static const char alphabet[] = "0123456789,,,,\"\r\n +-:TZ.;avoicesmsdataSELECT";
+    unsigned seed = 1;
+    int disagree = 0, plain = 0;
+
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    cw_decode_init();
+    cw_config_load(pool, NULL, &cfg, err, sizeof err);
+    for (int s = 0; s < CW_STREAM_COUNT; s++) {
+        cw_csv_create(pool, (cw_stream_t)s, &csv[s]);
+        cw_csv_set_columns(csv[s], cfg->input[s].columns, cfg->input[s].n_columns);
+    }
+
+    check(CW_STREAM_CDR, cdr, CW_DEC_OK, "a CDR");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z,voice,+447967839659,+447987130547,0,r1,,,,,\n", CW_DEC_OK,
+          "with a newline");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z,voice,+447967839659,+447987130547,0,r1,,,,,\r\n", CW_DEC_OK,
+          "with CR LF");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z,voice,+447967839659,,,,,,,,,", CW_DEC_CSV_COLUMNS,
+          "a trailing comma: one column too many");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z,voice,+447967839659", CW_DEC_CSV_COLUMNS, "too few columns");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z,voice,not-a-number,,,,,,,,", CW_DEC_BAD_MSISDN, "a bad MSISDN");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z,fax,+447967839659,,,,,,,,", CW_DEC_BAD_VALUE, "a bad record type");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z, voice,+447967839659,,,,,,,,", CW_DEC_BAD_VALUE,
+          "a space is part of the field");
+    check(CW_STREAM_CDR, "yesterday,voice,+447967839659,,,,,,,,", CW_DEC_BAD_TIME, "a bad time");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z,voice,+447967839659,,-5,,,,,,", CW_DEC_BAD_NUMBER, "a negative duration");
+    check(CW_STREAM_CDR, ",,,,,,,,,,", CW_DEC_MISSING_FIELD, "only commas");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z,voice,\"+44 7967,839659\",,,,,,,,", CW_DEC_BAD_MSISDN,
+          "a quoted field with a comma (libcsv's path)");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z,\"voice\",+447967839659,,,,,,,,", CW_DEC_OK, "a quoted field");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z,\"voice,+447967839659,,,,,,,,", CW_DEC_BAD_CSV,
+          "an unterminated quote");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z,voice,+447967839659,,,,,,,,\n2026-03-02T00:00:15Z,sms",
+          CW_DEC_CSV_COLUMNS, "two lines in one message");
+    check(CW_STREAM_CDR, "2026-03-02T00:00:14.963Z,vo\rice,+447967839659,,,,,,,,", CW_DEC_BAD_VALUE,
+          "a CR inside a field (libcsv's path)");
+    check(CW_STREAM_CDR, "   ", CW_DEC_MISSING_FIELD, "a blank message");
+    check(CW_STREAM_AUDIT, "2026-03-02T10:00:02Z,carol,SELECT,ws1,psql,mediation,mediation.cdr_voice,5,,select 1,"
+                           "+447900000001;+447900000002,ok,s1",
+          CW_DEC_OK, "an audit record with subscribers");
+    check(CW_STREAM_AUDIT, "2026-03-02T10:00:02Z,carol,SELECT,ws1,psql,mediation,mediation.cdr_voice,5,,select 1,,fail,s1",
+          CW_DEC_OK, "a failed statement");
+    check(CW_STREAM_AUDIT, "{\"ts\":\"2026-03-02T10:00:02Z\",\"principal\":\"carol\",\"action\":\"SELECT\"}", CW_DEC_OK,
+          "JSON");
+    check(CW_STREAM_AUDIT, " {\"ts\":\"2026-03-02T10:00:02Z\"", CW_DEC_BAD_JSON, "broken JSON after a blank");
+
+    /* random messages: mostly near-CSV, with quotes, CR and LF now and then */
+    for (int i = 0; i < 50000; i++) {
+        char msg[200];
+        size_t len;
+        cw_decode_result_t got;
+        cw_stream_t s = i % 2 ? CW_STREAM_AUDIT : CW_STREAM_CDR;
+        seed = seed * 1103515245 + 12345;
+        if (seed >> 28 < 12) { /* a real record with a few bytes changed */
+            memcpy(msg, cdr, sizeof cdr);
+            len = sizeof cdr - 1;
+            s = CW_STREAM_CDR;
+            for (int k = 0; k < (int)(seed >> 20) % 4; k++) {
+                seed = seed * 1103515245 + 12345;
+                msg[(seed >> 8) % len] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+            }
+        } else {
+            len = (seed >> 8) % 80;
+            for (size_t k = 0; k < len; k++) {
+                seed = seed * 1103515245 + 12345;
+                msg[k] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+            }
+        }
+        msg[len] = '\0';
+        if (!memchr(msg, '"', len) && !memchr(msg, '\r', len))
+            plain++;
+        if (!agrees(s, msg, len, &got)) {
+            if (disagree++ < 5)
+                printf("#   differs: %s '%s'\n", cw_stream_name(s), msg);
+        }
+    }
+    is_int(disagree, 0, "50000 random messages: the same result as libcsv");
+    ok(plain > 10000, "many of them take the fast path");
+
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return done_testing();
+}
