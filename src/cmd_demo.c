@@ -248,6 +248,7 @@ static cw_status_t print_topic(const char *brokers, const char *topic, uint64_t 
     rd_kafka_conf_set(conf, "enable.partition.eof", "true", why, sizeof why);
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", why, sizeof why);
     if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why))) {
+        rd_kafka_conf_destroy(conf);
         snprintf(err, errlen, "cannot create a consumer: %s", why);
         return CW_ERR;
     }
@@ -378,6 +379,7 @@ int cw_cmd_demo(apr_pool_t *pool, int argc, char **argv)
     conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", why, sizeof why);
     if (!(host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why))) {
+        rd_kafka_conf_destroy(conf);
         fprintf(stderr, "cdrwatch: error: cannot create a Kafka client: %s\n", why);
         return CW_EXIT_FAILURE;
     }
@@ -405,6 +407,7 @@ int cw_cmd_demo(apr_pool_t *pool, int argc, char **argv)
     rd_kafka_conf_set_dr_msg_cb(conf, loader_dr);
     rd_kafka_conf_set_opaque(conf, &loader);
     if (!(loader.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why))) {
+        rd_kafka_conf_destroy(conf);
         fprintf(stderr, "cdrwatch: error: cannot create the loader: %s\n", why);
         rc = CW_EXIT_FAILURE;
         goto done;

@@ -115,6 +115,8 @@ struct runner {
     const char *brokers, *group;
     rd_kafka_t *prod, *audit, *cdr;
     rd_kafka_queue_t *q_prod, *q_audit, *q_cdr;
+    rd_kafka_queue_t *q_commit;    /* results of asynchronous commits */
+    int commits_in_flight;
     int wake_rd;              /* read end of the wake-up pipe */
     const char *dlq_topic[CW_STREAM_COUNT];
     cw_time_t rewind_span;
@@ -360,11 +362,27 @@ static rd_kafka_resp_err_t commit_result(runner_t *r, rd_kafka_resp_err_t err,
     return err;
 }
 
-static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
-                      void *opaque)
+/* Results of the asynchronous commits, from their own queue (served by the main loop, and
+ * waited for before a synchronous commit: a late retry of an older commit must not land after a
+ * newer one and move the group's offset back). */
+static void serve_commits(runner_t *r, int timeout_ms)
 {
-    (void)rk;
-    commit_result(opaque, err, offsets);
+    rd_kafka_event_t *ev;
+    while (r->commits_in_flight > 0 && (ev = rd_kafka_queue_poll(r->q_commit, timeout_ms))) {
+        if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
+            commit_result(r, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev));
+            r->commits_in_flight--;
+        }
+        rd_kafka_event_destroy(ev);
+    }
+}
+
+/* Wait (up to ms) for the asynchronous commits still out. */
+static void await_commits(runner_t *r, cw_time_t ms)
+{
+    cw_time_t until = mono_ms() + ms;
+    while (r->commits_in_flight > 0 && mono_ms() < until)
+        serve_commits(r, 100);
 }
 
 /* ---- producing ---- */
@@ -914,7 +932,9 @@ static void commit_ready(runner_t *r, bool sync)
     if (!merged)
         return;
     if (sync) {
-        /* the last word (shutdown, hand-over): a few tries if the coordinator hiccups */
+        /* the last word (shutdown, hand-over): after the asynchronous ones, a few tries if the
+         * coordinator hiccups */
+        await_commits(r, 5000);
         for (int attempt = 0; attempt < 3; attempt++) {
             rd_kafka_resp_err_t err = rd_kafka_commit(r->audit, merged, 0);
             if (commit_result(r, err, merged) == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -923,7 +943,8 @@ static void commit_ready(runner_t *r, bool sync)
                 merged->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
         }
     } else {
-        rd_kafka_commit(r->audit, merged, 1); /* result in commit_cb */
+        if (rd_kafka_commit_queue(r->audit, merged, r->q_commit, NULL, NULL) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            r->commits_in_flight++; /* result in serve_commits */
     }
     rd_kafka_topic_partition_list_destroy(merged);
 }
@@ -990,25 +1011,16 @@ static void on_message(runner_t *r, rd_kafka_message_t *m)
         pause_part(r, p, true);
 }
 
-/* Take everything the consumer has fetched (and serve its callbacks: rebalance, errors,
- * commits), a batch at a time: one queue lock per batch rather than per message. */
-static void drain(runner_t *r, rd_kafka_t *rk, rd_kafka_queue_t *q)
+/* Take everything the consumer has fetched, and serve its callbacks (rebalance, errors,
+ * commits). One message per call: a rebalance served in the middle of a batch call
+ * (rd_kafka_consume_batch_queue) would leave messages of the old assignment in the batch. */
+static void drain(runner_t *r, rd_kafka_t *rk)
 {
-    rd_kafka_message_t *batch[512];
-    ssize_t n;
+    rd_kafka_message_t *m;
     if (!rk)
         return;
-    do {
-        n = rd_kafka_consume_batch_queue(q, 0, batch, sizeof batch / sizeof batch[0]);
-        for (ssize_t i = 0; i < n; i++)
-            on_message(r, batch[i]);
-    } while (n == (ssize_t)(sizeof batch / sizeof batch[0]));
-    /* callbacks that are not messages (rebalance, commit results) are served by the poll call */
-    {
-        rd_kafka_message_t *m;
-        while ((m = rd_kafka_consumer_poll(rk, 0)))
-            on_message(r, m);
-    }
+    while ((m = rd_kafka_consumer_poll(rk, 0)))
+        on_message(r, m);
 }
 
 /* One record out of the merge into the engine. */
@@ -1251,13 +1263,12 @@ static cw_status_t make_client(runner_t *r, client_t kind, rd_kafka_t **out, cha
     rd_kafka_conf_set_stats_cb(conf, stats_cb);
     if (kind == CLIENT_PRODUCER) {
         rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    } else {
-        rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
-        if (kind == CLIENT_AUDIT)
-            rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    } else if (kind == CLIENT_AUDIT) {
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     }
     *out = rd_kafka_new(kind == CLIENT_PRODUCER ? RD_KAFKA_PRODUCER : RD_KAFKA_CONSUMER, conf, why, sizeof why);
     if (!*out) {
+        rd_kafka_conf_destroy(conf); /* still ours when rd_kafka_new fails */
         /* librdkafka checks combinations at creation (acks vs idempotence...): a configuration error */
         snprintf(err, errlen, "%s: kafka.properties: cannot create the Kafka %s: %s",
                  cfg->path ? cfg->path : "(built-in configuration)", names[kind], why);
@@ -1278,15 +1289,20 @@ static void destroy_clients(runner_t *r, cw_time_t deadline)
     r->q_prod = r->q_audit = r->q_cdr = NULL;
     if (r->audit) {
         cw_time_t left = deadline - mono_ms();
-        if (left > 0 && !r->brokers_down) {
+        bool close = left > 0 && !r->brokers_down;
+        if (close)
             rd_kafka_consumer_close(r->audit); /* revokes (our callback commits), leaves the group */
-            rd_kafka_destroy(r->audit);
-        } else {
-            /* no broker to talk to, or no time: leave without the group's goodbye (the session
-             * times out); the messages we hold go first, librdkafka waits for them otherwise */
-            end_generation(r, false, 0);
-            rd_kafka_destroy_flags(r->audit, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        /* else no broker to talk to, or no time: leave without the group's goodbye (the session
+         * times out) */
+        end_generation(r, false, 0); /* the messages we hold go first: librdkafka waits for them */
+        if (r->q_commit) {
+            rd_kafka_queue_destroy(r->q_commit);
+            r->q_commit = NULL;
         }
+        if (close)
+            rd_kafka_destroy(r->audit);
+        else
+            rd_kafka_destroy_flags(r->audit, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
         r->audit = NULL;
     }
     end_generation(r, false, 0);
@@ -1356,9 +1372,11 @@ static cw_status_t setup(runner_t *r, char *err, size_t errlen)
     r->q_prod = rd_kafka_queue_get_main(r->prod);
     r->q_audit = rd_kafka_queue_get_consumer(r->audit);
     r->q_cdr = rd_kafka_queue_get_consumer(r->cdr);
+    r->q_commit = rd_kafka_queue_new(r->audit);
     rd_kafka_queue_io_event_enable(r->q_prod, fds[1], "p", 1);
     rd_kafka_queue_io_event_enable(r->q_audit, fds[1], "a", 1);
     rd_kafka_queue_io_event_enable(r->q_cdr, fds[1], "c", 1);
+    rd_kafka_queue_io_event_enable(r->q_commit, fds[1], "o", 1);
     r->wake_rd = fds[0];
     if (!ckpt_open(r)) {
         snprintf(err, errlen, "out of memory");
@@ -1429,8 +1447,9 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
         cw_time_t now, next_timer;
         int sleep_ms;
         rd_kafka_poll(r->prod, 0);
-        drain(r, r->audit, r->q_audit);
-        drain(r, r->cdr, r->q_cdr);
+        drain(r, r->audit);
+        drain(r, r->cdr);
+        serve_commits(r, 0);
         sleep_ms = r->gen_active ? run_batch(r) : 1000;
         now = mono_ms();
         if (now - r->last_seal >= cfg->kafka_commit_interval)

@@ -60,10 +60,11 @@ static void make_records(void)
         cw_time_format(t, ts);
         if ((seed >> 8) % 3 == 0) {
             int sub = (int)((seed >> 4) % 4);
+            char key[32];
+            snprintf(key, sizeof key, "4479000000%02d", sub);
             records[i].stream = CW_STREAM_CDR;
-            snprintf(records[i].key, sizeof records[i].key, "4479000000%02d", sub);
-            snprintf(records[i].text, sizeof records[i].text, "%s,voice,+%s,+447911111111,60,r%d,,,,,", ts,
-                     records[i].key, i);
+            memcpy(records[i].key, key, sizeof key);
+            snprintf(records[i].text, sizeof records[i].text, "%s,voice,+%s,+447911111111,60,r%d,,,,,", ts, key, i);
         } else {
             int who = (int)((seed >> 4) % 5);
             records[i].stream = CW_STREAM_AUDIT;
@@ -319,6 +320,21 @@ static cw_status_t run(const cluster_t *c, const cw_config_t *cfg, const char *g
 
 static char got_ids[4 * MAX_IDS][33];
 
+/* CW_MOCK_ONLY=3,5 runs only those scenarios (when chasing one); all by default. */
+static bool scenario(int n)
+{
+    const char *only = getenv("CW_MOCK_ONLY");
+    char tag[16];
+    if (!only || !*only)
+        return true;
+    snprintf(tag, sizeof tag, ",%d,", n);
+    {
+        char list[256];
+        snprintf(list, sizeof list, ",%s,", only);
+        return strstr(list, tag) != NULL;
+    }
+}
+
 static void check_alerts(const cluster_t *c, const cw_config_t *cfg, bool once, const char *what)
 {
     int n = read_topic(c, cfg->alerts_topic, got_ids, 4 * MAX_IDS, NULL, NULL), missing, unexpected, dups;
@@ -334,23 +350,192 @@ static void check_alerts(const cluster_t *c, const cw_config_t *cfg, bool once, 
     }
 }
 
+/* 1. no fault: the reference */
+static void no_fault(const cw_config_t *cfg)
+{
+    cluster_t c;
+    cw_kafka_stats_t st;
+    char err[1024];
+    cluster_start(&c, cfg, false);
+    is_int(run(&c, cfg, "g1", true, NULL, &st, err, sizeof err), CW_OK, "no fault: the run reaches the end");
+    is_int(st.records, N_RECORDS, "no fault: every record processed");
+    check_alerts(&c, cfg, true, "no fault");
+    is_int(committed_total(&c, cfg, "g1"), N_RECORDS, "no fault: offsets committed to the end of every partition");
+    cluster_stop(&c);
+}
+
+/* 2. produce requests fail (retriable errors): the idempotent producer retries, no duplicate */
+static void produce_errors(const cw_config_t *cfg)
+{
+    cluster_t c;
+    cw_kafka_stats_t st;
+    char err[1024];
+    cluster_start(&c, cfg, false);
+    rd_kafka_mock_push_request_errors(c.mc, 0 /* Produce */, 6, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                      RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+                                      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+    is_int(run(&c, cfg, "g2", true, NULL, &st, err, sizeof err), CW_OK, "produce errors: the run reaches the end");
+    check_alerts(&c, cfg, true, "produce errors");
+    cluster_stop(&c);
+}
+
+/* 3. offset commits fail for a while: later commits carry the offsets */
+static void commit_errors(const cw_config_t *cfg)
+{
+    cluster_t c;
+    cw_kafka_stats_t st;
+    char err[1024];
+    cluster_start(&c, cfg, false);
+    rd_kafka_mock_push_request_errors(c.mc, 8 /* OffsetCommit */, 4, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+                                      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+                                      RD_KAFKA_RESP_ERR_NOT_COORDINATOR);
+    is_int(run(&c, cfg, "g3", true, NULL, &st, err, sizeof err), CW_OK, "commit errors: the run reaches the end");
+    is_int(st.records + st.rebuilt >= N_RECORDS, 1, "commit errors: every record processed");
+    is_int(committed_total(&c, cfg, "g3"), N_RECORDS, "commit errors: offsets committed to the end all the same");
+    check_alerts(&c, cfg, true, "commit errors");
+    cluster_stop(&c);
+}
+
+/* 4. every broker down for 3 s in the middle: retried, nothing lost */
+static void brokers_down(const cw_config_t *cfg)
+{
+    cluster_t c;
+    cw_kafka_stats_t st;
+    injector_t in = {0};
+    char err[1024];
+    cluster_start(&c, cfg, false);
+    in.fault = BROKERS_DOWN;
+    in.cluster = &c;
+    in.after = N_RECORDS / 3;
+    in.down_ms = 3000;
+    is_int(run(&c, cfg, "g4", true, &in, &st, err, sizeof err), CW_OK, "brokers down: the run survives and reaches the end");
+    is_int(in.state, 2, "brokers down: they went down after a third of the records, and up again");
+    check_alerts(&c, cfg, false, "brokers down");
+    is_int(committed_total(&c, cfg, "g4"), N_RECORDS, "brokers down: offsets committed to the end");
+    cluster_stop(&c);
+}
+
+/* 5. a stop in the middle (SIGTERM), then a restart of the same group */
+static void stop_and_restart(const cw_config_t *cfg)
+{
+    cluster_t c;
+    cw_kafka_stats_t st;
+    injector_t in = {0};
+    char err[1024];
+    long long committed;
+    cluster_start(&c, cfg, false);
+    in.fault = STOP;
+    in.after = N_RECORDS / 2;
+    is_int(run(&c, cfg, "g5", false, &in, &st, err, sizeof err), CW_OK, "stop: a clean exit");
+    ok(st.records >= N_RECORDS / 2 && st.records < N_RECORDS, "stop: in the middle of the input");
+    committed = committed_total(&c, cfg, "g5");
+    ok(committed > 0 && committed <= (long long)st.records,
+       "stop: what was processed and acknowledged is committed, nothing beyond");
+    is_int(run(&c, cfg, "g5", true, NULL, &st, err, sizeof err), CW_OK, "restart: reaches the end");
+    ok(st.rebuilt > 0, "restart: windows rebuilt by reading records again");
+    ok(st.records < N_RECORDS, "restart: resumes from the committed offsets, not from the start");
+    check_alerts(&c, cfg, false, "stop and restart");
+    cluster_stop(&c);
+}
+
+/* 6. a stop while every broker is down: bounded by kafka.shutdown_timeout (5 s) */
+static void stop_while_down(const cw_config_t *cfg)
+{
+    cluster_t c;
+    cw_kafka_stats_t st;
+    injector_t in = {0};
+    char err[1024];
+    cluster_start(&c, cfg, false);
+    in.fault = STOP_WHILE_DOWN;
+    in.cluster = &c;
+    in.after = N_RECORDS / 2;
+    is_int(run(&c, cfg, "g6", false, &in, &st, err, sizeof err), CW_OK, "stop with the brokers down: a clean exit");
+    ok(elapsed_ms(&in.since) < 5000 + 4000,
+       "stop with the brokers down: within the shutdown timeout (plus a margin)");
+    brokers(&c, true);
+    is_int(run(&c, cfg, "g6", true, NULL, &st, err, sizeof err), CW_OK, "brokers back, restart: reaches the end");
+    check_alerts(&c, cfg, false, "stop while down, then restart");
+    cluster_stop(&c);
+}
+
+/* 7. the alerts topic refuses every write: exit with an error, nothing committed past it */
+static void refused_delivery(const cw_config_t *cfg)
+{
+    static rd_kafka_resp_err_t refused[1000];
+    cluster_t c;
+    cw_kafka_stats_t st;
+    char err[1024];
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        refused[i] = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+    cluster_start(&c, cfg, false);
+    rd_kafka_mock_push_request_errors_array(c.mc, 0 /* Produce */, sizeof refused / sizeof refused[0], refused);
+    is_int(run(&c, cfg, "g7", true, NULL, &st, err, sizeof err), CW_ERR,
+           "delivery refused: the run ends with an error (exit 1)");
+    ok(strstr(err, "cdr-alerts") != NULL || strstr(err, "fatal") != NULL,
+       "delivery refused: the message says what could not be delivered");
+    printf("#   %s\n", err);
+    ok(committed_total(&c, cfg, "g7") < N_RECORDS, "delivery refused: the input is not committed to its end");
+    rd_kafka_mock_clear_request_errors(c.mc, 0);
+    is_int(run(&c, cfg, "g7", true, NULL, &st, err, sizeof err), CW_OK,
+           "writes accepted again, restart: reaches the end");
+    check_alerts(&c, cfg, false, "after refused deliveries");
+    cluster_stop(&c);
+}
+
+/* 8. a record that does not decode: to the DLQ with its headers, the rest goes on */
+static void dead_letter(const cw_config_t *cfg)
+{
+    cluster_t c;
+    cw_kafka_stats_t st;
+    char err[1024], hdr_err[256] = "", hdr_src[256] = "";
+    cluster_start(&c, cfg, true);
+    is_int(run(&c, cfg, "g8", true, NULL, &st, err, sizeof err), CW_OK, "dead letter: the run reaches the end");
+    is_int(st.dead[CW_DEC_MISSING_FIELD], 1, "dead letter: counted by reason");
+    is_int(read_topic(&c, "db-audit.dlq", NULL, 0, hdr_err, hdr_src), 1, "dead letter: one message in db-audit.dlq");
+    is_str(hdr_err, "missing_field: 'ts': required field is missing or empty", "dead letter: cdrwatch-error header");
+    ok(strncmp(hdr_src, "db-audit/", 9) == 0, "dead letter: cdrwatch-source header names topic/partition/offset");
+    check_alerts(&c, cfg, true, "dead letter");
+    cluster_stop(&c);
+}
+
+/* 9. configuration errors that librdkafka or the driver refuse: exit 2, naming the key */
+static void config_errors(apr_pool_t *pool)
+{
+    static const char *const bad[][2] = {
+        {"{\"kafka\": {\"properties\": {\"no.such.property\": \"1\"}}}", "kafka.properties.no.such.property"},
+        {"{\"kafka\": {\"properties\": {\"enable.auto.commit\": \"true\"}}}", "kafka.properties.enable.auto.commit"},
+        {"{\"kafka\": {\"properties\": {\"partition.assignment.strategy\": \"cooperative-sticky\"}}}",
+         "kafka.properties.partition.assignment.strategy"},
+        {"{\"kafka\": {\"properties\": {\"acks\": \"1\"}}}", "kafka.properties"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cw_config_t *bc;
+        cluster_t none = {NULL, NULL, "127.0.0.1:9"};
+        cw_kafka_stats_t st;
+        cw_status_t s;
+        char err[1024], name[1400];
+        cw_config_parse(pool, "bad.json", bad[i][0], strlen(bad[i][0]), &bc, err, sizeof err);
+        s = run(&none, bc, "g9", true, NULL, &st, err, sizeof err);
+        snprintf(name, sizeof name, "configuration error %zu is a usage error (exit 2): %s", i + 1, err);
+        is_int(s, CW_ERR_USAGE, name);
+        snprintf(name, sizeof name, "configuration error %zu names %s", i + 1, bad[i][1]);
+        ok(strstr(err, bad[i][1]) != NULL && strstr(err, "bad.json") != NULL, name);
+    }
+}
+
 int main(void)
 {
     apr_pool_t *pool;
     cw_config_t *cfg;
-    cluster_t c;
-    cw_kafka_stats_t st;
-    injector_t in;
-    cw_status_t s;
     char err[1024];
-    struct timespec t0;
-    long long end_offsets;
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress as it happens, interleaved with stderr */
     apr_initialize();
     apr_pool_create(&pool, NULL);
     cw_decode_init();
-    cw_log_set_level(CW_LOG_ERROR); /* the faults make librdkafka and the driver talk */
+    /* the faults make librdkafka and the driver talk; CW_MOCK_VERBOSE=1 lets them */
+    cw_log_set_level(getenv("CW_MOCK_VERBOSE") ? CW_LOG_DEBUG : CW_LOG_ERROR);
     if (cw_config_parse(pool, "test", config_json, sizeof config_json - 1, &cfg, err, sizeof err) != CW_OK) {
         printf("Bail out! %s\n", err);
         return 1;
@@ -358,142 +543,24 @@ int main(void)
     make_records();
     compute_expected(pool, cfg);
     ok(n_expected > 30, "the synthetic input raises alerts (on both streams)");
-
-    /* 1. no fault: the reference */
-    cluster_start(&c, cfg, false);
-    s = run(&c, cfg, "g1", true, NULL, &st, err, sizeof err);
-    is_int(s, CW_OK, "no fault: the run reaches the end");
-    is_int(st.records, N_RECORDS, "no fault: every record processed");
-    check_alerts(&c, cfg, true, "no fault");
-    end_offsets = committed_total(&c, cfg, "g1");
-    is_int(end_offsets, N_RECORDS, "no fault: offsets committed to the end of every partition");
-    cluster_stop(&c);
-
-    /* 2. produce requests fail (retriable errors): the idempotent producer retries, no duplicate */
-    cluster_start(&c, cfg, false);
-    rd_kafka_mock_push_request_errors(c.mc, 0 /* Produce */, 6, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                                      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-                                      RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
-                                      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
-    s = run(&c, cfg, "g2", true, NULL, &st, err, sizeof err);
-    is_int(s, CW_OK, "produce errors: the run reaches the end");
-    check_alerts(&c, cfg, true, "produce errors");
-    cluster_stop(&c);
-
-    /* 3. offset commits fail for a while: later commits carry the offsets */
-    cluster_start(&c, cfg, false);
-    rd_kafka_mock_push_request_errors(c.mc, 8 /* OffsetCommit */, 4, RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
-                                      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
-                                      RD_KAFKA_RESP_ERR_NOT_COORDINATOR);
-    s = run(&c, cfg, "g3", true, NULL, &st, err, sizeof err);
-    is_int(s, CW_OK, "commit errors: the run reaches the end");
-    is_int(committed_total(&c, cfg, "g3"), N_RECORDS, "commit errors: offsets committed to the end all the same");
-    check_alerts(&c, cfg, true, "commit errors");
-    cluster_stop(&c);
-
-    /* 4. every broker down for 3 s in the middle: retried, nothing lost */
-    cluster_start(&c, cfg, false);
-    memset(&in, 0, sizeof in);
-    in.fault = BROKERS_DOWN;
-    in.cluster = &c;
-    in.after = N_RECORDS / 3;
-    in.down_ms = 3000;
-    s = run(&c, cfg, "g4", true, &in, &st, err, sizeof err);
-    is_int(in.state, 2, "brokers down: they went down after a third of the records, and up again");
-    is_int(s, CW_OK, "brokers down: the run survives and reaches the end");
-    check_alerts(&c, cfg, false, "brokers down");
-    is_int(committed_total(&c, cfg, "g4"), N_RECORDS, "brokers down: offsets committed to the end");
-    cluster_stop(&c);
-
-    /* 5. a stop in the middle (SIGTERM), then a restart of the same group */
-    cluster_start(&c, cfg, false);
-    memset(&in, 0, sizeof in);
-    in.fault = STOP;
-    in.after = N_RECORDS / 2;
-    s = run(&c, cfg, "g5", false, &in, &st, err, sizeof err);
-    is_int(s, CW_OK, "stop: a clean exit");
-    ok(st.records >= N_RECORDS / 2 && st.records < N_RECORDS, "stop: in the middle of the input");
-    ok(committed_total(&c, cfg, "g5") > 0 && committed_total(&c, cfg, "g5") <= (long long)st.records,
-       "stop: what was processed and acknowledged is committed, nothing beyond");
-    s = run(&c, cfg, "g5", true, NULL, &st, err, sizeof err);
-    is_int(s, CW_OK, "restart: reaches the end");
-    ok(st.rebuilt > 0, "restart: windows rebuilt by reading records again");
-    ok(st.records < N_RECORDS, "restart: resumes from the committed offsets, not from the start");
-    check_alerts(&c, cfg, false, "stop and restart");
-    cluster_stop(&c);
-
-    /* 6. a stop while every broker is down: bounded by kafka.shutdown_timeout (5 s) */
-    cluster_start(&c, cfg, false);
-    memset(&in, 0, sizeof in);
-    in.fault = STOP_WHILE_DOWN;
-    in.cluster = &c;
-    in.after = N_RECORDS / 2;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    s = run(&c, cfg, "g6", false, &in, &st, err, sizeof err);
-    is_int(s, CW_OK, "stop with the brokers down: a clean exit");
-    ok(elapsed_ms(&in.since) < 5000 + 4000, "stop with the brokers down: within the shutdown timeout (plus a margin)");
-    brokers(&c, true);
-    s = run(&c, cfg, "g6", true, NULL, &st, err, sizeof err);
-    is_int(s, CW_OK, "brokers back, restart: reaches the end");
-    check_alerts(&c, cfg, false, "stop while down, then restart");
-    cluster_stop(&c);
-
-    /* 7. the alerts topic refuses every write: exit with an error, nothing committed past it */
-    cluster_start(&c, cfg, false);
-    {
-        static rd_kafka_resp_err_t refused[1000];
-        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-            refused[i] = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
-        rd_kafka_mock_push_request_errors_array(c.mc, 0 /* Produce */, sizeof refused / sizeof refused[0], refused);
-    }
-    s = run(&c, cfg, "g7", true, NULL, &st, err, sizeof err);
-    is_int(s, CW_ERR, "delivery refused: the run ends with an error (exit 1)");
-    ok(strstr(err, "cdr-alerts") != NULL || strstr(err, "fatal") != NULL,
-       "delivery refused: the message says what could not be delivered");
-    printf("#   %s\n", err);
-    ok(committed_total(&c, cfg, "g7") < N_RECORDS, "delivery refused: the input is not committed to its end");
-    rd_kafka_mock_clear_request_errors(c.mc, 0);
-    s = run(&c, cfg, "g7", true, NULL, &st, err, sizeof err);
-    is_int(s, CW_OK, "writes accepted again, restart: reaches the end");
-    check_alerts(&c, cfg, false, "after refused deliveries");
-    cluster_stop(&c);
-
-    /* 8. a record that does not decode: to the DLQ with its headers, the rest goes on */
-    cluster_start(&c, cfg, true);
-    s = run(&c, cfg, "g8", true, NULL, &st, err, sizeof err);
-    is_int(s, CW_OK, "dead letter: the run reaches the end");
-    is_int(st.dead[CW_DEC_MISSING_FIELD], 1, "dead letter: counted by reason");
-    {
-        char hdr_err[256] = "", hdr_src[256] = "";
-        is_int(read_topic(&c, "db-audit.dlq", NULL, 0, hdr_err, hdr_src), 1, "dead letter: one message in db-audit.dlq");
-        is_str(hdr_err, "missing_field: 'ts': required field is missing or empty", "dead letter: cdrwatch-error header");
-        ok(strncmp(hdr_src, "db-audit/", 9) == 0, "dead letter: cdrwatch-source header names topic/partition/offset");
-    }
-    check_alerts(&c, cfg, true, "dead letter");
-    cluster_stop(&c);
-
-    /* 9. configuration errors that librdkafka or the driver refuse: exit 2, naming the key */
-    {
-        static const char *const bad[][2] = {
-            {"{\"kafka\": {\"properties\": {\"no.such.property\": \"1\"}}}", "kafka.properties.no.such.property"},
-            {"{\"kafka\": {\"properties\": {\"enable.auto.commit\": \"true\"}}}", "kafka.properties.enable.auto.commit"},
-            {"{\"kafka\": {\"properties\": {\"partition.assignment.strategy\": \"cooperative-sticky\"}}}",
-             "kafka.properties.partition.assignment.strategy"},
-            {"{\"kafka\": {\"properties\": {\"acks\": \"1\"}}}", "kafka.properties"},
-        };
-        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-            cw_config_t *bc;
-            cluster_t none = {NULL, NULL, "127.0.0.1:9"};
-            char name[1400];
-            cw_config_parse(pool, "bad.json", bad[i][0], strlen(bad[i][0]), &bc, err, sizeof err);
-            s = run(&none, bc, "g9", true, NULL, &st, err, sizeof err);
-            snprintf(name, sizeof name, "configuration error %zu is a usage error (exit 2): %s", i + 1, err);
-            is_int(s, CW_ERR_USAGE, name);
-            snprintf(name, sizeof name, "configuration error %zu names %s", i + 1, bad[i][1]);
-            ok(strstr(err, bad[i][1]) != NULL && strstr(err, "bad.json") != NULL, name);
-        }
-    }
-
+    if (scenario(1))
+        no_fault(cfg);
+    if (scenario(2))
+        produce_errors(cfg);
+    if (scenario(3))
+        commit_errors(cfg);
+    if (scenario(4))
+        brokers_down(cfg);
+    if (scenario(5))
+        stop_and_restart(cfg);
+    if (scenario(6))
+        stop_while_down(cfg);
+    if (scenario(7))
+        refused_delivery(cfg);
+    if (scenario(8))
+        dead_letter(cfg);
+    if (scenario(9))
+        config_errors(pool);
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();
