@@ -21,6 +21,8 @@ static const char usage[] =
     "on every instance), run the detection engine over both merged in event-time order, and\n"
     "produce alerts to the alerts topic, until SIGINT or SIGTERM. Topics, group, brokers and any\n"
     "librdkafka property come from the configuration (see cdrwatch check-config --list-options).\n"
+    "SIGHUP reloads the watchlist file (watchlist.file); a file with an error is refused and the\n"
+    "previous watchlist stays.\n"
     "\n"
     "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json)\n"
     "  -b, --brokers LIST       bootstrap brokers HOST:PORT,... (overrides kafka.brokers, as kcat -b)\n"
@@ -58,8 +60,10 @@ static const char usage[] =
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    cw_kafka_stop();
+    if (sig == SIGHUP)
+        cw_kafka_reload();
+    else
+        cw_kafka_stop();
 }
 
 int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
@@ -120,11 +124,13 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     st = cw_kafka_run(pool, cfg, &kopts, NULL, err, sizeof err);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     if (st == CW_OK)
         return CW_EXIT_OK;
     fprintf(stderr, "cdrwatch: error: %s\n", err);

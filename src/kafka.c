@@ -160,7 +160,17 @@ struct runner {
 
 /* Signal plumbing: one run per process. */
 static volatile sig_atomic_t stop_requests;
+static volatile sig_atomic_t reload_requests; /* SIGHUP: reload the watchlist */
 static int wake_fd = -1;
+
+void cw_kafka_reload(void)
+{
+    reload_requests++;
+    if (wake_fd >= 0) {
+        ssize_t n = write(wake_fd, "r", 1);
+        (void)n;
+    }
+}
 
 void cw_kafka_stop(void)
 {
@@ -169,6 +179,17 @@ void cw_kafka_stop(void)
         ssize_t n = write(wake_fd, "s", 1);
         (void)n;
     }
+}
+
+/* SIGHUP: replace the watchlist of the running engine; on error the previous one stays. */
+static void reload_watchlist(cw_engine_t *engine, const cw_config_t *cfg)
+{
+    char why[512];
+    cw_reference_t *ref = cw_engine_reference(engine);
+    if (cw_reference_load_watchlist(ref, cfg->watchlist_file, &cfg->watchlist_ids, why, sizeof why) == CW_OK)
+        cw_log(CW_LOG_INFO, "watchlist reloaded: %zu identifiers", cw_reference_watchlist_size(ref));
+    else
+        cw_log(CW_LOG_ERROR, "watchlist not reloaded, the previous one stays: %s", why);
 }
 
 static cw_time_t mono_ms(void)
@@ -1443,9 +1464,15 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
            cw_duration_format(r->rewind_span, span));
     r->last_seal = r->last_stats = mono_ms();
 
+    sig_atomic_t reloads_done = reload_requests;
     while (!stop_requests && !r->fatal) {
         cw_time_t now, next_timer;
         int sleep_ms;
+        if (reload_requests != reloads_done) {
+            reloads_done = reload_requests;
+            if (r->gen_active) /* later engines (after a rewind) load the file when created */
+                reload_watchlist(r->engine, cfg);
+        }
         rd_kafka_poll(r->prod, 0);
         drain(r, r->audit);
         drain(r, r->cdr);

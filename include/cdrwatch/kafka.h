@@ -63,6 +63,8 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
 
 /* Ask the running pipeline to finish (async-signal-safe). A second call shortens the wait for
  * acknowledgements to nothing. */
+/* Ask the running pipeline to reload the watchlist file (SIGHUP); async-signal-safe. */
+void cw_kafka_reload(void);
 void cw_kafka_stop(void);
 
 /* Decode one message as `run` does: JSON when its first non-blank byte is '{', otherwise one
