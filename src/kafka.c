@@ -33,8 +33,8 @@
  * sealed into a checkpoint. Each produced message (alert, dead letter) belongs to the open
  * checkpoint and carries it as its opaque; a checkpoint is committed (async, with the rewind
  * metadata) when it and every older one have no message left unacknowledged. A permanent
- * delivery failure stops all further commits and ends the run (exit 1): what was not committed
- * is read again on the next start. The producer retries for ever (message.timeout.ms=0 unless
+ * delivery failure leaves its checkpoint, and every later one, uncommitted and ends the run
+ * (exit 1): what was not committed is read again on the next start. The producer retries for ever (message.timeout.ms=0 unless
  * configured), so a broker outage only delays commits. The audit consumer, being the group
  * member, commits the CDR partitions' positions too (they are the same for every instance,
  * give or take the moment each commits).
@@ -103,6 +103,7 @@ typedef struct ckpt {
     long pending;             /* produced, not acknowledged */
     bool sealed;
     bool dropped;             /* its generation ended before it could be committed */
+    bool failed;              /* a message of it was not delivered: never committed */
     rd_kafka_topic_partition_list_t *offsets;
     struct ckpt *next;
 } ckpt_t;
@@ -137,7 +138,6 @@ struct runner {
     /* checkpoints, oldest first; the last one is open */
     ckpt_t *ck_head, *ck_tail;
     int n_sealed;
-    bool commit_blocked;      /* a message could not be delivered: commit nothing more */
 
     /* output */
     cw_observer_t observer;
@@ -216,7 +216,6 @@ static void set_fatal(runner_t *r, const char *fmt, ...)
     vsnprintf(r->fatal_msg, sizeof r->fatal_msg, fmt, ap);
     va_end(ap);
     r->fatal = true;
-    r->commit_blocked = true;
     cw_log(CW_LOG_ERROR, "%s", r->fatal_msg);
 }
 
@@ -345,7 +344,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
     ck->pending--;
     if (m->err) {
-        r->commit_blocked = true;
+        ck->failed = true; /* it, and every checkpoint after it, stays uncommitted */
         if (m->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && m->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
             set_fatal(r, "kafka: a message to topic %s was not delivered: %s (nothing after it is "
                          "committed; it is raised again on the next start)",
@@ -437,9 +436,9 @@ static bool produce(runner_t *r, const char *topic, const void *key, size_t keyl
                 waited_since = mono_ms();
                 cw_log(CW_LOG_WARN, "the producer queue is full (broker slow or unreachable): waiting");
             }
-            rd_kafka_poll(r->prod, 100);
-            if (stop_requests > 1 || (stop_requests && mono_ms() - waited_since > r->cfg->kafka_shutdown_timeout))
+            if (stop_requests) /* stopping: not queued, not committed, read again next time */
                 break;
+            rd_kafka_poll(r->prod, 100);
             continue;
         }
         set_fatal(r, "kafka: cannot produce to topic %s: %s", topic, rd_kafka_err2str(err));
@@ -447,7 +446,7 @@ static bool produce(runner_t *r, const char *topic, const void *key, size_t keyl
     }
     if (hdrs)
         rd_kafka_headers_destroy(hdrs);
-    r->commit_blocked = true;
+    ck->failed = true; /* it, and every checkpoint after it, stays uncommitted */
     return false;
 }
 
@@ -693,7 +692,7 @@ static void end_generation(runner_t *r, bool commit, cw_time_t flush_ms)
     if (!r->gen_active)
         return;
     seal(r);
-    if (commit && !r->commit_blocked) {
+    if (commit) {
         rd_kafka_flush(r->prod, (int)flush_ms);
         commit_ready(r, true);
     }
@@ -923,7 +922,7 @@ static void ckpt_free(ckpt_t *ck)
 static void commit_ready(runner_t *r, bool sync)
 {
     rd_kafka_topic_partition_list_t *merged = NULL;
-    while (r->ck_head && r->ck_head->sealed && r->ck_head->pending == 0 && !r->commit_blocked) {
+    while (r->ck_head && r->ck_head->sealed && r->ck_head->pending == 0 && !r->ck_head->failed) {
         ckpt_t *ck = r->ck_head;
         r->ck_head = ck->next;
         r->n_sealed--;
@@ -1103,7 +1102,7 @@ static int run_batch(runner_t *r)
 {
     cw_time_t now = mono_ms(), until = 0;
     bool lag_checked = false;
-    for (int n = 0; n < BATCH_MAX && r->gen_active && !r->fatal; n++) {
+    for (int n = 0; n < BATCH_MAX && r->gen_active && !r->fatal && !stop_requests; n++) {
         int input;
         void *item;
         bool decoded;

@@ -14,8 +14,8 @@
  *    are those of an uninterrupted run.
  *  - records that do not decode, and late ones, go to `<topic><dlq_suffix>` with the original
  *    bytes and the headers cdrwatch-error and cdrwatch-source; the pipeline goes on.
- *  - SIGINT/SIGTERM (cw_kafka_stop) finish the batch, wait up to kafka.shutdown_timeout for the
- *    broker's acknowledgements, commit and leave. A broker going away is retried, and logged,
+ *  - SIGINT/SIGTERM (cw_kafka_stop) finish the record in hand, wait up to kafka.shutdown_timeout
+ *    for the broker's acknowledgements, commit and leave. A broker going away is retried, and logged,
  *    for as long as it takes; only a fatal error (a permanent delivery failure, a fenced
  *    idempotent producer) ends the run with CW_ERR.
  *

@@ -48,4 +48,16 @@ is "$(stats_value "$TMP/err" "records in")" 0 "no record is new to it"
 is "$(topic_messages cdr-alerts | wc -l)" "$n_expected" "and no alert is produced again"
 ok "$(! grep -q "not-a-real-secret-4711" "$TMP/err"; echo $?)" "no secret in the verbose log either"
 
+# statistics to a topic as well, with librdkafka's own (statistics.interval.ms)
+"$JQ" '.outputs.stats_topic = "cdrwatch-stats" | .outputs.alerts_topic = "cdr-alerts-stats"
+       | .kafka.properties["statistics.interval.ms"] = "500"' "$KCONFIG" > "$TMP/stats.json"
+run timeout 120 "$CDRWATCH" run --config "$TMP/stats.json" -b "$BROKER" -G t1-stats --exit-at-end
+is "$rc" 0 "a run with statistics to a topic exits 0"
+contains "$TMP/err" "brokers up 1/1" "the statistics line has librdkafka's view of the brokers"
+topic_messages cdrwatch-stats '%k\t%s\n' > "$TMP/stats"
+is "$(grep '^cdrwatch/' "$TMP/stats" | tail -1 | cut -f2- | "$JQ" -r '[.records, .alerts, .lag] | @tsv')" \
+    "$(printf '63318\t%s\t0' "$n_expected")" "the statistics topic has cdrwatch's counters (records, alerts, lag)"
+ok "$(grep '^librdkafka/' "$TMP/stats" | head -1 | cut -f2- | "$JQ" -e '.brokers and .name' > /dev/null; echo $?)" \
+    "and librdkafka's statistics"
+
 done_testing
