@@ -118,6 +118,7 @@ struct runner {
     rd_kafka_queue_t *q_prod, *q_audit, *q_cdr;
     rd_kafka_queue_t *q_commit;    /* results of asynchronous commits */
     int commits_in_flight;
+    rd_kafka_resp_err_t last_commit_err; /* of the newest commit whose result came back */
     int wake_rd;              /* read end of the wake-up pipe */
     const char *dlq_topic[CW_STREAM_COUNT];
     cw_time_t rewind_span;
@@ -151,6 +152,7 @@ struct runner {
     char fatal_msg[512];
     bool brokers_down;
     cw_time_t brokers_down_since;
+    cw_time_t shutdown_deadline; /* 0 while running; once the shutdown starts, no wait outlasts it */
     bool cdr_topic_missing_logged;
     char last_error[512];
     cw_time_t last_error_at;
@@ -390,17 +392,28 @@ static void serve_commits(runner_t *r, int timeout_ms)
     rd_kafka_event_t *ev;
     while (r->commits_in_flight > 0 && (ev = rd_kafka_queue_poll(r->q_commit, timeout_ms))) {
         if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
-            commit_result(r, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev));
+            r->last_commit_err = commit_result(r, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev));
             r->commits_in_flight--;
         }
         rd_kafka_event_destroy(ev);
     }
 }
 
-/* Wait (up to ms) for the asynchronous commits still out. */
+/* How long a wait of up to `want` ms may last: all of it while running, what is left of
+ * kafka.shutdown_timeout once the shutdown has started (0 when it is spent). */
+static cw_time_t wait_budget(const runner_t *r, cw_time_t want)
+{
+    cw_time_t left;
+    if (!r->shutdown_deadline)
+        return want;
+    left = r->shutdown_deadline - mono_ms();
+    return left <= 0 ? 0 : left < want ? left : want;
+}
+
+/* Wait (up to ms, within the shutdown deadline) for the asynchronous commits still out. */
 static void await_commits(runner_t *r, cw_time_t ms)
 {
-    cw_time_t until = mono_ms() + ms;
+    cw_time_t until = mono_ms() + wait_budget(r, ms);
     while (r->commits_in_flight > 0 && mono_ms() < until)
         serve_commits(r, 100);
 }
@@ -693,7 +706,7 @@ static void end_generation(runner_t *r, bool commit, cw_time_t flush_ms)
         return;
     seal(r);
     if (commit) {
-        rd_kafka_flush(r->prod, (int)flush_ms);
+        rd_kafka_flush(r->prod, (int)wait_budget(r, flush_ms));
         commit_ready(r, true);
     }
     for (ckpt_t *ck = r->ck_head; ck; ck = ck->next)
@@ -953,14 +966,20 @@ static void commit_ready(runner_t *r, bool sync)
         return;
     if (sync) {
         /* the last word (shutdown, hand-over): after the asynchronous ones, a few tries if the
-         * coordinator hiccups */
+         * coordinator hiccups, each waited for within kafka.shutdown_timeout (and within what is
+         * left of it once the shutdown has started). Never rd_kafka_commit(): with no coordinator
+         * reachable it blocks until one is, for ever if the brokers stay down. */
+        cw_time_t give_up = mono_ms() + wait_budget(r, r->cfg->kafka_shutdown_timeout);
         await_commits(r, 5000);
-        for (int attempt = 0; attempt < 3; attempt++) {
-            rd_kafka_resp_err_t err = rd_kafka_commit(r->audit, merged, 0);
-            if (commit_result(r, err, merged) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        for (int attempt = 0; attempt < 3 && r->commits_in_flight == 0 && mono_ms() < give_up; attempt++) {
+            if (rd_kafka_commit_queue(r->audit, merged, r->q_commit, NULL, NULL) != RD_KAFKA_RESP_ERR_NO_ERROR)
                 break;
-            for (int i = 0; i < merged->cnt; i++)
-                merged->elems[i].err = RD_KAFKA_RESP_ERR_NO_ERROR;
+            r->commits_in_flight++;
+            r->last_commit_err = RD_KAFKA_RESP_ERR__IN_PROGRESS;
+            while (r->commits_in_flight > 0 && mono_ms() < give_up)
+                serve_commits(r, 100);
+            if (r->commits_in_flight == 0 && r->last_commit_err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                break;
         }
     } else {
         if (rd_kafka_commit_queue(r->audit, merged, r->q_commit, NULL, NULL) == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -1430,7 +1449,7 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
     runner_t *r = apr_pcalloc(pool, sizeof *r);
     cw_kafka_opts_t none = {0};
     cw_status_t st;
-    cw_time_t deadline;
+    cw_time_t deadline, shutdown_start;
     char span[32];
 
     r->pool = pool;
@@ -1504,13 +1523,17 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
     }
 
     /* finish: what is processed is sealed, acknowledged (within the shutdown timeout), committed */
-    deadline = mono_ms() + (stop_requests > 1 ? 0 : cfg->kafka_shutdown_timeout);
+    shutdown_start = mono_ms();
+    deadline = shutdown_start + (stop_requests > 1 ? 0 : cfg->kafka_shutdown_timeout);
+    r->shutdown_deadline = deadline;
     if (!r->fatal && r->gen_active) {
         cw_time_t left;
         seal(r);
         left = deadline - mono_ms();
         rd_kafka_flush(r->prod, left > 0 ? (int)left : 0);
+        cw_log(CW_LOG_DEBUG, "shutdown: flushed, %lld ms left", (long long)(deadline - mono_ms()));
         commit_ready(r, true);
+        cw_log(CW_LOG_DEBUG, "shutdown: committed, %lld ms left", (long long)(deadline - mono_ms()));
         for (ckpt_t *ck = r->ck_head; ck; ck = ck->next)
             if (ck->sealed && ck->pending) {
                 cw_log(CW_LOG_WARN, "alerts not acknowledged within kafka.shutdown_timeout: their "
@@ -1518,9 +1541,11 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
                 break;
             }
     }
+    r->st.shutdown_wait_ms = mono_ms() - shutdown_start;
     if (cfg->kafka_stats_interval || r->opts.exit_at_end)
         report_stats(r);
     destroy_clients(r, deadline);
+    cw_log(CW_LOG_DEBUG, "shutdown: clients destroyed, %lld ms left", (long long)(deadline - mono_ms()));
     if (r->fatal) {
         snprintf(err, errlen, "%s", r->fatal_msg);
         st = CW_ERR;

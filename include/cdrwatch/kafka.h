@@ -42,6 +42,9 @@ typedef struct {
     uint64_t assignments;     /* partition assignments received (each rebuilds the windows) */
     int64_t lag;              /* records behind the end over every partition; -1 unknown */
     int64_t records_pending;  /* records buffered, not yet processed */
+    int64_t shutdown_wait_ms; /* from the stop to the end of the driver's own waits (flush,
+                               * commits), before the clients are destroyed: at most
+                               * kafka.shutdown_timeout, whether or not a broker answers */
 } cw_kafka_stats_t;
 
 typedef struct {
@@ -61,10 +64,11 @@ typedef struct {
 cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafka_opts_t *opts,
                          cw_kafka_stats_t *stats, char *err, size_t errlen);
 
-/* Ask the running pipeline to finish (async-signal-safe). A second call shortens the wait for
- * acknowledgements to nothing. */
 /* Ask the running pipeline to reload the watchlist file (SIGHUP); async-signal-safe. */
 void cw_kafka_reload(void);
+
+/* Ask the running pipeline to finish (async-signal-safe). A second call shortens the wait for
+ * acknowledgements to nothing. */
 void cw_kafka_stop(void);
 
 /* Decode one message as `run` does: JSON when its first non-blank byte is '{', otherwise one

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <unistd.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <librdkafka/rdkafka.h>
@@ -439,20 +441,45 @@ static void stop_and_restart(const cw_config_t *cfg)
     cluster_stop(&c);
 }
 
-/* 6. a stop while every broker is down: bounded by kafka.shutdown_timeout (5 s) */
+/* A run that does not come back: fail with a message rather than hang the suite. */
+static void on_watchdog(int sig)
+{
+    static const char msg[] = "Bail out! the run did not return within the watchdog's 120 s: a wait that "
+                              "kafka.shutdown_timeout does not bound\n";
+    (void)sig;
+    if (write(STDOUT_FILENO, msg, sizeof msg - 1) < 0)
+        _exit(2);
+    _exit(1);
+}
+
+/* 6. a stop while every broker is down. What the driver guarantees: its own waits (the flush of
+ * the alerts, the last commits) end within kafka.shutdown_timeout (5 s here) whether or not a
+ * broker answers — a blocking rd_kafka_commit() used to wait for a coordinator for ever. The
+ * destruction of librdkafka's clients that follows is librdkafka's and is not timed here: under
+ * ASan on a loaded 2-core machine it took up to 6 s (a commit still out to the unreachable
+ * coordinator is waited for until its request times out), and no bound is
+ * promised; the watchdog only turns a hang into a failure. The slack for our own waits covers a
+ * poll in progress when the deadline passes and the scheduler (measured overrun: under 10 ms). */
+#define SHUTDOWN_SLACK_MS 2000
 static void stop_while_down(const cw_config_t *cfg)
 {
     cluster_t c;
     cw_kafka_stats_t st;
     injector_t in = {0};
-    char err[1024];
+    char err[1024], name[160];
     cluster_start(&c, cfg, false);
     in.fault = STOP_WHILE_DOWN;
     in.cluster = &c;
     in.after = N_RECORDS / 2;
+    signal(SIGALRM, on_watchdog);
+    alarm(120);
     is_int(run(&c, cfg, "g6", false, &in, &st, err, sizeof err), CW_OK, "stop with the brokers down: a clean exit");
-    ok(elapsed_ms(&in.since) < 5000 + 4000,
-       "stop with the brokers down: within the shutdown timeout (plus a margin)");
+    alarm(0);
+    printf("# stop with the brokers down: the driver waited %lld ms, returned %ld ms after the stop\n",
+           (long long)st.shutdown_wait_ms, elapsed_ms(&in.since));
+    snprintf(name, sizeof name, "stop with the brokers down: the flush and the commits end within "
+                                "kafka.shutdown_timeout (%lld ms)", (long long)st.shutdown_wait_ms);
+    ok(st.shutdown_wait_ms <= 5000 + SHUTDOWN_SLACK_MS, name);
     brokers(&c, true);
     is_int(run(&c, cfg, "g6", true, NULL, &st, err, sizeof err), CW_OK, "brokers back, restart: reaches the end");
     check_alerts(&c, cfg, false, "stop while down, then restart");
