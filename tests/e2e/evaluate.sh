@@ -27,7 +27,7 @@ if [ "${1:-}" = "--markdown" ]; then
     "$CDRWATCH" score "${score_args[@]}" --alerts "$TMP/alerts.jsonl" --format markdown
     exit 0
 fi
-ok 0 "replay of $D with the default configuration and its watchlist"
+ok_status 0 "replay of $D with the default configuration and its watchlist"
 
 run "$CDRWATCH" score "${score_args[@]}" --alerts "$TMP/alerts.jsonl" --format json
 is "$rc" 0 "score reads the labels and the alerts"
@@ -36,7 +36,7 @@ is "$rc" 0 "score reads the labels and the alerts"
         echo "$missed $scenario${rules:+ (by $rules)}"
     done > "$TMP/caught"
 while read -r missed what; do
-    ok "$missed" "caught: $what"
+    ok_status "$missed" "caught: $what"
 done < "$TMP/caught"
 is "$("$JQ" -r .totals.false_positives "$TMP/out")" 0 "no false positive after the learning period"
 
