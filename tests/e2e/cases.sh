@@ -5,7 +5,12 @@
 #   config.json          the configuration (optional: the built-in default otherwise)
 #   expected.jsonl       the alerts, without cdrwatch.observer (empty file: no alert)
 #   expected-dlq.jsonl   the dead letters as written by --dlq (optional)
+#   negative             rule-<id> cases: the keys (cdrwatch.key values joined by '/'), one a
+#                        line, of the subjects the README's "Negative:" describes
 # Each case is replayed twice: the alerts must equal the expected file both times.
+# Every shipped rule (config/cdrwatch.json) has its case rule-<id> with a positive and a negative:
+# the replay raises an alert of the rule, and each key of `negative` is in the case's input but
+# gets no alert of the rule. A new rule cannot land without both.
 . "$(dirname "$0")/lib.sh"
 need_jq
 
@@ -26,6 +31,31 @@ for dir in "$top_srcdir"/tests/e2e/cases/*/; do
     else
         is "$(wc -c < "$TMP/$name.dlq")" 0 "$name: no dead letters"
     fi
+done
+
+# in_input DIR TEXT: TEXT occurs in one of the case's input files
+in_input() {
+    find "$1" -maxdepth 1 -type f ! -name README ! -name 'expected*' ! -name negative ! -name args \
+        ! -name config.json -exec grep -qF -- "$2" {} + 2> /dev/null
+}
+
+for id in $("$JQ" -r '.rules[].id' "$top_srcdir/config/cdrwatch.json"); do
+    dir="$top_srcdir/tests/e2e/cases/rule-$id"
+    alerts="$TMP/rule-$id.alerts" # this run's output (the loop above)
+    if [ ! -f "$alerts" ]; then
+        ok_status 1 "shipped rule $id has its case tests/e2e/cases/rule-$id"
+        continue
+    fi
+    "$JQ" -r --arg id "$id" 'select(.rule.id == $id) | [.cdrwatch.key[]] | join("/")' "$alerts" > "$TMP/keys"
+    ok_status "$([ -s "$TMP/keys" ]; echo $?)" "rule-$id: positive: the rule raises $(wc -l < "$TMP/keys") alert(s)"
+    bad=()
+    [ -s "$dir/negative" ] || bad+=("(no file negative)")
+    while read -r key; do
+        in_input "$dir" "$key" || bad+=("$key (not in the input)")
+        ! grep -qxF -- "$key" "$TMP/keys" || bad+=("$key (alerted)")
+    done < <([ -f "$dir/negative" ] && cat "$dir/negative")
+    ok_status "${#bad[@]}" "rule-$id: negative: no alert of the rule for $(paste -sd, "$dir/negative" 2> /dev/null)"
+    [ "${#bad[@]}" -eq 0 ] || echo "#   ${bad[*]}"
 done
 
 done_testing

@@ -80,7 +80,7 @@ printf '{"kafka": {"properties": {"sasl.password": "hunter2-secret", "no.such.th
 run "$CDRWATCH" run --config "$TMP/badprop.json"
 is "$rc" 2 "run with a property librdkafka refuses: exit 2"
 contains "$TMP/err" "kafka.properties.no.such.thing" "the message names the property"
-ok "$(! grep -q hunter2-secret "$TMP/err"; echo $?)" "and shows no secret"
+ok_status "$(! grep -q hunter2-secret "$TMP/err"; echo $?)" "and shows no secret"
 printf '{"kafka": {"properties": {"enable.auto.commit": "true"}}}' > "$TMP/managed.json"
 run "$CDRWATCH" run --config "$TMP/managed.json"
 is "$rc" 2 "run refuses a property cdrwatch manages itself: exit 2"
@@ -96,7 +96,7 @@ run "$CDRWATCH" check-config --config "$TMP/builtin.json"
 same_file "$TMP/out" "$TMP/builtin.json" "check-config output is itself a valid configuration"
 printf '{"kafka":{"properties":{"sasl.password":"hunter2"}}}' > "$TMP/secret.json"
 run "$CDRWATCH" check-config --config "$TMP/secret.json"
-ok "$(grep -c hunter2 "$TMP/out" || true)" "check-config never prints a secret"
+ok_status "$(grep -c hunter2 "$TMP/out" || true)" "check-config never prints a secret"
 run "$CDRWATCH" check-config --list-options
 contains "$TMP/out" "rules[].threshold" "--list-options lists rule options"
 
@@ -111,7 +111,7 @@ is "$rc" 0 "gzip data on standard input"
 no_pos='del(.cdrwatch.observer, .cdrwatch.evidence.first, .cdrwatch.evidence.last)'
 same_file <("$JQ" -c "$no_pos" "$TMP/alerts2.jsonl") <("$JQ" -c "$no_pos" "$TMP/alerts1.jsonl") \
     "gzip on stdin gives the alerts of the plain file (all but the file name)"
-ok "$([ -s "$TMP/alerts1.jsonl" ]; echo $?)" "the first 2000 audit records of the dataset raise the theft alert"
+ok_status "$([ -s "$TMP/alerts1.jsonl" ]; echo $?)" "the first 2000 audit records of the dataset raise the theft alert"
 
 printf '%s\n' '{"ts":"2026-03-04T02:00:00Z","principal":"a","action":"select"}' 'not json' \
     '{"ts":"2026-03-04T02:00:01Z","action":"select"}' > "$TMP/mixed.jsonl"
@@ -139,7 +139,7 @@ if [ -w /dev/full ]; then
     run "$CDRWATCH" replay --quiet --audit "$TMP/part.jsonl" --out /dev/full
     is "$rc" 1 "a full disk on output: exit 1"
 else
-    ok 1 "/dev/full is not available to test write failures"
+    ok_status 1 "/dev/full is not available to test write failures"
 fi
 
 done_testing

@@ -22,12 +22,19 @@ LEARNING_UNTIL=2026-03-09T00:00:00Z
 replay_args=(--quiet --cdr "$D/cdr.csv.gz" --audit "$D/audit.jsonl.gz" --watchlist "$D/watchlist.txt")
 score_args=(--labels "$D/labels.csv" --learning-until "$LEARNING_UNTIL")
 
-"$CDRWATCH" replay "${replay_args[@]}" > "$TMP/alerts.jsonl"
+run "$CDRWATCH" replay "${replay_args[@]}"
+mv "$TMP/out" "$TMP/alerts.jsonl"
 if [ "${1:-}" = "--markdown" ]; then
+    [ "$rc" -eq 0 ] || { cat "$TMP/err" >&2; exit 1; }
     "$CDRWATCH" score "${score_args[@]}" --alerts "$TMP/alerts.jsonl" --format markdown
     exit 0
 fi
-ok 0 "replay of $D with the default configuration and its watchlist"
+is "$rc" 0 "replay of $D with the default configuration and its watchlist exits 0"
+is "$(head -c 300 "$TMP/err")" "" "with no dead letter and no warning (--quiet: no summary either)"
+# every line an alert of a shipped rule: score would pass over the others unnoticed
+is "$("$JQ" -s --slurpfile cfg config/cdrwatch.json '[$cfg[0].rules[].id] as $ids
+    | [.[] | select(.event.kind != "alert" or (.rule.id as $r | $ids | index($r)) == null)] | length' \
+    "$TMP/alerts.jsonl" || true)" 0 "each of its $(wc -l < "$TMP/alerts.jsonl") lines is an alert of a shipped rule"
 
 run "$CDRWATCH" score "${score_args[@]}" --alerts "$TMP/alerts.jsonl" --format json
 is "$rc" 0 "score reads the labels and the alerts"
@@ -36,8 +43,10 @@ is "$rc" 0 "score reads the labels and the alerts"
         echo "$missed $scenario${rules:+ (by $rules)}"
     done > "$TMP/caught"
 while read -r missed what; do
-    ok "$missed" "caught: $what"
+    ok_status "$missed" "caught: $what"
 done < "$TMP/caught"
+is "$(wc -l < "$TMP/caught")" "$(tail -n +2 "$D/labels.csv" | cut -d, -f1 | sort -u | wc -l)" \
+    "score reports on every scenario of $D/labels.csv"
 is "$("$JQ" -r .totals.false_positives "$TMP/out")" 0 "no false positive after the learning period"
 
 run "$CDRWATCH" score "${score_args[@]}" --alerts "$TMP/alerts.jsonl" --check

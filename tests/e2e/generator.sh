@@ -23,10 +23,10 @@ run "$GEN" $SCENARIO_ARGS --out-dir "$TMP/sc"
 is "$rc" 0 "the generator writes the scenario dataset"
 for f in cdr.csv audit.jsonl; do
     gzip -dc "datasets/scenarios/$f.gz" > "$TMP/$f"
-    ok "$(cmp -s "$TMP/sc/$f" "$TMP/$f"; echo $?)" "datasets/scenarios/$f.gz is the generator's output, byte for byte"
+    ok_status "$(cmp -s "$TMP/sc/$f" "$TMP/$f"; echo $?)" "datasets/scenarios/$f.gz is the generator's output, byte for byte"
 done
 for f in labels.csv watchlist.txt; do
-    ok "$(cmp -s "$TMP/sc/$f" "datasets/scenarios/$f"; echo $?)" "datasets/scenarios/$f is the generator's output, byte for byte"
+    ok_status "$(cmp -s "$TMP/sc/$f" "datasets/scenarios/$f"; echo $?)" "datasets/scenarios/$f is the generator's output, byte for byte"
 done
 is "$(ls datasets/scenarios | tr '\n' ' ')" "audit.jsonl.gz cdr.csv.gz labels.csv watchlist.txt " \
     "datasets/scenarios holds those four files and nothing else"
@@ -41,20 +41,20 @@ contains "$TMP/out" "watchlist: 6 identifiers (6 people); lookups: chen 6, li_of
     "only li_officer and the watchlist-lookup scenario look watchlisted people up"
 contains "$TMP/out" "label source-silence *: a silence, 0 connection events inside" "source-silence: nothing in the audit trail"
 head -2 "$TMP/sc/watchlist.txt" > "$TMP/ids"
-ok "$(grep -qE '^23415[0-9]{10}$' <(sed -n 1p "$TMP/ids") && grep -qE '^[0-9]{15}$' <(sed -n 2p "$TMP/ids"); echo $?)" \
+ok_status "$(grep -qE '^23415[0-9]{10}$' <(sed -n 1p "$TMP/ids") && grep -qE '^[0-9]{15}$' <(sed -n 2p "$TMP/ids"); echo $?)" \
     "watchlist.txt lists its first person by IMSI and its second by IMEI"
-ok "$(! grep -qF -f "$TMP/ids" "$TMP/sc/audit.jsonl"; echo $?)" \
+ok_status "$(! grep -qF -f "$TMP/ids" "$TMP/sc/audit.jsonl"; echo $?)" \
     "no audit record names those two by IMSI or IMEI: only the CDRs link them to an MSISDN"
 
 # 3. scenarios switch on and off, and take parameters
 run "$GEN" --no-theft --out-dir "$TMP/none1"
 run "$GEN" --scenarios none --out-dir "$TMP/none2"
-ok "$(diff -r "$TMP/none1" "$TMP/none2" > /dev/null; echo $?)" "--no-theft is --scenarios none"
+ok_status "$(diff -r "$TMP/none1" "$TMP/none2" > /dev/null; echo $?)" "--no-theft is --scenarios none"
 is "$(cat "$TMP/none1/labels.csv")" "scenario,principal,start,end,description" "--scenarios none: labels.csv has only its header"
 run "$GEN" --scenarios bulk-theft --out-dir "$TMP/default2"
 run "$GEN" --out-dir "$TMP/default1"
-ok "$(diff -r "$TMP/default1" "$TMP/default2" > /dev/null; echo $?)" "the default set is bulk-theft"
-ok "$([ ! -e "$TMP/default1/watchlist.txt" ]; echo $?)" "no watchlist, no watchlist.txt"
+ok_status "$(diff -r "$TMP/default1" "$TMP/default2" > /dev/null; echo $?)" "the default set is bulk-theft"
+ok_status "$([ ! -e "$TMP/default1/watchlist.txt" ]; echo $?)" "no watchlist, no watchlist.txt"
 
 run "$GEN" --days 14 --scenarios history-harvest --set history-harvest.subscribers=12 \
     --set history-harvest.principal=chen --set history-harvest.host=ws-103.corp.example --out-dir "$TMP/hh"
@@ -77,7 +77,7 @@ run python3 "$CHECK" "$TMP/ex"
 is "$rc" 0 "check-dataset.py recounts the UNLOADs and the history walk"
 
 run "$GEN" --seed 2 --out-dir "$TMP/seed2"
-ok "$(! cmp -s "$TMP/seed2/cdr.csv" "$TMP/default1/cdr.csv"; echo $?)" "another seed, other CDRs"
+ok_status "$(! cmp -s "$TMP/seed2/cdr.csv" "$TMP/default1/cdr.csv"; echo $?)" "another seed, other CDRs"
 
 # 4. usage errors name the option and what was expected
 run "$GEN" --scenarios bogus --out-dir "$TMP/x"

@@ -18,20 +18,20 @@ pid=$RUN_PID
 # Freeze cdrwatch (SIGSTOP) a tenth of the way through, so that the broker is sure to go away
 # in the middle of its work — it goes through the whole dataset in about a second — then let it
 # go on without a broker.
-ok "$(wait_progress live 40000; echo $?)" "cdrwatch is under way"
+ok_status "$(wait_progress live 40000; echo $?)" "cdrwatch is under way"
 kill -STOP "$pid"
 n_at_stop=$(distinct_alert_ids)
 bash "$BROKER_SH" kill "$TMP/b3" # the broker goes away at once (SIGKILL)
 kill -CONT "$pid"
-ok "$([ "$n_at_stop" -lt "$n_expected" ]; echo $?)" "the broker went away in the middle: $n_at_stop of $n_expected alerts were out"
-ok "$(wait_until 30 grep -q "no Kafka broker of $BROKER is reachable" "$TMP/live.err"; echo $?)" \
+ok_status "$([ "$n_at_stop" -lt "$n_expected" ]; echo $?)" "the broker went away in the middle: $n_at_stop of $n_expected alerts were out"
+ok_status "$(wait_until 30 grep -q "no Kafka broker of $BROKER is reachable" "$TMP/live.err"; echo $?)" \
     "cdrwatch says that no broker is reachable"
 sleep 3
-ok "$(kill -0 "$pid"; echo $?)" "and keeps running while the broker is down"
+ok_status "$(kill -0 "$pid"; echo $?)" "and keeps running while the broker is down"
 bash "$BROKER_SH" restart "$TMP/b3" > /dev/null || bail "the broker did not restart"
-ok "$(wait_until 60 grep -q "Kafka brokers reachable again" "$TMP/live.err"; echo $?)" \
+ok_status "$(wait_until 60 grep -q "Kafka brokers reachable again" "$TMP/live.err"; echo $?)" \
     "it says when the broker is back"
-ok "$(wait_until 120 eval '[ "$(distinct_alert_ids)" -ge "$n_expected" ]'; echo $?)" \
+ok_status "$(wait_until 120 eval '[ "$(distinct_alert_ids)" -ge "$n_expected" ]'; echo $?)" \
     "the remaining alerts arrive"
 sleep 2 # let the last commit go out
 stop_run "$pid"

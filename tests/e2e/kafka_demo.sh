@@ -23,9 +23,9 @@ is "$rc" 0 "demo with the test configuration exits 0"
 norm < "$TMP/out" > "$TMP/got"
 "$CDRWATCH" replay --quiet --config "$KCONFIG" --cdr datasets/small/cdr.csv.gz \
     --audit datasets/small/audit.jsonl.gz | norm > "$TMP/want"
-ok "$([ "$(wc -l < "$TMP/want")" -gt 150 ]; echo $?)" "replay raises $(wc -l < "$TMP/want") alerts"
+ok_status "$([ "$(wc -l < "$TMP/want")" -gt 150 ]; echo $?)" "replay raises $(wc -l < "$TMP/want") alerts"
 same_file "$TMP/got" "$TMP/want" "demo's alerts, read back from Kafka, equal replay's (same ids)"
-ok "$(! grep -q "not-a-real-secret" "$TMP/err"; echo $?)" "no secret in the log"
+ok_status "$(! grep -q "not-a-real-secret" "$TMP/err"; echo $?)" "no secret in the log"
 
 # records that do not decode: dead letters, the rest goes on
 gzip -dc datasets/small/audit.jsonl.gz > "$TMP/full.jsonl"

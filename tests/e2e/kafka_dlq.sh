@@ -28,10 +28,10 @@ done
 # the original bytes (one of them is not UTF-8)
 sed -n '2p;3p;4p;5p;7p;8p;9p;11p' "$FIX/audit.txt" > "$TMP/audit.bad"
 topic_messages db-audit.dlq > "$TMP/audit.dlq"
-ok "$(cmp -s "$TMP/audit.dlq" "$TMP/audit.bad"; echo $?)" "db-audit.dlq holds the original bytes of each bad record"
+ok_status "$(cmp -s "$TMP/audit.dlq" "$TMP/audit.bad"; echo $?)" "db-audit.dlq holds the original bytes of each bad record"
 sed -n '2p;3p' "$FIX/cdr.txt" > "$TMP/cdr.bad"
 topic_messages cdr.dlq > "$TMP/cdr.dlq"
-ok "$(cmp -s "$TMP/cdr.dlq" "$TMP/cdr.bad"; echo $?)" "cdr.dlq holds the original bytes of each bad record"
+ok_status "$(cmp -s "$TMP/cdr.dlq" "$TMP/cdr.bad"; echo $?)" "cdr.dlq holds the original bytes of each bad record"
 
 # the good records around them were processed: the last one raises its alert
 topic_messages cdr-alerts | "$JQ" -r '[.user.name, ."@timestamp", .rule.id] | @tsv' > "$TMP/alerts"

@@ -134,9 +134,8 @@ start_run() {
 
 # wait_progress NAME RECORDS: until run NAME's statistics count RECORDS records in (they come
 # every 100 ms with the test configuration)
-progress_at_least() { [ "$(stats_value "$TMP/$1.err" "records in")" -ge "$2" ]; }
 wait_progress() {
-    WAIT_STEP=0.02 wait_until 60 progress_at_least "$1" "$2"
+    WAIT_STEP=0.02 wait_until 60 stats_at_least "$TMP/$1.err" "records in" "$2"
 }
 
 # stop_run PID: SIGTERM, and wait for the exit status (in $rc); 127 if it did not stop in 60 s
@@ -158,8 +157,25 @@ stop_run() {
     set -e
 }
 
-# stats_value FILE FIELD: the last value of a counter in a run's statistics lines
-# ("records in", "alerts out", "rebuilt", "dead letters", "lag")
+# stats_value FILE FIELD: the last value of a counter in a run's statistics lines ("records in",
+# "alerts out", "rebuilt", "dead letters", "commits", "lag"). Prints nothing and fails when no
+# statistics line has it: a counter renamed or a line gone must fail the test, not read as 0.
 stats_value() {
-    grep -o "$2 -\?[0-9]*" "$1" | tail -1 | grep -o -- '-\?[0-9]*$' || echo 0
+    local v
+    v=$(grep -F 'stats: ' "$1" 2> /dev/null | grep -o -- "$2 -\?[0-9]\+" | tail -1) || true
+    [ -n "$v" ] || return 1
+    echo "${v##* }"
+}
+
+# stats_at_least FILE FIELD N: the counter is there and at least N
+stats_at_least() {
+    local v
+    v=$(stats_value "$1" "$2") && [ "$v" -ge "$3" ]
+}
+
+# committed_offsets FILE: the group's committed offsets that a run (--verbose) found when its
+# partitions were assigned, as JSON {"topic/partition": offset}; the first assignment only
+committed_offsets() {
+    { grep -o '[^ ]*/[0-9]*: committed -\?[0-9]*' "$1" || true; } | awk '!seen[$1]++ { sub(":", "", $1); print $1 "\t" $3 }' |
+        "$JQ" -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): (.[1] | tonumber)}) | add // {}'
 }

@@ -14,7 +14,7 @@ tap_failed=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cdrwatch-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
-ok() { # ok CONDITION-EXIT-STATUS NAME
+ok_status() { # ok_status EXIT-STATUS NAME: 0 = pass (a shell status, the opposite of tap.h's ok(cond))
     local status=$1; shift
     tap_n=$((tap_n + 1))
     if [ "$status" -eq 0 ]; then
@@ -35,20 +35,20 @@ run() {
 
 is() { # is GOT WANT NAME
     local got=$1 want=$2; shift 2
-    if [ "$got" = "$want" ]; then ok 0 "$*"; else
-        ok 1 "$*"; echo "#   got:      '$got'"; echo "#   expected: '$want'"; fi
+    if [ "$got" = "$want" ]; then ok_status 0 "$*"; else
+        ok_status 1 "$*"; echo "#   got:      '$got'"; echo "#   expected: '$want'"; fi
 }
 
 contains() { # contains FILE TEXT NAME
     local file=$1 text=$2; shift 2
-    if grep -qF -- "$text" "$file"; then ok 0 "$*"; else
-        ok 1 "$*"; echo "#   '$file' does not contain: $text"; head -n 20 "$file" | sed 's/^/#   | /'; fi
+    if grep -qF -- "$text" "$file"; then ok_status 0 "$*"; else
+        ok_status 1 "$*"; echo "#   '$file' does not contain: $text"; head -n 20 "$file" | sed 's/^/#   | /'; fi
 }
 
 same_file() { # same_file GOT WANT NAME: diff shows what differs
     local got=$1 want=$2; shift 2
-    if diff -u "$want" "$got" > "$TMP/diff"; then ok 0 "$*"; else
-        ok 1 "$*"; head -n 40 "$TMP/diff" | sed 's/^/#   /'; fi
+    if diff -u "$want" "$got" > "$TMP/diff"; then ok_status 0 "$*"; else
+        ok_status 1 "$*"; head -n 40 "$TMP/diff" | sed 's/^/#   /'; fi
 }
 
 # Alerts without cdrwatch.observer (the only machine- and clock-dependent part, doc/formats.md §2).

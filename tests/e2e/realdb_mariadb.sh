@@ -20,11 +20,11 @@ sed 's/^/# /' "$TMP/realdb.err" | tail -25
 out=$TMP/mdb
 is "$status" 0 "mariadb.sh ran and says: theft caught, benign users quiet"
 lines=$(grep -c '' "$out/audit.log" || true)
-ok "$([ "$lines" -ge 1800 ]; echo $?)" "the server wrote the workload's audit lines ($lines)"
+ok_status "$([ "$lines" -ge 1800 ]; echo $?)" "the server wrote the workload's audit lines ($lines)"
 contains "$out/replay.txt" "records: cdr=0 audit=$lines;" "every line is an audit record"
 contains "$out/replay.txt" "dead letters: 0;" "no dead letter"
 queries=$(grep -c ',svc_archive,127.0.0.66,[0-9]*,[0-9]*,QUERY,' "$out/audit.log" || true)
-ok "$([ "$queries" -ge 723 ]; echo $?)" "the thief's queries are in the log ($queries)"
+ok_status "$([ "$queries" -ge 723 ]; echo $?)" "the thief's queries are in the log ($queries)"
 contains "$out/audit.log" "INTO OUTFILE" "the export is in the log"
 thief() { "$JQ" -r --arg r "$1" 'select(.user.name == "svc_archive" and .rule.id == $r) | '"$2" "$out/alerts.jsonl"; }
 is "$(thief cdr-statement-burst-1h .cdrwatch.metric.value)" 600 "cdr-statement-burst-1h: the harvest crosses 600 statements"

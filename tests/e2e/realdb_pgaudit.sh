@@ -20,10 +20,10 @@ out=$TMP/pg
 is "$status" 0 "pgaudit.sh ran and says: theft caught, benign users quiet"
 contains "$out/facts" "pgaudit.log_rows=on" "this pgaudit logs rows (pgaudit.log_rows)"
 audit_lines=$(grep -c 'LOG:  AUDIT: ' "$out/audit.log" || true)
-ok "$([ "$audit_lines" -ge 900 ]; echo $?)" "the server wrote the workload's pgaudit records ($audit_lines)"
+ok_status "$([ "$audit_lines" -ge 900 ]; echo $?)" "the server wrote the workload's pgaudit records ($audit_lines)"
 contains "$out/replay.txt" "records: cdr=0 audit=$audit_lines;" "every pgaudit record is an audit record"
 contains "$out/replay.txt" "dead letters: 0;" "no dead letter"
-ok "$(grep -q 'skipped lines: [1-9]' "$out/replay.txt"; echo $?)" "the server's other messages are skipped and counted"
+ok_status "$(grep -q 'skipped lines: [1-9]' "$out/replay.txt"; echo $?)" "the server's other messages are skipped and counted"
 thief() { "$JQ" -r --arg r "$1" 'select(.user.name == "svc_archive" and .rule.id == $r) | '"$2" "$out/alerts.jsonl"; }
 is "$(thief cdr-bulk-read-1h .cdrwatch.metric.value)" 50932 \
     "cdr-bulk-read-1h: svc_archive's whole cdr_voice (32766) and cdr_sms (18166) reads, counted by pgaudit's rows"

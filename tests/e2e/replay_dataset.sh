@@ -12,9 +12,9 @@ run "$GEN" --out-dir "$TMP/gen"
 is "$rc" 0 "the generator runs with its defaults"
 gzip -dc datasets/small/cdr.csv.gz > "$TMP/cdr.csv"
 gzip -dc datasets/small/audit.jsonl.gz > "$TMP/audit.jsonl"
-ok "$(cmp -s "$TMP/gen/cdr.csv" "$TMP/cdr.csv"; echo $?)" "datasets/small/cdr.csv.gz is the generator's output"
-ok "$(cmp -s "$TMP/gen/audit.jsonl" "$TMP/audit.jsonl"; echo $?)" "datasets/small/audit.jsonl.gz is the generator's output"
-ok "$(cmp -s "$TMP/gen/labels.csv" datasets/small/labels.csv; echo $?)" "datasets/small/labels.csv is the generator's output"
+ok_status "$(cmp -s "$TMP/gen/cdr.csv" "$TMP/cdr.csv"; echo $?)" "datasets/small/cdr.csv.gz is the generator's output"
+ok_status "$(cmp -s "$TMP/gen/audit.jsonl" "$TMP/audit.jsonl"; echo $?)" "datasets/small/audit.jsonl.gz is the generator's output"
+ok_status "$(cmp -s "$TMP/gen/labels.csv" datasets/small/labels.csv; echo $?)" "datasets/small/labels.csv is the generator's output"
 
 # 2. the README's command: the theft is caught, nothing else fires
 run "$CDRWATCH" replay --cdr datasets/small/cdr.csv.gz --audit datasets/small/audit.jsonl.gz
@@ -42,7 +42,7 @@ is "$fp" 0 "no alert outside the labelled episodes"
 # 3. determinism: the same input twice gives byte-identical alerts (observer aside)
 run "$CDRWATCH" replay --cdr datasets/small/cdr.csv.gz --audit datasets/small/audit.jsonl.gz
 strip_observer "$TMP/out" > "$TMP/alerts2.jsonl"
-ok "$(cmp -s "$TMP/alerts1.jsonl" "$TMP/alerts2.jsonl"; echo $?)" "a second replay gives byte-identical alerts"
+ok_status "$(cmp -s "$TMP/alerts1.jsonl" "$TMP/alerts2.jsonl"; echo $?)" "a second replay gives byte-identical alerts"
 
 # 4. the order of the inputs on the command line does not matter, nor compression
 run "$CDRWATCH" replay --audit "$TMP/audit.jsonl" --cdr "$TMP/cdr.csv"

@@ -18,7 +18,7 @@ for fmt in text:txt markdown:md json:json; do
 done
 "$JQ" -e '.totals == {"scenarios":4,"caught":3,"missed":1,"alerts":10,"matched":6,"false_positives":3,"learning":1}' \
     $F/expected.json > /dev/null
-ok $? "the expected JSON holds the totals worked out in $F/README"
+ok_status $? "the expected JSON holds the totals worked out in $F/README"
 
 # 2. --check: 1 with a miss or a false positive, 0 when everything is caught and nothing is false
 run "$CDRWATCH" score --labels $F/labels.csv --alerts $F/alerts.jsonl --learning-until $LEARN --check
