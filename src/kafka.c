@@ -505,90 +505,13 @@ static void dead_letter(runner_t *r, part_t *p, const rd_kafka_message_t *m, cw_
 
 /* ---- the generation: partitions, engine, merge ---- */
 
-/* Headerless CSV without quotes or line breaks inside — what producers of CSV messages send —
- * decoded by splitting at the commas: the cells libcsv would give (RFC 4180 leaves such a record
- * nothing else to interpret), without its byte-by-byte state machine, the larger part of the
- * cost of a CDR. Returns false, having done nothing, for anything else (libcsv decodes it). */
-static bool decode_plain_csv(const cw_input_config_t *ic, cw_stream_t stream, const char *b, size_t len,
-                             cw_event_t *ev, cw_decode_result_t *res)
-{
-    const char *s = b, *end;
-    int cells = 1;
-    if (len && b[len - 1] == '\n')
-        len--;
-    if (len && b[len - 1] == '\r')
-        len--;
-    end = b + len;
-    for (const char *c = b; c < end; c++) {
-        if (*c == '"' || *c == '\n' || *c == '\r')
-            return false;
-        cells += *c == ',';
-    }
-    cw_event_reset(ev, stream);
-    if (cells != ic->n_columns) {
-        *res = (cw_decode_result_t){CW_DEC_CSV_COLUMNS, CW_F_NONE};
-        return true;
-    }
-    for (int col = 0; col < cells; col++) {
-        const char *comma = memchr(s, ',', (size_t)(end - s)), *e = comma ? comma : end;
-        if (ic->columns[col] != CW_F_NONE) {
-            *res = cw_decode_set_field(ev, ic->columns[col], s, (size_t)(e - s));
-            if (res->reason != CW_DEC_OK)
-                return true;
-        }
-        s = e + 1;
-    }
-    *res = cw_decode_finish(ev);
-    return true;
-}
-
-cw_decode_result_t cw_kafka_decode(cw_csv_t *csv, const cw_input_config_t *ic, cw_stream_t stream,
-                                   const char *b, size_t len, cw_event_t *ev)
-{
-    cw_decode_result_t res;
-    size_t i = 0;
-    if (!b)
-        len = 0;
-    while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
-        i++;
-    if (len > CW_RECORD_MAX) {
-        cw_event_reset(ev, stream);
-        return (cw_decode_result_t){CW_DEC_OVERSIZE, CW_F_NONE};
-    }
-    if (i == len) { /* an empty message (a tombstone): no required field */
-        cw_event_reset(ev, stream);
-        return (cw_decode_result_t){CW_DEC_MISSING_FIELD, CW_F_NONE};
-    }
-    if (b[i] == '{')
-        return cw_decode_json(stream, b, len, ev);
-    if (decode_plain_csv(ic, stream, b, len, ev, &res))
-        return res;
-    {
-        int rc;
-        cw_csv_reset(csv);
-        rc = cw_csv_push(csv, b, len);
-        if (rc == 0 && b[len - 1] != '\n')
-            rc = cw_csv_push(csv, "\n", 1);
-        if (rc == 0)
-            rc = cw_csv_finish(csv);
-        if (rc == 1) {
-            res = cw_csv_decode(csv, ev);
-        } else {
-            cw_event_reset(ev, stream);
-            res = (cw_decode_result_t){CW_DEC_BAD_CSV, CW_F_NONE};
-        }
-        cw_csv_reset(csv);
-        return res;
-    }
-}
-
 /* The merge's head function: decode a message into its partition's head event. */
 static bool decode_head(void *ctx, int input, void *item, cw_time_t *ts)
 {
     runner_t *r = ctx;
     part_t *p = r->parts[input];
     rd_kafka_message_t *m = item;
-    p->res = cw_kafka_decode(r->csv[p->stream], &r->cfg->input[p->stream], p->stream, m->payload, m->len, &p->ev);
+    p->res = cw_decode_message(r->csv[p->stream], m->payload, m->len, &p->ev);
     *ts = p->ev.ts;
     return p->res.reason == CW_DEC_OK;
 }

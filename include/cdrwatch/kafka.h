@@ -67,13 +67,6 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
 void cw_kafka_reload(void);
 void cw_kafka_stop(void);
 
-/* Decode one message as `run` does: JSON when its first non-blank byte is '{', otherwise one
- * headerless CSV record whose columns are ic's. A record without quotes or line breaks inside is
- * split at its commas directly (what libcsv would do, faster); any other goes through csv, a
- * decoder of the stream. An empty message is missing_field, one over CW_RECORD_MAX oversize. */
-cw_decode_result_t cw_kafka_decode(cw_csv_t *csv, const cw_input_config_t *ic, cw_stream_t stream,
-                                   const char *buf, size_t len, cw_event_t *ev);
-
 /* The rewind span of a configuration: the longest (window + suppress) of its enabled rules, in
  * ms. Every partition is read again from this far before the engine clock on assignment. */
 cw_time_t cw_kafka_rewind_span(const cw_config_t *cfg);
