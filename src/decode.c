@@ -161,104 +161,92 @@ static void mark(cw_event_t *ev, cw_field_t f)
     ev->present |= 1u << (f - first);
 }
 
-cw_decode_result_t cw_decode_set_field(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
+static cw_decode_result_t set_time(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
 {
-    cw_cdr_t *c = &ev->u.cdr;
-    cw_audit_t *a = &ev->u.audit;
-    cw_decode_result_t r = DECODE_OK;
+    if (len > 64)
+        return result(CW_DEC_OVERSIZE, f);
+    if (!cw_time_parse(s, len, &ev->ts))
+        return result(CW_DEC_BAD_TIME, f);
+    *(cw_time_t *)cw_event_value(ev, f) = ev->ts;
+    return DECODE_OK;
+}
 
-    if (len == 0)
-        return DECODE_OK; /* empty = absent */
-    switch (f) {
-    case CW_F_START_TIME:
-    case CW_F_TS:
-        if (len > 64)
-            return result(CW_DEC_OVERSIZE, f);
-        if (!cw_time_parse(s, len, &ev->ts))
-            return result(CW_DEC_BAD_TIME, f);
-        if (f == CW_F_TS)
-            a->ts = ev->ts;
+static cw_decode_result_t set_enum(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
+{
+    static const struct {
+        cw_field_t field;
+        const char *name;
+        int value;
+    } names[] = {{CW_F_RECORD_TYPE, "voice", CW_REC_VOICE}, {CW_F_RECORD_TYPE, "sms", CW_REC_SMS},
+                 {CW_F_RECORD_TYPE, "data", CW_REC_DATA},   {CW_F_STATUS, "ok", 0},
+                 {CW_F_STATUS, "fail", 1}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (names[i].field != f || strlen(names[i].name) != len || strncasecmp(s, names[i].name, len) != 0)
+            continue;
+        if (f == CW_F_STATUS)
+            ev->u.audit.failed = names[i].value;
         else
-            c->start_time = ev->ts;
-        break;
-    case CW_F_RECORD_TYPE:
-        if (len == 5 && strncasecmp(s, "voice", 5) == 0)
-            c->record_type = CW_REC_VOICE;
-        else if (len == 3 && strncasecmp(s, "sms", 3) == 0)
-            c->record_type = CW_REC_SMS;
-        else if (len == 4 && strncasecmp(s, "data", 4) == 0)
-            c->record_type = CW_REC_DATA;
-        else
-            return result(CW_DEC_BAD_VALUE, f);
-        break;
-    case CW_F_CALLING_MSISDN:
-    case CW_F_CALLED_MSISDN:
-        if (len > 64)
-            return result(CW_DEC_OVERSIZE, f);
-        if (!cw_msisdn_normalise(s, len, f == CW_F_CALLING_MSISDN ? c->calling_msisdn : c->called_msisdn))
-            return result(CW_DEC_BAD_MSISDN, f);
-        break;
-    case CW_F_DURATION_S:
-    case CW_F_BYTES_UP:
-    case CW_F_BYTES_DOWN:
-    case CW_F_ROWS:
-    case CW_F_BYTES: {
-        int64_t v;
-        if (!parse_count(s, len, &v))
-            return result(CW_DEC_BAD_NUMBER, f);
-        *(f == CW_F_DURATION_S ? &c->duration_s
-          : f == CW_F_BYTES_UP ? &c->bytes_up
-          : f == CW_F_BYTES_DOWN ? &c->bytes_down
-          : f == CW_F_ROWS ? &a->rows
-                             : &a->bytes) = v;
-        break;
-    }
-    case CW_F_RECORD_ID: r = set_text(c->record_id, CW_ID_MAX, f, s, len); break;
-    case CW_F_IMSI: r = set_text(c->imsi, CW_ID_MAX, f, s, len); break;
-    case CW_F_IMEI: r = set_text(c->imei, CW_ID_MAX, f, s, len); break;
-    case CW_F_CELL_ID: r = set_text(c->cell_id, CW_ID_MAX, f, s, len); break;
-    case CW_F_PRINCIPAL: r = set_text(a->principal, CW_NAME_MAX, f, s, len); break;
-    case CW_F_ACTION:
-        r = set_text(a->action, CW_ACTION_MAX, f, s, len);
-        for (char *p = a->action; *p; p++)
-            *p = (char)toupper((unsigned char)*p);
-        break;
-    case CW_F_CLIENT_HOST: r = set_text(a->client_host, CW_HOST_MAX, f, s, len); break;
-    case CW_F_CLIENT_APP: r = set_text(a->client_app, CW_NAME_MAX, f, s, len); break;
-    case CW_F_DB: r = set_text(a->db, CW_NAME_MAX, f, s, len); break;
-    case CW_F_OBJECT: r = set_text(a->object, CW_OBJECT_MAX, f, s, len); break;
-    case CW_F_STATEMENT: r = set_text(a->statement, CW_STATEMENT_MAX, f, s, len); break;
-    case CW_F_SESSION_ID: r = set_text(a->session_id, CW_ID_MAX, f, s, len); break;
-    case CW_F_STATUS:
-        if (len == 2 && strncasecmp(s, "ok", 2) == 0)
-            a->failed = false;
-        else if (len == 4 && strncasecmp(s, "fail", 4) == 0)
-            a->failed = true;
-        else
-            return result(CW_DEC_BAD_VALUE, f);
-        break;
-    case CW_F_SUBSCRIBERS: {
-        /* text form (CSV): identifiers separated by ';' */
-        size_t start = 0;
-        a->n_subscribers = 0;
-        for (size_t i = 0; i <= len; i++) {
-            if (i == len || s[i] == ';') {
-                if (i > start) {
-                    r = add_subscriber(a, s + start, i - start);
-                    if (r.reason != CW_DEC_OK)
-                        return r;
-                }
-                start = i + 1;
-            }
-        }
-        break;
-    }
-    default:
+            ev->u.cdr.record_type = (cw_record_type_t)names[i].value;
         return DECODE_OK;
     }
-    if (r.reason == CW_DEC_OK)
-        mark(ev, f);
-    return r;
+    return result(CW_DEC_BAD_VALUE, f);
+}
+
+/* text form (CSV): identifiers separated by ';' */
+static cw_decode_result_t set_subscribers(cw_audit_t *a, const char *s, size_t len)
+{
+    size_t start = 0;
+    a->n_subscribers = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || s[i] == ';') {
+            if (i > start) {
+                cw_decode_result_t r = add_subscriber(a, s + start, i - start);
+                if (r.reason != CW_DEC_OK)
+                    return r;
+            }
+            start = i + 1;
+        }
+    }
+    return DECODE_OK;
+}
+
+static cw_decode_result_t set_value(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
+{
+    int64_t v;
+    switch (cw_field_type(f)) {
+    case CW_FT_TIME: return set_time(ev, f, s, len);
+    case CW_FT_ENUM: return set_enum(ev, f, s, len);
+    case CW_FT_MSISDN:
+        if (len > 64)
+            return result(CW_DEC_OVERSIZE, f);
+        if (!cw_msisdn_normalise(s, len, cw_event_value(ev, f)))
+            return result(CW_DEC_BAD_MSISDN, f);
+        return DECODE_OK;
+    case CW_FT_COUNT:
+        if (!parse_count(s, len, &v))
+            return result(CW_DEC_BAD_NUMBER, f);
+        *(int64_t *)cw_event_value(ev, f) = v;
+        return DECODE_OK;
+    case CW_FT_TEXT: return set_text(cw_event_value(ev, f), cw_field_limit(f), f, s, len);
+    case CW_FT_LIST: return set_subscribers(&ev->u.audit, s, len);
+    }
+    return DECODE_OK;
+}
+
+cw_decode_result_t cw_decode_set_field(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
+{
+    cw_decode_result_t r;
+    if (len == 0 || f < 0 || f >= CW_F_COUNT)
+        return DECODE_OK; /* empty = absent */
+    r = set_value(ev, f, s, len);
+    if (r.reason != CW_DEC_OK)
+        return r;
+    if (f == CW_F_ACTION) {
+        for (char *p = ev->u.audit.action; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+    }
+    mark(ev, f);
+    return DECODE_OK;
 }
 
 cw_decode_result_t cw_decode_finish(cw_event_t *ev)
@@ -345,9 +333,8 @@ static cw_decode_result_t set_json_number(cw_event_t *ev, cw_field_t f, const cJ
     double d = item->valuedouble;
     char text[32];
     if (!(d >= 0) || d > (double)CW_NUMBER_MAX || floor(d) != d) {
-        bool is_time = f == CW_F_TS || f == CW_F_START_TIME;
-        bool is_count = f == CW_F_ROWS || f == CW_F_BYTES || f == CW_F_DURATION_S ||
-                        f == CW_F_BYTES_UP || f == CW_F_BYTES_DOWN;
+        bool is_time = cw_field_type(f) == CW_FT_TIME;
+        bool is_count = cw_field_type(f) == CW_FT_COUNT;
         return result(is_time ? CW_DEC_BAD_TIME : is_count ? CW_DEC_BAD_NUMBER : CW_DEC_BAD_VALUE, f);
     }
     return cw_decode_set_field(ev, f, text, format_count((uint64_t)d, text));
