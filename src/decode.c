@@ -10,6 +10,7 @@
  * Not thread-safe: one decoding thread per process (cJSON's hooks are global).
  */
 #include <ctype.h>
+#include <limits.h>
 #include <csv.h>
 #include <math.h>
 #include <stdlib.h>
@@ -433,6 +434,44 @@ cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t le
     return cw_decode_json_object(buf, len, ev, canonical_object, NULL);
 }
 
+/* The fields of ev as one JSON object, in the table's order: times as epoch milliseconds,
+ * counts as numbers, the subscribers as an array, every other field as a string. */
+static cJSON *event_object(const cw_event_t *ev)
+{
+    int first = ev->stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
+    int last = ev->stream == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
+    cJSON *o = cJSON_CreateObject(), *v;
+    for (int i = first; o && i <= last; i++) {
+        cw_field_t f = (cw_field_t)i;
+        if (!cw_event_has(ev, f))
+            continue;
+        switch (cw_field_type(f)) {
+        case CW_FT_TIME:
+        case CW_FT_COUNT: v = cJSON_CreateNumber((double)cw_event_num(ev, f)); break;
+        case CW_FT_LIST:
+            v = cJSON_CreateArray();
+            for (int k = 0; v && k < ev->u.audit.n_subscribers; k++)
+                cJSON_AddItemToArray(v, cJSON_CreateString(ev->u.audit.subscribers[k]));
+            break;
+        default: v = cJSON_CreateString(cw_event_str(ev, f)); break;
+        }
+        if (!v || !cJSON_AddItemToObject(o, cw_field_name(f), v)) {
+            cJSON_Delete(v);
+            cJSON_Delete(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+size_t cw_decode_json_encode(const cw_event_t *ev, char *buf, size_t buflen)
+{
+    cJSON *o = event_object(ev);
+    bool done = o && buflen <= INT_MAX && cJSON_PrintPreallocated(o, buf, (int)buflen, false);
+    cJSON_Delete(o);
+    return done ? strlen(buf) : 0;
+}
+
 /* ---- CSV ---- */
 
 #define CSV_COLS_MAX 256
@@ -628,6 +667,12 @@ void cw_csv_set_columns(cw_csv_t *csv, const cw_field_t *fields, int n)
 }
 
 bool cw_csv_has_header(const cw_csv_t *csv) { return csv->have_header; }
+
+int cw_csv_columns(const cw_csv_t *csv, const cw_field_t **fields)
+{
+    *fields = csv->columns;
+    return csv->have_header ? csv->n_columns : 0;
+}
 
 bool cw_csv_header_like(const cw_csv_t *csv)
 {

@@ -1126,8 +1126,8 @@ static bool at_end(runner_t *r)
 
 /* ---- setup ---- */
 
-static cw_status_t conf_set(rd_kafka_conf_t *conf, const cw_config_t *cfg, const char *key,
-                            const char *value, bool from_user, char *err, size_t errlen)
+cw_status_t cw_kafka_conf_set(rd_kafka_conf_t *conf, const cw_config_t *cfg, const char *key,
+                              const char *value, bool from_user, char *err, size_t errlen)
 {
     char why[512];
     if (rd_kafka_conf_set(conf, key, value, why, sizeof why) == RD_KAFKA_CONF_OK)
@@ -1156,7 +1156,7 @@ static cw_status_t make_client(runner_t *r, client_t kind, rd_kafka_t **out, cha
     static const char *const names[] = {"producer", "audit consumer", "cdr consumer"};
 
 #define SET(k, v) \
-    if (st == CW_OK) st = conf_set(conf, cfg, k, v, false, err, errlen)
+    if (st == CW_OK) st = cw_kafka_conf_set(conf, cfg, k, v, false, err, errlen)
     SET("bootstrap.servers", r->brokers);
     SET("client.id", kind == CLIENT_PRODUCER ? "cdrwatch" : kind == CLIENT_AUDIT ? "cdrwatch-audit" : "cdrwatch-cdr");
     if (kind == CLIENT_PRODUCER) {
@@ -1192,7 +1192,7 @@ static cw_status_t make_client(runner_t *r, client_t kind, rd_kafka_t **out, cha
             st = CW_ERR_USAGE;
         }
         if (st == CW_OK)
-            st = conf_set(conf, cfg, k, v, true, err, errlen);
+            st = cw_kafka_conf_set(conf, cfg, k, v, true, err, errlen);
         if (st == CW_OK && kind == CLIENT_AUDIT && strcmp(k, "auto.offset.reset") == 0)
             r->earliest = strcmp(v, "earliest") == 0 || strcmp(v, "smallest") == 0 || strcmp(v, "beginning") == 0;
     }

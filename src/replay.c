@@ -712,3 +712,11 @@ void cw_replay_raw(const cw_replay_t *r, const char **raw, size_t *len)
     *raw = r->src[r->last].rec;
     *len = trim_newline(r->src[r->last].rec, r->src[r->last].rec_len);
 }
+
+int cw_replay_columns(const cw_replay_t *r, int i, const cw_field_t **fields)
+{
+    *fields = NULL;
+    if (i < 0 || i >= r->n || r->src[i].fmt != FMT_CSV)
+        return 0;
+    return cw_csv_columns(r->src[i].csv, fields);
+}

@@ -78,6 +78,12 @@ cw_decode_result_t cw_decode_json_object(const char *buf, size_t len, cw_event_t
 /* Decode one JSON object (a line or a Kafka message). */
 cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev);
 
+/* The inverse of cw_decode_json: the present fields of ev as one JSON object (times as epoch
+ * milliseconds), which cw_decode_json decodes back into the same record. Writes it, NUL
+ * included, into buf and returns its length, or 0 if it does not fit (or out of memory).
+ * Allocates (cJSON builds the object): not for the per-record path of the engine. */
+size_t cw_decode_json_encode(const cw_event_t *ev, char *buf, size_t buflen);
+
 /* ---- CSV ---- */
 typedef struct cw_csv cw_csv_t;
 
@@ -106,6 +112,9 @@ int cw_csv_take_header(cw_csv_t *csv, char *missing, size_t missinglen);
 /* Headerless CSV (Kafka messages): the columns are these fields in this order. */
 void cw_csv_set_columns(cw_csv_t *csv, const cw_field_t *fields, int n);
 bool cw_csv_has_header(const cw_csv_t *csv);
+/* The columns of the header (or cw_csv_set_columns) into *fields, and their number; 0 before a
+ * header. Unknown columns are CW_F_NONE. */
+int cw_csv_columns(const cw_csv_t *csv, const cw_field_t **fields);
 /* Does the completed record look like a header line (two or more cells, each a name)? Used to
  * tell a header naming the wrong columns (an error) from a line that is not CSV at all. */
 bool cw_csv_header_like(const cw_csv_t *csv);

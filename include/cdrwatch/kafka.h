@@ -24,6 +24,7 @@
 #ifndef CDRWATCH_KAFKA_H
 #define CDRWATCH_KAFKA_H
 
+#include <librdkafka/rdkafka.h>
 #include "cdrwatch/config.h"
 #include "cdrwatch/decode.h"
 
@@ -66,6 +67,12 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
 /* Ask the running pipeline to reload the watchlist file (SIGHUP); async-signal-safe. */
 void cw_kafka_reload(void);
 void cw_kafka_stop(void);
+
+/* Set one librdkafka property, turning its refusal into our message: "FILE:
+ * kafka.properties.KEY: why" when the user set it (from_user; cfg names the file), "kafka: KEY:
+ * why" otherwise (cfg may then be NULL). CW_OK or CW_ERR_USAGE. */
+cw_status_t cw_kafka_conf_set(rd_kafka_conf_t *conf, const cw_config_t *cfg, const char *key,
+                              const char *value, bool from_user, char *err, size_t errlen);
 
 /* The rewind span of a configuration: the longest (window + suppress) of its enabled rules, in
  * ms. Every partition is read again from this far before the engine clock on assignment. */
