@@ -1347,45 +1347,11 @@ static void drain_pipe(int fd)
         ;
 }
 
-cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafka_opts_t *opts,
-                         cw_kafka_stats_t *stats, char *err, size_t errlen)
+/* The loop of the run: poll the clients, process a batch, seal and commit, sleep until there is
+ * something to do; until a stop, a fatal error or (exit_at_end) the end of every partition. */
+static void consume(runner_t *r)
 {
-    runner_t *r = apr_pcalloc(pool, sizeof *r);
-    cw_kafka_opts_t none = {0};
-    cw_status_t st;
-    cw_time_t deadline;
-    char span[32];
-
-    r->pool = pool;
-    apr_pool_create(&r->gen_pool, pool);
-    r->cfg = cfg;
-    r->opts = opts ? *opts : none;
-    r->brokers = r->opts.brokers ? r->opts.brokers : cfg->brokers;
-    r->group = r->opts.group ? r->opts.group : cfg->group;
-    r->rewind_span = cw_kafka_rewind_span(cfg);
-    r->earliest = true;
-    r->wake_rd = -1;
-    r->st.lag = -1;
-    for (int s = 0; s < CW_STREAM_COUNT; s++)
-        r->dlq_topic[s] = apr_pstrcat(pool, cfg->input[s].topic, cfg->dlq_suffix, NULL);
-    gethostname(r->host, sizeof r->host - 1);
-    r->observer.host = r->host;
-    r->observer.version = PACKAGE_VERSION;
-    r->buf = apr_palloc(pool, CW_ALERT_MAX);
-    stop_requests = 0;
-    cw_decode_init();
-
-    if ((st = setup(r, err, errlen)) != CW_OK) {
-        destroy_clients(r, mono_ms());
-        goto out;
-    }
-    cw_log(CW_LOG_INFO, "consuming %s (group %s) and every partition of %s from %s; alerts to %s, "
-                        "dead letters to %s and %s; windows rebuilt over %s on assignment",
-           cfg->input[CW_STREAM_AUDIT].topic, r->group, cfg->input[CW_STREAM_CDR].topic, r->brokers,
-           cfg->alerts_topic, r->dlq_topic[CW_STREAM_AUDIT], r->dlq_topic[CW_STREAM_CDR],
-           cw_duration_format(r->rewind_span, span));
-    r->last_seal = r->last_stats = mono_ms();
-
+    const cw_config_t *cfg = r->cfg;
     sig_atomic_t reloads_done = reload_requests;
     while (!stop_requests && !r->fatal) {
         cw_time_t now, next_timer;
@@ -1425,6 +1391,48 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
         }
         drain_pipe(r->wake_rd);
     }
+}
+
+cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafka_opts_t *opts,
+                         cw_kafka_stats_t *stats, char *err, size_t errlen)
+{
+    runner_t *r = apr_pcalloc(pool, sizeof *r);
+    cw_kafka_opts_t none = {0};
+    cw_status_t st;
+    cw_time_t deadline;
+    char span[32];
+
+    r->pool = pool;
+    apr_pool_create(&r->gen_pool, pool);
+    r->cfg = cfg;
+    r->opts = opts ? *opts : none;
+    r->brokers = r->opts.brokers ? r->opts.brokers : cfg->brokers;
+    r->group = r->opts.group ? r->opts.group : cfg->group;
+    r->rewind_span = cw_kafka_rewind_span(cfg);
+    r->earliest = true;
+    r->wake_rd = -1;
+    r->st.lag = -1;
+    for (int s = 0; s < CW_STREAM_COUNT; s++)
+        r->dlq_topic[s] = apr_pstrcat(pool, cfg->input[s].topic, cfg->dlq_suffix, NULL);
+    gethostname(r->host, sizeof r->host - 1);
+    r->observer.host = r->host;
+    r->observer.version = PACKAGE_VERSION;
+    r->buf = apr_palloc(pool, CW_ALERT_MAX);
+    stop_requests = 0;
+    cw_decode_init();
+
+    if ((st = setup(r, err, errlen)) != CW_OK) {
+        destroy_clients(r, mono_ms());
+        goto out;
+    }
+    cw_log(CW_LOG_INFO, "consuming %s (group %s) and every partition of %s from %s; alerts to %s, "
+                        "dead letters to %s and %s; windows rebuilt over %s on assignment",
+           cfg->input[CW_STREAM_AUDIT].topic, r->group, cfg->input[CW_STREAM_CDR].topic, r->brokers,
+           cfg->alerts_topic, r->dlq_topic[CW_STREAM_AUDIT], r->dlq_topic[CW_STREAM_CDR],
+           cw_duration_format(r->rewind_span, span));
+    r->last_seal = r->last_stats = mono_ms();
+
+    consume(r);
 
     /* finish: what is processed is sealed, acknowledged (within the shutdown timeout), committed */
     deadline = mono_ms() + (stop_requests > 1 ? 0 : cfg->kafka_shutdown_timeout);
