@@ -1,8 +1,10 @@
 /*
- * decode.c — CSV (libcsv) and JSON (cJSON) records into cw_event_t.
+ * decode.c — CSV (libcsv) and JSON (cJSON) records, lines and messages into cw_event_t.
  *
  * Both decoders funnel every value through cw_decode_set_field, so validation (UTF-8, size
- * limits, numbers, times, MSISDNs) is written once. Nothing here prints or allocates per
+ * limits, numbers, times, MSISDNs) is written once, driven by the field table (event.h). A CSV
+ * record without quotes or line breaks inside, the common case, skips libcsv (one fast path for
+ * replay's lines and Kafka's messages); test_kafka_decode holds it to libcsv's results. Nothing here prints or allocates per
  * record: the CSV decoder reuses its cell buffer, and cJSON allocates from a bump arena that is
  * rewound after each record (the arena is used only while cw_decode_json runs, so other users of
  * cJSON — the configuration loader — get the ordinary heap).

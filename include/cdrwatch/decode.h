@@ -1,5 +1,7 @@
 /*
- * decode.h — turn bytes into cw_event_t: CSV (libcsv, RFC 4180) and JSON (cJSON).
+ * decode.h — turn bytes into cw_event_t: CSV (libcsv, RFC 4180) and JSON (cJSON), a line of a
+ * file (replay) or a Kafka message (run, demo). Every bytes-to-event step is here or in
+ * decode_native.h; the sources only frame records.
  *
  * Decoders never print and never allocate per record: a failure is a cw_decode_result_t
  * (reason code + field), and the dead-letter writer turns it into text. A CSV decoder keeps its
