@@ -1,8 +1,10 @@
 /*
- * decode.c — CSV (libcsv) and JSON (cJSON) records into cw_event_t.
+ * decode.c — CSV (libcsv) and JSON (cJSON) records, lines and messages into cw_event_t.
  *
  * Both decoders funnel every value through cw_decode_set_field, so validation (UTF-8, size
- * limits, numbers, times, MSISDNs) is written once. Nothing here prints or allocates per
+ * limits, numbers, times, MSISDNs) is written once, driven by the field table (event.h). A CSV
+ * record without quotes or line breaks inside, the common case, skips libcsv (one fast path for
+ * replay's lines and Kafka's messages); test_kafka_decode holds it to libcsv's results. Nothing here prints or allocates per
  * record: the CSV decoder reuses its cell buffer, and cJSON allocates from a bump arena that is
  * rewound after each record (the arena is used only while cw_decode_json runs, so other users of
  * cJSON — the configuration loader — get the ordinary heap).
@@ -10,6 +12,7 @@
  * Not thread-safe: one decoding thread per process (cJSON's hooks are global).
  */
 #include <ctype.h>
+#include <limits.h>
 #include <csv.h>
 #include <math.h>
 #include <stdlib.h>
@@ -161,104 +164,92 @@ static void mark(cw_event_t *ev, cw_field_t f)
     ev->present |= 1u << (f - first);
 }
 
-cw_decode_result_t cw_decode_set_field(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
+static cw_decode_result_t set_time(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
 {
-    cw_cdr_t *c = &ev->u.cdr;
-    cw_audit_t *a = &ev->u.audit;
-    cw_decode_result_t r = DECODE_OK;
+    if (len > 64)
+        return result(CW_DEC_OVERSIZE, f);
+    if (!cw_time_parse(s, len, &ev->ts))
+        return result(CW_DEC_BAD_TIME, f);
+    *(cw_time_t *)cw_event_value(ev, f) = ev->ts;
+    return DECODE_OK;
+}
 
-    if (len == 0)
-        return DECODE_OK; /* empty = absent */
-    switch (f) {
-    case CW_F_START_TIME:
-    case CW_F_TS:
-        if (len > 64)
-            return result(CW_DEC_OVERSIZE, f);
-        if (!cw_time_parse(s, len, &ev->ts))
-            return result(CW_DEC_BAD_TIME, f);
-        if (f == CW_F_TS)
-            a->ts = ev->ts;
+static cw_decode_result_t set_enum(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
+{
+    static const struct {
+        cw_field_t field;
+        const char *name;
+        int value;
+    } names[] = {{CW_F_RECORD_TYPE, "voice", CW_REC_VOICE}, {CW_F_RECORD_TYPE, "sms", CW_REC_SMS},
+                 {CW_F_RECORD_TYPE, "data", CW_REC_DATA},   {CW_F_STATUS, "ok", 0},
+                 {CW_F_STATUS, "fail", 1}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (names[i].field != f || strlen(names[i].name) != len || strncasecmp(s, names[i].name, len) != 0)
+            continue;
+        if (f == CW_F_STATUS)
+            ev->u.audit.failed = names[i].value;
         else
-            c->start_time = ev->ts;
-        break;
-    case CW_F_RECORD_TYPE:
-        if (len == 5 && strncasecmp(s, "voice", 5) == 0)
-            c->record_type = CW_REC_VOICE;
-        else if (len == 3 && strncasecmp(s, "sms", 3) == 0)
-            c->record_type = CW_REC_SMS;
-        else if (len == 4 && strncasecmp(s, "data", 4) == 0)
-            c->record_type = CW_REC_DATA;
-        else
-            return result(CW_DEC_BAD_VALUE, f);
-        break;
-    case CW_F_CALLING_MSISDN:
-    case CW_F_CALLED_MSISDN:
-        if (len > 64)
-            return result(CW_DEC_OVERSIZE, f);
-        if (!cw_msisdn_normalise(s, len, f == CW_F_CALLING_MSISDN ? c->calling_msisdn : c->called_msisdn))
-            return result(CW_DEC_BAD_MSISDN, f);
-        break;
-    case CW_F_DURATION_S:
-    case CW_F_BYTES_UP:
-    case CW_F_BYTES_DOWN:
-    case CW_F_ROWS:
-    case CW_F_BYTES: {
-        int64_t v;
-        if (!parse_count(s, len, &v))
-            return result(CW_DEC_BAD_NUMBER, f);
-        *(f == CW_F_DURATION_S ? &c->duration_s
-          : f == CW_F_BYTES_UP ? &c->bytes_up
-          : f == CW_F_BYTES_DOWN ? &c->bytes_down
-          : f == CW_F_ROWS ? &a->rows
-                             : &a->bytes) = v;
-        break;
-    }
-    case CW_F_RECORD_ID: r = set_text(c->record_id, CW_ID_MAX, f, s, len); break;
-    case CW_F_IMSI: r = set_text(c->imsi, CW_ID_MAX, f, s, len); break;
-    case CW_F_IMEI: r = set_text(c->imei, CW_ID_MAX, f, s, len); break;
-    case CW_F_CELL_ID: r = set_text(c->cell_id, CW_ID_MAX, f, s, len); break;
-    case CW_F_PRINCIPAL: r = set_text(a->principal, CW_NAME_MAX, f, s, len); break;
-    case CW_F_ACTION:
-        r = set_text(a->action, CW_ACTION_MAX, f, s, len);
-        for (char *p = a->action; *p; p++)
-            *p = (char)toupper((unsigned char)*p);
-        break;
-    case CW_F_CLIENT_HOST: r = set_text(a->client_host, CW_HOST_MAX, f, s, len); break;
-    case CW_F_CLIENT_APP: r = set_text(a->client_app, CW_NAME_MAX, f, s, len); break;
-    case CW_F_DB: r = set_text(a->db, CW_NAME_MAX, f, s, len); break;
-    case CW_F_OBJECT: r = set_text(a->object, CW_OBJECT_MAX, f, s, len); break;
-    case CW_F_STATEMENT: r = set_text(a->statement, CW_STATEMENT_MAX, f, s, len); break;
-    case CW_F_SESSION_ID: r = set_text(a->session_id, CW_ID_MAX, f, s, len); break;
-    case CW_F_STATUS:
-        if (len == 2 && strncasecmp(s, "ok", 2) == 0)
-            a->failed = false;
-        else if (len == 4 && strncasecmp(s, "fail", 4) == 0)
-            a->failed = true;
-        else
-            return result(CW_DEC_BAD_VALUE, f);
-        break;
-    case CW_F_SUBSCRIBERS: {
-        /* text form (CSV): identifiers separated by ';' */
-        size_t start = 0;
-        a->n_subscribers = 0;
-        for (size_t i = 0; i <= len; i++) {
-            if (i == len || s[i] == ';') {
-                if (i > start) {
-                    r = add_subscriber(a, s + start, i - start);
-                    if (r.reason != CW_DEC_OK)
-                        return r;
-                }
-                start = i + 1;
-            }
-        }
-        break;
-    }
-    default:
+            ev->u.cdr.record_type = (cw_record_type_t)names[i].value;
         return DECODE_OK;
     }
-    if (r.reason == CW_DEC_OK)
-        mark(ev, f);
-    return r;
+    return result(CW_DEC_BAD_VALUE, f);
+}
+
+/* text form (CSV): identifiers separated by ';' */
+static cw_decode_result_t set_subscribers(cw_audit_t *a, const char *s, size_t len)
+{
+    size_t start = 0;
+    a->n_subscribers = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || s[i] == ';') {
+            if (i > start) {
+                cw_decode_result_t r = add_subscriber(a, s + start, i - start);
+                if (r.reason != CW_DEC_OK)
+                    return r;
+            }
+            start = i + 1;
+        }
+    }
+    return DECODE_OK;
+}
+
+static cw_decode_result_t set_value(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
+{
+    int64_t v;
+    switch (cw_field_type(f)) {
+    case CW_FT_TIME: return set_time(ev, f, s, len);
+    case CW_FT_ENUM: return set_enum(ev, f, s, len);
+    case CW_FT_MSISDN:
+        if (len > 64)
+            return result(CW_DEC_OVERSIZE, f);
+        if (!cw_msisdn_normalise(s, len, cw_event_value(ev, f)))
+            return result(CW_DEC_BAD_MSISDN, f);
+        return DECODE_OK;
+    case CW_FT_COUNT:
+        if (!parse_count(s, len, &v))
+            return result(CW_DEC_BAD_NUMBER, f);
+        *(int64_t *)cw_event_value(ev, f) = v;
+        return DECODE_OK;
+    case CW_FT_TEXT: return set_text(cw_event_value(ev, f), cw_field_limit(f), f, s, len);
+    case CW_FT_LIST: return set_subscribers(&ev->u.audit, s, len);
+    }
+    return DECODE_OK;
+}
+
+cw_decode_result_t cw_decode_set_field(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
+{
+    cw_decode_result_t r;
+    if (len == 0 || f < 0 || f >= CW_F_COUNT)
+        return DECODE_OK; /* empty = absent */
+    r = set_value(ev, f, s, len);
+    if (r.reason != CW_DEC_OK)
+        return r;
+    if (f == CW_F_ACTION) {
+        for (char *p = ev->u.audit.action; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+    }
+    mark(ev, f);
+    return DECODE_OK;
 }
 
 cw_decode_result_t cw_decode_finish(cw_event_t *ev)
@@ -345,9 +336,8 @@ static cw_decode_result_t set_json_number(cw_event_t *ev, cw_field_t f, const cJ
     double d = item->valuedouble;
     char text[32];
     if (!(d >= 0) || d > (double)CW_NUMBER_MAX || floor(d) != d) {
-        bool is_time = f == CW_F_TS || f == CW_F_START_TIME;
-        bool is_count = f == CW_F_ROWS || f == CW_F_BYTES || f == CW_F_DURATION_S ||
-                        f == CW_F_BYTES_UP || f == CW_F_BYTES_DOWN;
+        bool is_time = cw_field_type(f) == CW_FT_TIME;
+        bool is_count = cw_field_type(f) == CW_FT_COUNT;
         return result(is_time ? CW_DEC_BAD_TIME : is_count ? CW_DEC_BAD_NUMBER : CW_DEC_BAD_VALUE, f);
     }
     return cw_decode_set_field(ev, f, text, format_count((uint64_t)d, text));
@@ -444,6 +434,44 @@ cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t le
 {
     cw_event_reset(ev, stream);
     return cw_decode_json_object(buf, len, ev, canonical_object, NULL);
+}
+
+/* The fields of ev as one JSON object, in the table's order: times as epoch milliseconds,
+ * counts as numbers, the subscribers as an array, every other field as a string. */
+static cJSON *event_object(const cw_event_t *ev)
+{
+    int first = ev->stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
+    int last = ev->stream == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
+    cJSON *o = cJSON_CreateObject(), *v;
+    for (int i = first; o && i <= last; i++) {
+        cw_field_t f = (cw_field_t)i;
+        if (!cw_event_has(ev, f))
+            continue;
+        switch (cw_field_type(f)) {
+        case CW_FT_TIME:
+        case CW_FT_COUNT: v = cJSON_CreateNumber((double)cw_event_num(ev, f)); break;
+        case CW_FT_LIST:
+            v = cJSON_CreateArray();
+            for (int k = 0; v && k < ev->u.audit.n_subscribers; k++)
+                cJSON_AddItemToArray(v, cJSON_CreateString(ev->u.audit.subscribers[k]));
+            break;
+        default: v = cJSON_CreateString(cw_event_str(ev, f)); break;
+        }
+        if (!v || !cJSON_AddItemToObject(o, cw_field_name(f), v)) {
+            cJSON_Delete(v);
+            cJSON_Delete(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+size_t cw_decode_json_encode(const cw_event_t *ev, char *buf, size_t buflen)
+{
+    cJSON *o = event_object(ev);
+    bool done = o && buflen <= INT_MAX && cJSON_PrintPreallocated(o, buf, (int)buflen, false);
+    cJSON_Delete(o);
+    return done ? strlen(buf) : 0;
 }
 
 /* ---- CSV ---- */
@@ -556,38 +584,11 @@ void cw_csv_reset(cw_csv_t *csv)
     record_reset(csv);
 }
 
-/* The common case, a whole line without any quote: its cells are the bytes between commas
- * (RFC 4180 gives them no other meaning), so libcsv's byte-by-byte state machine is skipped. */
-static bool push_plain_line(cw_csv_t *csv, const char *buf, size_t len)
-{
-    size_t end = len, start = 0;
-    if (csv->parser.pstate != 0 || memchr(buf, '"', len))
-        return false;
-    while (end > 0 && (buf[end - 1] == '\n' || buf[end - 1] == '\r'))
-        end--;
-    if (end == len || memchr(buf, '\r', end))
-        return false; /* no line end, or a bare CR inside: leave it to libcsv */
-    if (end == 0)
-        return true; /* an empty line: no record, as libcsv */
-    for (;;) {
-        const char *comma = memchr(buf + start, ',', end - start);
-        size_t stop = comma ? (size_t)(comma - buf) : end;
-        on_cell((void *)(buf + start), stop - start, csv);
-        if (!comma)
-            break;
-        start = stop + 1;
-    }
-    csv->complete = true;
-    return true;
-}
-
 int cw_csv_push(cw_csv_t *csv, const char *buf, size_t len)
 {
     size_t done;
     if (csv->complete)
         record_reset(csv);
-    if (push_plain_line(csv, buf, len))
-        return csv->complete ? 1 : 0;
     done = csv_parse(&csv->parser, buf, len, on_cell, on_record, csv);
     if (done != len || csv_error(&csv->parser) != CSV_SUCCESS) {
         cw_csv_reset(csv);
@@ -612,6 +613,21 @@ bool cw_csv_in_record(const cw_csv_t *csv)
     return csv->parser.pstate != 0 || (csv->n_cells > 0 && !csv->complete);
 }
 
+const char *cw_csv_header_name(const char *cell, size_t *len, int column)
+{
+    size_t n = *len, bom = column == 0 ? cw_utf8_bom(cell, n) : 0;
+    cell += bom;
+    n -= bom;
+    while (n && (*cell == ' ' || *cell == '\t')) {
+        cell++;
+        n--;
+    }
+    while (n && (cell[n - 1] == ' ' || cell[n - 1] == '\t'))
+        n--;
+    *len = n;
+    return cell;
+}
+
 int cw_csv_take_header(cw_csv_t *csv, char *missing, size_t missinglen)
 {
     bool seen[CW_F_COUNT] = {false};
@@ -622,19 +638,8 @@ int cw_csv_take_header(cw_csv_t *csv, char *missing, size_t missinglen)
 
     csv->n_columns = csv->n_cells < CSV_COLS_MAX ? csv->n_cells : CSV_COLS_MAX;
     for (int i = 0; i < csv->n_columns; i++) {
-        const char *name = csv->cells + csv->cell_off[i];
         size_t len = csv->cell_len[i];
-        /* a UTF-8 byte order mark on the first column */
-        if (i == 0 && len >= 3 && memcmp(name, "\xef\xbb\xbf", 3) == 0) {
-            name += 3;
-            len -= 3;
-        }
-        while (len && (*name == ' ' || *name == '\t')) {
-            name++;
-            len--;
-        }
-        while (len && (name[len - 1] == ' ' || name[len - 1] == '\t'))
-            len--;
+        const char *name = cw_csv_header_name(csv->cells + csv->cell_off[i], &len, i);
         cw_field_t f = cw_field_lookup(csv->stream, name, len);
         if (f != CW_F_NONE && seen[f])
             f = CW_F_NONE; /* a repeated column: the first one counts */
@@ -665,6 +670,12 @@ void cw_csv_set_columns(cw_csv_t *csv, const cw_field_t *fields, int n)
 
 bool cw_csv_has_header(const cw_csv_t *csv) { return csv->have_header; }
 
+int cw_csv_columns(const cw_csv_t *csv, const cw_field_t **fields)
+{
+    *fields = csv->columns;
+    return csv->have_header ? csv->n_columns : 0;
+}
+
 bool cw_csv_header_like(const cw_csv_t *csv)
 {
     if (csv->n_cells < 2 || csv->n_cells > CSV_COLS_MAX)
@@ -672,9 +683,10 @@ bool cw_csv_header_like(const cw_csv_t *csv)
     for (int i = 0; i < csv->n_cells; i++) {
         const char *c = csv->cells + csv->cell_off[i];
         size_t n = csv->cell_len[i];
-        if (i == 0 && n >= 3 && memcmp(c, "\xef\xbb\xbf", 3) == 0) {
-            c += 3;
-            n -= 3;
+        if (i == 0) {
+            size_t bom = cw_utf8_bom(c, n);
+            c += bom;
+            n -= bom;
         }
         if (n == 0 || n > 64 || !(isalpha((unsigned char)c[0]) || c[0] == '_'))
             return false;
@@ -702,4 +714,93 @@ cw_decode_result_t cw_csv_decode(cw_csv_t *csv, cw_event_t *ev)
             return r;
     }
     return cw_decode_finish(ev);
+}
+
+/* ---- the fast path: records without quotes ---- */
+
+/* The length of a record without its line end (an LF, a CR LF or a CR), or 0 when the record has
+ * a quote or another CR or LF (or is empty): only when it has none are its cells simply the bytes between commas (RFC 4180
+ * gives them no other meaning), what libcsv would return without its byte-by-byte state machine,
+ * the larger part of the cost of a CDR. */
+static size_t plain_length(const char *b, size_t len)
+{
+    if (len && b[len - 1] == '\n')
+        len--;
+    if (len && b[len - 1] == '\r')
+        len--;
+    for (size_t i = 0; i < len; i++) {
+        if (b[i] == '"' || b[i] == '\n' || b[i] == '\r')
+            return 0;
+    }
+    return len;
+}
+
+/* Decode a plain record of len bytes (plain_length) in the columns of csv. */
+static cw_decode_result_t decode_plain(const cw_csv_t *csv, const char *b, size_t len, cw_event_t *ev)
+{
+    const char *s = b, *end = b + len;
+    int cells = 1;
+    for (const char *c = b; c < end; c++)
+        cells += *c == ',';
+    cw_event_reset(ev, csv->stream);
+    if (cells != csv->n_columns)
+        return result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
+    for (int col = 0; col < cells; col++) {
+        const char *comma = memchr(s, ',', (size_t)(end - s)), *e = comma ? comma : end;
+        if (csv->columns[col] != CW_F_NONE) {
+            cw_decode_result_t r = cw_decode_set_field(ev, csv->columns[col], s, (size_t)(e - s));
+            if (r.reason != CW_DEC_OK)
+                return r;
+        }
+        s = e + 1;
+    }
+    return cw_decode_finish(ev);
+}
+
+bool cw_csv_decode_line(cw_csv_t *csv, const char *buf, size_t len, cw_event_t *ev, cw_decode_result_t *res)
+{
+    size_t n;
+    if (cw_csv_in_record(csv) || !(n = plain_length(buf, len)))
+        return false;
+    *res = decode_plain(csv, buf, n, ev);
+    return true;
+}
+
+/* One message through libcsv: a record, with a line end added if it has none. */
+static cw_decode_result_t decode_csv_message(cw_csv_t *csv, const char *b, size_t len, cw_event_t *ev)
+{
+    cw_decode_result_t res;
+    int rc;
+    cw_csv_reset(csv);
+    rc = cw_csv_push(csv, b, len);
+    if (rc == 0 && b[len - 1] != '\n')
+        rc = cw_csv_push(csv, "\n", 1);
+    if (rc == 0)
+        rc = cw_csv_finish(csv);
+    if (rc == 1) {
+        res = cw_csv_decode(csv, ev);
+    } else {
+        cw_event_reset(ev, csv->stream);
+        res = result(CW_DEC_BAD_CSV, CW_F_NONE);
+    }
+    cw_csv_reset(csv);
+    return res;
+}
+
+cw_decode_result_t cw_decode_message(cw_csv_t *csv, const char *b, size_t len, cw_event_t *ev)
+{
+    size_t i = 0, n;
+    if (!b)
+        len = 0;
+    while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
+        i++;
+    if (len > CW_RECORD_MAX || i == len) { /* an empty message (a tombstone): no required field */
+        cw_event_reset(ev, csv->stream);
+        return result(len > CW_RECORD_MAX ? CW_DEC_OVERSIZE : CW_DEC_MISSING_FIELD, CW_F_NONE);
+    }
+    if (b[i] == '{')
+        return cw_decode_json(csv->stream, b, len, ev);
+    if ((n = plain_length(b, len)) != 0)
+        return decode_plain(csv, b, n, ev);
+    return decode_csv_message(csv, b, len, ev);
 }

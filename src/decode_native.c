@@ -104,13 +104,13 @@ static size_t utf8_cut(const char *s, size_t len, size_t max)
 /* Statement text: cut to the canonical limit, as the sources themselves cut long statements. */
 static cw_decode_result_t set_statement(cw_event_t *ev, span_t v)
 {
-    return cw_decode_set_field(ev, CW_F_STATEMENT, v.s, utf8_cut(v.s, v.len, CW_STATEMENT_MAX));
+    return cw_decode_set_field(ev, CW_F_STATEMENT, v.s, utf8_cut(v.s, v.len, cw_field_limit(CW_F_STATEMENT)));
 }
 
 /* A value cdrwatch derived (an object name read from SQL): left out when over its limit. */
-static cw_decode_result_t set_derived(cw_event_t *ev, cw_field_t f, const char *s, size_t len, size_t max)
+static cw_decode_result_t set_derived(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
 {
-    if (len == 0 || len > max)
+    if (len == 0 || len > cw_field_limit(f))
         return DECODE_OK;
     return cw_decode_set_field(ev, f, s, len);
 }
@@ -486,10 +486,10 @@ static cw_decode_result_t set_from_sql(cw_event_t *ev, span_t stmt, bool mysql, 
         char full[CW_OBJECT_MAX + 1];
         int n = snprintf(full, sizeof full, "%.*s.%s", (int)db.len, db.s, table);
         if (n > 0 && (size_t)n <= CW_OBJECT_MAX)
-            return set_derived(ev, CW_F_OBJECT, full, (size_t)n, CW_OBJECT_MAX);
+            return set_derived(ev, CW_F_OBJECT, full, (size_t)n);
         return DECODE_OK;
     }
-    return set_derived(ev, CW_F_OBJECT, table, tlen, CW_OBJECT_MAX);
+    return set_derived(ev, CW_F_OBJECT, table, tlen);
 }
 
 /* ---- pgaudit: log_line_prefix ---- */
@@ -1006,13 +1006,13 @@ static cw_decode_result_t decode_pgaudit(cw_native_t *n, const char *buf, size_t
     TRY(set_statement(ev, statement));
     object = f[6];
     if (object.len) {
-        TRY(set_derived(ev, CW_F_OBJECT, object.s, object.len, CW_OBJECT_MAX));
+        TRY(set_derived(ev, CW_F_OBJECT, object.s, object.len));
     } else if (statement.len) {
         char verb[CW_ACTION_MAX + 1], table[CW_OBJECT_MAX + 1];
         size_t tlen;
         sql_verb(statement.s, statement.len, false, verb);
         tlen = sql_first_table(statement.s, statement.len, false, verb, table, CW_OBJECT_MAX);
-        TRY(set_derived(ev, CW_F_OBJECT, table, tlen, CW_OBJECT_MAX));
+        TRY(set_derived(ev, CW_F_OBJECT, table, tlen));
     }
     if (nf == 10 && !pg_repeated(n, &pv, f[1], f[2])) {
         int64_t rows;
@@ -1149,7 +1149,7 @@ static cw_decode_result_t decode_mariadb(cw_native_t *n, const char *buf, size_t
             k = f[7].len ? snprintf(full, sizeof full, "%.*s.%.*s", (int)f[7].len, f[7].s, (int)tlen, object.s)
                          : snprintf(full, sizeof full, "%.*s", (int)tlen, object.s);
             if (k > 0 && (size_t)k < sizeof full)
-                TRY(set_derived(ev, CW_F_OBJECT, full, (size_t)k, CW_OBJECT_MAX));
+                TRY(set_derived(ev, CW_F_OBJECT, full, (size_t)k));
         }
     }
     return cw_decode_finish(ev);
@@ -1284,7 +1284,7 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
             len = db.len ? snprintf(full, sizeof full, "%.*s.%.*s", (int)db.len, db.s, (int)table.len, table.s)
                          : snprintf(full, sizeof full, "%.*s", (int)table.len, table.s);
             if (len > 0 && (size_t)len < sizeof full)
-                TRY(set_derived(ev, CW_F_OBJECT, full, (size_t)len, CW_OBJECT_MAX));
+                TRY(set_derived(ev, CW_F_OBJECT, full, (size_t)len));
         }
     } else { /* connection: connect, change_user, disconnect */
         const cJSON *status = cd ? cJSON_GetObjectItemCaseSensitive(cd, "status") : NULL;

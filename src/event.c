@@ -5,41 +5,24 @@
  * explicit offset, or epoch milliseconds. Civil-date arithmetic is Howard Hinnant's
  * days_from_civil, exact for the proleptic Gregorian calendar.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include "cdrwatch/event.h"
 
+/* The table of fields, from CW_FIELDS: one row per field, in cw_field_t order. */
+#define FIELD_ROW(id, name, stream, required, type, member, limit) \
+    [CW_F_##id] = {#name, CW_STREAM_##stream, required, CW_FT_##type, offsetof(cw_event_t, u.member), limit},
 static const struct {
     const char *name;
     cw_stream_t stream;
     bool required;
-} fields[CW_F_COUNT] = {
-    [CW_F_START_TIME] = {"start_time", CW_STREAM_CDR, true},
-    [CW_F_RECORD_TYPE] = {"record_type", CW_STREAM_CDR, true},
-    [CW_F_CALLING_MSISDN] = {"calling_msisdn", CW_STREAM_CDR, true},
-    [CW_F_CALLED_MSISDN] = {"called_msisdn", CW_STREAM_CDR, false},
-    [CW_F_DURATION_S] = {"duration_s", CW_STREAM_CDR, false},
-    [CW_F_RECORD_ID] = {"record_id", CW_STREAM_CDR, false},
-    [CW_F_IMSI] = {"imsi", CW_STREAM_CDR, false},
-    [CW_F_IMEI] = {"imei", CW_STREAM_CDR, false},
-    [CW_F_CELL_ID] = {"cell_id", CW_STREAM_CDR, false},
-    [CW_F_BYTES_UP] = {"bytes_up", CW_STREAM_CDR, false},
-    [CW_F_BYTES_DOWN] = {"bytes_down", CW_STREAM_CDR, false},
-    [CW_F_TS] = {"ts", CW_STREAM_AUDIT, true},
-    [CW_F_PRINCIPAL] = {"principal", CW_STREAM_AUDIT, true},
-    [CW_F_ACTION] = {"action", CW_STREAM_AUDIT, true},
-    [CW_F_CLIENT_HOST] = {"client_host", CW_STREAM_AUDIT, false},
-    [CW_F_CLIENT_APP] = {"client_app", CW_STREAM_AUDIT, false},
-    [CW_F_DB] = {"db", CW_STREAM_AUDIT, false},
-    [CW_F_OBJECT] = {"object", CW_STREAM_AUDIT, false},
-    [CW_F_ROWS] = {"rows", CW_STREAM_AUDIT, false},
-    [CW_F_BYTES] = {"bytes", CW_STREAM_AUDIT, false},
-    [CW_F_STATEMENT] = {"statement", CW_STREAM_AUDIT, false},
-    [CW_F_SUBSCRIBERS] = {"subscribers", CW_STREAM_AUDIT, false},
-    [CW_F_STATUS] = {"status", CW_STREAM_AUDIT, false},
-    [CW_F_SESSION_ID] = {"session_id", CW_STREAM_AUDIT, false},
-};
+    cw_field_type_t type;
+    size_t offset; /* of the value in cw_event_t */
+    size_t limit;  /* CW_FT_TEXT: bytes */
+} fields[CW_F_COUNT] = {CW_FIELDS(FIELD_ROW)};
+#undef FIELD_ROW
 
 static const char *const derived_names[CW_F_V_END - CW_F_V_HISTORY_PULL] = {
     "history_pull", "watchlisted", "unbounded_select", "hours"};
@@ -65,6 +48,15 @@ cw_stream_t cw_field_stream(cw_field_t f)
     return cw_field_is_derived(f) ? CW_STREAM_AUDIT : fields[f].stream;
 }
 bool cw_field_required(cw_field_t f) { return f >= 0 && f < CW_F_COUNT && fields[f].required; }
+cw_field_type_t cw_field_type(cw_field_t f) { return fields[f].type; }
+size_t cw_field_limit(cw_field_t f) { return f >= 0 && f < CW_F_COUNT ? fields[f].limit : 0; }
+
+void *cw_event_value(cw_event_t *ev, cw_field_t f) { return (char *)ev + fields[f].offset; }
+
+static const void *field_value(const cw_event_t *ev, cw_field_t f)
+{
+    return (const char *)ev + fields[f].offset;
+}
 const char *cw_stream_name(cw_stream_t s) { return s == CW_STREAM_CDR ? "cdr" : "audit"; }
 
 /* Per record and field in JSON input: compare the length and the first letter before the name. */
@@ -90,69 +82,53 @@ cw_field_t cw_field_lookup(cw_stream_t stream, const char *name, size_t len)
 
 const char *cw_event_str(const cw_event_t *ev, cw_field_t f)
 {
-    const cw_cdr_t *c = &ev->u.cdr;
-    const cw_audit_t *a = &ev->u.audit;
-    if (cw_field_is_derived(f) || cw_field_stream(f) != ev->stream)
+    if (cw_field_is_derived(f) || f < 0 || f >= CW_F_COUNT || fields[f].stream != ev->stream)
         return "";
-    switch (f) {
-    case CW_F_RECORD_TYPE:
-        return c->record_type == CW_REC_VOICE ? "voice" : c->record_type == CW_REC_SMS ? "sms" : "data";
-    case CW_F_CALLING_MSISDN: return c->calling_msisdn;
-    case CW_F_CALLED_MSISDN: return c->called_msisdn;
-    case CW_F_RECORD_ID: return c->record_id;
-    case CW_F_IMSI: return c->imsi;
-    case CW_F_IMEI: return c->imei;
-    case CW_F_CELL_ID: return c->cell_id;
-    case CW_F_PRINCIPAL: return a->principal;
-    case CW_F_ACTION: return a->action;
-    case CW_F_CLIENT_HOST: return a->client_host;
-    case CW_F_CLIENT_APP: return a->client_app;
-    case CW_F_DB: return a->db;
-    case CW_F_OBJECT: return a->object;
-    case CW_F_STATEMENT: return a->statement;
-    case CW_F_STATUS: return a->failed ? "fail" : "ok";
-    case CW_F_SESSION_ID: return a->session_id;
+    switch (fields[f].type) {
+    case CW_FT_TEXT:
+    case CW_FT_MSISDN: return field_value(ev, f);
+    case CW_FT_ENUM:
+        if (f == CW_F_STATUS)
+            return ev->u.audit.failed ? "fail" : "ok";
+        return ev->u.cdr.record_type == CW_REC_VOICE ? "voice" : ev->u.cdr.record_type == CW_REC_SMS ? "sms" : "data";
     default: return "";
     }
 }
 
 int64_t cw_event_num(const cw_event_t *ev, cw_field_t f)
 {
-    if (cw_field_is_derived(f) || cw_field_stream(f) != ev->stream)
+    if (cw_field_is_derived(f) || f < 0 || f >= CW_F_COUNT || fields[f].stream != ev->stream)
         return 0;
-    switch (f) {
-    case CW_F_DURATION_S: return ev->u.cdr.duration_s;
-    case CW_F_BYTES_UP: return ev->u.cdr.bytes_up;
-    case CW_F_BYTES_DOWN: return ev->u.cdr.bytes_down;
-    case CW_F_ROWS: return ev->u.audit.rows;
-    case CW_F_BYTES: return ev->u.audit.bytes;
-    case CW_F_SUBSCRIBERS: return ev->u.audit.n_subscribers;
-    case CW_F_START_TIME:
-    case CW_F_TS: return ev->ts;
+    switch (fields[f].type) {
+    case CW_FT_COUNT: return *(const int64_t *)field_value(ev, f);
+    case CW_FT_LIST: return ev->u.audit.n_subscribers;
+    case CW_FT_TIME: return ev->ts;
     default: return 0;
     }
 }
 
 void cw_event_reset(cw_event_t *ev, cw_stream_t stream)
 {
+    int first = stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
+    int last = stream == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
     ev->stream = stream;
     ev->ts = 0;
     ev->present = 0;
+    for (int f = first; f <= last; f++) {
+        void *v = cw_event_value(ev, (cw_field_t)f);
+        switch (fields[f].type) {
+        case CW_FT_TEXT:
+        case CW_FT_MSISDN: *(char *)v = '\0'; break;
+        case CW_FT_COUNT:
+        case CW_FT_TIME: *(int64_t *)v = 0; break;
+        default: break;
+        }
+    }
     if (stream == CW_STREAM_CDR) {
-        cw_cdr_t *c = &ev->u.cdr;
-        c->start_time = 0;
-        c->record_type = CW_REC_VOICE;
-        c->calling_msisdn[0] = c->called_msisdn[0] = '\0';
-        c->duration_s = c->bytes_up = c->bytes_down = 0;
-        c->record_id[0] = c->imsi[0] = c->imei[0] = c->cell_id[0] = '\0';
+        ev->u.cdr.record_type = CW_REC_VOICE;
     } else {
-        cw_audit_t *a = &ev->u.audit;
-        a->ts = 0;
-        a->principal[0] = a->action[0] = a->client_host[0] = a->client_app[0] = '\0';
-        a->db[0] = a->object[0] = a->statement[0] = a->session_id[0] = '\0';
-        a->rows = a->bytes = 0;
-        a->n_subscribers = 0;
-        a->failed = false;
+        ev->u.audit.n_subscribers = 0;
+        ev->u.audit.failed = false;
     }
 }
 

@@ -518,90 +518,13 @@ static void dead_letter(runner_t *r, part_t *p, const rd_kafka_message_t *m, cw_
 
 /* ---- the generation: partitions, engine, merge ---- */
 
-/* Headerless CSV without quotes or line breaks inside — what producers of CSV messages send —
- * decoded by splitting at the commas: the cells libcsv would give (RFC 4180 leaves such a record
- * nothing else to interpret), without its byte-by-byte state machine, the larger part of the
- * cost of a CDR. Returns false, having done nothing, for anything else (libcsv decodes it). */
-static bool decode_plain_csv(const cw_input_config_t *ic, cw_stream_t stream, const char *b, size_t len,
-                             cw_event_t *ev, cw_decode_result_t *res)
-{
-    const char *s = b, *end;
-    int cells = 1;
-    if (len && b[len - 1] == '\n')
-        len--;
-    if (len && b[len - 1] == '\r')
-        len--;
-    end = b + len;
-    for (const char *c = b; c < end; c++) {
-        if (*c == '"' || *c == '\n' || *c == '\r')
-            return false;
-        cells += *c == ',';
-    }
-    cw_event_reset(ev, stream);
-    if (cells != ic->n_columns) {
-        *res = (cw_decode_result_t){CW_DEC_CSV_COLUMNS, CW_F_NONE};
-        return true;
-    }
-    for (int col = 0; col < cells; col++) {
-        const char *comma = memchr(s, ',', (size_t)(end - s)), *e = comma ? comma : end;
-        if (ic->columns[col] != CW_F_NONE) {
-            *res = cw_decode_set_field(ev, ic->columns[col], s, (size_t)(e - s));
-            if (res->reason != CW_DEC_OK)
-                return true;
-        }
-        s = e + 1;
-    }
-    *res = cw_decode_finish(ev);
-    return true;
-}
-
-cw_decode_result_t cw_kafka_decode(cw_csv_t *csv, const cw_input_config_t *ic, cw_stream_t stream,
-                                   const char *b, size_t len, cw_event_t *ev)
-{
-    cw_decode_result_t res;
-    size_t i = 0;
-    if (!b)
-        len = 0;
-    while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
-        i++;
-    if (len > CW_RECORD_MAX) {
-        cw_event_reset(ev, stream);
-        return (cw_decode_result_t){CW_DEC_OVERSIZE, CW_F_NONE};
-    }
-    if (i == len) { /* an empty message (a tombstone): no required field */
-        cw_event_reset(ev, stream);
-        return (cw_decode_result_t){CW_DEC_MISSING_FIELD, CW_F_NONE};
-    }
-    if (b[i] == '{')
-        return cw_decode_json(stream, b, len, ev);
-    if (decode_plain_csv(ic, stream, b, len, ev, &res))
-        return res;
-    {
-        int rc;
-        cw_csv_reset(csv);
-        rc = cw_csv_push(csv, b, len);
-        if (rc == 0 && b[len - 1] != '\n')
-            rc = cw_csv_push(csv, "\n", 1);
-        if (rc == 0)
-            rc = cw_csv_finish(csv);
-        if (rc == 1) {
-            res = cw_csv_decode(csv, ev);
-        } else {
-            cw_event_reset(ev, stream);
-            res = (cw_decode_result_t){CW_DEC_BAD_CSV, CW_F_NONE};
-        }
-        cw_csv_reset(csv);
-        return res;
-    }
-}
-
 /* The merge's head function: decode a message into its partition's head event. */
 static bool decode_head(void *ctx, int input, void *item, cw_time_t *ts)
 {
     runner_t *r = ctx;
     part_t *p = r->parts[input];
     rd_kafka_message_t *m = item;
-    p->res = cw_kafka_decode(r->csv[p->stream], &r->cfg->input[p->stream], p->stream, m->payload, m->len, &p->ev);
+    p->res = cw_decode_message(r->csv[p->stream], m->payload, m->len, &p->ev);
     *ts = p->ev.ts;
     return p->res.reason == CW_DEC_OK;
 }
@@ -1222,8 +1145,8 @@ static bool at_end(runner_t *r)
 
 /* ---- setup ---- */
 
-static cw_status_t conf_set(rd_kafka_conf_t *conf, const cw_config_t *cfg, const char *key,
-                            const char *value, bool from_user, char *err, size_t errlen)
+cw_status_t cw_kafka_conf_set(rd_kafka_conf_t *conf, const cw_config_t *cfg, const char *key,
+                              const char *value, bool from_user, char *err, size_t errlen)
 {
     char why[512];
     if (rd_kafka_conf_set(conf, key, value, why, sizeof why) == RD_KAFKA_CONF_OK)
@@ -1252,7 +1175,7 @@ static cw_status_t make_client(runner_t *r, client_t kind, rd_kafka_t **out, cha
     static const char *const names[] = {"producer", "audit consumer", "cdr consumer"};
 
 #define SET(k, v) \
-    if (st == CW_OK) st = conf_set(conf, cfg, k, v, false, err, errlen)
+    if (st == CW_OK) st = cw_kafka_conf_set(conf, cfg, k, v, false, err, errlen)
     SET("bootstrap.servers", r->brokers);
     SET("client.id", kind == CLIENT_PRODUCER ? "cdrwatch" : kind == CLIENT_AUDIT ? "cdrwatch-audit" : "cdrwatch-cdr");
     if (kind == CLIENT_PRODUCER) {
@@ -1288,7 +1211,7 @@ static cw_status_t make_client(runner_t *r, client_t kind, rd_kafka_t **out, cha
             st = CW_ERR_USAGE;
         }
         if (st == CW_OK)
-            st = conf_set(conf, cfg, k, v, true, err, errlen);
+            st = cw_kafka_conf_set(conf, cfg, k, v, true, err, errlen);
         if (st == CW_OK && kind == CLIENT_AUDIT && strcmp(k, "auto.offset.reset") == 0)
             r->earliest = strcmp(v, "earliest") == 0 || strcmp(v, "smallest") == 0 || strcmp(v, "beginning") == 0;
     }
@@ -1443,45 +1366,11 @@ static void drain_pipe(int fd)
         ;
 }
 
-cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafka_opts_t *opts,
-                         cw_kafka_stats_t *stats, char *err, size_t errlen)
+/* The loop of the run: poll the clients, process a batch, seal and commit, sleep until there is
+ * something to do; until a stop, a fatal error or (exit_at_end) the end of every partition. */
+static void consume(runner_t *r)
 {
-    runner_t *r = apr_pcalloc(pool, sizeof *r);
-    cw_kafka_opts_t none = {0};
-    cw_status_t st;
-    cw_time_t deadline, shutdown_start;
-    char span[32];
-
-    r->pool = pool;
-    apr_pool_create(&r->gen_pool, pool);
-    r->cfg = cfg;
-    r->opts = opts ? *opts : none;
-    r->brokers = r->opts.brokers ? r->opts.brokers : cfg->brokers;
-    r->group = r->opts.group ? r->opts.group : cfg->group;
-    r->rewind_span = cw_kafka_rewind_span(cfg);
-    r->earliest = true;
-    r->wake_rd = -1;
-    r->st.lag = -1;
-    for (int s = 0; s < CW_STREAM_COUNT; s++)
-        r->dlq_topic[s] = apr_pstrcat(pool, cfg->input[s].topic, cfg->dlq_suffix, NULL);
-    gethostname(r->host, sizeof r->host - 1);
-    r->observer.host = r->host;
-    r->observer.version = PACKAGE_VERSION;
-    r->buf = apr_palloc(pool, CW_ALERT_MAX);
-    stop_requests = 0;
-    cw_decode_init();
-
-    if ((st = setup(r, err, errlen)) != CW_OK) {
-        destroy_clients(r, mono_ms());
-        goto out;
-    }
-    cw_log(CW_LOG_INFO, "consuming %s (group %s) and every partition of %s from %s; alerts to %s, "
-                        "dead letters to %s and %s; windows rebuilt over %s on assignment",
-           cfg->input[CW_STREAM_AUDIT].topic, r->group, cfg->input[CW_STREAM_CDR].topic, r->brokers,
-           cfg->alerts_topic, r->dlq_topic[CW_STREAM_AUDIT], r->dlq_topic[CW_STREAM_CDR],
-           cw_duration_format(r->rewind_span, span));
-    r->last_seal = r->last_stats = mono_ms();
-
+    const cw_config_t *cfg = r->cfg;
     sig_atomic_t reloads_done = reload_requests;
     while (!stop_requests && !r->fatal) {
         cw_time_t now, next_timer;
@@ -1521,6 +1410,48 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
         }
         drain_pipe(r->wake_rd);
     }
+}
+
+cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafka_opts_t *opts,
+                         cw_kafka_stats_t *stats, char *err, size_t errlen)
+{
+    runner_t *r = apr_pcalloc(pool, sizeof *r);
+    cw_kafka_opts_t none = {0};
+    cw_status_t st;
+    cw_time_t deadline, shutdown_start;
+    char span[32];
+
+    r->pool = pool;
+    apr_pool_create(&r->gen_pool, pool);
+    r->cfg = cfg;
+    r->opts = opts ? *opts : none;
+    r->brokers = r->opts.brokers ? r->opts.brokers : cfg->brokers;
+    r->group = r->opts.group ? r->opts.group : cfg->group;
+    r->rewind_span = cw_kafka_rewind_span(cfg);
+    r->earliest = true;
+    r->wake_rd = -1;
+    r->st.lag = -1;
+    for (int s = 0; s < CW_STREAM_COUNT; s++)
+        r->dlq_topic[s] = apr_pstrcat(pool, cfg->input[s].topic, cfg->dlq_suffix, NULL);
+    gethostname(r->host, sizeof r->host - 1);
+    r->observer.host = r->host;
+    r->observer.version = PACKAGE_VERSION;
+    r->buf = apr_palloc(pool, CW_ALERT_MAX);
+    stop_requests = 0;
+    cw_decode_init();
+
+    if ((st = setup(r, err, errlen)) != CW_OK) {
+        destroy_clients(r, mono_ms());
+        goto out;
+    }
+    cw_log(CW_LOG_INFO, "consuming %s (group %s) and every partition of %s from %s; alerts to %s, "
+                        "dead letters to %s and %s; windows rebuilt over %s on assignment",
+           cfg->input[CW_STREAM_AUDIT].topic, r->group, cfg->input[CW_STREAM_CDR].topic, r->brokers,
+           cfg->alerts_topic, r->dlq_topic[CW_STREAM_AUDIT], r->dlq_topic[CW_STREAM_CDR],
+           cw_duration_format(r->rewind_span, span));
+    r->last_seal = r->last_stats = mono_ms();
+
+    consume(r);
 
     /* finish: what is processed is sealed, acknowledged (within the shutdown timeout), committed */
     shutdown_start = mono_ms();

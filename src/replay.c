@@ -213,24 +213,38 @@ static bool rec_append(source_t *s, const char *p, size_t n)
 static const cw_decode_result_t BAD_CSV = {CW_DEC_BAD_CSV, CW_F_NONE};
 static const cw_decode_result_t OVERSIZE = {CW_DEC_OVERSIZE, CW_F_NONE};
 
-/* After cw_csv_push or cw_csv_finish returned `state`: decode a completed record into the head
- * (true), or dead-letter it or the bad bytes (false). */
-static bool csv_record(cw_replay_t *r, source_t *s, int state)
+/* A decoded CSV record: the head (true), or a dead letter (false). */
+static bool csv_result(cw_replay_t *r, source_t *s, cw_decode_result_t res)
 {
-    cw_decode_result_t res;
-    if (state < 0) {
-        dead(r, s, s->rec_line, BAD_CSV, s->rec, s->rec_len);
-        return false;
-    }
-    if (state == 0)
-        return false;
-    res = cw_csv_decode(s->csv, &s->ev);
     if (res.reason != CW_DEC_OK) {
         dead(r, s, s->rec_line, res, s->rec, s->rec_len);
         return false;
     }
     set_head(s, s->rec_line);
     return true;
+}
+
+/* After cw_csv_push or cw_csv_finish returned `state`: decode a completed record into the head
+ * (true), or dead-letter it or the bad bytes (false). */
+static bool csv_record(cw_replay_t *r, source_t *s, int state)
+{
+    if (state < 0) {
+        dead(r, s, s->rec_line, BAD_CSV, s->rec, s->rec_len);
+        return false;
+    }
+    if (state == 0)
+        return false;
+    return csv_result(r, s, cw_csv_decode(s->csv, &s->ev));
+}
+
+/* A CSV line (appended to rec): decoded directly when it is a whole record without quotes
+ * (cw_csv_decode_line), pushed to libcsv otherwise. True when it completed the head. */
+static bool csv_line(cw_replay_t *r, source_t *s, const char *line, size_t len)
+{
+    cw_decode_result_t res;
+    if (cw_csv_decode_line(s->csv, line, len, &s->ev, &res))
+        return csv_result(r, s, res);
+    return csv_record(r, s, cw_csv_push(s->csv, line, len));
 }
 
 /* ---- native audit formats ---- */
@@ -504,7 +518,7 @@ static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen
             dead(r, s, s->rec_line, OVERSIZE, s->rec, s->rec_len);
             continue;
         }
-        if (csv_record(r, s, cw_csv_push(s->csv, line, len)))
+        if (csv_line(r, s, line, len))
             return CW_OK;
     }
     if (s->fmt == FMT_CSV)
@@ -526,8 +540,7 @@ static cw_status_t sniff(cw_replay_t *r, source_t *s, char *err, size_t errlen)
         if ((st = fill(s, err, errlen)) != CW_OK)
             return st;
     }
-    if (s->len >= 3 && memcmp(s->buf, "\xef\xbb\xbf", 3) == 0)
-        s->pos = 3; /* UTF-8 byte order mark */
+    s->pos = cw_utf8_bom(s->buf, s->len);
     for (i = s->pos; i < s->len && (s->buf[i] == ' ' || s->buf[i] == '\t' || s->buf[i] == '\r' ||
                                     s->buf[i] == '\n');
          i++)
@@ -595,8 +608,7 @@ static cw_status_t open_native(apr_pool_t *pool, source_t *s, cw_audit_format_t 
         if ((st = fill(s, err, errlen)) != CW_OK)
             return st;
     }
-    if (s->len >= 3 && memcmp(s->buf, "\xef\xbb\xbf", 3) == 0)
-        s->pos = 3;
+    s->pos = cw_utf8_bom(s->buf, s->len);
     return CW_OK;
 }
 
@@ -699,4 +711,12 @@ void cw_replay_raw(const cw_replay_t *r, const char **raw, size_t *len)
     }
     *raw = r->src[r->last].rec;
     *len = trim_newline(r->src[r->last].rec, r->src[r->last].rec_len);
+}
+
+int cw_replay_columns(const cw_replay_t *r, int i, const cw_field_t **fields)
+{
+    *fields = NULL;
+    if (i < 0 || i >= r->n || r->src[i].fmt != FMT_CSV)
+        return 0;
+    return cw_csv_columns(r->src[i].csv, fields);
 }

@@ -16,7 +16,7 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <cjson/cJSON.h>
-#include "cdrwatch/event.h"
+#include "cdrwatch/decode.h"
 #include "cdrwatch/score.h"
 
 typedef struct {
@@ -218,14 +218,9 @@ static void take_label_header(labels_ctx_t *c)
 {
     c->n_columns = c->cells->nelts;
     for (int i = 0; i < c->cells->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(c->cells, i, const char *);
-        size_t len;
-        if (i == 0 && strncmp(name, "\xef\xbb\xbf", 3) == 0)
-            name += 3;
-        name += strspn(name, " \t");
-        len = strlen(name);
-        while (len && (name[len - 1] == ' ' || name[len - 1] == '\t'))
-            len--;
+        const char *cell = APR_ARRAY_IDX(c->cells, i, const char *);
+        size_t len = strlen(cell);
+        const char *name = cw_csv_header_name(cell, &len, i);
         for (int k = 0; k < N_LABEL_COLUMNS; k++)
             if (c->column[k] < 0 && strlen(label_columns[k]) == len &&
                 strncasecmp(name, label_columns[k], len) == 0)

@@ -1,5 +1,7 @@
 /*
- * decode.h — turn bytes into cw_event_t: CSV (libcsv, RFC 4180) and JSON (cJSON).
+ * decode.h — turn bytes into cw_event_t: CSV (libcsv, RFC 4180) and JSON (cJSON), a line of a
+ * file (replay) or a Kafka message (run, demo). Every bytes-to-event step is here or in
+ * decode_native.h; the sources only frame records.
  *
  * Decoders never print and never allocate per record: a failure is a cw_decode_result_t
  * (reason code + field), and the dead-letter writer turns it into text. A CSV decoder keeps its
@@ -9,6 +11,7 @@
 #ifndef CDRWATCH_DECODE_H
 #define CDRWATCH_DECODE_H
 
+#include <string.h>
 #include <apr_pools.h>
 #include "cdrwatch/event.h"
 
@@ -43,6 +46,13 @@ const char *cw_reason_name(cw_reason_t r);
 /* "missing field 'principal'", "bad time in 'ts'", ... */
 char *cw_reason_format(cw_decode_result_t r, char *buf, size_t buflen);
 
+/* The length of a UTF-8 byte order mark at the start of s (3), or 0: files written by some
+ * Windows tools begin with one, and it is no part of the first header name or record. */
+static inline size_t cw_utf8_bom(const char *s, size_t len)
+{
+    return len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+}
+
 /* Well-formed UTF-8 without NUL bytes. */
 bool cw_utf8_valid(const char *s, size_t len);
 
@@ -70,6 +80,12 @@ cw_decode_result_t cw_decode_json_object(const char *buf, size_t len, cw_event_t
 /* Decode one JSON object (a line or a Kafka message). */
 cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev);
 
+/* The inverse of cw_decode_json: the present fields of ev as one JSON object (times as epoch
+ * milliseconds), which cw_decode_json decodes back into the same record. Writes it, NUL
+ * included, into buf and returns its length, or 0 if it does not fit (or out of memory).
+ * Allocates (cJSON builds the object): not for the per-record path of the engine. */
+size_t cw_decode_json_encode(const cw_event_t *ev, char *buf, size_t buflen);
+
 /* ---- CSV ---- */
 typedef struct cw_csv cw_csv_t;
 
@@ -86,6 +102,11 @@ int cw_csv_finish(cw_csv_t *csv);
 /* Discard any partial record (after an oversize record, say). */
 void cw_csv_reset(cw_csv_t *csv);
 
+/* A header cell as a column name: without the blanks (spaces, tabs) around it and, in the first
+ * column (0), a UTF-8 byte order mark. Returns where the name starts and sets *len to its
+ * length. Every CSV header (records, score's labels) is read through it. */
+const char *cw_csv_header_name(const char *cell, size_t *len, int column);
+
 /* Use the completed record as the header line. Columns are matched to the fields of doc/formats.md by name,
  * case-insensitively; unknown columns are ignored. Returns the number of known columns found
  * and, in missing, a comma-separated list of required fields the header lacks ("" if none). */
@@ -93,6 +114,9 @@ int cw_csv_take_header(cw_csv_t *csv, char *missing, size_t missinglen);
 /* Headerless CSV (Kafka messages): the columns are these fields in this order. */
 void cw_csv_set_columns(cw_csv_t *csv, const cw_field_t *fields, int n);
 bool cw_csv_has_header(const cw_csv_t *csv);
+/* The columns of the header (or cw_csv_set_columns) into *fields, and their number; 0 before a
+ * header. Unknown columns are CW_F_NONE. */
+int cw_csv_columns(const cw_csv_t *csv, const cw_field_t **fields);
 /* Does the completed record look like a header line (two or more cells, each a name)? Used to
  * tell a header naming the wrong columns (an error) from a line that is not CSV at all. */
 bool cw_csv_header_like(const cw_csv_t *csv);
@@ -100,5 +124,20 @@ bool cw_csv_header_like(const cw_csv_t *csv);
 bool cw_csv_in_record(const cw_csv_t *csv);
 /* Decode the completed record into ev. */
 cw_decode_result_t cw_csv_decode(cw_csv_t *csv, cw_event_t *ev);
+
+/* The fast path for the common record, one line without any quote or CR inside: its cells are
+ * the bytes between commas (RFC 4180 gives them no other meaning), so libcsv's byte-by-byte
+ * state machine is skipped; the result is the one cw_csv_push and cw_csv_decode would give.
+ * Decodes such a line (its LF or CR LF optional) into ev, sets res and returns true; returns
+ * false, having done nothing, for any other line or while a record spans lines (push it). */
+bool cw_csv_decode_line(cw_csv_t *csv, const char *buf, size_t len, cw_event_t *ev, cw_decode_result_t *res);
+
+/* ---- messages ---- */
+
+/* Decode one message (Kafka's `run` and `demo`): JSON when its first non-blank byte is '{',
+ * otherwise one headerless CSV record in csv's columns (cw_csv_set_columns), through the fast
+ * path when it has no quote or line break inside, through libcsv otherwise. An empty or blank
+ * message is missing_field, one over CW_RECORD_MAX oversize. csv is left without a partial record. */
+cw_decode_result_t cw_decode_message(cw_csv_t *csv, const char *buf, size_t len, cw_event_t *ev);
 
 #endif

@@ -14,36 +14,59 @@
 
 typedef enum { CW_STREAM_CDR = 0, CW_STREAM_AUDIT = 1, CW_STREAM_COUNT } cw_stream_t;
 
-/* Every field of both streams, in the order of doc/formats.md. The order is also the default column order
- * of headerless CSV messages on Kafka. */
+/* The one list of record fields: every field of both streams, in the order of doc/formats.md
+ * (§1.1, §1.2), which is also the default column order of headerless CSV messages on Kafka.
+ * Adding a field is a line here, a member in cw_cdr_t or cw_audit_t, and its row in
+ * doc/formats.md (test_event checks the document names every field, test_config that the
+ * default csv_columns follow this order); the enum, the names, validation, cw_event_str,
+ * cw_event_num and cw_event_reset follow from the line.
+ *
+ *   X(ID, name, stream, required, type, member, limit)
+ *
+ * ID gives CW_F_<ID>; name is the field's name in records; member is the field's place in the
+ * event's union (u.<member>); limit is the longest text in bytes (CW_FT_TEXT), 0 otherwise. */
+#define CW_CDR_FIELDS(X)                                                        \
+    X(START_TIME, start_time, CDR, true, TIME, cdr.start_time, 0)               \
+    X(RECORD_TYPE, record_type, CDR, true, ENUM, cdr.record_type, 0)            \
+    X(CALLING_MSISDN, calling_msisdn, CDR, true, MSISDN, cdr.calling_msisdn, 0) \
+    X(CALLED_MSISDN, called_msisdn, CDR, false, MSISDN, cdr.called_msisdn, 0)   \
+    X(DURATION_S, duration_s, CDR, false, COUNT, cdr.duration_s, 0)             \
+    X(RECORD_ID, record_id, CDR, false, TEXT, cdr.record_id, CW_ID_MAX)         \
+    X(IMSI, imsi, CDR, false, TEXT, cdr.imsi, CW_ID_MAX)                        \
+    X(IMEI, imei, CDR, false, TEXT, cdr.imei, CW_ID_MAX)                        \
+    X(CELL_ID, cell_id, CDR, false, TEXT, cdr.cell_id, CW_ID_MAX)               \
+    X(BYTES_UP, bytes_up, CDR, false, COUNT, cdr.bytes_up, 0)                   \
+    X(BYTES_DOWN, bytes_down, CDR, false, COUNT, cdr.bytes_down, 0)
+#define CW_AUDIT_FIELDS(X)                                                          \
+    X(TS, ts, AUDIT, true, TIME, audit.ts, 0)                                       \
+    X(PRINCIPAL, principal, AUDIT, true, TEXT, audit.principal, CW_NAME_MAX)        \
+    X(ACTION, action, AUDIT, true, TEXT, audit.action, CW_ACTION_MAX)               \
+    X(CLIENT_HOST, client_host, AUDIT, false, TEXT, audit.client_host, CW_HOST_MAX) \
+    X(CLIENT_APP, client_app, AUDIT, false, TEXT, audit.client_app, CW_NAME_MAX)    \
+    X(DB, db, AUDIT, false, TEXT, audit.db, CW_NAME_MAX)                            \
+    X(OBJECT, object, AUDIT, false, TEXT, audit.object, CW_OBJECT_MAX)              \
+    X(ROWS, rows, AUDIT, false, COUNT, audit.rows, 0)                               \
+    X(BYTES, bytes, AUDIT, false, COUNT, audit.bytes, 0)                            \
+    X(STATEMENT, statement, AUDIT, false, TEXT, audit.statement, CW_STATEMENT_MAX)  \
+    X(SUBSCRIBERS, subscribers, AUDIT, false, LIST, audit.subscribers, 0)           \
+    X(STATUS, status, AUDIT, false, ENUM, audit.failed, 0)                          \
+    X(SESSION_ID, session_id, AUDIT, false, TEXT, audit.session_id, CW_ID_MAX)
+#define CW_FIELDS(X) CW_CDR_FIELDS(X) CW_AUDIT_FIELDS(X)
+
+/* How a field's text is read (cw_decode_set_field) and where its value is kept. */
 typedef enum {
-    /* CDR */
-    CW_F_START_TIME = 0,
-    CW_F_RECORD_TYPE,
-    CW_F_CALLING_MSISDN,
-    CW_F_CALLED_MSISDN,
-    CW_F_DURATION_S,
-    CW_F_RECORD_ID,
-    CW_F_IMSI,
-    CW_F_IMEI,
-    CW_F_CELL_ID,
-    CW_F_BYTES_UP,
-    CW_F_BYTES_DOWN,
-    /* audit */
-    CW_F_TS,
-    CW_F_PRINCIPAL,
-    CW_F_ACTION,
-    CW_F_CLIENT_HOST,
-    CW_F_CLIENT_APP,
-    CW_F_DB,
-    CW_F_OBJECT,
-    CW_F_ROWS,
-    CW_F_BYTES,
-    CW_F_STATEMENT,
-    CW_F_SUBSCRIBERS,
-    CW_F_STATUS,
-    CW_F_SESSION_ID,
-    CW_F_COUNT,
+    CW_FT_TIME,   /* cw_time_parse; also the event's ts */
+    CW_FT_ENUM,   /* one of a few names (record_type, status) */
+    CW_FT_MSISDN, /* cw_msisdn_normalise into a cw_msisdn_t */
+    CW_FT_COUNT,  /* a non-negative integer in an int64_t */
+    CW_FT_TEXT,   /* UTF-8 text of at most `limit` bytes in a char array */
+    CW_FT_LIST    /* the subscribers: MSISDNs */
+} cw_field_type_t;
+
+#define CW_FIELD_ENUM_(id, name, stream, required, type, member, limit) CW_F_##id,
+typedef enum {
+    CW_FIELDS(CW_FIELD_ENUM_)
+    CW_F_COUNT, /* fields of records */
     /* Derived fields: computed by the engine for audit records, usable in rule filters, never
      * decoded from input. */
     CW_F_V_HISTORY_PULL = 64, /* "true" when the rows reach most of the subscribers' history */
@@ -56,10 +79,16 @@ typedef enum {
 
 static inline bool cw_field_is_derived(cw_field_t f) { return f >= CW_F_V_HISTORY_PULL && f < CW_F_V_END; }
 
-#define CW_FIRST_CDR_FIELD CW_F_START_TIME
-#define CW_LAST_CDR_FIELD CW_F_BYTES_DOWN
-#define CW_FIRST_AUDIT_FIELD CW_F_TS
-#define CW_LAST_AUDIT_FIELD CW_F_SESSION_ID
+#undef CW_FIELD_ENUM_
+
+#define CW_FIELD_COUNT_(id, name, stream, required, type, member, limit) +1
+#define CW_FIRST_CDR_FIELD 0
+#define CW_LAST_CDR_FIELD (CW_FIRST_AUDIT_FIELD - 1)
+#define CW_FIRST_AUDIT_FIELD (0 CW_CDR_FIELDS(CW_FIELD_COUNT_))
+#define CW_LAST_AUDIT_FIELD (CW_F_COUNT - 1)
+/* `present` has one bit per field of a stream */
+_Static_assert(CW_LAST_CDR_FIELD - CW_FIRST_CDR_FIELD < 32 && CW_LAST_AUDIT_FIELD - CW_FIRST_AUDIT_FIELD < 32,
+               "more fields in a stream than bits in cw_event_t.present");
 
 typedef enum { CW_REC_VOICE = 0, CW_REC_SMS, CW_REC_DATA } cw_record_type_t;
 
@@ -129,6 +158,9 @@ cw_field_t cw_field_lookup_derived(const char *name);
 /* Look a field up by name within one stream, case-insensitively; CW_F_NONE if unknown. */
 cw_field_t cw_field_lookup(cw_stream_t stream, const char *name, size_t len);
 bool cw_field_required(cw_field_t f);
+cw_field_type_t cw_field_type(cw_field_t f);
+/* The longest value of a text field in bytes (CW_FT_TEXT), 0 for the others. */
+size_t cw_field_limit(cw_field_t f);
 const char *cw_stream_name(cw_stream_t s);
 
 static inline bool cw_event_has(const cw_event_t *ev, cw_field_t f)
@@ -138,6 +170,11 @@ static inline bool cw_event_has(const cw_event_t *ev, cw_field_t f)
     int first = ev->stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
     return (ev->present >> (f - first)) & 1u;
 }
+
+/* Where the value of field f is kept in ev: a char array (CW_FT_TEXT, CW_FT_MSISDN), an int64_t
+ * (CW_FT_COUNT, CW_FT_TIME), the record type or the failed flag (CW_FT_ENUM), the subscribers'
+ * array (CW_FT_LIST). f must be a field of ev's stream. */
+void *cw_event_value(cw_event_t *ev, cw_field_t f);
 
 /* Textual value of a string field of an audit or CDR event ("" when absent or not a string
  * field); used by rule filters and keys. */

@@ -24,6 +24,7 @@
 #ifndef CDRWATCH_KAFKA_H
 #define CDRWATCH_KAFKA_H
 
+#include <librdkafka/rdkafka.h>
 #include "cdrwatch/config.h"
 #include "cdrwatch/decode.h"
 
@@ -71,12 +72,11 @@ void cw_kafka_reload(void);
  * acknowledgements to nothing. */
 void cw_kafka_stop(void);
 
-/* Decode one message as `run` does: JSON when its first non-blank byte is '{', otherwise one
- * headerless CSV record whose columns are ic's. A record without quotes or line breaks inside is
- * split at its commas directly (what libcsv would do, faster); any other goes through csv, a
- * decoder of the stream. An empty message is missing_field, one over CW_RECORD_MAX oversize. */
-cw_decode_result_t cw_kafka_decode(cw_csv_t *csv, const cw_input_config_t *ic, cw_stream_t stream,
-                                   const char *buf, size_t len, cw_event_t *ev);
+/* Set one librdkafka property, turning its refusal into our message: "FILE:
+ * kafka.properties.KEY: why" when the user set it (from_user; cfg names the file), "kafka: KEY:
+ * why" otherwise (cfg may then be NULL). CW_OK or CW_ERR_USAGE. */
+cw_status_t cw_kafka_conf_set(rd_kafka_conf_t *conf, const cw_config_t *cfg, const char *key,
+                              const char *value, bool from_user, char *err, size_t errlen);
 
 /* The rewind span of a configuration: the longest (window + suppress) of its enabled rules, in
  * ms. Every partition is read again from this far before the engine clock on assignment. */

@@ -46,6 +46,9 @@ cw_status_t cw_replay_open(apr_pool_t *pool, const cw_replay_input_t *inputs, in
 /* The next record in event-time order, or CW_ERR_EOF; CW_ERR_IO with a message on a read
  * error. The event stays valid until the next call. */
 cw_status_t cw_replay_next(cw_replay_t *r, const cw_event_t **ev, char *err, size_t errlen);
+/* The columns of input i when it is a CSV file (its header line, see cw_csv_columns), and their
+ * number; 0 for JSON Lines and native formats. */
+int cw_replay_columns(const cw_replay_t *r, int i, const cw_field_t **fields);
 /* The original bytes of the record cw_replay_next returned last (for a late dead letter). */
 void cw_replay_raw(const cw_replay_t *r, const char **raw, size_t *len);
 /* Bytes read so far over all inputs (compressed bytes for .gz), for progress. */

@@ -1,4 +1,7 @@
 /* test_event.c — time parsing and formatting, MSISDN normalisation, durations, globs, fields. */
+#include <stdlib.h>
+#include <apr_general.h>
+#include "cdrwatch/config.h"
 #include "cdrwatch/event.h"
 #include "tap.h"
 
@@ -111,11 +114,118 @@ static void test_glob_and_fields(void)
     ok(cw_field_required(CW_F_TS) && !cw_field_required(CW_F_ROWS), "required flags");
 }
 
+/* ---- the field table against doc/formats.md and the default configuration ---- */
+
+#define DOC_MAX (256u << 10)
+
+/* The rows of the field tables of doc/formats.md §1.1 (CDR) or §1.2 (audit): the text from the
+ * section's heading to the next heading. */
+static const char *doc_section(const char *doc, cw_stream_t s, size_t *len)
+{
+    const char *start = strstr(doc, s == CW_STREAM_CDR ? "\n### 1.1 " : "\n### 1.2 "), *end;
+    if (!start)
+        return NULL;
+    end = strstr(start + 1, "\n### ");
+    *len = end ? (size_t)(end - start) : strlen(start);
+    return start;
+}
+
+/* The row of a table in sec whose first cell names field `name` ("| imsi, imei, cell_id |" names
+ * three); NULL if none. */
+static const char *doc_row(const char *sec, size_t seclen, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *row = sec; row && row < sec + seclen; row = strchr(row + 1, '\n')) {
+        const char *p = row + 1, *cell_end;
+        if (strncmp(p, "| ", 2) != 0)
+            continue;
+        p += 2;
+        cell_end = strstr(p, " |");
+        while (p && p < cell_end) {
+            const char *sep = strstr(p, ", ");
+            size_t len = (size_t)((sep && sep < cell_end ? sep : cell_end) - p);
+            if (len == n && strncmp(p, name, n) == 0)
+                return row + 1;
+            p = sep && sep < cell_end ? sep + 2 : NULL;
+        }
+    }
+    return NULL;
+}
+
+/* Each field of the table has its row in doc/formats.md, in its stream's section, saying
+ * whether it is required and, for text, its limit in bytes. */
+static void test_fields_documented(void)
+{
+    const char *top = getenv("top_srcdir");
+    char path[4096], *doc = malloc(DOC_MAX + 1), label[256];
+    FILE *f;
+    size_t n = 0;
+    int missing = 0;
+
+    snprintf(path, sizeof path, "%s/doc/formats.md", top ? top : ".");
+    f = fopen(path, "r");
+    ok(f != NULL, "doc/formats.md opens (top_srcdir is set by the Makefile)");
+    if (f) {
+        n = fread(doc, 1, DOC_MAX, f);
+        fclose(f);
+    }
+    doc[n] = '\0';
+    for (int fld = 0; fld < CW_F_COUNT; fld++) {
+        size_t seclen = 0;
+        const char *name = cw_field_name((cw_field_t)fld);
+        const char *sec = doc_section(doc, cw_field_stream((cw_field_t)fld), &seclen);
+        const char *row = sec ? doc_row(sec, seclen, name) : NULL;
+        const char *eol = row ? strchr(row, '\n') : NULL;
+        char text[512] = "", want[64];
+        if (row)
+            snprintf(text, sizeof text, "%.*s", (int)(eol ? eol - row : (long)strlen(row)), row);
+        snprintf(label, sizeof label, "doc/formats.md has a row for the %s field %s",
+                 cw_stream_name(cw_field_stream((cw_field_t)fld)), name);
+        missing += !ok(row != NULL, label);
+        snprintf(label, sizeof label, "doc/formats.md: %s is %srequired", name,
+                 cw_field_required((cw_field_t)fld) ? "" : "not ");
+        ok(strstr(text, cw_field_required((cw_field_t)fld) ? " | yes | " : " | no ") != NULL, label);
+        if (cw_field_limit((cw_field_t)fld)) {
+            snprintf(want, sizeof want, " | %zu bytes", cw_field_limit((cw_field_t)fld));
+            snprintf(label, sizeof label, "doc/formats.md: %s holds at most %zu bytes", name,
+                     cw_field_limit((cw_field_t)fld));
+            ok(strstr(text, want) != NULL, label);
+        }
+    }
+    is_int(missing, 0, "doc/formats.md names every field of the table");
+    free(doc);
+}
+
+/* The default csv_columns of each input are its stream's fields in the table's order. */
+static void test_default_columns(void)
+{
+    apr_pool_t *pool;
+    cw_config_t *cfg = NULL;
+    char err[512];
+    apr_pool_create(&pool, NULL);
+    ok(cw_config_load(pool, NULL, &cfg, err, sizeof err) == CW_OK, "the built-in configuration loads");
+    for (int s = 0; cfg && s < CW_STREAM_COUNT; s++) {
+        int first = s == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
+        int last = s == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
+        bool same = cfg->input[s].n_columns == last - first + 1;
+        for (int i = 0; same && i < cfg->input[s].n_columns; i++)
+            same = cfg->input[s].columns[i] == (cw_field_t)(first + i);
+        snprintf(err, sizeof err, "inputs.%s.csv_columns defaults to every %s field in the table's order",
+                 cw_stream_name((cw_stream_t)s), cw_stream_name((cw_stream_t)s));
+        ok(same, err);
+    }
+    apr_pool_destroy(pool);
+}
+
 int main(void)
 {
+    apr_initialize();
+    test_fields_documented();
+    test_default_columns();
     test_time();
     test_msisdn();
     test_duration();
     test_glob_and_fields();
+    apr_terminate();
     return done_testing();
 }

@@ -1,24 +1,28 @@
 /*
- * test_kafka_decode.c — cw_kafka_decode, the message decoder of `run`: JSON or headerless CSV,
- * with a comma-splitting fast path for CSV records without quotes or line breaks. Whatever the
- * path, the result must be the one libcsv gives (same reason, same field, same event): checked
- * on hand-written cases and on random messages.
+ * test_kafka_decode.c — cw_decode_message, the message decoder of `run` and `demo` (decode.c):
+ * JSON or headerless CSV, with a comma-splitting fast path for CSV records without quotes or
+ * line breaks, and cw_csv_decode_line, the same fast path for replay's lines. Whatever the path,
+ * the result must be the one libcsv gives (same reason, same field, same event): checked on
+ * hand-written cases and on random messages and lines.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <apr_general.h>
 #include "cdrwatch/config.h"
-#include "cdrwatch/kafka.h"
+#include "cdrwatch/decode.h"
 #include "tap.h"
 
 static cw_config_t *cfg;
-static cw_csv_t *csv[CW_STREAM_COUNT];
+static cw_csv_t *csv[CW_STREAM_COUNT];  /* the reference's */
+static cw_csv_t *fast[CW_STREAM_COUNT]; /* the decoders under test's */
+static int lines_taken;                 /* lines replay's fast path decoded */
+
+static cw_decode_result_t reference_csv(cw_stream_t s, const char *b, size_t len, cw_event_t *ev);
 
 /* The reference: libcsv alone, as decode.c's CSV reader uses it. */
 static cw_decode_result_t reference(cw_stream_t s, const char *b, size_t len, cw_event_t *ev)
 {
     size_t i = 0;
-    int rc;
     while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
         i++;
     if (i == len) {
@@ -27,6 +31,13 @@ static cw_decode_result_t reference(cw_stream_t s, const char *b, size_t len, cw
     }
     if (b[i] == '{')
         return cw_decode_json(s, b, len, ev);
+    return reference_csv(s, b, len, ev);
+}
+
+/* libcsv alone on one record (a line end added if it has none). */
+static cw_decode_result_t reference_csv(cw_stream_t s, const char *b, size_t len, cw_event_t *ev)
+{
+    int rc;
     cw_csv_reset(csv[s]);
     rc = cw_csv_push(csv[s], b, len);
     if (rc == 0 && b[len - 1] != '\n')
@@ -66,14 +77,41 @@ static bool same_event(const cw_event_t *a, const cw_event_t *b)
     return true;
 }
 
+static cw_event_t ev2; /* what the decoder under test made of the last message */
+
+/* cw_decode_json_encode (demo's loader for native audit formats) gives JSON that decodes back
+ * into the same record. */
+static bool round_trips(const cw_event_t *ev)
+{
+    static char buf[1 << 17];
+    static cw_event_t back;
+    size_t n = cw_decode_json_encode(ev, buf, sizeof buf);
+    return n > 0 && cw_decode_json(ev->stream, buf, n, &back).reason == CW_DEC_OK && same_event(ev, &back);
+}
+
 static bool agrees(cw_stream_t s, const char *b, size_t len, cw_decode_result_t *got)
 {
-    static cw_event_t ev1, ev2;
+    static cw_event_t ev1;
     cw_decode_result_t want = reference(s, b, len, &ev1);
-    *got = cw_kafka_decode(csv[s], &cfg->input[s], s, b, len, &ev2);
+    *got = cw_decode_message(fast[s], b, len, &ev2);
     if (got->reason != want.reason || got->field != want.field)
         return false;
     return got->reason != CW_DEC_OK || same_event(&ev1, &ev2);
+}
+
+/* replay's fast path (cw_csv_decode_line): a line it takes must decode as libcsv decodes it;
+ * a line it leaves is pushed to libcsv by replay. */
+static bool line_agrees(cw_stream_t s, const char *b, size_t len, int *taken)
+{
+    static cw_event_t ev1, line_ev;
+    cw_decode_result_t want, got;
+    if (!cw_csv_decode_line(fast[s], b, len, &line_ev, &got))
+        return true;
+    (*taken)++;
+    want = reference_csv(s, b, len, &ev1);
+    if (got.reason != want.reason || got.field != want.field)
+        return false;
+    return got.reason != CW_DEC_OK || same_event(&ev1, &line_ev);
 }
 
 static void check(cw_stream_t s, const char *msg, cw_reason_t expect, const char *name)
@@ -84,6 +122,12 @@ static void check(cw_stream_t s, const char *msg, cw_reason_t expect, const char
     ok(agrees(s, msg, strlen(msg), &got), label);
     snprintf(label, sizeof label, "%s: %s", name, cw_reason_name(expect));
     is_str(cw_reason_name(got.reason), cw_reason_name(expect), label);
+    if (got.reason == CW_DEC_OK) {
+        snprintf(label, sizeof label, "%s: encoded as JSON, decodes back the same", name);
+        ok(round_trips(&ev2), label);
+    }
+    snprintf(label, sizeof label, "%s: as a replay line, the same as libcsv", name);
+    ok(line_agrees(s, msg, strlen(msg), &lines_taken), label);
 }
 
 int main(void)
@@ -94,7 +138,7 @@ int main(void)
                               "234153410456081,351713111134493,234-15-1202-13293,,";
     static const char alphabet[] = "0123456789,,,,\"\r\n +-:TZ.;avoicesmsdataSELECT";
     unsigned seed = 1;
-    int disagree = 0, plain = 0;
+    int disagree = 0, plain = 0, line_disagree = 0, random_taken = 0, decoded = 0, not_round = 0;
 
     apr_initialize();
     apr_pool_create(&pool, NULL);
@@ -103,6 +147,8 @@ int main(void)
     for (int s = 0; s < CW_STREAM_COUNT; s++) {
         cw_csv_create(pool, (cw_stream_t)s, &csv[s]);
         cw_csv_set_columns(csv[s], cfg->input[s].columns, cfg->input[s].n_columns);
+        cw_csv_create(pool, (cw_stream_t)s, &fast[s]);
+        cw_csv_set_columns(fast[s], cfg->input[s].columns, cfg->input[s].n_columns);
     }
 
     check(CW_STREAM_CDR, cdr, CW_DEC_OK, "a CDR");
@@ -168,9 +214,23 @@ int main(void)
             if (disagree++ < 5)
                 printf("#   differs: %s '%s'\n", cw_stream_name(s), msg);
         }
+        if (got.reason == CW_DEC_OK) {
+            decoded++;
+            not_round += !round_trips(&ev2);
+        }
+        if (!line_agrees(s, msg, len, &random_taken)) {
+            if (line_disagree++ < 5)
+                printf("#   differs as a line: %s '%s'\n", cw_stream_name(s), msg);
+        }
     }
     is_int(disagree, 0, "50000 random messages: the same result as libcsv");
     ok(plain > 10000, "many of them take the fast path");
+    is_int(not_round, 0, "the random records that decode, encoded as JSON, decode back the same");
+    ok(decoded > 1000, "many random records decode");
+    is_int(line_disagree, 0, "the same messages as replay lines: the same result as libcsv");
+    ok(random_taken > 10000, "many of them take replay's fast path");
+    /* the 14 hand-written CSV records without a quote, a CR or an inner LF */
+    is_int(lines_taken, 14, "the hand-written plain records take replay's fast path");
 
     apr_pool_destroy(pool);
     apr_terminate();
