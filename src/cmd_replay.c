@@ -20,6 +20,7 @@
 #include "cdrwatch/engine.h"
 #include "cdrwatch/log.h"
 #include "cdrwatch/replay.h"
+#include "cdrwatch/state.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -47,6 +48,10 @@ static const char usage[] =
     "                           {source, stream, reason, error, record} instead of one line\n"
     "                           each on standard error\n"
     "  -q, --quiet              no progress and no summary on standard error\n"
+    "      --state-out FILE     when the replay ends, write the engine's learned state to FILE\n"
+    "                           (doc/state.md)\n"
+    "      --state-in FILE      start from the state in FILE instead of from nothing; rules\n"
+    "                           whose definition changed since start fresh\n"
     "\n"
     "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json)\n"
     "      --watchlist FILE     watchlisted identifiers, one MSISDN, IMSI or IMEI a line\n"
@@ -170,12 +175,14 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
                                          {"dlq", required_argument, NULL, 'D'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"watchlist", required_argument, NULL, 'W'},
+                                         {"state-in", required_argument, NULL, 'I'},
+                                         {"state-out", required_argument, NULL, 'S'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     apr_array_header_t *inputs = apr_array_make(pool, 8, sizeof(cw_replay_input_t));
     apr_array_header_t *unformatted = apr_array_make(pool, 8, sizeof(int)); /* audit inputs before any --audit-format */
     const char *config_path = NULL, *out_path = NULL, *dlq_path = NULL;
-    const char *pg_prefix_text = NULL, *watchlist = NULL;
+    const char *pg_prefix_text = NULL, *watchlist = NULL, *state_in = NULL, *state_out = NULL;
     cw_pg_prefix_t *pg_prefix = NULL;
     cw_audit_format_t format = CW_AUDIT_CANONICAL;
     bool format_given = false, any_pgaudit = false;
@@ -225,6 +232,8 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
         case 'D': dlq_path = optarg; break;
         case 'q': quiet = true; break;
         case 'W': watchlist = optarg; break;
+        case 'I': state_in = optarg; break;
+        case 'S': state_out = optarg; break;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;
         case ':':
             fprintf(stderr, "cdrwatch replay: option '%s' needs a value (see cdrwatch replay --help)\n",
@@ -298,6 +307,11 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
         const char *p = APR_ARRAY_IDX(inputs, i, cw_replay_input_t).path;
         cw_engine_source_id(engine, strcmp(p, "-") == 0 ? "(stdin)" : p, -1);
     }
+    if (state_in && (st = cw_state_load_file(engine, state_in, err, sizeof err)) != CW_OK) {
+        fprintf(stderr, "cdrwatch: error: %s\n", err);
+        rc = st == CW_ERR_USAGE ? CW_EXIT_USAGE : CW_EXIT_FAILURE;
+        goto done;
+    }
     tty = !quiet && isatty(STDERR_FILENO);
 
     while ((st = cw_replay_next(replay, &ev, err, sizeof err)) == CW_OK) {
@@ -320,6 +334,10 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
     if (tty)
         progress(ctx->metrics, 0, true);
     if (st != CW_OK && st != CW_ERR_EOF) {
+        fprintf(stderr, "cdrwatch: error: %s\n", err);
+        rc = CW_EXIT_FAILURE;
+    }
+    if (rc == CW_EXIT_OK && state_out && (st = cw_state_write_file(engine, state_out, err, sizeof err)) != CW_OK) {
         fprintf(stderr, "cdrwatch: error: %s\n", err);
         rc = CW_EXIT_FAILURE;
     }

@@ -29,6 +29,7 @@
 #include "cdrwatch/engine.h"
 #include "cdrwatch/hll.h"
 #include "cdrwatch/rules.h"
+#include "cdrwatch/state.h"
 #include "cdrwatch/window.h"
 
 /* ---- per-key state ---- */
@@ -868,6 +869,7 @@ cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
         e->max_ts = ev->ts;
     if (e->first_ts == INT64_MIN)
         e->first_ts = ev->ts;
+    cw_engine_set_position(e, (uint32_t)ev->source_index, ev->pos.offset);
     e->metrics.records[ev->stream]++;
     if (ev->stream == CW_STREAM_CDR)
         cw_reference_add_cdr(e->ref, ev);
@@ -932,4 +934,320 @@ size_t cw_engine_memory(const cw_engine_t *e)
             n += cw_keytab_memory(e->rt[i].pairs);
     }
     return n;
+}
+
+/* ---- snapshot support (the format is state.c's; doc/state.md) ---- */
+
+int cw_engine_rule_count(const cw_engine_t *e) { return e->n_rt; }
+const cw_rule_t *cw_engine_rule(const cw_engine_t *e, int i) { return e->rt[i].rule; }
+int cw_engine_source_count(const cw_engine_t *e) { return e->sources->nelts; }
+cw_pos_t cw_engine_source(const cw_engine_t *e, int i) { return APR_ARRAY_IDX(e->sources, i, cw_pos_t); }
+
+void cw_engine_set_position(cw_engine_t *e, uint32_t src, int64_t offset)
+{
+    if (src < (uint32_t)e->sources->nelts)
+        APR_ARRAY_IDX(e->sources, src, cw_pos_t).offset = offset;
+}
+
+void cw_engine_save_clock(const cw_engine_t *e, cw_wbuf_t *w)
+{
+    cw_wbuf_i64(w, e->max_ts);
+    cw_wbuf_i64(w, e->first_ts);
+    cw_wbuf_i64(w, e->next_silence_check);
+}
+
+void cw_engine_load_clock(cw_engine_t *e, cw_rbuf_t *r)
+{
+    e->max_ts = cw_rbuf_i64(r);
+    e->first_ts = cw_rbuf_i64(r);
+    e->next_silence_check = cw_rbuf_i64(r);
+}
+
+void cw_engine_save_ring(const cw_engine_t *e, cw_wbuf_t *w)
+{
+    cw_wbuf_u32(w, (uint32_t)e->ring_used);
+    for (size_t k = e->ring_used; k > 0; k--) {
+        const evidence_t *x = &e->ring[(e->ring_next + e->ring_size - k) % e->ring_size];
+        cw_wbuf_u64(w, x->rules);
+        cw_wbuf_u64(w, x->principal);
+        cw_wbuf_i64(w, x->ts);
+        cw_wbuf_str(w, x->object, strlen(x->object));
+        cw_wbuf_str(w, x->statement, strlen(x->statement));
+        cw_wbuf_str(w, x->subscriber, strlen(x->subscriber));
+    }
+}
+
+static void get_text(cw_rbuf_t *r, char *dst, size_t size)
+{
+    size_t n;
+    const char *s = cw_rbuf_str(r, size - 1, &n);
+    memcpy(dst, s ? s : "", s ? n : 0);
+    dst[s ? n : 0] = '\0';
+}
+
+bool cw_engine_load_ring(cw_engine_t *e, cw_rbuf_t *r, const int *rule_map, int n_map)
+{
+    uint32_t n = cw_rbuf_count(r, 8 + 8 + 8 + 3 * 4, UINT32_MAX, "evidence records");
+    for (uint32_t k = 0; k < n && !r->failed; k++) {
+        evidence_t tmp, *x = e->ring_size ? &e->ring[e->ring_next] : &tmp;
+        uint64_t bits = cw_rbuf_u64(r), mapped = 0;
+        for (int b = 0; b < 64 && b < n_map; b++) {
+            if ((bits >> b & 1) && rule_map[b] >= 0 && rule_map[b] < 64)
+                mapped |= UINT64_C(1) << rule_map[b];
+        }
+        x->rules = mapped;
+        x->principal = cw_rbuf_u64(r);
+        x->ts = cw_rbuf_i64(r);
+        get_text(r, x->object, sizeof x->object);
+        get_text(r, x->statement, sizeof x->statement);
+        get_text(r, x->subscriber, sizeof x->subscriber);
+        if (!e->ring_size)
+            continue; /* this configuration keeps no evidence */
+        /* a smaller ring keeps the newest records, as it would have */
+        e->ring_next = (e->ring_next + 1) % e->ring_size;
+        if (e->ring_used < e->ring_size)
+            e->ring_used++;
+    }
+    return !r->failed;
+}
+
+typedef struct {
+    cw_engine_t *e;
+    rule_rt_t *rt;
+    cw_wbuf_t *w;
+    cw_state_select_fn select;
+    void *ctx;
+    size_t count_at;
+    uint32_t n;
+} save_ctx_t;
+
+static void save_threshold(const rule_rt_t *rt, cw_wbuf_t *w, th_state_t *st)
+{
+    const cw_rule_t *r = rt->rule;
+    cw_wbuf_i64(w, st->first_ts);
+    cw_wbuf_i64(w, st->suppressed_until);
+    cw_wbuf_u32(w, st->fired);
+    cw_wbuf_u8(w, (uint8_t)r->n_windows);
+    for (int wi = 0; wi < r->n_windows; wi++) {
+        cw_wbuf_u32(w, (uint32_t)rt->nb[wi]);
+        cw_state_put_window(w, win_of(rt, st, wi), rt->nb[wi], NULL);
+        cw_wbuf_u8(w, rt->hll_off[wi] != 0);
+        for (int k = 0; rt->hll_off[wi] && k < rt->nb[wi]; k++)
+            cw_state_put_hll(w, &hll_of(rt, st, wi)[k]);
+    }
+    cw_wbuf_u8(w, rt->base_off != 0);
+    if (rt->base_off)
+        cw_state_put_baseline(w, (const cw_baseline_t *)((char *)st + rt->base_off));
+}
+
+static void save_key(void *data, const char *key, size_t len, void *value)
+{
+    save_ctx_t *c = data;
+    cw_wbuf_t *w = c->w;
+    if (c->select && !c->select(c->ctx, c->rt->rule, key, len))
+        return;
+    c->n++;
+    cw_wbuf_str(w, key, len);
+    switch (c->rt->rule->kind) {
+    case CW_KIND_THRESHOLD: save_threshold(c->rt, w, value); break;
+    case CW_KIND_FIRST_SEEN: {
+        const seen_key_t *k = value;
+        cw_wbuf_i64(w, k->first_ts);
+        cw_wbuf_i64(w, k->suppressed_until);
+        break;
+    }
+    case CW_KIND_SEQUENCE: {
+        const seq_state_t *s = value;
+        cw_wbuf_i64(w, s->trigger_ts);
+        cw_wbuf_u32(w, s->src);
+        cw_wbuf_u32(w, s->fired);
+        cw_wbuf_i64(w, s->off);
+        break;
+    }
+    case CW_KIND_SILENCE: {
+        const silence_state_t *s = value;
+        cw_wbuf_i64(w, s->last_ts);
+        cw_wbuf_i64(w, s->hour_head);
+        for (int h = 0; h < SILENCE_HOURS; h++)
+            cw_wbuf_u32(w, s->counts[h]);
+        cw_wbuf_u32(w, s->src);
+        cw_wbuf_u16(w, s->fired);
+        cw_wbuf_u16(w, s->candidate);
+        cw_wbuf_i64(w, s->off);
+        break;
+    }
+    }
+}
+
+static void save_pair(void *data, const char *key, size_t len, void *value)
+{
+    save_ctx_t *c = data;
+    uint64_t h;
+    (void)len;
+    memcpy(&h, key, sizeof h);
+    c->n++;
+    cw_wbuf_u64(c->w, h);
+    cw_wbuf_i64(c->w, ((const seen_pair_t *)value)->ts);
+}
+
+void cw_engine_save_rule(cw_engine_t *e, int i, cw_wbuf_t *w, cw_state_select_fn select, void *ctx)
+{
+    rule_rt_t *rt = &e->rt[i];
+    save_ctx_t c = {e, rt, w, select, ctx, 0, 0};
+    c.count_at = cw_wbuf_reserve32(w);
+    cw_keytab_foreach(rt->keys, save_key, &c);
+    cw_wbuf_patch32(w, c.count_at, c.n);
+    if (rt->pairs) {
+        bool keep = !select || select(ctx, rt->rule, NULL, 0);
+        c.n = 0;
+        c.count_at = cw_wbuf_reserve32(w);
+        if (keep)
+            cw_keytab_foreach(rt->pairs, save_pair, &c);
+        cw_wbuf_patch32(w, c.count_at, c.n);
+    }
+    if (rt->rule->kind == CW_KIND_SILENCE) {
+        c.n = 0;
+        c.count_at = cw_wbuf_reserve32(w);
+        for (int k = 0; k < rt->n_cand; k++) {
+            const char *key = rt->cand_keys + (size_t)k * rt->cand_stride;
+            if (select && !select(ctx, rt->rule, key, rt->cand_len[k]))
+                continue;
+            cw_wbuf_str(w, key, rt->cand_len[k]);
+            c.n++;
+        }
+        cw_wbuf_patch32(w, c.count_at, c.n);
+    }
+}
+
+static uint32_t get_src(cw_rbuf_t *r, const uint32_t *src_map, uint32_t n_src)
+{
+    uint32_t id = cw_rbuf_u32(r);
+    if (r->failed)
+        return 0;
+    if (id >= n_src) {
+        cw_rbuf_fail(r, "source id %u out of range (%u sources)", id, n_src);
+        return 0;
+    }
+    return src_map[id];
+}
+
+static bool load_threshold(const rule_rt_t *rt, cw_rbuf_t *r, th_state_t *st, const uint32_t *src_map, uint32_t n_src)
+{
+    const cw_rule_t *r0 = rt->rule;
+    st->first_ts = cw_rbuf_i64(r);
+    st->suppressed_until = cw_rbuf_i64(r);
+    st->fired = cw_rbuf_u32(r);
+    if (cw_rbuf_u8(r) != r0->n_windows && !r->failed)
+        cw_rbuf_fail(r, "rule %s: window count differs from its definition", r0->id);
+    for (int wi = 0; wi < r0->n_windows && !r->failed; wi++) {
+        if (cw_rbuf_u32(r) != (uint32_t)rt->nb[wi] && !r->failed) {
+            cw_rbuf_fail(r, "rule %s: bucket count differs from its definition", r0->id);
+            break;
+        }
+        cw_state_get_window(r, win_of(rt, st, wi), rt->nb[wi], src_map, n_src);
+        if ((cw_rbuf_u8(r) != 0) != (rt->hll_off[wi] != 0) && !r->failed)
+            cw_rbuf_fail(r, "rule %s: distinct sketches differ from its definition", r0->id);
+        for (int k = 0; rt->hll_off[wi] && k < rt->nb[wi] && !r->failed; k++)
+            cw_state_get_hll(r, &hll_of(rt, st, wi)[k]);
+    }
+    if ((cw_rbuf_u8(r) != 0) != (rt->base_off != 0) && !r->failed)
+        cw_rbuf_fail(r, "rule %s: baseline differs from its definition", r0->id);
+    if (rt->base_off && !r->failed)
+        cw_state_get_baseline(r, (cw_baseline_t *)((char *)st + rt->base_off));
+    return !r->failed;
+}
+
+static void load_value(const rule_rt_t *rt, cw_rbuf_t *r, void *value, const uint32_t *src_map, uint32_t n_src)
+{
+    switch (rt->rule->kind) {
+    case CW_KIND_THRESHOLD: load_threshold(rt, r, value, src_map, n_src); break;
+    case CW_KIND_FIRST_SEEN: {
+        seen_key_t *k = value;
+        k->first_ts = cw_rbuf_i64(r);
+        k->suppressed_until = cw_rbuf_i64(r);
+        break;
+    }
+    case CW_KIND_SEQUENCE: {
+        seq_state_t *s = value;
+        s->trigger_ts = cw_rbuf_i64(r);
+        s->src = get_src(r, src_map, n_src);
+        s->fired = cw_rbuf_u32(r);
+        s->off = cw_rbuf_i64(r);
+        break;
+    }
+    case CW_KIND_SILENCE: {
+        silence_state_t *s = value;
+        s->last_ts = cw_rbuf_i64(r);
+        s->hour_head = cw_rbuf_i64(r);
+        for (int h = 0; h < SILENCE_HOURS; h++)
+            s->counts[h] = cw_rbuf_u32(r);
+        s->src = get_src(r, src_map, n_src);
+        s->fired = cw_rbuf_u16(r);
+        s->candidate = cw_rbuf_u16(r);
+        s->off = cw_rbuf_i64(r);
+        break;
+    }
+    }
+}
+
+static bool load_keys(rule_rt_t *rt, cw_rbuf_t *r, const uint32_t *src_map, uint32_t n_src)
+{
+    uint32_t n = cw_rbuf_count(r, 5, UINT32_MAX, "keys");
+    for (uint32_t k = 0; k < n && !r->failed; k++) {
+        size_t len;
+        bool created;
+        const char *key = cw_rbuf_str(r, UINT32_MAX, &len);
+        void *value = key ? cw_keytab_get(rt->keys, key, len, &created) : NULL;
+        if (r->failed)
+            break;
+        if (!value || !created) {
+            cw_rbuf_fail(r, "rule %s: key %u is %s", rt->rule->id, k, value ? "a duplicate" : "too long");
+            break;
+        }
+        load_value(rt, r, value, src_map, n_src);
+    }
+    return !r->failed;
+}
+
+static bool load_pairs(rule_rt_t *rt, cw_rbuf_t *r)
+{
+    uint32_t n = cw_rbuf_count(r, 16, UINT32_MAX, "first_seen pairs");
+    for (uint32_t k = 0; k < n && !r->failed; k++) {
+        uint64_t h = cw_rbuf_u64(r);
+        char key[sizeof h];
+        bool created;
+        seen_pair_t *p;
+        memcpy(key, &h, sizeof h);
+        p = cw_keytab_get(rt->pairs, key, sizeof key, &created);
+        if (p)
+            p->ts = cw_rbuf_i64(r);
+    }
+    return !r->failed;
+}
+
+static bool load_candidates(rule_rt_t *rt, cw_rbuf_t *r)
+{
+    uint32_t n = cw_rbuf_count(r, 4, SILENCE_CANDIDATES, "silence candidates");
+    rt->n_cand = 0;
+    for (uint32_t k = 0; k < n && !r->failed; k++) {
+        size_t len;
+        const char *key = cw_rbuf_str(r, rt->cand_stride, &len);
+        if (!key)
+            break;
+        memcpy(rt->cand_keys + (size_t)rt->n_cand * rt->cand_stride, key, len);
+        rt->cand_len[rt->n_cand++] = (uint16_t)len;
+    }
+    return !r->failed;
+}
+
+bool cw_engine_load_rule(cw_engine_t *e, int i, cw_rbuf_t *r, const uint32_t *src_map, uint32_t n_src)
+{
+    rule_rt_t *rt = &e->rt[i];
+    if (!load_keys(rt, r, src_map, n_src))
+        return false;
+    if (rt->pairs && !load_pairs(rt, r))
+        return false;
+    if (rt->rule->kind == CW_KIND_SILENCE && !load_candidates(rt, r))
+        return false;
+    return true;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cdrwatch/reference.h"
+#include "cdrwatch/state.h"
 #include "cdrwatch/window.h"
 
 typedef struct {
@@ -270,4 +271,98 @@ size_t cw_reference_memory(const cw_reference_t *r)
 {
     return r->width * r->depth * sizeof *r->cells + cw_keytab_memory(r->links) +
            (r->watch.mask + 1) * sizeof *r->watch.slot;
+}
+
+/* ---- snapshots ----
+ * Sketch cells as runs: (u32 empty cells, u32 used cells, then the used cells as u32 count and
+ * u16 first day), so a sparsely filled sketch costs little. */
+
+void cw_reference_sizing(const cw_reference_t *r, uint64_t sizing[3])
+{
+    sizing[0] = r->width;
+    sizing[1] = r->depth;
+    sizing[2] = cw_keytab_max(r->links);
+}
+
+static bool cell_empty(const cell_t *c) { return c->count == 0 && c->first_day == UINT16_MAX; }
+
+static void save_cells(const cw_reference_t *r, cw_wbuf_t *w)
+{
+    size_t n = r->width * r->depth, i = 0;
+    while (i < n) {
+        size_t e0 = i, u0;
+        while (i < n && cell_empty(&r->cells[i]) && i - e0 < UINT32_MAX)
+            i++;
+        u0 = i;
+        while (i < n && !cell_empty(&r->cells[i]) && i - u0 < UINT32_MAX)
+            i++;
+        cw_wbuf_u32(w, (uint32_t)(u0 - e0));
+        cw_wbuf_u32(w, (uint32_t)(i - u0));
+        for (size_t k = u0; k < i; k++) {
+            cw_wbuf_u32(w, r->cells[k].count);
+            cw_wbuf_u16(w, r->cells[k].first_day);
+        }
+    }
+}
+
+static void save_link(void *data, const char *key, size_t len, void *value)
+{
+    const link_t *l = value;
+    cw_wbuf_str(data, key, len);
+    cw_wbuf_u64(data, l->imsi);
+    cw_wbuf_u64(data, l->imei);
+}
+
+void cw_reference_save(const cw_reference_t *r, cw_wbuf_t *w)
+{
+    save_cells(r, w);
+    cw_wbuf_i64(w, r->hour_head);
+    for (int h = 0; h < 168; h++)
+        cw_wbuf_u64(w, r->hourly[h]);
+    cw_wbuf_u32(w, (uint32_t)cw_keytab_count(r->links));
+    cw_keytab_foreach(r->links, save_link, w);
+}
+
+static bool load_cells(cw_reference_t *r, cw_rbuf_t *rd)
+{
+    size_t n = r->width * r->depth, i = 0;
+    while (i < n && !rd->failed) {
+        uint32_t empty = cw_rbuf_u32(rd), used = cw_rbuf_u32(rd);
+        if (rd->failed || (empty == 0 && used == 0) || empty > n - i || used > n - i - empty) {
+            cw_rbuf_fail(rd, "CDR sketch runs do not add up to its %zu cells", n);
+            break;
+        }
+        i += empty;
+        if ((size_t)used * 6 > rd->len - rd->pos) {
+            cw_rbuf_fail(rd, "CDR sketch: %u cells announced, fewer bytes remain", used);
+            break;
+        }
+        for (uint32_t k = 0; k < used; k++, i++) {
+            r->cells[i].count = cw_rbuf_u32(rd);
+            r->cells[i].first_day = cw_rbuf_u16(rd);
+        }
+    }
+    return !rd->failed;
+}
+
+bool cw_reference_load(cw_reference_t *r, cw_rbuf_t *rd)
+{
+    uint32_t n;
+    if (!load_cells(r, rd))
+        return false;
+    r->hour_head = cw_rbuf_i64(rd);
+    for (int h = 0; h < 168; h++)
+        r->hourly[h] = cw_rbuf_u64(rd);
+    n = cw_rbuf_count(rd, 4 + 16, UINT32_MAX, "identity links");
+    for (uint32_t k = 0; k < n && !rd->failed; k++) {
+        size_t len;
+        bool created;
+        const char *key = cw_rbuf_str(rd, CW_MSISDN_MAX, &len);
+        link_t *l = key ? cw_keytab_get(r->links, key, len, &created) : NULL;
+        if (!l)
+            break;
+        l->imsi = cw_rbuf_u64(rd);
+        l->imei = cw_rbuf_u64(rd);
+    }
+    return !rd->failed;
 }

@@ -176,3 +176,69 @@ int64_t cw_rule_value(const cw_rule_t *rule, const cw_event_t *ev)
         return cw_event_num(ev, rule->metric_field);
     return 1;
 }
+
+/* ---- fingerprint ---- */
+
+static uint64_t fp_i64(uint64_t h, int64_t v) { return cw_hash64(&v, sizeof v, h); }
+
+static uint64_t fp_str(uint64_t h, const char *s)
+{
+    if (!s)
+        return fp_i64(h, -1);
+    return cw_hash64(s, strlen(s) + 1, h);
+}
+
+static uint64_t fp_list(uint64_t h, const cw_strlist_t *l)
+{
+    h = fp_i64(h, l->n);
+    for (int i = 0; i < l->n; i++)
+        h = fp_str(h, l->items[i]);
+    return h;
+}
+
+static uint64_t fp_filter(uint64_t h, const cw_filter_t *f)
+{
+    h = fp_i64(h, f->n);
+    for (int i = 0; i < f->n; i++) {
+        const cw_cond_t *c = &f->conds[i];
+        h = fp_i64(h, c->field);
+        h = fp_list(fp_list(h, &c->any), &c->none);
+        h = fp_str(fp_str(h, c->regex), c->not_regex);
+        h = cw_hash64(c->hours_any.bits, sizeof c->hours_any.bits, h);
+        h = cw_hash64(c->hours_none.bits, sizeof c->hours_none.bits, h);
+    }
+    return h;
+}
+
+uint64_t cw_rule_fingerprint(const cw_rule_t *r)
+{
+    uint64_t h = 0x66696e6765727072; /* "fingerpr" */
+    h = fp_i64(fp_i64(h, r->kind), r->stream);
+    h = fp_filter(h, &r->filter);
+    h = fp_i64(h, r->n_allow);
+    for (int i = 0; i < r->n_allow; i++) {
+        const cw_allow_t *a = &r->allow[i];
+        h = fp_list(fp_list(fp_list(h, &a->principal), &a->client_host), &a->client_app);
+        h = fp_i64(h, a->has_hours);
+        h = cw_hash64(a->hours.bits, sizeof a->hours.bits, h);
+    }
+    h = fp_i64(h, r->include_failed);
+    h = fp_i64(h, r->n_key);
+    for (int i = 0; i < r->n_key; i++)
+        h = fp_i64(h, r->key[i]);
+    switch (r->kind) {
+    case CW_KIND_THRESHOLD:
+        h = fp_i64(fp_i64(h, r->metric), r->metric_field);
+        h = fp_i64(h, r->n_windows);
+        for (int i = 0; i < r->n_windows; i++)
+            h = fp_i64(fp_i64(h, r->windows[i].window), r->windows[i].bucket);
+        h = fp_i64(h, r->baseline_sigma > 0 || r->baseline_ratio > 0);
+        if (r->baseline_sigma > 0 || r->baseline_ratio > 0)
+            h = cw_hash64(&r->baseline_alpha, sizeof r->baseline_alpha, h);
+        break;
+    case CW_KIND_FIRST_SEEN: h = fp_i64(h, r->seen_field); break;
+    case CW_KIND_SEQUENCE: h = fp_str(fp_filter(h, &r->trigger), r->extract); break;
+    case CW_KIND_SILENCE: break;
+    }
+    return h;
+}

@@ -323,4 +323,5 @@ size_t cw_keytab_memory(const cw_keytab_t *t)
 }
 
 size_t cw_keytab_count(const cw_keytab_t *t) { return t->count; }
+size_t cw_keytab_max(const cw_keytab_t *t) { return t->max_keys; }
 uint64_t cw_keytab_evictions(const cw_keytab_t *t) { return t->evictions; }

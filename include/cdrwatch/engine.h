@@ -15,6 +15,7 @@
 #include "cdrwatch/alert.h"
 #include "cdrwatch/metrics.h"
 #include "cdrwatch/reference.h"
+#include <stdbool.h>
 
 typedef struct cw_engine cw_engine_t;
 typedef void (*cw_alert_sink_fn)(void *ctx, const cw_alert_t *alert);
@@ -34,5 +35,28 @@ cw_reference_t *cw_engine_reference(cw_engine_t *e);
 /* Keys tracked and bytes held by the rules' state (for memory measurements). */
 size_t cw_engine_keys(const cw_engine_t *e);
 size_t cw_engine_memory(const cw_engine_t *e);
+
+/* ---- snapshot support: each piece of the engine's state in the format of state.h ----
+ * Sources are saved as the engine numbers them; a loader maps the snapshot's source ids to
+ * the engine's (src_map, n_src entries). The position of a source is the offset of the last
+ * record the engine took from it. */
+struct cw_wbuf;
+struct cw_rbuf;
+/* Which keys of a rule a snapshot keeps (NULL: all); see state.h. */
+typedef bool (*cw_state_select_fn)(void *ctx, const cw_rule_t *rule, const char *key, size_t len);
+int cw_engine_rule_count(const cw_engine_t *e);
+const cw_rule_t *cw_engine_rule(const cw_engine_t *e, int i);
+int cw_engine_source_count(const cw_engine_t *e);
+cw_pos_t cw_engine_source(const cw_engine_t *e, int i);
+void cw_engine_set_position(cw_engine_t *e, uint32_t src, int64_t offset);
+void cw_engine_save_clock(const cw_engine_t *e, struct cw_wbuf *w);
+void cw_engine_load_clock(cw_engine_t *e, struct cw_rbuf *r);
+/* The evidence ring, oldest first; rule bits are engine rule indexes (rule_map: snapshot index
+ * -> engine index or -1, n_map entries). */
+void cw_engine_save_ring(const cw_engine_t *e, struct cw_wbuf *w);
+bool cw_engine_load_ring(cw_engine_t *e, struct cw_rbuf *r, const int *rule_map, int n_map);
+/* One rule's per-key state (keys least recently updated first). */
+void cw_engine_save_rule(cw_engine_t *e, int i, struct cw_wbuf *w, cw_state_select_fn select, void *ctx);
+bool cw_engine_load_rule(cw_engine_t *e, int i, struct cw_rbuf *r, const uint32_t *src_map, uint32_t n_src);
 
 #endif

@@ -39,6 +39,14 @@ cw_status_t cw_reference_load_watchlist(cw_reference_t *r, const char *path, con
                                         char *err, size_t errlen);
 size_t cw_reference_watchlist_size(const cw_reference_t *r);
 uint64_t cw_reference_link_evictions(const cw_reference_t *r);
+/* Snapshots (state.h): the sketches, the hourly production and the identity links; not the
+ * watchlist, which is configuration. The sizing is (sketch width, depth, max_links). */
+struct cw_wbuf;
+struct cw_rbuf;
+void cw_reference_sizing(const cw_reference_t *r, uint64_t sizing[3]);
+void cw_reference_save(const cw_reference_t *r, struct cw_wbuf *w);
+/* Load into a reference of the same sizing; false (message in r) on bad input. */
+bool cw_reference_load(cw_reference_t *r, struct cw_rbuf *rd);
 /* Bytes of memory held (sketches, links, watchlist). */
 size_t cw_reference_memory(const cw_reference_t *r);
 

@@ -64,6 +64,7 @@ void cw_keytab_foreach(cw_keytab_t *t, void (*fn)(void *ctx, const char *key, si
 /* Bytes allocated (entries and index). */
 size_t cw_keytab_memory(const cw_keytab_t *t);
 size_t cw_keytab_count(const cw_keytab_t *t);
+size_t cw_keytab_max(const cw_keytab_t *t);
 uint64_t cw_keytab_evictions(const cw_keytab_t *t);
 
 #endif

@@ -1,0 +1,708 @@
+/*
+ * state.c — engine snapshots: the codec, the container format, restore decisions, atomic files.
+ *
+ * The file is a 24-byte header (magic "CDRWSTAT", u32 format version, u32 CRC-32C of the body,
+ * u64 body length) and a body of sections (u32 tag, u64 length, payload) in a fixed order:
+ * clock, sources, one per rule, evidence ring, CDR reference, end. Each module encodes its own
+ * private state (engine.c the per-key values, reference.c the sketches) with the codec below;
+ * this file owns the framing, the checks and the decisions about configuration changes. Nothing
+ * read is trusted before the checksum matches, and even then every count is checked against
+ * the bytes that remain, so a crafted file cannot make the loader read out of bounds or
+ * allocate more than the file's own size.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cdrwatch/log.h"
+#include "cdrwatch/rules.h"
+#include "cdrwatch/state.h"
+
+enum { SEC_CLOCK = 1, SEC_SOURCES = 2, SEC_RULE = 3, SEC_RING = 4, SEC_REFERENCE = 5, SEC_END = 6 };
+
+static const char *section_name(uint32_t tag)
+{
+    static const char *const names[] = {"?", "clock", "sources", "rule", "evidence ring", "CDR reference", "end"};
+    return tag <= SEC_END ? names[tag] : "?";
+}
+
+/* ---- CRC-32C ---- */
+
+uint32_t cw_crc32c(const void *data, size_t n)
+{
+    static uint32_t table[256];
+    static int ready;
+    const unsigned char *p = data;
+    uint32_t crc = 0xffffffffu;
+    if (!ready) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
+            table[i] = c;
+        }
+        ready = 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return crc ^ 0xffffffffu;
+}
+
+/* ---- write buffer ---- */
+
+void cw_wbuf_init(cw_wbuf_t *w) { memset(w, 0, sizeof *w); }
+
+void cw_wbuf_free(cw_wbuf_t *w)
+{
+    free(w->data);
+    memset(w, 0, sizeof *w);
+}
+
+void cw_wbuf_bytes(cw_wbuf_t *w, const void *p, size_t n)
+{
+    if (w->failed)
+        return;
+    if (w->len + n > w->cap) {
+        size_t cap = w->cap ? w->cap : 4096;
+        unsigned char *d;
+        while (cap < w->len + n)
+            cap *= 2;
+        if (!(d = realloc(w->data, cap))) {
+            w->failed = true;
+            return;
+        }
+        w->data = d;
+        w->cap = cap;
+    }
+    memcpy(w->data + w->len, p, n);
+    w->len += n;
+}
+
+static void put_le(unsigned char *b, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void wbuf_le(cw_wbuf_t *w, uint64_t v, int n)
+{
+    unsigned char b[8];
+    put_le(b, v, n);
+    cw_wbuf_bytes(w, b, (size_t)n);
+}
+
+void cw_wbuf_u8(cw_wbuf_t *w, uint8_t v) { wbuf_le(w, v, 1); }
+void cw_wbuf_u16(cw_wbuf_t *w, uint16_t v) { wbuf_le(w, v, 2); }
+void cw_wbuf_u32(cw_wbuf_t *w, uint32_t v) { wbuf_le(w, v, 4); }
+void cw_wbuf_u64(cw_wbuf_t *w, uint64_t v) { wbuf_le(w, v, 8); }
+
+void cw_wbuf_f64(cw_wbuf_t *w, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    cw_wbuf_u64(w, bits);
+}
+
+void cw_wbuf_str(cw_wbuf_t *w, const char *s, size_t n)
+{
+    cw_wbuf_u32(w, (uint32_t)n);
+    cw_wbuf_bytes(w, s, n);
+}
+
+size_t cw_wbuf_reserve32(cw_wbuf_t *w)
+{
+    size_t at = w->len;
+    cw_wbuf_u32(w, 0);
+    return at;
+}
+
+void cw_wbuf_patch32(cw_wbuf_t *w, size_t at, uint32_t v)
+{
+    if (!w->failed && at + 4 <= w->len)
+        put_le(w->data + at, v, 4);
+}
+
+/* ---- reader ---- */
+
+void cw_rbuf_init(cw_rbuf_t *r, const void *data, size_t len, size_t base, char *err, size_t errlen)
+{
+    r->data = data;
+    r->len = len;
+    r->pos = 0;
+    r->base = base;
+    r->err = err;
+    r->errlen = errlen;
+    r->failed = false;
+}
+
+void cw_rbuf_fail(cw_rbuf_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    if (r->failed)
+        return;
+    r->failed = true;
+    va_start(ap, fmt);
+    vsnprintf(r->err, r->errlen, fmt, ap);
+    va_end(ap);
+}
+
+const unsigned char *cw_rbuf_bytes(cw_rbuf_t *r, size_t n)
+{
+    const unsigned char *p;
+    if (r->failed)
+        return NULL;
+    if (n > r->len - r->pos) {
+        cw_rbuf_fail(r, "truncated at byte %zu", r->base + r->len);
+        return NULL;
+    }
+    p = r->data + r->pos;
+    r->pos += n;
+    return p;
+}
+
+static uint64_t rbuf_le(cw_rbuf_t *r, int n)
+{
+    const unsigned char *p = cw_rbuf_bytes(r, (size_t)n);
+    uint64_t v = 0;
+    for (int i = 0; p && i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+uint8_t cw_rbuf_u8(cw_rbuf_t *r) { return (uint8_t)rbuf_le(r, 1); }
+uint16_t cw_rbuf_u16(cw_rbuf_t *r) { return (uint16_t)rbuf_le(r, 2); }
+uint32_t cw_rbuf_u32(cw_rbuf_t *r) { return (uint32_t)rbuf_le(r, 4); }
+uint64_t cw_rbuf_u64(cw_rbuf_t *r) { return rbuf_le(r, 8); }
+
+double cw_rbuf_f64(cw_rbuf_t *r)
+{
+    uint64_t bits = cw_rbuf_u64(r);
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+const char *cw_rbuf_str(cw_rbuf_t *r, size_t max, size_t *n)
+{
+    size_t at = r->base + r->pos;
+    uint32_t len = cw_rbuf_u32(r);
+    if (r->failed)
+        return NULL;
+    if (len > max) {
+        cw_rbuf_fail(r, "string of %u bytes at byte %zu, at most %zu expected", len, at, max);
+        return NULL;
+    }
+    *n = len;
+    return (const char *)cw_rbuf_bytes(r, len);
+}
+
+uint32_t cw_rbuf_count(cw_rbuf_t *r, size_t min_size, uint32_t max, const char *what)
+{
+    size_t at = r->base + r->pos;
+    uint32_t n = cw_rbuf_u32(r);
+    if (r->failed)
+        return 0;
+    if (n > max || (min_size && n > (r->len - r->pos) / min_size)) {
+        cw_rbuf_fail(r, "%u %s announced at byte %zu, more than the bytes that remain can hold", n, what, at);
+        return 0;
+    }
+    return n;
+}
+
+/* ---- public structures ---- */
+
+void cw_state_put_window(cw_wbuf_t *w, const cw_window_t *win, int n, const uint32_t *src_map)
+{
+    cw_wbuf_i64(w, win->head);
+    cw_wbuf_i64(w, win->sum);
+    cw_wbuf_u64(w, win->count);
+    for (int i = 0; i < n; i++) {
+        const cw_bucket_t *b = &win->buckets[i];
+        cw_wbuf_i64(w, b->sum);
+        cw_wbuf_u32(w, b->count);
+        cw_wbuf_u32(w, src_map ? src_map[b->first_src] : b->first_src);
+        cw_wbuf_i64(w, b->first_off);
+    }
+}
+
+bool cw_state_get_window(cw_rbuf_t *r, cw_window_t *win, int n, const uint32_t *src_map, uint32_t n_src)
+{
+    win->head = cw_rbuf_i64(r);
+    win->sum = cw_rbuf_i64(r);
+    win->count = cw_rbuf_u64(r);
+    for (int i = 0; i < n && !r->failed; i++) {
+        cw_bucket_t *b = &win->buckets[i];
+        uint32_t src;
+        b->sum = cw_rbuf_i64(r);
+        b->count = cw_rbuf_u32(r);
+        src = cw_rbuf_u32(r);
+        b->first_off = cw_rbuf_i64(r);
+        /* an empty bucket's source is not used; a used one must name a known source */
+        if (b->count && src >= n_src && !r->failed)
+            cw_rbuf_fail(r, "source id %u out of range (%u sources)", src, n_src);
+        b->first_src = src < n_src ? src_map[src] : 0;
+    }
+    return !r->failed;
+}
+
+void cw_state_put_hll(cw_wbuf_t *w, const cw_hll_t *h)
+{
+    cw_wbuf_u8(w, h->dense);
+    if (h->dense) {
+        cw_wbuf_bytes(w, h->u.reg, CW_HLL_M);
+        return;
+    }
+    cw_wbuf_u8(w, h->n);
+    for (int i = 0; i < h->n; i++)
+        cw_wbuf_u64(w, h->u.hash[i]);
+}
+
+bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *h)
+{
+    cw_hll_init(h);
+    h->dense = cw_rbuf_u8(r);
+    if (h->dense > 1) {
+        cw_rbuf_fail(r, "distinct-count sketch: bad kind %u", h->dense);
+        return false;
+    }
+    if (h->dense) {
+        const unsigned char *p = cw_rbuf_bytes(r, CW_HLL_M);
+        if (p)
+            memcpy(h->u.reg, p, CW_HLL_M);
+        return !r->failed;
+    }
+    h->n = cw_rbuf_u8(r);
+    if (h->n > CW_HLL_SPARSE) {
+        cw_rbuf_fail(r, "distinct-count sketch: %u exact values, at most %d", h->n, CW_HLL_SPARSE);
+        return false;
+    }
+    for (int i = 0; i < h->n; i++)
+        h->u.hash[i] = cw_rbuf_u64(r);
+    return !r->failed;
+}
+
+void cw_state_put_baseline(cw_wbuf_t *w, const cw_baseline_t *b)
+{
+    cw_wbuf_i64(w, b->hour);
+    cw_wbuf_f64(w, b->hour_sum);
+    for (int i = 0; i < CW_BASELINE_SLOTS; i++)
+        cw_wbuf_u16(w, b->mean[i]);
+    for (int i = 0; i < CW_BASELINE_SLOTS; i++)
+        cw_wbuf_u16(w, b->var[i]);
+    cw_wbuf_bytes(w, b->n, CW_BASELINE_SLOTS);
+}
+
+bool cw_state_get_baseline(cw_rbuf_t *r, cw_baseline_t *b)
+{
+    const unsigned char *p;
+    b->hour = cw_rbuf_i64(r);
+    b->hour_sum = cw_rbuf_f64(r);
+    for (int i = 0; i < CW_BASELINE_SLOTS; i++)
+        b->mean[i] = cw_rbuf_u16(r);
+    for (int i = 0; i < CW_BASELINE_SLOTS; i++)
+        b->var[i] = cw_rbuf_u16(r);
+    if ((p = cw_rbuf_bytes(r, CW_BASELINE_SLOTS)))
+        memcpy(b->n, p, CW_BASELINE_SLOTS);
+    return !r->failed;
+}
+
+/* ---- serialize ---- */
+
+static size_t section_begin(cw_wbuf_t *w, uint32_t tag)
+{
+    cw_wbuf_u32(w, tag);
+    cw_wbuf_u64(w, 0);
+    return w->len;
+}
+
+static void section_end(cw_wbuf_t *w, size_t start)
+{
+    if (!w->failed)
+        put_le(w->data + start - 8, (uint64_t)(w->len - start), 8);
+}
+
+static void save_sources(cw_engine_t *e, cw_wbuf_t *w)
+{
+    int n = cw_engine_source_count(e);
+    cw_wbuf_u32(w, (uint32_t)n);
+    for (int i = 0; i < n; i++) {
+        cw_pos_t p = cw_engine_source(e, i);
+        cw_wbuf_str(w, p.name, strlen(p.name));
+        cw_wbuf_u32(w, (uint32_t)p.partition);
+        cw_wbuf_i64(w, p.offset);
+    }
+}
+
+cw_status_t cw_state_serialize(cw_engine_t *e, cw_state_select_fn select, void *select_ctx, cw_wbuf_t *w,
+                               char *err, size_t errlen)
+{
+    size_t header = w->len, s;
+    uint64_t sizing[3];
+    cw_wbuf_bytes(w, CW_STATE_MAGIC, 8);
+    cw_wbuf_u32(w, CW_STATE_VERSION);
+    cw_wbuf_u32(w, 0);
+    cw_wbuf_u64(w, 0);
+    s = section_begin(w, SEC_CLOCK);
+    cw_engine_save_clock(e, w);
+    section_end(w, s);
+    s = section_begin(w, SEC_SOURCES);
+    save_sources(e, w);
+    section_end(w, s);
+    for (int i = 0; i < cw_engine_rule_count(e); i++) {
+        const cw_rule_t *r = cw_engine_rule(e, i);
+        s = section_begin(w, SEC_RULE);
+        cw_wbuf_str(w, r->id, strlen(r->id));
+        cw_wbuf_u64(w, cw_rule_fingerprint(r));
+        cw_wbuf_u8(w, (uint8_t)r->kind);
+        cw_engine_save_rule(e, i, w, select, select_ctx);
+        section_end(w, s);
+    }
+    s = section_begin(w, SEC_RING);
+    cw_engine_save_ring(e, w);
+    section_end(w, s);
+    s = section_begin(w, SEC_REFERENCE);
+    cw_reference_sizing(cw_engine_reference(e), sizing);
+    for (int i = 0; i < 3; i++)
+        cw_wbuf_u64(w, sizing[i]);
+    cw_reference_save(cw_engine_reference(e), w);
+    section_end(w, s);
+    section_end(w, section_begin(w, SEC_END));
+    if (w->failed) {
+        snprintf(err, errlen, "out of memory building the state snapshot (%zu bytes so far)", w->len);
+        return CW_ERR_NOMEM;
+    }
+    {
+        size_t body = header + CW_STATE_HEADER;
+        put_le(w->data + header + 12, cw_crc32c(w->data + body, w->len - body), 4);
+        put_le(w->data + header + 16, (uint64_t)(w->len - body), 8);
+    }
+    return CW_OK;
+}
+
+/* ---- restore ---- */
+
+typedef struct {
+    cw_engine_t *e;
+    uint32_t *src_map;  /* snapshot source id -> engine source id */
+    uint32_t n_src;
+    int *rule_map;      /* snapshot rule ordinal -> engine rule index, -1 if not kept */
+    int n_rules;
+    bool *seen;         /* per engine rule: found in the snapshot */
+} restore_t;
+
+static bool load_sources(restore_t *rs, cw_rbuf_t *r)
+{
+    uint32_t n = cw_rbuf_count(r, 4 + 4 + 8, UINT32_MAX, "sources");
+    if (r->failed)
+        return false;
+    rs->src_map = calloc(n ? n : 1, sizeof *rs->src_map);
+    if (!rs->src_map) {
+        cw_rbuf_fail(r, "out of memory");
+        return false;
+    }
+    for (uint32_t i = 0; i < n && !r->failed; i++) {
+        size_t len;
+        char name[4096];
+        const char *s = cw_rbuf_str(r, sizeof name - 1, &len);
+        int32_t partition = (int32_t)cw_rbuf_u32(r);
+        int64_t offset = cw_rbuf_i64(r);
+        if (r->failed)
+            break;
+        memcpy(name, s, len);
+        name[len] = '\0';
+        rs->src_map[i] = cw_engine_source_id(rs->e, name, partition);
+        cw_engine_set_position(rs->e, rs->src_map[i], offset);
+        rs->n_src = i + 1;
+    }
+    return !r->failed;
+}
+
+static int find_rule(cw_engine_t *e, const char *id, size_t len)
+{
+    for (int i = 0; i < cw_engine_rule_count(e); i++) {
+        const char *x = cw_engine_rule(e, i)->id;
+        if (strlen(x) == len && memcmp(x, id, len) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static bool load_rule(restore_t *rs, cw_rbuf_t *r)
+{
+    size_t len;
+    const char *id = cw_rbuf_str(r, 256, &len);
+    uint64_t fp = cw_rbuf_u64(r);
+    uint8_t kind = cw_rbuf_u8(r);
+    int i, ordinal = rs->n_rules;
+    int *grown;
+    if (r->failed)
+        return false;
+    if (!(grown = realloc(rs->rule_map, (size_t)(ordinal + 1) * sizeof *grown))) {
+        cw_rbuf_fail(r, "out of memory");
+        return false;
+    }
+    rs->rule_map = grown;
+    rs->rule_map[ordinal] = -1;
+    rs->n_rules++;
+    i = find_rule(rs->e, id, len);
+    if (i < 0) {
+        cw_log(CW_LOG_INFO, "state: rule %.*s is not in the configuration: its state is dropped", (int)len, id);
+        r->pos = r->len;
+        return true;
+    }
+    if (rs->seen[i]) {
+        cw_rbuf_fail(r, "rule %.*s appears twice", (int)len, id);
+        return false;
+    }
+    rs->seen[i] = true;
+    if (fp != cw_rule_fingerprint(cw_engine_rule(rs->e, i)) || kind != cw_engine_rule(rs->e, i)->kind) {
+        cw_log(CW_LOG_INFO, "state: rule %.*s changed (kind, stream, filter, key, metric, windows or baseline): "
+               "it starts fresh", (int)len, id);
+        r->pos = r->len;
+        return true;
+    }
+    if (!cw_engine_load_rule(rs->e, i, r, rs->src_map, rs->n_src))
+        return false;
+    rs->rule_map[ordinal] = i;
+    cw_log(CW_LOG_INFO, "state: rule %.*s: state kept", (int)len, id);
+    return true;
+}
+
+static bool load_reference(restore_t *rs, cw_rbuf_t *r)
+{
+    uint64_t have[3], sizing[3];
+    cw_reference_t *ref = cw_engine_reference(rs->e);
+    cw_reference_sizing(ref, have);
+    for (int i = 0; i < 3; i++)
+        sizing[i] = cw_rbuf_u64(r);
+    if (r->failed)
+        return false;
+    if (memcmp(have, sizing, sizeof have) != 0) {
+        cw_log(CW_LOG_INFO, "state: the CDR reference was sized %llu x %llu with %llu links, the configuration "
+               "says %llu x %llu with %llu: it starts fresh", (unsigned long long)sizing[1],
+               (unsigned long long)sizing[0], (unsigned long long)sizing[2], (unsigned long long)have[1],
+               (unsigned long long)have[0], (unsigned long long)have[2]);
+        r->pos = r->len;
+        return true;
+    }
+    return cw_reference_load(ref, r);
+}
+
+static bool load_section(restore_t *rs, uint32_t tag, cw_rbuf_t *r)
+{
+    switch (tag) {
+    case SEC_CLOCK: cw_engine_load_clock(rs->e, r); return !r->failed;
+    case SEC_SOURCES: return load_sources(rs, r);
+    case SEC_RULE: return load_rule(rs, r);
+    case SEC_RING: return cw_engine_load_ring(rs->e, r, rs->rule_map, rs->n_rules);
+    case SEC_REFERENCE: return load_reference(rs, r);
+    default: return true;
+    }
+}
+
+/* Sections in order: clock, sources, rules (any number), ring, reference, end. */
+static bool expected_next(uint32_t prev, uint32_t tag)
+{
+    if (tag == SEC_RULE)
+        return prev == SEC_SOURCES || prev == SEC_RULE;
+    if (tag == SEC_RING)
+        return prev == SEC_SOURCES || prev == SEC_RULE;
+    return tag == prev + 1;
+}
+
+static cw_status_t restore_body(restore_t *rs, const unsigned char *body, size_t len, char *err, size_t errlen)
+{
+    cw_rbuf_t r;
+    uint32_t prev = 0;
+    cw_rbuf_init(&r, body, len, CW_STATE_HEADER, err, errlen);
+    while (prev != SEC_END) {
+        size_t at = CW_STATE_HEADER + r.pos;
+        uint32_t tag = cw_rbuf_u32(&r);
+        uint64_t n = cw_rbuf_u64(&r);
+        cw_rbuf_t sec;
+        if (r.failed)
+            return CW_ERR_USAGE;
+        if (!expected_next(prev, tag)) {
+            snprintf(err, errlen, "section %u (%s) at byte %zu is out of place after %s", tag, section_name(tag), at,
+                     section_name(prev));
+            return CW_ERR_USAGE;
+        }
+        if (n > r.len - r.pos) {
+            snprintf(err, errlen, "truncated at byte %zu (section %s at byte %zu announces %llu bytes)",
+                     CW_STATE_HEADER + len, section_name(tag), at, (unsigned long long)n);
+            return CW_ERR_USAGE;
+        }
+        cw_rbuf_init(&sec, body + r.pos, (size_t)n, CW_STATE_HEADER + r.pos, err, errlen);
+        r.pos += (size_t)n;
+        if (!load_section(rs, tag, &sec))
+            return CW_ERR_USAGE;
+        if (sec.pos != sec.len) {
+            snprintf(err, errlen, "section %s at byte %zu: %zu bytes left over", section_name(tag), at, sec.len - sec.pos);
+            return CW_ERR_USAGE;
+        }
+        prev = tag;
+    }
+    if (r.pos != r.len) {
+        snprintf(err, errlen, "%zu bytes after the end section", r.len - r.pos);
+        return CW_ERR_USAGE;
+    }
+    return CW_OK;
+}
+
+static cw_status_t check_header(const unsigned char *d, size_t len, char *err, size_t errlen)
+{
+    uint32_t version, crc;
+    uint64_t body;
+    cw_rbuf_t r;
+    if (len < 8 || memcmp(d, CW_STATE_MAGIC, 8) != 0) {
+        snprintf(err, errlen, "not a cdrwatch state file");
+        return CW_ERR_USAGE;
+    }
+    if (len < CW_STATE_HEADER) {
+        snprintf(err, errlen, "truncated at byte %zu (the header has %d)", len, CW_STATE_HEADER);
+        return CW_ERR_USAGE;
+    }
+    cw_rbuf_init(&r, d + 8, CW_STATE_HEADER - 8, 8, err, errlen);
+    version = cw_rbuf_u32(&r);
+    crc = cw_rbuf_u32(&r);
+    body = cw_rbuf_u64(&r);
+    if (version != CW_STATE_VERSION) {
+        snprintf(err, errlen, "format version %u, this build reads %u", version, CW_STATE_VERSION);
+        return CW_ERR_USAGE;
+    }
+    if (body > len - CW_STATE_HEADER) {
+        snprintf(err, errlen, "truncated at byte %zu (the header announces %llu)", len,
+                 (unsigned long long)(body + CW_STATE_HEADER));
+        return CW_ERR_USAGE;
+    }
+    if (body < len - CW_STATE_HEADER) {
+        snprintf(err, errlen, "%llu bytes after the end of the snapshot", (unsigned long long)(len - CW_STATE_HEADER - body));
+        return CW_ERR_USAGE;
+    }
+    if (cw_crc32c(d + CW_STATE_HEADER, (size_t)body) != crc) {
+        snprintf(err, errlen, "checksum mismatch: the file is damaged");
+        return CW_ERR_USAGE;
+    }
+    return CW_OK;
+}
+
+cw_status_t cw_state_restore(cw_engine_t *e, const void *data, size_t len, char *err, size_t errlen)
+{
+    restore_t rs = {e, NULL, 0, NULL, 0, NULL};
+    cw_status_t st = check_header(data, len, err, errlen);
+    int n = cw_engine_rule_count(e);
+    if (st != CW_OK)
+        return st;
+    if (!(rs.seen = calloc((size_t)(n ? n : 1), sizeof *rs.seen))) {
+        snprintf(err, errlen, "out of memory");
+        return CW_ERR_NOMEM;
+    }
+    st = restore_body(&rs, (const unsigned char *)data + CW_STATE_HEADER, len - CW_STATE_HEADER, err, errlen);
+    for (int i = 0; st == CW_OK && i < n; i++) {
+        if (!rs.seen[i])
+            cw_log(CW_LOG_INFO, "state: rule %s is not in the snapshot: it starts fresh", cw_engine_rule(e, i)->id);
+    }
+    free(rs.seen);
+    free(rs.src_map);
+    free(rs.rule_map);
+    return st;
+}
+
+/* ---- files ---- */
+
+static cw_status_t write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return CW_ERR_IO;
+        p += k;
+        n -= (size_t)k;
+    }
+    return CW_OK;
+}
+
+static void sync_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    int fd;
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    if ((fd = open(dir, O_RDONLY)) >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+cw_status_t cw_state_write_file(cw_engine_t *e, const char *path, char *err, size_t errlen)
+{
+    char tmp[4096];
+    cw_wbuf_t w;
+    cw_status_t st;
+    int fd;
+    cw_wbuf_init(&w);
+    if ((st = cw_state_serialize(e, NULL, NULL, &w, err, errlen)) != CW_OK) {
+        cw_wbuf_free(&w);
+        return st;
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
+        cw_wbuf_free(&w);
+        return CW_ERR_IO;
+    }
+    st = write_all(fd, w.data, w.len);
+    if (st == CW_OK && fsync(fd) != 0)
+        st = CW_ERR_IO;
+    if (close(fd) != 0)
+        st = CW_ERR_IO;
+    if (st == CW_OK && rename(tmp, path) != 0)
+        st = CW_ERR_IO;
+    if (st != CW_OK) {
+        snprintf(err, errlen, "%s: cannot write the state: %s", path, strerror(errno));
+        unlink(tmp);
+    } else {
+        sync_dir(path);
+    }
+    cw_wbuf_free(&w);
+    return st;
+}
+
+cw_status_t cw_state_load_file(cw_engine_t *e, const char *path, char *err, size_t errlen)
+{
+    char why[512];
+    struct stat sb;
+    unsigned char *data = NULL;
+    size_t got = 0;
+    cw_status_t st;
+    FILE *f = fopen(path, "rb");
+    if (!f || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "%s: cannot read the state: %s", path, f ? "not a regular file" : strerror(errno));
+        if (f)
+            fclose(f);
+        return CW_ERR_USAGE;
+    }
+    if (sb.st_size > 0 && !(data = malloc((size_t)sb.st_size))) {
+        fclose(f);
+        snprintf(err, errlen, "%s: out of memory reading %lld bytes", path, (long long)sb.st_size);
+        return CW_ERR_NOMEM;
+    }
+    if (data)
+        got = fread(data, 1, (size_t)sb.st_size, f);
+    fclose(f);
+    st = cw_state_restore(e, data ? data : (const unsigned char *)"", got, why, sizeof why);
+    if (st != CW_OK)
+        snprintf(err, errlen, "%s: %s", path, why);
+    free(data);
+    return st;
+}

@@ -1,0 +1,419 @@
+/* test_state.c — engine snapshots: a stream cut anywhere and resumed from a snapshot raises the
+ * same alerts (same ids) as the uncut stream, for every rule kind (threshold with two windows and
+ * a baseline, distinct counts, first_seen, sequence, silence) and the CDR reference; a restored
+ * engine serializes to the same bytes; damaged, truncated, foreign and crafted inputs are refused
+ * without a crash (run it under ASan/UBSan); configuration changes keep or drop each rule's state
+ * by its fingerprint. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include "cdrwatch/decode.h"
+#include "cdrwatch/log.h"
+#include "cdrwatch/rules.h"
+#include "cdrwatch/state.h"
+#include "tap.h"
+
+#define DAY 86400000LL
+#define HOUR 3600000LL
+#define MIN 60000LL
+#define N_REC 4000
+static const cw_time_t T0 = 1772409600000LL; /* Monday 2026-03-02T00:00:00Z */
+
+static const char *const CONFIG =
+    "{\"engine\":{\"evidence_ring\":64},"
+    "\"reference\":{\"sketch_width\":1024,\"sketch_depth\":2,\"max_links\":100},"
+    "\"watchlist\":{\"identifiers\":[\"447700900007\"]},"
+    "\"host_classes\":{\"mail\":{\"patterns\":[\"mail*\"],\"severity\":90}},"
+    "\"rules\":["
+    "{\"id\":\"th\",\"name\":\"th\",\"metric\":{\"kind\":\"sum\",\"field\":\"rows\"},"
+    " \"windows\":[{\"window\":\"1h\",\"bucket\":\"10m\",\"threshold\":400},{\"window\":\"24h\",\"bucket\":\"1h\",\"threshold\":3000}],"
+    " \"suppress\":\"2h\",\"baseline\":{\"ratio\":2,\"sigma\":2,\"learning\":\"2d\",\"min_observations\":2,\"alpha\":0.3}},"
+    "{\"id\":\"dist\",\"name\":\"dist\",\"metric\":{\"kind\":\"distinct\",\"field\":\"subscribers\"},"
+    " \"window\":\"1h\",\"bucket\":\"10m\",\"threshold\":6,\"suppress\":\"30m\"},"
+    "{\"id\":\"watch\",\"name\":\"watch\",\"filter\":{\"watchlisted\":{\"any\":[\"true\"]}},\"window\":\"1h\",\"bucket\":\"1h\",\"threshold\":1},"
+    "{\"id\":\"fs\",\"name\":\"fs\",\"kind\":\"first_seen\",\"seen\":{\"field\":\"client_host\","
+    " \"new_principal\":true,\"learning\":\"1d\"},\"suppress\":\"1h\"},"
+    "{\"id\":\"seq\",\"name\":\"seq\",\"kind\":\"sequence\",\"filter\":{\"object\":\"*cdr*\"},"
+    " \"sequence\":{\"trigger\":{\"action\":[\"GRANT\"]},\"extract\":\"[[:space:]]to[[:space:]]+([[:alnum:]_]+)\",\"within\":\"6h\"}},"
+    "{\"id\":\"sil\",\"name\":\"sil\",\"kind\":\"silence\",\"key\":[\"principal\"],"
+    " \"silence\":{\"gap\":\"3h\",\"min_records\":10,\"min_active_hours\":3}}]}";
+
+typedef struct {
+    char id[40];
+    int at; /* record index being processed when it was raised */
+} got_t;
+
+static got_t got[8192];
+static int n_got, cur;
+static apr_pool_t *root;
+
+static void sink(void *ctx, const cw_alert_t *a)
+{
+    (void)ctx;
+    if (n_got < 8192) {
+        snprintf(got[n_got].id, sizeof got[n_got].id, "%s", a->id);
+        got[n_got++].at = cur;
+    }
+}
+
+static cw_engine_t *engine(apr_pool_t *p, const char *json)
+{
+    cw_config_t *cfg;
+    cw_engine_t *e;
+    char err[512];
+    if (cw_config_parse(p, "test", json, strlen(json), &cfg, err, sizeof err) != CW_OK ||
+        cw_engine_create(p, cfg, sink, NULL, &e, err, sizeof err) != CW_OK) {
+        printf("Bail out! %s\n", err);
+        exit(1);
+    }
+    cw_engine_source_id(e, "t", -1);
+    return e;
+}
+
+/* Record i of a deterministic stream over ~14 days: 6 principals with habits, occasional new
+ * hosts, bursts, grants, a busy principal that falls silent, and CDRs. */
+static void record(int i, cw_stream_t *stream, char *buf, size_t len)
+{
+    uint32_t x = (uint32_t)i * 2654435761u;
+    long long ts = T0 + (long long)i * 5 * MIN + (x % 240) * 1000;
+    int who = (int)(x >> 8) % 6;
+    const char *host = (x >> 12) % 97 == 0 ? "mail-ex01" : (x >> 12) % 31 == 0 ? "ws-new" : "ws1";
+    *stream = CW_STREAM_AUDIT;
+    if (i % 5 == 4) {
+        *stream = CW_STREAM_CDR;
+        snprintf(buf, len, "{\"start_time\":%lld,\"record_type\":\"voice\",\"calling_msisdn\":\"4477009000%02u\","
+                 "\"imsi\":\"2341500000%02u\"}", ts, x % 13, x % 13);
+    } else if (i % 611 == 17) {
+        snprintf(buf, len, "{\"ts\":%lld,\"principal\":\"dba\",\"action\":\"GRANT\",\"statement\":\"GRANT SELECT ON cdr TO p%d\"}",
+                 ts, who);
+    } else if (who == 5 && i > 2200 && i < 2600) {
+        snprintf(buf, len, "{\"ts\":%lld,\"principal\":\"quiet%d\",\"action\":\"LOGIN\",\"client_host\":\"%s\"}", ts, i / 900, host);
+    } else {
+        int rows = (x >> 16) % 50 + ((x >> 20) % 53 == 0 ? 900 : 0) + (((ts / HOUR) % 24 == 10) ? 60 : 0);
+        snprintf(buf, len, "{\"ts\":%lld,\"principal\":\"p%d\",\"action\":\"SELECT\",\"object\":\"mediation.cdr_voice\","
+                 "\"client_host\":\"%s\",\"rows\":%d,\"statement\":\"select * from cdr where m = '4477009000%02u'\","
+                 "\"subscribers\":[\"4477009000%02u\",\"4477009001%02u\"]}",
+                 ts, who, host, rows, x % 17, x % 17, (x >> 3) % ((x >> 20) % 41 == 0 ? 90 : 3));
+    }
+}
+
+static void feed(cw_engine_t *e, int from, int to)
+{
+    static cw_event_t ev;
+    char buf[1024];
+    for (int i = from; i < to; i++) {
+        cw_stream_t s;
+        record(i, &s, buf, sizeof buf);
+        if (cw_decode_json(s, buf, strlen(buf), &ev).reason != CW_DEC_OK) {
+            printf("Bail out! fixture does not decode: %s\n", buf);
+            exit(1);
+        }
+        ev.pos.name = "t";
+        ev.pos.partition = -1;
+        ev.pos.offset = i + 1;
+        ev.source_index = 0;
+        cur = i;
+        cw_engine_process(e, &ev);
+    }
+}
+
+static void snapshot(cw_engine_t *e, cw_wbuf_t *w)
+{
+    char err[256];
+    cw_wbuf_init(w);
+    if (cw_state_serialize(e, NULL, NULL, w, err, sizeof err) != CW_OK) {
+        printf("Bail out! %s\n", err);
+        exit(1);
+    }
+}
+
+/* ---- split anywhere = uncut ---- */
+
+static got_t full[8192];
+static int n_full;
+
+static void test_split(int cut)
+{
+    apr_pool_t *p;
+    cw_engine_t *a, *b;
+    cw_wbuf_t w, w2;
+    char err[256], name[160];
+    int first = 0, same;
+    apr_pool_create(&p, root);
+    n_got = 0;
+    a = engine(p, CONFIG);
+    feed(a, 0, cut);
+    snapshot(a, &w);
+    b = engine(p, CONFIG);
+    snprintf(name, sizeof name, "cut at record %d: the snapshot (%zu bytes) restores", cut, w.len);
+    ok(cw_state_restore(b, w.data, w.len, err, sizeof err) == CW_OK, name);
+    snapshot(b, &w2);
+    snprintf(name, sizeof name, "cut at record %d: the restored engine serializes to the same bytes", cut);
+    ok(w.len == w2.len && memcmp(w.data, w2.data, w.len) == 0, name);
+    n_got = 0;
+    feed(b, cut, N_REC);
+    while (first < n_full && full[first].at < cut)
+        first++;
+    same = n_got == n_full - first;
+    for (int k = 0; same && k < n_got; k++)
+        same = strcmp(got[k].id, full[first + k].id) == 0 && got[k].at == full[first + k].at;
+    snprintf(name, sizeof name, "cut at record %d: the %d alerts after the cut are the uncut run's (%d)", cut, n_got,
+             n_full - first);
+    ok(same, name);
+    cw_wbuf_free(&w);
+    cw_wbuf_free(&w2);
+    apr_pool_destroy(p);
+}
+
+static void kinds_alerted(void)
+{
+    /* the comparison is only worth something if every rule fired after some cut */
+    static const char *const rules[] = {"th", "dist", "watch", "fs", "seq", "sil"};
+    apr_pool_t *p;
+    apr_pool_create(&p, root);
+    for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
+        int n = 0;
+        char cfg[4096], name[96], needle[32];
+        /* the same stream through an engine with only this rule kept in the config */
+        const char *start = strstr(CONFIG, "\"rules\":["), *rule;
+        snprintf(needle, sizeof needle, "{\"id\":\"%s\"", rules[r]);
+        rule = strstr(CONFIG, needle);
+        const char *end = strstr(rule + 1, "},{\"id\"");
+        end = end ? end + 1 : CONFIG + strlen(CONFIG) - 2;
+        snprintf(cfg, sizeof cfg, "%.*s%.*s]}", (int)(start - CONFIG + 9), CONFIG, (int)(end - rule), rule);
+        n_got = 0;
+        feed(engine(p, cfg), 0, N_REC);
+        n = n_got;
+        snprintf(name, sizeof name, "rule %s alone raises alerts in the stream (%d)", rules[r], n);
+        ok(n > 0, name);
+    }
+    apr_pool_destroy(p);
+}
+
+/* ---- bad input ---- */
+
+static int restore_into_fresh(const void *data, size_t len, char *err, size_t errlen)
+{
+    apr_pool_t *p;
+    int st;
+    apr_pool_create(&p, root);
+    st = cw_state_restore(engine(p, CONFIG), data, len, err, errlen);
+    apr_pool_destroy(p);
+    return st;
+}
+
+static void fix_crc(unsigned char *d, size_t len)
+{
+    uint32_t c = cw_crc32c(d + CW_STATE_HEADER, len - CW_STATE_HEADER);
+    for (int i = 0; i < 4; i++)
+        d[12 + i] = (unsigned char)(c >> (8 * i));
+}
+
+static void test_bad_input(void)
+{
+    apr_pool_t *p;
+    cw_wbuf_t w;
+    char err[256];
+    unsigned char *d;
+    int refused = 0, tried = 0, crafted_ok = 0;
+    uint32_t x = 12345;
+    apr_pool_create(&p, root);
+    {
+        cw_engine_t *e = engine(p, CONFIG);
+        feed(e, 0, 2000);
+        snapshot(e, &w);
+    }
+    d = malloc(w.len);
+
+    is_int(restore_into_fresh("hello world, not a snapshot", 27, err, sizeof err), CW_ERR_USAGE, "foreign bytes are refused");
+    is_str(err, "not a cdrwatch state file", "... as not a state file");
+    is_int(restore_into_fresh("", 0, err, sizeof err), CW_ERR_USAGE, "an empty file is refused");
+    memcpy(d, w.data, w.len);
+    d[8] = 3;
+    restore_into_fresh(d, w.len, err, sizeof err);
+    is_str(err, "format version 3, this build reads 1", "another format version is refused, saying which");
+    memcpy(d, w.data, w.len);
+    d[w.len / 2] ^= 0x10;
+    restore_into_fresh(d, w.len, err, sizeof err);
+    is_str(err, "checksum mismatch: the file is damaged", "a flipped bit is a checksum mismatch");
+    restore_into_fresh(w.data, w.len - 100, err, sizeof err);
+    ok(strncmp(err, "truncated at byte ", 18) == 0, "a truncated file says where it ends");
+
+    /* every truncation, a bit flip in every region: refused, never a crash */
+    cw_log_set_level(CW_LOG_WARN); /* the restore decisions of thousands of attempts */
+    for (size_t n = 0; n < w.len; n += n < 300 ? 1 : 211) {
+        tried++;
+        refused += restore_into_fresh(w.data, n, err, sizeof err) != CW_OK;
+    }
+    for (size_t i = 0; i < w.len * 8; i += 997) {
+        memcpy(d, w.data, w.len);
+        d[i / 8] ^= (unsigned char)(1u << (i % 8));
+        tried++;
+        refused += restore_into_fresh(d, w.len, err, sizeof err) != CW_OK;
+    }
+    is_int(refused, tried, "every truncated or bit-flipped snapshot is refused");
+
+    /* crafted: damaged bytes behind a valid checksum must still never crash or over-allocate */
+    for (int k = 0; k < 400; k++) {
+        memcpy(d, w.data, w.len);
+        for (int j = 0; j < 1 + k % 4; j++) {
+            x = x * 1103515245u + 12345u;
+            size_t at = CW_STATE_HEADER + (x >> 4) % (w.len - CW_STATE_HEADER);
+            d[at] = (unsigned char)(k % 3 == 0 ? 0xff : x >> 24);
+        }
+        fix_crc(d, w.len);
+        crafted_ok += restore_into_fresh(d, w.len, err, sizeof err) == CW_OK;
+    }
+    ok(crafted_ok < 400, "crafted snapshots with a valid checksum: refused where inconsistent, no crash");
+    /* random garbage behind a valid header */
+    for (int k = 0; k < 200; k++) {
+        size_t n = CW_STATE_HEADER + (size_t)k * 7;
+        memcpy(d, w.data, CW_STATE_HEADER);
+        for (size_t i = CW_STATE_HEADER; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            d[i] = (unsigned char)(x >> 24);
+        }
+        for (int i = 0; i < 8; i++)
+            d[16 + i] = (unsigned char)((uint64_t)(n - CW_STATE_HEADER) >> (8 * i));
+        fix_crc(d, n);
+        restore_into_fresh(d, n, err, sizeof err);
+    }
+    ok(1, "random bodies with a valid header and checksum: no crash");
+    cw_log_set_level(CW_LOG_INFO);
+    free(d);
+    cw_wbuf_free(&w);
+    apr_pool_destroy(p);
+}
+
+/* ---- configuration changes ---- */
+
+static char *replace(apr_pool_t *p, const char *s, const char *from, const char *to)
+{
+    const char *at = strstr(s, from);
+    if (!at) {
+        printf("Bail out! '%s' not in the config\n", from);
+        exit(1);
+    }
+    return apr_psprintf(p, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from));
+}
+
+static size_t keys_after_restore(apr_pool_t *p, const char *cfg, const cw_wbuf_t *w)
+{
+    char err[256];
+    cw_engine_t *e = engine(p, cfg);
+    if (cw_state_restore(e, w->data, w->len, err, sizeof err) != CW_OK) {
+        printf("# %s\n", err);
+        return (size_t)-1;
+    }
+    return cw_engine_keys(e);
+}
+
+static bool only_p1(void *ctx, const cw_rule_t *rule, const char *key, size_t len)
+{
+    (void)ctx;
+    (void)rule;
+    return key && len == 2 && memcmp(key, "p1", 2) == 0;
+}
+
+static void test_config_changes(void)
+{
+    apr_pool_t *p;
+    cw_wbuf_t w, sel;
+    cw_engine_t *e, *th_only;
+    char err[256];
+    const char *th_end = strstr(CONFIG, "},{\"id\":\"dist\"");
+    char *only_th, *threshold_changed, *window_changed, *severity_changed, *added;
+    size_t th_keys;
+    apr_pool_create(&p, root);
+    e = engine(p, CONFIG);
+    feed(e, 0, 1500);
+    snapshot(e, &w);
+    only_th = apr_psprintf(p, "%.*s}]}", (int)(th_end - CONFIG), CONFIG);
+    th_only = engine(p, only_th);
+    feed(th_only, 0, 1500);
+    th_keys = cw_engine_keys(th_only);
+    ok(th_keys > 0 && th_keys < cw_engine_keys(e), "the threshold rule holds some of the keys");
+
+    threshold_changed = replace(p, only_th, "\"threshold\":400", "\"threshold\":401");
+    severity_changed = replace(p, replace(p, only_th, "\"suppress\":\"2h\"", "\"suppress\":\"9h\",\"severity\":11"),
+                               "\"ratio\":2", "\"ratio\":5");
+    window_changed = replace(p, only_th, "\"bucket\":\"10m\"", "\"bucket\":\"5m\"");
+    added = apr_psprintf(p, "%.*s,{\"id\":\"new\",\"name\":\"new\",\"window\":\"1h\",\"bucket\":\"1h\",\"threshold\":9}]}",
+                         (int)(strlen(window_changed) - 2), window_changed);
+    is_int(keys_after_restore(p, only_th, &w), th_keys, "same definition, other rules removed: its keys are kept, theirs dropped");
+    is_int(keys_after_restore(p, threshold_changed, &w), th_keys, "a changed threshold keeps the state");
+    is_int(keys_after_restore(p, severity_changed, &w), th_keys, "a changed severity, suppression or baseline ratio keeps the state");
+    is_int(keys_after_restore(p, window_changed, &w), 0, "a changed bucket starts the rule fresh");
+    is_int(keys_after_restore(p, added, &w), 0, "an added rule starts fresh");
+    ok(cw_rule_fingerprint(&cw_engine_rule(th_only, 0)[0]) != 0, "fingerprints are computed");
+
+    /* a selection keeps a subset of the keys (the later per-partition checkpoints) */
+    cw_wbuf_init(&sel);
+    ok(cw_state_serialize(e, only_p1, NULL, &sel, err, sizeof err) == CW_OK && sel.len < w.len,
+       "a selection of keys makes a smaller snapshot");
+    {
+        size_t k = keys_after_restore(p, only_th, &sel);
+        is_int(k, 1, "... holding only the selected key of the threshold rule");
+    }
+
+    /* the reference starts fresh when its sizing changes, and is kept otherwise */
+    {
+        cw_engine_t *r1 = engine(p, CONFIG), *r2 = engine(p, replace(p, CONFIG, "\"sketch_width\":1024", "\"sketch_width\":2048"));
+        cw_state_restore(r1, w.data, w.len, err, sizeof err);
+        cw_state_restore(r2, w.data, w.len, err, sizeof err);
+        ok(cw_reference_count(cw_engine_reference(r1), "447700900001") > 0, "same sizing: the CDR reference is kept");
+        is_int(cw_reference_count(cw_engine_reference(r2), "447700900001"), 0, "another sketch width: the CDR reference starts fresh");
+    }
+    cw_wbuf_free(&w);
+    cw_wbuf_free(&sel);
+    apr_pool_destroy(p);
+}
+
+static void test_file(void)
+{
+    apr_pool_t *p;
+    cw_engine_t *e;
+    char err[512], path[] = "test_state.tmp";
+    FILE *f;
+    apr_pool_create(&p, root);
+    e = engine(p, CONFIG);
+    feed(e, 0, 300);
+    is_int(cw_state_write_file(e, path, err, sizeof err), CW_OK, "the snapshot is written to a file");
+    is_int(cw_state_load_file(engine(p, CONFIG), path, err, sizeof err), CW_OK, "... and loads back");
+    f = fopen(path, "r+b");
+    fseek(f, 40, SEEK_SET);
+    fputc('x', f);
+    fclose(f);
+    is_int(cw_state_load_file(engine(p, CONFIG), path, err, sizeof err), CW_ERR_USAGE, "a damaged file is refused");
+    ok(strstr(err, path) && strstr(err, "checksum mismatch"), "... with the file name and what is wrong");
+    remove(path);
+    is_int(cw_state_load_file(engine(p, CONFIG), path, err, sizeof err), CW_ERR_USAGE, "a missing file is refused");
+    apr_pool_destroy(p);
+}
+
+int main(void)
+{
+    static const int cuts[] = {1, 2, 17, 100, 288, 577, 1000, 1013, 1500, 2210, 2399, 2950, 3333, 3999};
+    apr_initialize();
+    apr_pool_create(&root, NULL);
+    {
+        apr_pool_t *p;
+        apr_pool_create(&p, root);
+        n_got = 0;
+        feed(engine(p, CONFIG), 0, N_REC);
+        memcpy(full, got, sizeof got);
+        n_full = n_got;
+        printf("# uncut run: %d alerts\n", n_full);
+        apr_pool_destroy(p);
+    }
+    kinds_alerted();
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++)
+        test_split(cuts[i]);
+    test_bad_input();
+    test_config_changes();
+    test_file();
+    apr_pool_destroy(root);
+    apr_terminate();
+    return done_testing();
+}
