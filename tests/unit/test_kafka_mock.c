@@ -43,11 +43,20 @@ typedef struct {
     char text[512];
     cw_stream_t stream;
     char key[32];
+    int partition;    /* cdr: 0; db-audit: 0 or 1 (produced there explicitly) */
+    long long offset; /* in its partition (without the dead-letter scenario's extra message) */
 } record_t;
 
+/* An alert id set: what a run is expected to raise, or what one delivered. */
+typedef struct {
+    char ids[4 * MAX_IDS][33]; /* room for duplicates, in what a run delivered */
+    int n;
+    int malformed;             /* messages read back without an id */
+    int by_stream[CW_STREAM_COUNT]; /* alerts of the rules of each stream */
+} idset_t;
+
 static record_t records[N_RECORDS];
-static char expected[MAX_IDS][33];
-static int n_expected;
+static idset_t expected; /* an uninterrupted engine's alerts over the whole input */
 
 /* ---- the input and what it must raise ---- */
 
@@ -65,11 +74,13 @@ static void make_records(void)
             char key[32];
             snprintf(key, sizeof key, "4479000000%02d", sub);
             records[i].stream = CW_STREAM_CDR;
+            records[i].partition = 0;
             memcpy(records[i].key, key, sizeof key);
             snprintf(records[i].text, sizeof records[i].text, "%s,voice,+%s,+447911111111,60,r%d,,,,,", ts, key, i);
         } else {
             int who = (int)((seed >> 4) % 5);
             records[i].stream = CW_STREAM_AUDIT;
+            records[i].partition = who % 2;
             snprintf(records[i].key, sizeof records[i].key, "user%d", who);
             snprintf(records[i].text, sizeof records[i].text,
                      "{\"ts\":\"%s\",\"principal\":\"user%d\",\"action\":\"SELECT\","
@@ -79,33 +90,67 @@ static void make_records(void)
     }
 }
 
-static void collect_expected(void *ctx, const cw_alert_t *a)
+/* A record's partition slot: cdr/0, db-audit/0, db-audit/1. */
+static int slot_of(const record_t *r)
 {
-    (void)ctx;
-    if (n_expected < MAX_IDS)
-        memcpy(expected[n_expected++], a->id, 33);
+    return r->stream == CW_STREAM_CDR ? 0 : 1 + r->partition;
 }
 
-static void compute_expected(apr_pool_t *pool, const cw_config_t *cfg)
+/* Each partition's offsets: its records in input order, as they are produced. */
+static void number_records(void)
 {
+    long long next[3] = {0, 0, 0};
+    for (int i = 0; i < N_RECORDS; i++)
+        records[i].offset = next[slot_of(&records[i])]++;
+}
+
+typedef struct {
+    idset_t *out;
+    bool deliver; /* the record in hand's alerts are delivered (not a rebuild's) */
+} sink_t;
+
+static void collect(void *ctx, const cw_alert_t *a)
+{
+    sink_t *k = ctx;
+    if (k->deliver && k->out->n < MAX_IDS) {
+        memcpy(k->out->ids[k->out->n++], a->id, 33);
+        k->out->by_stream[a->rule->stream]++;
+    }
+}
+
+/* Feed an engine the input in event-time order, as a run merges its partitions: from[slot] is
+ * the first offset read of each partition (NULL: all of it); the alerts of records below
+ * deliver_from[slot] are raised but not delivered, as a run's rebuild does (NULL: all). */
+static void feed(apr_pool_t *parent, const cw_config_t *cfg, const long long *from, const long long *deliver_from,
+                 idset_t *out)
+{
+    apr_pool_t *pool;
     cw_engine_t *e;
     cw_csv_t *csv;
-    cw_event_t *ev = apr_palloc(pool, sizeof *ev);
+    cw_event_t *ev;
+    sink_t sink = {out, true};
     char err[256];
-    cw_engine_create(pool, cfg, collect_expected, NULL, &e, err, sizeof err);
+    apr_pool_create(&pool, parent);
+    ev = apr_palloc(pool, sizeof *ev);
+    cw_engine_create(pool, cfg, collect, &sink, &e, err, sizeof err);
     cw_csv_create(pool, CW_STREAM_CDR, &csv);
     cw_csv_set_columns(csv, cfg->input[CW_STREAM_CDR].columns, cfg->input[CW_STREAM_CDR].n_columns);
     for (int i = 0; i < N_RECORDS; i++) {
-        if (records[i].stream == CW_STREAM_AUDIT) {
-            cw_decode_json(CW_STREAM_AUDIT, records[i].text, strlen(records[i].text), ev);
+        const record_t *r = &records[i];
+        if (from && r->offset < from[slot_of(r)])
+            continue;
+        sink.deliver = !deliver_from || r->offset >= deliver_from[slot_of(r)];
+        if (r->stream == CW_STREAM_AUDIT) {
+            cw_decode_json(CW_STREAM_AUDIT, r->text, strlen(r->text), ev);
         } else {
             cw_csv_reset(csv);
-            cw_csv_push(csv, records[i].text, strlen(records[i].text));
+            cw_csv_push(csv, r->text, strlen(r->text));
             cw_csv_push(csv, "\n", 1);
             cw_csv_decode(csv, ev);
         }
         cw_engine_process(e, ev);
     }
+    apr_pool_destroy(pool);
 }
 
 /* ---- a mock cluster with the input loaded ---- */
@@ -137,11 +182,13 @@ static void cluster_start(cluster_t *c, const cw_config_t *cfg, bool with_bad_re
     p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
     for (int i = 0; i < N_RECORDS; i++) {
         const record_t *r = &records[i];
-        rd_kafka_producev(p, RD_KAFKA_V_TOPIC(cfg->input[r->stream].topic), RD_KAFKA_V_KEY(r->key, strlen(r->key)),
+        rd_kafka_producev(p, RD_KAFKA_V_TOPIC(cfg->input[r->stream].topic), RD_KAFKA_V_PARTITION(r->partition),
+                          RD_KAFKA_V_KEY(r->key, strlen(r->key)),
                           RD_KAFKA_V_VALUE((void *)r->text, strlen(r->text)),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (with_bad_record && i == N_RECORDS / 2)
-            rd_kafka_producev(p, RD_KAFKA_V_TOPIC(cfg->input[CW_STREAM_AUDIT].topic), RD_KAFKA_V_KEY("user1", 5),
+            rd_kafka_producev(p, RD_KAFKA_V_TOPIC(cfg->input[CW_STREAM_AUDIT].topic), RD_KAFKA_V_PARTITION(1),
+                              RD_KAFKA_V_KEY("user1", 5),
                               RD_KAFKA_V_VALUE("{\"principal\":\"user1\",\"action\":\"SELECT\"}", 39),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     }
@@ -157,14 +204,15 @@ static void cluster_stop(cluster_t *c)
 
 /* Every message of a topic, read to its end: values into vals (may be NULL), headers of the
  * first message into hdr_err / hdr_src. Returns the count. */
-static int read_topic(const cluster_t *c, const char *topic, char (*ids)[33], int max, char *hdr_err,
-                      char *hdr_src)
+static int read_topic(const cluster_t *c, const char *topic, idset_t *set, char *hdr_err, char *hdr_src)
 {
     char why[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_t *rk;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     int n = 0, eof = 0;
+    if (set)
+        set->n = set->malformed = 0;
     rd_kafka_conf_set(conf, "bootstrap.servers", c->brokers, why, sizeof why);
     rd_kafka_conf_set(conf, "group.id", "reader", why, sizeof why);
     rd_kafka_conf_set(conf, "enable.partition.eof", "true", why, sizeof why);
@@ -181,9 +229,11 @@ static int read_topic(const cluster_t *c, const char *topic, char (*ids)[33], in
             eof = 1;
         } else if (!m->err) {
             const char *p = memmem(m->payload, m->len, "\"id\":\"", 6);
-            if (ids && n < max && p && p + 6 + 32 <= (const char *)m->payload + m->len) {
-                memcpy(ids[n], p + 6, 32);
-                ids[n][32] = '\0';
+            if (set && (!p || p + 6 + 32 > (const char *)m->payload + m->len))
+                set->malformed++; /* counted, and no stale id left in its place */
+            else if (set && set->n < 4 * MAX_IDS) {
+                memcpy(set->ids[set->n], p + 6, 32);
+                set->ids[set->n++][32] = '\0';
             }
             if (n == 0 && hdr_err) {
                 rd_kafka_headers_t *h;
@@ -207,33 +257,44 @@ static int read_topic(const cluster_t *c, const char *topic, char (*ids)[33], in
 
 static int cmp_id(const void *a, const void *b) { return strcmp(a, b); }
 
-/* How many expected ids are missing from got, how many got are not expected; duplicates aside. */
-static void compare_ids(char (*got)[33], int n, int *missing, int *unexpected, int *dups)
+/* How many ids of want are missing from got, how many of got are not in want; and how many of
+ * got are repeats. Sorts both. */
+static void compare_ids(idset_t *got, idset_t *want, int *missing, int *unexpected, int *dups)
 {
-    static char e[MAX_IDS][33];
-    memcpy(e, expected, sizeof expected);
-    qsort(e, (size_t)n_expected, 33, cmp_id);
-    qsort(got, (size_t)n, 33, cmp_id);
+    qsort(want->ids, (size_t)want->n, 33, cmp_id);
+    qsort(got->ids, (size_t)got->n, 33, cmp_id);
     *missing = *unexpected = *dups = 0;
-    for (int i = 1; i < n; i++)
-        if (strcmp(got[i], got[i - 1]) == 0)
+    for (int i = 1; i < got->n; i++)
+        if (strcmp(got->ids[i], got->ids[i - 1]) == 0)
             (*dups)++;
-    for (int i = 0; i < n_expected; i++)
-        if (!bsearch(e[i], got, (size_t)n, 33, cmp_id))
+    for (int i = 0; i < want->n; i++)
+        if (!bsearch(want->ids[i], got->ids, (size_t)got->n, 33, cmp_id))
             (*missing)++;
-    for (int i = 0; i < n; i++)
-        if (!bsearch(got[i], e, (size_t)n_expected, 33, cmp_id))
+    for (int i = 0; i < got->n; i++)
+        if (!bsearch(got->ids[i], want->ids, (size_t)want->n, 33, cmp_id))
             (*unexpected)++;
 }
 
-/* The group's committed offset of every input partition, summed (-1 if one has none). */
-static long long committed_total(const cluster_t *c, const cw_config_t *cfg, const char *group)
+/* want = a ∪ b (b may be NULL). */
+static void union_ids(idset_t *want, const idset_t *a, const idset_t *b)
+{
+    want->n = 0;
+    for (const idset_t *x = a; x; x = x == a ? b : NULL)
+        for (int i = 0; i < x->n && want->n < 4 * MAX_IDS; i++)
+            memcpy(want->ids[want->n++], x->ids[i], 33);
+}
+
+/* The group's committed position of each input partition (by slot: cdr/0, db-audit/0,
+ * db-audit/1), and the rewind point its commit metadata carries (-1 without one). Returns false if
+ * the query itself failed. */
+static bool committed_positions(const cluster_t *c, const cw_config_t *cfg, const char *group,
+                                long long committed[3], long long rewind[3])
 {
     char why[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_t *rk;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(3);
-    long long sum = 0;
+    rd_kafka_resp_err_t err;
     rd_kafka_conf_set(conf, "bootstrap.servers", c->brokers, why, sizeof why);
     rd_kafka_conf_set(conf, "group.id", group, why, sizeof why);
     rd_kafka_conf_set(conf, "log_level", "0", why, sizeof why);
@@ -241,16 +302,38 @@ static long long committed_total(const cluster_t *c, const cw_config_t *cfg, con
     rd_kafka_topic_partition_list_add(l, cfg->input[CW_STREAM_CDR].topic, 0);
     rd_kafka_topic_partition_list_add(l, cfg->input[CW_STREAM_AUDIT].topic, 0);
     rd_kafka_topic_partition_list_add(l, cfg->input[CW_STREAM_AUDIT].topic, 1);
-    if (rd_kafka_committed(rk, l, 10000))
-        sum = -2;
-    for (int i = 0; i < l->cnt && sum >= 0; i++) {
-        if (l->elems[i].offset < 0)
-            printf("#   %s: %s/%d has no committed offset (%s)\n", group, l->elems[i].topic,
-                   (int)l->elems[i].partition, rd_kafka_err2str(l->elems[i].err));
-        sum = l->elems[i].offset < 0 ? -1 : sum + l->elems[i].offset;
+    err = rd_kafka_committed(rk, l, 10000);
+    if (err)
+        printf("#   %s: the committed offsets cannot be read: %s\n", group, rd_kafka_err2str(err));
+    for (int i = 0; i < l->cnt && !err; i++) {
+        const rd_kafka_topic_partition_t *e = &l->elems[i];
+        static const char prefix[] = "cdrwatch rewind=";
+        char meta[64] = "";
+        if (e->offset < 0)
+            printf("#   %s: %s/%d has no committed offset (%s)\n", group, e->topic, (int)e->partition,
+                   rd_kafka_err2str(e->err));
+        committed[i] = e->offset;
+        if (e->metadata_size > 0 && e->metadata_size < sizeof meta)
+            memcpy(meta, e->metadata, e->metadata_size);
+        rewind[i] = strncmp(meta, prefix, sizeof prefix - 1) == 0 ? atoll(meta + sizeof prefix - 1) : -1;
     }
     rd_kafka_topic_partition_list_destroy(l);
     rd_kafka_destroy(rk);
+    return !err;
+}
+
+/* The group's committed offset of every input partition, summed: -1 if one has none, -2 if the
+ * query failed. */
+static long long committed_total(const cluster_t *c, const cw_config_t *cfg, const char *group)
+{
+    long long committed[3], rewind[3], sum = 0;
+    if (!committed_positions(c, cfg, group, committed, rewind))
+        return -2;
+    for (int i = 0; i < 3; i++) {
+        if (committed[i] < 0)
+            return -1;
+        sum += committed[i];
+    }
     return sum;
 }
 
@@ -320,7 +403,7 @@ static cw_status_t run(const cluster_t *c, const cw_config_t *cfg, const char *g
     return s;
 }
 
-static char got_ids[4 * MAX_IDS][33];
+static idset_t got;
 
 /* CW_MOCK_ONLY=3,5 runs only those scenarios (when chasing one); all by default. */
 static bool scenario(int n)
@@ -337,19 +420,29 @@ static bool scenario(int n)
     }
 }
 
-static void check_alerts(const cluster_t *c, const cw_config_t *cfg, bool once, const char *what)
+/* The alerts topic, read back, against want: nothing missing, nothing else, no message without an
+ * id; each alert once if `once`. */
+static void check_against(const cluster_t *c, const cw_config_t *cfg, idset_t *want, bool once, const char *what)
 {
-    int n = read_topic(c, cfg->alerts_topic, got_ids, 4 * MAX_IDS, NULL, NULL), missing, unexpected, dups;
+    int n = read_topic(c, cfg->alerts_topic, &got, NULL, NULL), missing, unexpected, dups;
     char name[256];
-    compare_ids(got_ids, n, &missing, &unexpected, &dups);
-    snprintf(name, sizeof name, "%s: no alert missing (%d read back, %d expected)", what, n, n_expected);
+    compare_ids(&got, want, &missing, &unexpected, &dups);
+    snprintf(name, sizeof name, "%s: every alert message has an id", what);
+    is_int(got.malformed, 0, name);
+    snprintf(name, sizeof name, "%s: no alert missing (%d read back, %d expected)", what, n, want->n);
     is_int(missing, 0, name);
-    snprintf(name, sizeof name, "%s: no alert that replay would not raise", what);
+    snprintf(name, sizeof name, "%s: no alert that is not expected", what);
     is_int(unexpected, 0, name);
     if (once) {
         snprintf(name, sizeof name, "%s: each alert once", what);
         is_int(dups, 0, name);
     }
+}
+
+/* Against an uninterrupted engine's alerts over the whole input. */
+static void check_alerts(const cluster_t *c, const cw_config_t *cfg, bool once, const char *what)
+{
+    check_against(c, cfg, &expected, once, what);
 }
 
 /* 1. no fault: the reference */
@@ -418,26 +511,56 @@ static void brokers_down(const cw_config_t *cfg)
     cluster_stop(&c);
 }
 
-/* 5. a stop in the middle (SIGTERM), then a restart of the same group */
-static void stop_and_restart(const cw_config_t *cfg)
+/* 5. a stop in the middle (SIGTERM), then a restart of the same group. What the driver
+ * guarantees (doc/kafka.md, "the rewind"): the restart reads each partition from the rewind point
+ * its commit carries, raises but does not deliver again the alerts of the records below the
+ * committed offset, and delivers those of the records from it on. Its alerts are therefore
+ * exactly those of an engine fed the input from the rewind points and delivering from the
+ * committed offsets, which this test computes from the group's commits. They are not always an
+ * uninterrupted run's: a key's fired flag and suppression can depend on records older than the
+ * rewind span (an alert's suppression postpones the next alert, whose suppression postpones the
+ * next...), so where the stop lands decides whether the rebuilt engine agrees with one that never
+ * stopped. Comparing with the uninterrupted run made this test fail in 1 run of 8. */
+static idset_t first, restart_want, want;
+static void stop_and_restart(apr_pool_t *pool, const cw_config_t *cfg)
 {
     cluster_t c;
     cw_kafka_stats_t st;
     injector_t in = {0};
     char err[1024];
-    long long committed;
+    long long committed[3], rewind[3], sum = 0, rebuilt = 0, fresh = 0, ends[3] = {0, 0, 0};
+    int missing, unexpected, dups;
+    bool rewinds_ok = true;
     cluster_start(&c, cfg, false);
     in.fault = STOP;
     in.after = N_RECORDS / 2;
     is_int(run(&c, cfg, "g5", false, &in, &st, err, sizeof err), CW_OK, "stop: a clean exit");
     ok(st.records >= N_RECORDS / 2 && st.records < N_RECORDS, "stop: in the middle of the input");
-    committed = committed_total(&c, cfg, "g5");
-    ok(committed > 0 && committed <= (long long)st.records,
-       "stop: what was processed and acknowledged is committed, nothing beyond");
+    read_topic(&c, cfg->alerts_topic, &first, NULL, NULL);
+    compare_ids(&first, &expected, &missing, &unexpected, &dups);
+    ok(first.n > 0 && first.malformed == 0 && unexpected == 0 && dups == 0,
+       "stop: the alerts delivered before the stop are an uninterrupted run's, each once");
+    ok(committed_positions(&c, cfg, "g5", committed, rewind), "stop: the group's commits can be read");
+    for (int i = 0; i < N_RECORDS; i++)
+        ends[slot_of(&records[i])] = records[i].offset + 1;
+    for (int i = 0; i < 3; i++) {
+        sum += committed[i];
+        rewinds_ok = rewinds_ok && committed[i] >= 0 && rewind[i] >= 0 && rewind[i] <= committed[i];
+        rebuilt += committed[i] - rewind[i];
+        fresh += ends[i] - committed[i];
+    }
+    ok(sum > 0 && sum <= (long long)st.records, "stop: what was processed and acknowledged is committed, nothing beyond");
+    ok(rewinds_ok, "stop: every partition's commit carries a rewind point at or before its offset");
+    feed(pool, cfg, rewind, committed, &restart_want);
     is_int(run(&c, cfg, "g5", true, NULL, &st, err, sizeof err), CW_OK, "restart: reaches the end");
     ok(st.rebuilt > 0, "restart: windows rebuilt by reading records again");
-    ok(st.records < N_RECORDS, "restart: resumes from the committed offsets, not from the start");
-    check_alerts(&c, cfg, false, "stop and restart");
+    is_int(st.rebuilt, rebuilt, "restart: reads again exactly the records from the rewind points to the committed offsets");
+    is_int(st.records, fresh, "restart: then the records from the committed offsets, not from the start");
+    union_ids(&want, &first, &restart_want);
+    check_against(&c, cfg, &want, false, "stop and restart");
+    is_int(got.n, first.n + restart_want.n,
+           "stop and restart: the restart delivers the alerts of the records from the committed offsets, "
+           "none of the rebuild's");
     cluster_stop(&c);
 }
 
@@ -502,7 +625,10 @@ static void refused_delivery(const cw_config_t *cfg)
     ok(strstr(err, "cdr-alerts") != NULL || strstr(err, "fatal") != NULL,
        "delivery refused: the message says what could not be delivered");
     printf("#   %s\n", err);
-    ok(committed_total(&c, cfg, "g7") < N_RECORDS, "delivery refused: the input is not committed to its end");
+    {
+        long long total = committed_total(&c, cfg, "g7"); /* -1: a partition with no commit at all */
+        ok(total >= -1 && total < N_RECORDS, "delivery refused: the input is not committed to its end");
+    }
     rd_kafka_mock_clear_request_errors(c.mc, 0);
     is_int(run(&c, cfg, "g7", true, NULL, &st, err, sizeof err), CW_OK,
            "writes accepted again, restart: reaches the end");
@@ -519,7 +645,7 @@ static void dead_letter(const cw_config_t *cfg)
     cluster_start(&c, cfg, true);
     is_int(run(&c, cfg, "g8", true, NULL, &st, err, sizeof err), CW_OK, "dead letter: the run reaches the end");
     is_int(st.dead[CW_DEC_MISSING_FIELD], 1, "dead letter: counted by reason");
-    is_int(read_topic(&c, "db-audit.dlq", NULL, 0, hdr_err, hdr_src), 1, "dead letter: one message in db-audit.dlq");
+    is_int(read_topic(&c, "db-audit.dlq", NULL, hdr_err, hdr_src), 1, "dead letter: one message in db-audit.dlq");
     is_str(hdr_err, "missing_field: 'ts': required field is missing or empty", "dead letter: cdrwatch-error header");
     ok(strncmp(hdr_src, "db-audit/", 9) == 0, "dead letter: cdrwatch-source header names topic/partition/offset");
     check_alerts(&c, cfg, true, "dead letter");
@@ -568,8 +694,10 @@ int main(void)
         return 1;
     }
     make_records();
-    compute_expected(pool, cfg);
-    ok(n_expected > 30, "the synthetic input raises alerts (on both streams)");
+    number_records();
+    feed(pool, cfg, NULL, NULL, &expected);
+    ok(expected.n > 30 && expected.by_stream[CW_STREAM_AUDIT] > 0 && expected.by_stream[CW_STREAM_CDR] > 0,
+       "the synthetic input raises alerts, of the rules of both streams");
     if (scenario(1))
         no_fault(cfg);
     if (scenario(2))
@@ -579,7 +707,7 @@ int main(void)
     if (scenario(4))
         brokers_down(cfg);
     if (scenario(5))
-        stop_and_restart(cfg);
+        stop_and_restart(pool, cfg);
     if (scenario(6))
         stop_while_down(cfg);
     if (scenario(7))
