@@ -898,7 +898,7 @@ static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_r
         if (cond->field == CW_F_NONE)
             return fail(c, p, "expected a field of the %s stream (%s%s)", cw_stream_name(rule->stream),
                         field_names(c, rule->stream, false),
-                        rule->stream == CW_STREAM_AUDIT ? ", history_pull, watchlisted, unbounded_select, hours" : "");
+                        rule->stream == CW_STREAM_AUDIT ? ", history_pull, watchlisted, unbounded_select, hours, damaged" : "");
         if (cJSON_IsObject(it)) {
             const cJSON *part;
             cJSON_ArrayForEach(part, it)
