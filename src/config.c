@@ -171,8 +171,9 @@ static const option_t rule_options[] = {
      "[\"p1\",\"p2\"] (any of them), or {\"any\": [...], \"none\": [...], \"regex\": \"...\", "
      "\"not_regex\": \"...\"}. Patterns use '*' and '?', match case-insensitively, and \"@name\" "
      "stands for a list from `lists`; regexes are POSIX extended, case-insensitive. An absent field "
-     "matches \"\". Derived fields of audit records: history_pull, watchlisted, unbounded_select "
-     "(\"true\" or \"false\") and hours (hour specs like \"Mon-Fri 08-18\", UTC)."},
+     "matches \"\". Derived fields of audit records: history_pull, watchlisted, unbounded_select, "
+     "damaged (\"true\" or \"false\"; damaged: the decoder repaired a field, doc/formats.md 1.3) "
+     "and hours (hour specs like \"Mon-Fri 08-18\", UTC)."},
     {"key", T_KEY, "[\"principal\"]", 0, CW_KEY_FIELDS_MAX, RULE(key), 0,
      "Fields whose values identify the tracked entity (one state per distinct key); [] tracks "
      "the whole stream as one key."},
