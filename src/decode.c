@@ -36,6 +36,7 @@ static const char *const reason_names[CW_DEC_REASON_COUNT] = {
     [CW_DEC_BAD_UTF8] = "bad_utf8",
     [CW_DEC_BAD_PREFIX] = "bad_prefix",
     [CW_DEC_LATE] = "late",
+    [CW_DEC_UNCUT] = "oversize_line",
 };
 
 static const char *const reason_texts[CW_DEC_REASON_COUNT] = {
@@ -53,6 +54,7 @@ static const char *const reason_texts[CW_DEC_REASON_COUNT] = {
     [CW_DEC_BAD_UTF8] = "not valid UTF-8",
     [CW_DEC_BAD_PREFIX] = "an AUDIT line that does not match the log_line_prefix (--pg-log-prefix)",
     [CW_DEC_LATE] = "older than the engine clock minus the allowed lateness",
+    [CW_DEC_UNCUT] = "a line over 1 MiB that cannot be cut inside one value (the cut would cross fields)",
 };
 
 const char *cw_reason_name(cw_reason_t r)
@@ -449,6 +451,112 @@ cw_decode_result_t cw_decode_finish(cw_event_t *ev)
             return result(CW_DEC_MISSING_FIELD, (cw_field_t)f);
     }
     return DECODE_OK;
+}
+
+/* ---- cutting an over-long line ---- */
+
+void cw_cut_init(cw_cut_state_t *st, cw_cut_syntax_t syntax, bool quoted)
+{
+    memset(st, 0, sizeof *st);
+    st->syntax = syntax;
+    st->quoted = quoted;
+}
+
+/* JSON: a quote opens or closes a string; a backslash escapes one byte, or five for \uXXXX. */
+static void cut_json(cw_cut_state_t *st, unsigned char c)
+{
+    if (st->esc == 5)
+        st->esc = c == 'u' ? 4 : 0;
+    else if (st->esc > 0)
+        st->esc--;
+    else if (st->quoted && c == '\\')
+        st->esc = 5;
+    else if (c == '"')
+        st->quoted = !st->quoted, st->bounds++;
+}
+
+/* CSV: a quote inside a quoted field closes it unless the next byte is a quote too. */
+static void cut_csv(cw_cut_state_t *st, unsigned char c)
+{
+    if (st->quote_seen) {
+        st->quote_seen = false;
+        if (c == '"')
+            return;
+        st->quoted = false;
+        st->bounds++;
+    }
+    if (st->quoted)
+        st->quote_seen = c == '"';
+    else if (c == '"' || c == ',' || c == '\n' || c == '\r')
+        st->quoted = c == '"', st->bounds++;
+}
+
+/* MariaDB: a quoted query with backslash escapes; fields between commas. */
+static void cut_sql(cw_cut_state_t *st, unsigned char c)
+{
+    if (st->esc > 0)
+        st->esc--;
+    else if (st->quoted && c == '\\')
+        st->esc = 1;
+    else if (c == '\'')
+        st->quoted = !st->quoted, st->bounds++;
+    else if (!st->quoted && (c == ',' || c == '\n' || c == '\r'))
+        st->bounds++;
+}
+
+void cw_cut_scan(cw_cut_state_t *st, const char *p, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i++) {
+        if (st->syntax == CW_CUT_JSON)
+            cut_json(st, s[i]);
+        else if (st->syntax == CW_CUT_CSV)
+            cut_csv(st, s[i]);
+        else
+            cut_sql(st, s[i]);
+    }
+}
+
+bool cw_cut_safe(const cw_cut_state_t *st, unsigned char next)
+{
+    if (st->esc > 0 || st->quote_seen || is_cont(next))
+        return false;
+    return st->quoted || st->syntax != CW_CUT_JSON;
+}
+
+bool cw_cut_head(cw_cut_state_t *st, const char *buf, size_t head_max, size_t *head, uint64_t *bounds)
+{
+    bool found = false;
+    for (size_t i = 0; i <= head_max; i++) {
+        if (cw_cut_safe(st, (unsigned char)buf[i]))
+            *head = i, *bounds = st->bounds, found = true;
+        if (i < head_max)
+            cw_cut_scan(st, buf + i, 1);
+    }
+    return found;
+}
+
+bool cw_cut_tail(cw_cut_state_t *st, const char *buf, size_t len, uint64_t bounds, size_t *tail)
+{
+    size_t t = 0;
+    while (t < len && st->bounds == bounds && !cw_cut_safe(st, (unsigned char)buf[t]))
+        cw_cut_scan(st, buf + t++, 1);
+    *tail = t;
+    return t < len && st->bounds == bounds;
+}
+
+bool cw_cut_find(cw_cut_state_t *st, const char *buf, size_t len, size_t head_max, size_t tail_max,
+                 size_t *head, size_t *tail)
+{
+    uint64_t bounds = 0;
+    size_t t = len > tail_max ? len - tail_max : 0;
+    if (t <= head_max || !cw_cut_head(st, buf, head_max, head, &bounds))
+        return false;
+    cw_cut_scan(st, buf + head_max, t - head_max);
+    if (!cw_cut_tail(st, buf + t, len - t, bounds, tail))
+        return false;
+    *tail += t;
+    return true;
 }
 
 /* ---- JSON ---- */
