@@ -883,6 +883,7 @@ struct cw_csv {
     int n_cells;                         /* may exceed CSV_COLS_MAX: only the first are kept */
     bool complete;
     bool oversize;
+    char *cut; /* a message over CW_RECORD_MAX, spliced (allocated at the first) */
 };
 
 static apr_status_t csv_cleanup(void *data)
@@ -890,6 +891,7 @@ static apr_status_t csv_cleanup(void *data)
     cw_csv_t *csv = data;
     csv_free(&csv->parser);
     free(csv->cells);
+    free(csv->cut);
     return APR_SUCCESS;
 }
 
@@ -1178,6 +1180,33 @@ static cw_decode_result_t decode_csv_message(cw_csv_t *csv, const char *b, size_
     return res;
 }
 
+/* A message over CW_RECORD_MAX (brokers may be set to carry larger ones): its head and tail
+ * around the marker, as replay does with a long line (doc/formats.md §1.3), decoded and flagged
+ * truncated; the dead letter oversize_line when the cut would cross fields. */
+static cw_decode_result_t decode_long_message(cw_csv_t *csv, const char *b, size_t len, bool json, cw_event_t *ev)
+{
+    cw_cut_state_t st;
+    size_t head, tail, n;
+    cw_decode_result_t res;
+    cw_cut_init(&st, json ? CW_CUT_JSON : CW_CUT_CSV, false);
+    if (!cw_cut_find(&st, b, len, CW_MESSAGE_CUT, CW_MESSAGE_CUT, &head, &tail)) {
+        cw_event_reset(ev, csv->stream);
+        return result(CW_DEC_UNCUT, CW_F_NONE);
+    }
+    if (!csv->cut && !(csv->cut = malloc(2 * CW_MESSAGE_CUT + CW_CUT_MARKER_LEN))) {
+        cw_event_reset(ev, csv->stream);
+        return result(CW_DEC_OVERSIZE, CW_F_NONE);
+    }
+    memcpy(csv->cut, b, head);
+    memcpy(csv->cut + head, CW_CUT_MARKER, CW_CUT_MARKER_LEN);
+    memcpy(csv->cut + head + CW_CUT_MARKER_LEN, b + tail, len - tail);
+    n = head + CW_CUT_MARKER_LEN + len - tail;
+    res = cw_decode_message(csv, csv->cut, n, ev);
+    if (res.reason == CW_DEC_OK)
+        ev->damage |= CW_DAMAGE_TRUNCATED;
+    return res;
+}
+
 cw_decode_result_t cw_decode_message(cw_csv_t *csv, const char *b, size_t len, cw_event_t *ev)
 {
     size_t i = 0, n;
@@ -1185,10 +1214,12 @@ cw_decode_result_t cw_decode_message(cw_csv_t *csv, const char *b, size_t len, c
         len = 0;
     while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
         i++;
-    if (len > CW_RECORD_MAX || i == len) { /* an empty message (a tombstone): no required field */
+    if (i == len) { /* an empty message (a tombstone): no required field */
         cw_event_reset(ev, csv->stream);
-        return result(len > CW_RECORD_MAX ? CW_DEC_OVERSIZE : CW_DEC_MISSING_FIELD, CW_F_NONE);
+        return result(CW_DEC_MISSING_FIELD, CW_F_NONE);
     }
+    if (len > CW_RECORD_MAX)
+        return decode_long_message(csv, b, len, b[i] == '{', ev);
     if (b[i] == '{')
         return cw_decode_json(csv->stream, b, len, ev);
     if ((n = plain_length(b, len)) != 0)

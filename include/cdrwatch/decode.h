@@ -183,10 +183,15 @@ bool cw_csv_decode_line(cw_csv_t *csv, const char *buf, size_t len, cw_event_t *
 
 /* ---- messages ---- */
 
+#define CW_MESSAGE_CUT (256u << 10) /* head and tail kept of a message over CW_RECORD_MAX */
+
 /* Decode one message (Kafka's `run` and `demo`): JSON when its first non-blank byte is '{',
  * otherwise one headerless CSV record in csv's columns (cw_csv_set_columns), through the fast
  * path when it has no quote or line break inside, through libcsv otherwise. An empty or blank
- * message is missing_field, one over CW_RECORD_MAX oversize. csv is left without a partial record. */
+ * message is missing_field. One over CW_RECORD_MAX (a broker may carry them) keeps its first and
+ * last CW_MESSAGE_CUT bytes around CW_CUT_MARKER when the cut falls inside one value, and is
+ * decoded and flagged truncated (a copy in a buffer csv allocates once); otherwise it is
+ * oversize_line. csv is left without a partial record. */
 cw_decode_result_t cw_decode_message(cw_csv_t *csv, const char *buf, size_t len, cw_event_t *ev);
 
 #endif
