@@ -159,8 +159,10 @@ static void test_format(const fmt_t *fmt, size_t big)
     is_int(dead.line, first_line + 2, NAME("at its line"));
     is_int(dead.rawlen, 256, NAME("with its first 256 bytes"));
     is_int(cw_replay_next(r, &ev, err, sizeof err), CW_ERR_EOF, NAME("then the end"));
-    /* the reader holds 1.25 MiB of buffer and 0.5 MiB of spliced line, whatever the length */
-    ok(peak_rss_kib() - rss_before < 16 * 1024, NAME("peak memory grows by less than 16 MiB"));
+    /* the reader holds 1.25 MiB of buffer and 0.5 MiB of spliced line, whatever the length: once
+     * the 3 MiB pass has made the decoders' buffers grow, a 50 MiB line adds nothing like 50 MiB */
+    if (big > CW_RECORD_MAX * 16)
+        ok(peak_rss_kib() - rss_before < 16 * 1024, NAME("the line is not held: peak memory grows by < 16 MiB"));
 out:
     apr_pool_destroy(p);
     unlink(tmpl);
