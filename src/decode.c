@@ -197,13 +197,28 @@ static unit_kind_t unit_at(const unsigned char *s, size_t n, size_t *used)
 /* Bytes the repaired unit takes: itself, or U+FFFD's three. */
 static inline size_t unit_size(unit_kind_t k, size_t used) { return k == U_OK || k == U_CONTROL ? used : 3; }
 
+/* Eight bytes all printable ASCII (0x20-0x7e): no high bit, none below 0x20, none 0x7f. */
+static inline bool printable8(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t w, del;
+    memcpy(&w, p, 8);
+    del = w ^ (0x7f * ones);
+    return !((w | ((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & highs);
+}
+
 /* The size of s repaired, and the damage found in it. */
 static size_t repaired_size(const char *text, size_t len, unsigned *damage)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0, out = 0, used;
     while (i < len) {
-        if (s[i] >= 0x20 && s[i] < 0x7f) { /* the common case, inline */
+        if (len - i >= 8 && printable8(s + i)) { /* the common case: eight at a time */
+            i += 8;
+            out += 8;
+            continue;
+        }
+        if (s[i] >= 0x20 && s[i] < 0x7f) {
             i++;
             out++;
             continue;
