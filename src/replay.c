@@ -66,6 +66,7 @@ typedef struct {
     int64_t pend_lines; /* pgaudit: its physical lines */
     bool pending;
     bool pend_oversize;
+    bool pend_uncut;    /* pgaudit: one of its lines was over CW_RECORD_MAX and could not be cut */
     bool pend_cut;      /* the gathered record holds a spliced line */
     int depth;          /* JSON: nesting depth of the object being gathered (0: between objects) */
     bool in_string, escaped;
@@ -351,7 +352,7 @@ static bool native_record(cw_replay_t *r, source_t *s)
         return false;
     }
     if (s->pend_oversize)
-        res = OVERSIZE;
+        res = s->pend_uncut ? UNCUT : OVERSIZE;
     if (res.reason == CW_DEC_OK) {
         set_head(s, s->pend_line);
         if (s->pend_cut)
@@ -366,6 +367,7 @@ static void pend_start(source_t *s, const char *p, size_t n)
 {
     s->pending = true;
     s->pend_oversize = false;
+    s->pend_uncut = false;
     s->pend_cut = false;
     s->pend_len = 0;
     s->pend_line = s->line;
@@ -409,7 +411,8 @@ static cw_status_t advance_pgaudit(cw_replay_t *r, source_t *s, char *err, size_
             continue;
         }
         if (got == 2 && cw_pgaudit_continues(line, len)) {
-            s->pend_oversize |= s->pending; /* an overlong continuation line */
+            if (s->pending) /* a continuation line over CW_RECORD_MAX that cannot be cut */
+                s->pend_oversize = s->pend_uncut = true;
             continue;
         }
         head = native_record(r, s);

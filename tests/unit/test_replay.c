@@ -168,6 +168,48 @@ out:
     unlink(tmpl);
 }
 
+/* pgaudit: a continuation line over 1 MiB that cannot be cut makes its whole message the dead
+ * letter oversize_line, at the message's first line; the next message is read. */
+static void test_pgaudit_continuation(void)
+{
+    char tmpl[512], err[512];
+    const char *tmpdir = getenv("TMPDIR");
+    int fd;
+    FILE *f;
+    apr_pool_t *p;
+    cw_replay_t *r;
+    const cw_event_t *ev;
+    dead_t dead = {0};
+    cw_replay_input_t in = {NULL, CW_STREAM_AUDIT, CW_AUDIT_PGAUDIT};
+    snprintf(tmpl, sizeof tmpl, "%s/cw-test-replay.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if ((fd = mkstemp(tmpl)) < 0 || !(f = fdopen(fd, "w"))) {
+        ok(0, "temporary file");
+        return;
+    }
+    fputs("2026-03-04 02:00:00 UTC [300]: user=thief,db=mediation,app=psql,client=10.9.9.9 LOG:  AUDIT: "
+          "SESSION,1,1,READ,SELECT,TABLE,mediation.cdr_voice,\"SELECT *\n\t/* ", f);
+    put_comment(f, 2u << 20);
+    fputs("\",\"", f);
+    put_comment(f, 2u << 20);
+    fputs(" */ FROM mediation.cdr_voice\",<not logged>,900000\n", f);
+    fputs("2026-03-04 02:01:00 UTC [301]: user=after,db=mediation,app=psql,client=10.9.9.9 LOG:  AUDIT: "
+          "SESSION,1,1,READ,SELECT,TABLE,mediation.cdr_voice,SELECT 1,<not logged>,1\n", f);
+    fclose(f);
+    in.path = tmpl;
+    apr_pool_create(&p, pool);
+    if (cw_replay_open(p, &in, 1, NULL, on_dead, &dead, &r, err, sizeof err) == CW_OK) {
+        ok(cw_replay_next(r, &ev, err, sizeof err) == CW_OK && !strcmp(ev->u.audit.principal, "after"),
+           "pgaudit, an uncuttable continuation line: the next message is read");
+        is_int(dead.n, 1, "pgaudit, an uncuttable continuation line: one dead letter");
+        is_int(dead.reason, CW_DEC_UNCUT, "pgaudit, an uncuttable continuation line: oversize_line");
+        is_int(dead.line, 1, "pgaudit, an uncuttable continuation line: at the message's first line");
+    } else {
+        ok(0, err);
+    }
+    apr_pool_destroy(p);
+    unlink(tmpl);
+}
+
 /* The scanner alone: where a cut may fall, format by format. */
 static void test_cut(void)
 {
@@ -213,6 +255,7 @@ int main(void)
     apr_initialize();
     apr_pool_create(&pool, NULL);
     test_cut();
+    test_pgaudit_continuation();
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         test_format(&formats[i], 3u << 20);
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
