@@ -52,6 +52,11 @@ size_t cw_json_string(char *buf, size_t pos, size_t buflen, const char *s, size_
         } else if (c < 0x20 || c == 0x7f) {
             char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             put(&o, esc, 6);
+        } else if (c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] < 0xa0 &&
+                   (unsigned char)s[i + 1] >= 0x80) {
+            unsigned char c1 = (unsigned char)s[++i]; /* U+0080..U+009F: C1 controls, terminal escapes */
+            char esc[6] = {'\\', 'u', '0', '0', hex[c1 >> 4], hex[c1 & 15]};
+            put(&o, esc, 6);
         } else {
             put(&o, (const char *)&s[i], 1);
         }
@@ -110,6 +115,21 @@ static void number(out_t *o, double v)
     else
         n = snprintf(tmp, sizeof tmp, "%.3f", v);
     put(o, tmp, (size_t)n);
+}
+
+/* "damage":["bad_utf8",...]: what the decoder repaired in the record that raised the alert. */
+static void damage_list(out_t *o, unsigned damage)
+{
+    int n = 0;
+    puts_(o, ",\"damage\":[");
+    for (int k = 0; k < CW_DAMAGE_KINDS; k++) {
+        if (!(damage >> k & 1))
+            continue;
+        if (n++)
+            puts_(o, ",");
+        str(o, cw_damage_name(k), 32);
+    }
+    puts_(o, "]");
 }
 
 static void str_list(out_t *o, const char *name, const char *const *items, int n, size_t max)
@@ -242,6 +262,8 @@ size_t cw_alert_encode(const cw_alert_t *a, const cw_observer_t *obs, char *buf,
     str_list(&o, "objects", a->objects, a->n_objects, CW_OBJECT_MAX);
     str_list(&o, "statements", a->statements, a->n_statements, 256);
     str_list(&o, "subscribers", a->subscribers, a->n_subscribers, CW_MSISDN_MAX);
+    if (ev && ev->damage)
+        damage_list(&o, ev->damage);
     puts_(&o, "}");
     if (obs) {
         puts_(&o, ",\"observer\":{\"host\":");

@@ -171,8 +171,9 @@ static const option_t rule_options[] = {
      "[\"p1\",\"p2\"] (any of them), or {\"any\": [...], \"none\": [...], \"regex\": \"...\", "
      "\"not_regex\": \"...\"}. Patterns use '*' and '?', match case-insensitively, and \"@name\" "
      "stands for a list from `lists`; regexes are POSIX extended, case-insensitive. An absent field "
-     "matches \"\". Derived fields of audit records: history_pull, watchlisted, unbounded_select "
-     "(\"true\" or \"false\") and hours (hour specs like \"Mon-Fri 08-18\", UTC)."},
+     "matches \"\". Derived fields of audit records: history_pull, watchlisted, unbounded_select, "
+     "damaged (\"true\" or \"false\"; damaged: the decoder repaired a field, doc/formats.md 1.3) "
+     "and hours (hour specs like \"Mon-Fri 08-18\", UTC)."},
     {"key", T_KEY, "[\"principal\"]", 0, CW_KEY_FIELDS_MAX, RULE(key), 0,
      "Fields whose values identify the tracked entity (one state per distinct key); [] tracks "
      "the whole stream as one key."},
@@ -898,7 +899,7 @@ static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_r
         if (cond->field == CW_F_NONE)
             return fail(c, p, "expected a field of the %s stream (%s%s)", cw_stream_name(rule->stream),
                         field_names(c, rule->stream, false),
-                        rule->stream == CW_STREAM_AUDIT ? ", history_pull, watchlisted, unbounded_select, hours" : "");
+                        rule->stream == CW_STREAM_AUDIT ? ", history_pull, watchlisted, unbounded_select, hours, damaged" : "");
         if (cJSON_IsObject(it)) {
             const cJSON *part;
             cJSON_ArrayForEach(part, it)

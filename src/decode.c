@@ -119,8 +119,190 @@ bool cw_utf8_valid(const char *text, size_t len)
     return true;
 }
 
-static cw_decode_result_t set_text(char *dst, size_t max, cw_field_t f, const char *s, size_t len)
+/* ---- repairing free text ---- */
+
+/* What one unit of text (a character, or the bytes that stand for one bad character) becomes. */
+typedef enum { U_OK, U_CONTROL, U_BAD, U_OVERLONG, U_SURROGATE, U_NUL } unit_kind_t;
+
+static const uint8_t unit_damage[] = {
+    [U_OK] = 0,
+    [U_CONTROL] = CW_DAMAGE_CONTROL,
+    [U_BAD] = CW_DAMAGE_BAD_UTF8,
+    [U_OVERLONG] = CW_DAMAGE_OVERLONG_UTF8,
+    [U_SURROGATE] = CW_DAMAGE_BAD_UTF8,
+    [U_NUL] = CW_DAMAGE_NUL,
+};
+
+static inline bool is_cont(unsigned char c) { return (c & 0xc0) == 0x80; }
+
+/* The unit starting at s[0] (n > 0 bytes left): its kind, and in *used how many bytes it spans.
+ * A cut or malformed sequence spans its lead and the continuation bytes that fit its shape (the
+ * Unicode "maximal subpart"), so the byte after it starts afresh; an overlong or surrogate
+ * sequence of the right shape is one unit. */
+static unit_kind_t unit_at(const unsigned char *s, size_t n, size_t *used)
 {
+    unsigned char c = s[0];
+    size_t need, k;
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+    unit_kind_t odd = U_OK;             /* what a second byte outside [lo, hi] but a continuation means */
+    *used = 1;
+    if (c < 0x80) {
+        if (c == 0)
+            return U_NUL;
+        return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f ? U_CONTROL : U_OK;
+    }
+    if (c == 0xc0 || c == 0xc1) {
+        need = 1;
+        odd = U_OVERLONG;
+        lo = 0xc0; /* every continuation is "odd" */
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        need = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 2;
+        if (c == 0xe0)
+            lo = 0xa0, odd = U_OVERLONG;
+        else if (c == 0xed)
+            hi = 0x9f, odd = U_SURROGATE;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3;
+        if (c == 0xf0)
+            lo = 0x90, odd = U_OVERLONG;
+        else if (c == 0xf4)
+            hi = 0x8f; /* above U+10FFFF: bad */
+    } else {
+        return U_BAD; /* a stray continuation byte, or 0xf5..0xff */
+    }
+    if (n < 2 || !is_cont(s[1]))
+        return U_BAD; /* the lead alone */
+    if ((s[1] < lo || s[1] > hi) && odd == U_OK)
+        return U_BAD;
+    for (k = 2; k <= need && k < n && is_cont(s[k]); k++)
+        ;
+    if (s[1] < lo || s[1] > hi) {
+        *used = k; /* overlong or surrogate: the whole sequence as one unit */
+        return odd;
+    }
+    if (k <= need) {
+        *used = k; /* cut short */
+        return U_BAD;
+    }
+    *used = need + 1;
+    if (c == 0xc2 && s[1] < 0xa0)
+        return U_CONTROL; /* U+0080..U+009F, the C1 controls (CSI among them) */
+    return U_OK;
+}
+
+/* Bytes the repaired unit takes: itself, or U+FFFD's three. */
+static inline size_t unit_size(unit_kind_t k, size_t used) { return k == U_OK || k == U_CONTROL ? used : 3; }
+
+/* The size of s repaired, and the damage found in it. */
+static size_t repaired_size(const char *text, size_t len, unsigned *damage)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0, out = 0, used;
+    while (i < len) {
+        if (s[i] >= 0x20 && s[i] < 0x7f) { /* the common case, inline */
+            i++;
+            out++;
+            continue;
+        }
+        unit_kind_t k = unit_at(s + i, len - i, &used);
+        *damage |= unit_damage[k];
+        out += unit_size(k, used);
+        i += used;
+    }
+    return out;
+}
+
+/* Writes the repaired units of s that fit in cap bytes to dst; returns the bytes written and in
+ * *consumed the bytes of s they stand for. */
+static size_t repair_into(char *dst, size_t cap, const char *text, size_t len, size_t *consumed)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0, out = 0, used;
+    while (i < len) {
+        unit_kind_t k = unit_at(s + i, len - i, &used);
+        size_t sz = unit_size(k, used);
+        if (out + sz > cap)
+            break;
+        if (k == U_OK || k == U_CONTROL)
+            memcpy(dst + out, s + i, used);
+        else
+            memcpy(dst + out, "\xef\xbf\xbd", 3); /* U+FFFD */
+        out += sz;
+        i += used;
+    }
+    *consumed = i;
+    return out;
+}
+
+/* The start of a tail of s on a character, at or after p (at most 3 continuation bytes skipped). */
+static size_t char_start(const char *s, size_t len, size_t p)
+{
+    for (int k = 0; k < 3 && p < len && is_cont((unsigned char)s[p]); k++)
+        p++;
+    return p;
+}
+
+/* Where the longest tail of s that repairs into at most cap bytes starts, at or after from. Each
+ * source byte repairs into 1 to 3 bytes, so it starts between len - cap and len - cap / 3: a
+ * binary search there, each step a pass over at most cap bytes. */
+static size_t tail_start(const char *s, size_t len, size_t from, size_t cap)
+{
+    size_t lo = len > cap && len - cap > from ? len - cap : from;
+    size_t hi = len > cap / 3 && len - cap / 3 > lo ? len - cap / 3 : lo;
+    unsigned ignored = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2, p = char_start(s, len, mid);
+        if (repaired_size(s + p, len - p, &ignored) <= cap)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return char_start(s, len, lo);
+}
+
+size_t cw_text_repair(char *dst, size_t max, const char *s, size_t len, unsigned *damage)
+{
+    size_t total, head, tail, used, n, p;
+    unsigned found = 0;
+    total = repaired_size(s, len, &found);
+    *damage |= found;
+    if (total <= max) {
+        if (found == 0 || found == CW_DAMAGE_CONTROL)
+            memcpy(dst, s, len); /* nothing to replace */
+        else
+            repair_into(dst, max, s, len, &used);
+        dst[total] = '\0';
+        return total;
+    }
+    *damage |= CW_DAMAGE_TRUNCATED;
+    if (max <= CW_CUT_MARKER_LEN + 2) {
+        n = repair_into(dst, max, s, len, &used); /* too small for a marker: the head */
+        dst[n] = '\0';
+        return n;
+    }
+    head = (max - CW_CUT_MARKER_LEN) / 2;
+    tail = max - CW_CUT_MARKER_LEN - head;
+    n = repair_into(dst, head, s, len, &used);
+    memcpy(dst + n, CW_CUT_MARKER, CW_CUT_MARKER_LEN);
+    n += CW_CUT_MARKER_LEN;
+    p = tail_start(s, len, used, tail);
+    n += repair_into(dst + n, tail, s + p, len - p, &used);
+    dst[n] = '\0';
+    return n;
+}
+
+/* A required field (principal, action) names the record's key: it is taken as it is or not at
+ * all, since repairing it could merge two principals. Any other text is repaired and flagged. */
+static cw_decode_result_t set_text(cw_event_t *ev, char *dst, size_t max, cw_field_t f, const char *s, size_t len)
+{
+    unsigned damage = 0;
+    if (!cw_field_required(f)) {
+        cw_text_repair(dst, max, s, len, &damage);
+        ev->damage |= (uint8_t)damage;
+        return DECODE_OK;
+    }
     if (len > max)
         return result(CW_DEC_OVERSIZE, f);
     if (!cw_utf8_valid(s, len))
@@ -148,10 +330,15 @@ static bool parse_count(const char *s, size_t len, int64_t *out)
     return true;
 }
 
-static cw_decode_result_t add_subscriber(cw_audit_t *a, const char *s, size_t len)
+/* Beyond CW_SUBSCRIBERS_MAX the list is cut (flagged), not refused: a statement about very many
+ * subscribers is the harvest the rules are for. */
+static cw_decode_result_t add_subscriber(cw_event_t *ev, const char *s, size_t len)
 {
-    if (a->n_subscribers >= CW_SUBSCRIBERS_MAX)
-        return result(CW_DEC_OVERSIZE, CW_F_SUBSCRIBERS);
+    cw_audit_t *a = &ev->u.audit;
+    if (a->n_subscribers >= CW_SUBSCRIBERS_MAX) {
+        ev->damage |= CW_DAMAGE_TRUNCATED;
+        return DECODE_OK;
+    }
     if (!cw_msisdn_normalise(s, len, a->subscribers[a->n_subscribers]))
         return result(CW_DEC_BAD_MSISDN, CW_F_SUBSCRIBERS);
     a->n_subscribers++;
@@ -196,14 +383,15 @@ static cw_decode_result_t set_enum(cw_event_t *ev, cw_field_t f, const char *s, 
 }
 
 /* text form (CSV): identifiers separated by ';' */
-static cw_decode_result_t set_subscribers(cw_audit_t *a, const char *s, size_t len)
+static cw_decode_result_t set_subscribers(cw_event_t *ev, const char *s, size_t len)
 {
+    cw_audit_t *a = &ev->u.audit;
     size_t start = 0;
     a->n_subscribers = 0;
     for (size_t i = 0; i <= len; i++) {
         if (i == len || s[i] == ';') {
             if (i > start) {
-                cw_decode_result_t r = add_subscriber(a, s + start, i - start);
+                cw_decode_result_t r = add_subscriber(ev, s + start, i - start);
                 if (r.reason != CW_DEC_OK)
                     return r;
             }
@@ -230,8 +418,8 @@ static cw_decode_result_t set_value(cw_event_t *ev, cw_field_t f, const char *s,
             return result(CW_DEC_BAD_NUMBER, f);
         *(int64_t *)cw_event_value(ev, f) = v;
         return DECODE_OK;
-    case CW_FT_TEXT: return set_text(cw_event_value(ev, f), cw_field_limit(f), f, s, len);
-    case CW_FT_LIST: return set_subscribers(&ev->u.audit, s, len);
+    case CW_FT_TEXT: return set_text(ev, cw_event_value(ev, f), cw_field_limit(f), f, s, len);
+    case CW_FT_LIST: return set_subscribers(ev, s, len);
     }
     return DECODE_OK;
 }
@@ -352,11 +540,11 @@ static cw_decode_result_t set_json_subscribers(cw_event_t *ev, const cJSON *arr)
     {
         cw_decode_result_t r;
         if (cJSON_IsString(it)) {
-            r = add_subscriber(a, it->valuestring, strlen(it->valuestring));
+            r = add_subscriber(ev, it->valuestring, strlen(it->valuestring));
         } else if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble < 1e15 &&
                    floor(it->valuedouble) == it->valuedouble) {
             char text[32];
-            r = add_subscriber(a, text, format_count((uint64_t)it->valuedouble, text));
+            r = add_subscriber(ev, text, format_count((uint64_t)it->valuedouble, text));
         } else {
             r = result(CW_DEC_BAD_VALUE, CW_F_SUBSCRIBERS);
         }
@@ -394,17 +582,111 @@ static cw_decode_result_t decode_object(cw_event_t *ev, const cJSON *root)
     return cw_decode_finish(ev);
 }
 
+/* ---- JSON text that cJSON would refuse or cut for a damaged string ---- */
+
+static bool hex4(const char *s, unsigned *v)
+{
+    *v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                            : 16u;
+        if (d > 15)
+            return false;
+        *v = *v << 4 | d;
+    }
+    return true;
+}
+
+/* The escape at s (a backslash, n bytes left) as cJSON would take it: 1 when it is \u0000 (cJSON
+ * would cut the string there), 2 when it is a lone surrogate (cJSON refuses the whole text), 0
+ * otherwise; *used is its length. */
+static int escape_damage(const char *s, size_t n, size_t *used)
+{
+    unsigned v, w;
+    *used = n < 2 ? n : 2;
+    if (n < 6 || s[1] != 'u' || !hex4(s + 2, &v))
+        return 0;
+    *used = 6;
+    if (v == 0)
+        return 1;
+    if (v >= 0xdc00 && v <= 0xdfff)
+        return 2;
+    if (v < 0xd800 || v > 0xdbff)
+        return 0;
+    if (n >= 12 && s[6] == '\\' && s[7] == 'u' && hex4(s + 8, &w) && w >= 0xdc00 && w <= 0xdfff) {
+        *used = 12; /* a pair: one character */
+        return 0;
+    }
+    return 2;
+}
+
+/* Does buf hold a raw NUL (cJSON stops there), an escaped NUL or a lone surrogate? Two memchr
+ * passes, the second only over backslashes: the price for every JSON record. */
+static bool json_damaged(const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len;
+    size_t used;
+    if (memchr(buf, '\0', len))
+        return true;
+    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+        if (escape_damage(p, (size_t)(end - p), &used))
+            return true;
+        p += used;
+    }
+    return false;
+}
+
+/* A copy of buf where a raw NUL becomes U+FFFD, and \u0000 or a lone surrogate \ufffd, with the
+ * damage flagged; in the arena (the caller has begun it). Returns NULL if out of memory. */
+static char *json_repair(const char *buf, size_t len, size_t *outlen, uint8_t *damage)
+{
+    size_t n = len, i = 0, o = 0, used;
+    char *out;
+    for (const char *p = buf; (p = memchr(p, '\0', (size_t)(buf + len - p))) != NULL; p++)
+        n += 2;
+    if (!(out = arena_malloc(n + 1)))
+        return NULL;
+    while (i < len) {
+        int kind = 0;
+        used = 1;
+        if (buf[i] == '\0') {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            *damage |= CW_DAMAGE_NUL;
+            o += 3;
+        } else if (buf[i] == '\\' && (kind = escape_damage(buf + i, len - i, &used)) != 0) {
+            memcpy(out + o, "\\ufffd", 6);
+            *damage |= kind == 1 ? CW_DAMAGE_NUL : CW_DAMAGE_BAD_UTF8;
+            o += 6;
+        } else {
+            memcpy(out + o, buf + i, used);
+            o += used;
+        }
+        i += used;
+    }
+    out[o] = '\0';
+    *outlen = o;
+    return out;
+}
+
 cw_decode_result_t cw_decode_json_object(const char *buf, size_t len, cw_event_t *ev,
                                          cw_json_object_fn fn, void *ctx)
 {
     const char *end = NULL;
     cJSON *root;
     cw_decode_result_t r;
+    char *fixed = NULL;
 
-    /* cJSON stops at the first NUL; a NUL inside a line is bad input, not the end. */
-    if (memchr(buf, '\0', len))
-        return result(CW_DEC_BAD_JSON, CW_F_NONE);
     cw_decode_arena_begin();
+    if (json_damaged(buf, len)) {
+        if (!(fixed = json_repair(buf, len, &len, &ev->damage))) {
+            cw_decode_arena_end();
+            return result(CW_DEC_OVERSIZE, CW_F_NONE);
+        }
+        buf = fixed;
+    }
     root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (!root) {
         r = result(CW_DEC_BAD_JSON, CW_F_NONE);
@@ -420,6 +702,7 @@ cw_decode_result_t cw_decode_json_object(const char *buf, size_t len, cw_event_t
             r = fn(ev, root, ctx);
         cJSON_Delete(root);
     }
+    arena_free(fixed);
     cw_decode_arena_end();
     return r;
 }

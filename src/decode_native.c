@@ -90,22 +90,9 @@ static cw_decode_result_t set_text(cw_event_t *ev, cw_field_t f, const char *s)
     return cw_decode_set_field(ev, f, s, strlen(s));
 }
 
-/* The longest prefix of s, at most max bytes, that does not split a UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-    if (len <= max)
-        return len;
-    len = max;
-    while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-        len--;
-    return len;
-}
-
-/* Statement text: cut to the canonical limit, as the sources themselves cut long statements. */
-static cw_decode_result_t set_statement(cw_event_t *ev, span_t v)
-{
-    return cw_decode_set_field(ev, CW_F_STATEMENT, v.s, utf8_cut(v.s, v.len, cw_field_limit(CW_F_STATEMENT)));
-}
+/* Statement text: a long one is cut by cw_decode_set_field, keeping its head and tail and flagging
+ * the record (as the sources themselves may cut long statements, but a tail can hold the WHERE). */
+static cw_decode_result_t set_statement(cw_event_t *ev, span_t v) { return set(ev, CW_F_STATEMENT, v); }
 
 /* A value cdrwatch derived (an object name read from SQL): left out when over its limit. */
 static cw_decode_result_t set_derived(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
@@ -1222,6 +1209,7 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
     const cJSON *cd = jobj(root, "connection_data"), *qs = jobj(root, "query_statistics");
     span_t user, host, num;
     char numbuf[32];
+    uint8_t damage;
 
     /* statements (general/status), table accesses and connections; the rest (audit, command,
      * query, message, general/log before execution...) are not records */
@@ -1229,7 +1217,9 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
                  span_is(cls, "connection");
     if (!*is_record)
         return DECODE_OK;
+    damage = ev->damage; /* what cw_decode_json_object repaired before parsing */
     cw_event_reset(ev, CW_STREAM_AUDIT);
+    ev->damage = damage;
     TRY(mysql_time(ev, root));
     user = mysql_user(jstr(account, "user"));
     if (!user.len)

@@ -363,6 +363,8 @@ static bool derive(cw_view_t *v, cw_field_t f, void *ctx)
         return false;
     case CW_F_V_UNBOUNDED_SELECT:
         return unbounded(a);
+    case CW_F_V_DAMAGED:
+        return v->ev->damage != 0;
     default:
         return false;
     }
@@ -408,6 +410,19 @@ static void gather_evidence(const cw_engine_t *e, const rule_rt_t *rt, const cw_
     }
 }
 
+/* Copy src into dst (size bytes with the NUL), cut on a UTF-8 boundary so a sample stays valid
+ * UTF-8 in the alert's JSON. */
+static void utf8_copy(char *dst, const char *src, size_t size)
+{
+    size_t n = cw_strlcpy(dst, src, size);
+    if (n >= size) {
+        n = size - 1;
+        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+            n--;
+        dst[n] = '\0';
+    }
+}
+
 static void remember(cw_engine_t *e, const cw_view_t *v)
 {
     evidence_t *x;
@@ -421,8 +436,8 @@ static void remember(cw_engine_t *e, const cw_view_t *v)
     x->rules = e->rec_rules;
     x->principal = cw_hash64(au->principal, strlen(au->principal), 7);
     x->ts = v->ev->ts;
-    cw_strlcpy(x->object, au->object, sizeof x->object);
-    cw_strlcpy(x->statement, au->statement, sizeof x->statement);
+    utf8_copy(x->object, au->object, sizeof x->object);
+    utf8_copy(x->statement, au->statement, sizeof x->statement);
     cw_strlcpy(x->subscriber, v->n_subscribers ? v->subscribers[0] : "", sizeof x->subscriber);
 }
 
@@ -871,6 +886,11 @@ cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
         e->first_ts = ev->ts;
     cw_engine_set_position(e, (uint32_t)ev->source_index, ev->pos.offset);
     e->metrics.records[ev->stream]++;
+    if (ev->damage) {
+        e->metrics.damaged_records++;
+        for (int k = 0; k < CW_DAMAGE_KINDS; k++)
+            e->metrics.damaged[k] += ev->damage >> k & 1;
+    }
     if (ev->stream == CW_STREAM_CDR)
         cw_reference_add_cdr(e->ref, ev);
     cw_view_init(&v, ev, derive, e, e->memo, e->cfg->n_memo);

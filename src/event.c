@@ -25,7 +25,12 @@ static const struct {
 #undef FIELD_ROW
 
 static const char *const derived_names[CW_F_V_END - CW_F_V_HISTORY_PULL] = {
-    "history_pull", "watchlisted", "unbounded_select", "hours"};
+    "history_pull", "watchlisted", "unbounded_select", "hours", "damaged"};
+
+static const char *const damage_names[CW_DAMAGE_KINDS] = {"bad_utf8", "overlong_utf8", "truncated", "control",
+                                                          "nul"};
+
+const char *cw_damage_name(int k) { return k >= 0 && k < CW_DAMAGE_KINDS ? damage_names[k] : "?"; }
 
 const char *cw_field_name(cw_field_t f)
 {
@@ -114,6 +119,7 @@ void cw_event_reset(cw_event_t *ev, cw_stream_t stream)
     ev->stream = stream;
     ev->ts = 0;
     ev->present = 0;
+    ev->damage = 0;
     for (int f = first; f <= last; f++) {
         void *v = cw_event_value(ev, (cw_field_t)f);
         switch (fields[f].type) {

@@ -56,6 +56,13 @@ static inline size_t cw_utf8_bom(const char *s, size_t len)
 /* Well-formed UTF-8 without NUL bytes. */
 bool cw_utf8_valid(const char *s, size_t len);
 
+/* Repair free text into dst (max bytes plus a NUL): every invalid, overlong, surrogate or cut
+ * UTF-8 sequence and every NUL byte becomes U+FFFD; control characters are kept; text that would
+ * exceed max keeps its head and tail around CW_CUT_MARKER. Adds the cw_damage_t bits found
+ * (anywhere in s, the cut part included) to *damage and returns the length written. Allocates
+ * nothing; the common case (valid, short) is one pass and a memcpy. */
+size_t cw_text_repair(char *dst, size_t max, const char *s, size_t len, unsigned *damage);
+
 /* One-time process setup (cJSON hooks). Safe to call more than once. */
 void cw_decode_init(void);
 
@@ -72,8 +79,10 @@ void cw_decode_arena_end(void);
 struct cJSON;
 /* Decodes a parsed JSON object into ev (fields through cw_decode_set_field). */
 typedef cw_decode_result_t (*cw_json_object_fn)(cw_event_t *ev, const struct cJSON *root, void *ctx);
-/* Parse one JSON object in the per-record arena (not valid JSON, trailing bytes, a NUL byte or
- * another kind of value are dead-letter reasons) and hand it to fn; the tree is freed after. */
+/* Parse one JSON object in the per-record arena (not valid JSON, trailing bytes or another kind
+ * of value are dead-letter reasons) and hand it to fn; the tree is freed after. A NUL byte, an
+ * escaped NUL or a lone surrogate escape inside a string, which cJSON would cut at or refuse, is
+ * first replaced by U+FFFD in a copy and flagged in ev->damage (ev is reset by the caller). */
 cw_decode_result_t cw_decode_json_object(const char *buf, size_t len, cw_event_t *ev,
                                          cw_json_object_fn fn, void *ctx);
 

@@ -73,6 +73,7 @@ typedef enum {
     CW_F_V_WATCHLISTED,       /* "true" when a subscriber (or a linked identity) is watchlisted */
     CW_F_V_UNBOUNDED_SELECT,  /* "true" for SELECT * / COPY of a whole table, without WHERE or LIMIT */
     CW_F_V_HOURS,             /* the hour of week of the record; filters give hour specs */
+    CW_F_V_DAMAGED,           /* "true" when the decoder repaired a field (cw_event_t.damage) */
     CW_F_V_END,
     CW_F_NONE = -1
 } cw_field_t;
@@ -92,7 +93,9 @@ _Static_assert(CW_LAST_CDR_FIELD - CW_FIRST_CDR_FIELD < 32 && CW_LAST_AUDIT_FIEL
 
 typedef enum { CW_REC_VOICE = 0, CW_REC_SMS, CW_REC_DATA } cw_record_type_t;
 
-/* Size limits (bytes, without the terminating NUL). A longer value makes the record invalid. */
+/* Size limits (bytes, without the terminating NUL). A longer value of a required field
+ * (principal, action) makes the record invalid; a longer value of any other text field is cut
+ * to its head and tail around CW_CUT_MARKER and flagged CW_DAMAGE_TRUNCATED. */
 #define CW_MSISDN_MAX 15 /* E.164 digits after normalisation */
 #define CW_ID_MAX 64     /* record_id, imsi, imei, cell_id, session_id */
 #define CW_NAME_MAX 128  /* principal, client_app, db */
@@ -103,6 +106,25 @@ typedef enum { CW_REC_VOICE = 0, CW_REC_SMS, CW_REC_DATA } cw_record_type_t;
 #define CW_SUBSCRIBERS_MAX 64 /* identifiers per statement */
 
 typedef char cw_msisdn_t[CW_MSISDN_MAX + 1];
+
+/* Damage a decoder repaired in a record's optional text fields (doc/formats.md §1.3): whoever
+ * writes a statement must not be able to hide the record by breaking it, so the record is kept
+ * and these bits say what was repaired. Rules see them as the derived field `damaged`; alerts
+ * list them in cdrwatch.evidence.damage; the engine counts them per kind. */
+typedef enum {
+    CW_DAMAGE_BAD_UTF8 = 1u << 0,     /* invalid bytes, a surrogate, a cut sequence: each U+FFFD */
+    CW_DAMAGE_OVERLONG_UTF8 = 1u << 1, /* an overlong encoding (C0 80, E0 80 AF...): U+FFFD */
+    CW_DAMAGE_TRUNCATED = 1u << 2,    /* over the field's limit: head and tail kept around the marker */
+    CW_DAMAGE_CONTROL = 1u << 3,      /* control characters other than tab, LF, CR: kept, escaped in output */
+    CW_DAMAGE_NUL = 1u << 4,          /* NUL bytes, raw or escaped in JSON: U+FFFD (a C string holds none) */
+} cw_damage_t;
+#define CW_DAMAGE_KINDS 5
+/* Between the head and the tail of a cut value: "…[truncated]…" (17 bytes). */
+#define CW_CUT_MARKER "\xe2\x80\xa6[truncated]\xe2\x80\xa6"
+#define CW_CUT_MARKER_LEN 17
+/* "bad_utf8", "overlong_utf8", "truncated", "control", "nul" for kind k (0..CW_DAMAGE_KINDS-1):
+ * the names of the replay summary, of alerts and of doc/formats.md. */
+const char *cw_damage_name(int k);
 
 typedef struct {
     cw_time_t start_time;
@@ -141,6 +163,7 @@ typedef struct {
     uint32_t present;  /* bit (1u << (f - first field of the stream)) per field present */
     cw_pos_t pos;      /* where the record came from */
     int source_index;  /* which input (replay merge tie-break) */
+    uint8_t damage;    /* cw_damage_t bits: what the decoder repaired */
     union {
         cw_cdr_t cdr;
         cw_audit_t audit;

@@ -24,6 +24,12 @@ for dir in "$top_srcdir"/tests/e2e/cases/*/; do
         run "$CDRWATCH" replay --quiet "${config[@]}" "${args[@]}" --dlq "$TMP/$name.dlq"
         is "$rc" 0 "$name: replay exits 0 (pass $pass)"
         strip_observer "$TMP/out" > "$TMP/$name.alerts"
+        # every alert line is a JSON object in valid UTF-8, whatever bytes the input held
+        bad_lines=$(while IFS= read -r l; do
+            printf '%s' "$l" | "$JQ" -e 'type == "object"' > /dev/null 2>&1 &&
+                printf '%s' "$l" | iconv -f UTF-8 -t UTF-8 > /dev/null 2>&1 || echo x
+        done < "$TMP/out" | wc -l)
+        is "$bad_lines" 0 "$name: every alert line is a JSON object in valid UTF-8 (pass $pass)"
         same_file "$TMP/$name.alerts" expected.jsonl "$name: alerts as expected (pass $pass)"
     done
     if [ -f expected-dlq.jsonl ]; then

@@ -3,6 +3,7 @@
 #include <apr_general.h>
 #include "cdrwatch/decode.h"
 #include "tap.h"
+#include "tricks.h"
 
 static cw_event_t ev;
 
@@ -90,7 +91,8 @@ static void test_json(void)
         memset(line + k, 's', n);
         strcpy(line + k + n, "\"}");
         r = json(CW_STREAM_AUDIT, line);
-        ok(r.reason == CW_DEC_OVERSIZE && r.field == CW_F_STATEMENT, "statement over its size limit");
+        ok(r.reason == CW_DEC_OK && ev.damage == CW_DAMAGE_TRUNCATED, "statement over its size limit: cut and flagged");
+        is_int(strlen(ev.u.audit.statement), CW_STATEMENT_MAX, "... to its limit");
         free(line);
     }
     {
@@ -101,7 +103,8 @@ static void test_json(void)
             k += (size_t)snprintf(line + k, sizeof line - k, "%s\"4477009%05d\"", i ? "," : "", i);
         snprintf(line + k, sizeof line - k, "]}");
         r = json(CW_STREAM_AUDIT, line);
-        ok(r.reason == CW_DEC_OVERSIZE && r.field == CW_F_SUBSCRIBERS, "too many subscribers");
+        ok(r.reason == CW_DEC_OK && ev.damage == CW_DAMAGE_TRUNCATED, "too many subscribers: the list is cut and flagged");
+        is_int(ev.u.audit.n_subscribers, CW_SUBSCRIBERS_MAX, "... to its bound");
     }
 
     r = json(CW_STREAM_CDR, "{\"start_time\":\"2026-03-02T08:00:00Z\",\"record_type\":\"DATA\","
@@ -199,6 +202,149 @@ static void test_csv(apr_pool_t *pool)
     }
 }
 
+/* ---- damaged free text: repaired and flagged, never a dead letter ---- */
+
+static void test_tricks(apr_pool_t *pool)
+{
+    cw_csv_t *csv;
+    cw_field_t cols[] = {CW_F_TS, CW_F_PRINCIPAL, CW_F_ACTION, CW_F_ROWS, CW_F_STATEMENT};
+    char stmt[128], line[512];
+    const char *want;
+    cw_csv_create(pool, CW_STREAM_AUDIT, &csv);
+    cw_csv_set_columns(csv, cols, 5);
+    for (size_t i = 0; i < N_TRICKS; i++) {
+        const trick_t *t = &tricks[i];
+        size_t n = trick_statement(t, stmt, &want), k;
+        cw_decode_result_t r;
+        /* JSON: the bytes raw inside the string */
+        k = (size_t)sprintf(line, "{\"ts\":1,\"principal\":\"x\",\"action\":\"SELECT\",\"rows\":900000,\"statement\":\"");
+        memcpy(line + k, stmt, n);
+        k += n;
+        k += (size_t)sprintf(line + k, "\"}");
+        check_trick(&ev, cw_decode_json(CW_STREAM_AUDIT, line, k, &ev), t, want, "JSON");
+        check_trick(&ev, cw_decode_message(csv, line, k, &ev), t, want, "JSON message");
+        /* CSV: a plain record (the fast path) and a quoted one (libcsv) */
+        k = (size_t)sprintf(line, "1,x,SELECT,900000,");
+        memcpy(line + k, stmt, n);
+        k += n;
+        r = cw_decode_message(csv, line, k, &ev);
+        check_trick(&ev, r, t, want, "CSV message");
+        ok(cw_csv_decode_line(csv, line, k, &ev, &r), "a plain CSV line takes the fast path");
+        check_trick(&ev, r, t, want, "CSV line");
+        k = (size_t)sprintf(line, "1,x,SELECT,900000,\"");
+        memcpy(line + k, stmt, n);
+        k += n;
+        k += (size_t)sprintf(line + k, "\"\n");
+        cw_csv_reset(csv);
+        ok(cw_csv_push(csv, line, k) == 1, "a quoted CSV record completes");
+        check_trick(&ev, cw_csv_decode(csv, &ev), t, want, "quoted CSV");
+    }
+}
+
+/* JSON escapes cJSON would cut at (\u0000) or refuse (a lone surrogate): repaired before it parses. */
+static void test_json_escapes(void)
+{
+    static const struct {
+        const char *escape, *repaired;
+        unsigned damage;
+    } cases[] = {
+        {"\\u0000", FFFD, CW_DAMAGE_NUL},
+        {"\\ud800", FFFD, CW_DAMAGE_BAD_UTF8},
+        {"\\udfff", FFFD, CW_DAMAGE_BAD_UTF8},
+        {"\\ud800\\u0041", FFFD "A", CW_DAMAGE_BAD_UTF8},
+        {"\\ud83d\\ude00", "\xf0\x9f\x98\x80", 0}, /* a pair is one character, no damage */
+        {"\\\\u0000", "\\u0000", 0},              /* an escaped backslash, then text */
+    };
+    char line[256], want[128], name[128];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cw_decode_result_t r;
+        snprintf(line, sizeof line,
+                 "{\"ts\":1,\"principal\":\"x\",\"action\":\"SELECT\",\"rows\":900000,\"statement\":\"SELECT %s * FROM t\"}",
+                 cases[i].escape);
+        snprintf(want, sizeof want, "SELECT %s * FROM t", cases[i].repaired);
+        r = json(CW_STREAM_AUDIT, line);
+        snprintf(name, sizeof name, "JSON escape %s: decoded, repaired, flagged", cases[i].escape);
+        ok(r.reason == CW_DEC_OK && strcmp(ev.u.audit.statement, want) == 0 && ev.damage == cases[i].damage &&
+               ev.u.audit.rows == 900000,
+           name);
+    }
+}
+
+/* A statement far over its limit keeps its head and tail, whatever sits in the middle. */
+static void test_cut(void)
+{
+    size_t n = 3u << 20; /* 3 MiB */
+    char *big = malloc(n), *dst = malloc(CW_STATEMENT_MAX + 1);
+    unsigned damage = 0;
+    size_t len;
+    const char *head = "SELECT * FROM mediation.cdr_voice /* ", *tail = " */ WHERE msisdn = '447700900123'";
+    memset(big, 'A', n);
+    memcpy(big, head, strlen(head));
+    for (size_t i = 1000; i < n - 1000; i += 7)
+        big[i] = (char)(0x80 + i % 0x80); /* stray bytes all through the middle */
+    memcpy(big + n - strlen(tail), tail, strlen(tail));
+    len = cw_text_repair(dst, CW_STATEMENT_MAX, big, n, &damage);
+    is_int(len, strlen(dst), "cut: the length returned is the string's");
+    ok(len <= CW_STATEMENT_MAX && len >= CW_STATEMENT_MAX - 8, "cut: fills the field");
+    ok(strncmp(dst, head, strlen(head)) == 0, "cut: the head is kept");
+    ok(strcmp(dst + len - strlen(tail), tail) == 0, "cut: the tail (the WHERE) is kept");
+    ok(strstr(dst, CW_CUT_MARKER) != NULL, "cut: the marker sits between them");
+    ok(cw_utf8_valid(dst, len), "cut: the result is valid UTF-8");
+    is_int(damage, CW_DAMAGE_TRUNCATED | CW_DAMAGE_BAD_UTF8, "cut: truncated and bad bytes flagged");
+    /* a tail made of bad bytes only: three output bytes each, still within the limit */
+    memset(big + n / 2, '\xff', n / 2);
+    damage = 0;
+    len = cw_text_repair(dst, CW_STATEMENT_MAX, big, n, &damage);
+    ok(len <= CW_STATEMENT_MAX && cw_utf8_valid(dst, len), "cut: a tail of bad bytes fits, valid");
+    ok(len >= 3 && strcmp(dst + len - 3, FFFD) == 0, "cut: ... and ends with their replacement");
+    /* a small field: head and tail of a host name */
+    damage = 0;
+    len = cw_text_repair(dst, 20, "abcdefghijklmnopqrstuvwxyz", 26, &damage);
+    ok(len <= 20 && dst[0] == 'a' && dst[len - 1] == 'z' && damage == CW_DAMAGE_TRUNCATED, "cut: a short field too");
+    damage = 0;
+    len = cw_text_repair(dst, 10, "abcdefghijklmnopqrstuvwxyz", 26, &damage);
+    is_str(dst, "abcdefghij", "cut: a field too small for the marker keeps its head");
+    free(big);
+    free(dst);
+}
+
+/* Random bytes inserted into the statement of a valid record, encoded as the format requires
+ * (JSON: quote and backslash escaped; CSV: a quoted field), never make it a dead letter. */
+static void test_fuzz(apr_pool_t *pool)
+{
+    cw_csv_t *csv;
+    cw_field_t cols[] = {CW_F_TS, CW_F_PRINCIPAL, CW_F_ACTION, CW_F_ROWS, CW_F_STATEMENT};
+    char line[1024];
+    int bad = 0, invalid = 0, damaged = 0;
+    uint32_t seed = 12345;
+    cw_csv_create(pool, CW_STREAM_AUDIT, &csv);
+    cw_csv_set_columns(csv, cols, 5);
+    for (int round = 0; round < 20000; round++) {
+        bool as_json = round % 2 == 0;
+        size_t k = (size_t)sprintf(line, as_json ? "{\"ts\":1,\"principal\":\"x\",\"action\":\"SELECT\",\"rows\":900000,\"statement\":\"SELECT * FROM cdr_voice "
+                                                 : "1,x,SELECT,900000,\"SELECT * FROM cdr_voice ");
+        int n = 1 + round % 200;
+        for (int i = 0; i < n; i++) {
+            char c;
+            seed = seed * 1103515245u + 12345u;
+            c = (char)(seed >> 16);
+            if (as_json && (c == '"' || c == '\\'))
+                line[k++] = '\\';
+            else if (!as_json && c == '"')
+                line[k++] = '"';
+            line[k++] = c;
+        }
+        k += (size_t)sprintf(line + k, as_json ? "\"}" : "\"");
+        cw_decode_result_t r = cw_decode_message(csv, line, k, &ev);
+        bad += r.reason != CW_DEC_OK || ev.u.audit.rows != 900000;
+        invalid += !cw_utf8_valid(ev.u.audit.statement, strlen(ev.u.audit.statement));
+        damaged += ev.damage != 0;
+    }
+    is_int(bad, 0, "fuzz: 20000 records with random bytes in the statement: none is a dead letter");
+    is_int(invalid, 0, "fuzz: every repaired statement is valid UTF-8");
+    ok(damaged > 15000, "fuzz: most of them are flagged");
+}
+
 int main(void)
 {
     apr_pool_t *pool;
@@ -207,6 +353,10 @@ int main(void)
     cw_decode_init();
     test_json();
     test_csv(pool);
+    test_tricks(pool);
+    test_json_escapes();
+    test_cut();
+    test_fuzz(pool);
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();

@@ -8,6 +8,7 @@
 #include <apr_general.h>
 #include "cdrwatch/decode_native.h"
 #include "tap.h"
+#include "tricks.h"
 
 static apr_pool_t *pool;
 static cw_event_t ev;
@@ -388,6 +389,64 @@ static void test_sql(void)
     sql_case(n, "", "QUERY", "-", "an empty query falls back to QUERY");
 }
 
+/* Each trick in the statement of a 900 000-row read, in each native format: the record decodes,
+ * its verb, object and rows intact, the statement repaired and the damage flagged. */
+static void test_tricks(void)
+{
+    cw_native_t *pg = decoder(CW_AUDIT_PGAUDIT, NULL), *maria = decoder(CW_AUDIT_MARIADB, NULL),
+                *my = decoder(CW_AUDIT_MYSQL_JSON, NULL);
+    char stmt[128], line[1024];
+    const char *want;
+    for (size_t i = 0; i < N_TRICKS; i++) {
+        const trick_t *t = &tricks[i];
+        size_t n = trick_statement(t, stmt, &want), k;
+        cw_decode_result_t r;
+        k = (size_t)sprintf(line, PG "AUDIT: SESSION,%zu,1,READ,SELECT,TABLE,mediation.cdr_voice,", 100 + i);
+        memcpy(line + k, stmt, n);
+        k += n;
+        k += (size_t)sprintf(line + k, ",<not logged>,900000");
+        r = cw_native_decode(pg, line, k, &ev, &is_record);
+        check_trick(&ev, r, t, want, "pgaudit");
+        ok(is_record && A->rows == 900000 && !strcmp(A->object, "mediation.cdr_voice"), "pgaudit: the read is intact");
+        k = (size_t)sprintf(line, "20260304 02:10:05,db01,thief,10.9.9.9,6,8,QUERY,mediation,'");
+        memcpy(line + k, stmt, n);
+        k += n;
+        k += (size_t)sprintf(line + k, "',0");
+        r = cw_native_decode(maria, line, k, &ev, &is_record);
+        check_trick(&ev, r, t, want, "server_audit");
+        ok(is_record && !strcmp(A->action, "SELECT") && !strcmp(A->object, "mediation.cdr_voice"),
+           "server_audit: verb and object from the damaged query");
+        k = (size_t)sprintf(line, "{\"timestamp\":\"2026-03-04 02:10:49\",\"class\":\"general\",\"event\":\"status\","
+                                  "\"account\":{\"user\":\"thief\",\"host\":\"%%\"},\"general_data\":{\"command\":\"Query\","
+                                  "\"sql_command\":\"select\",\"status\":0,\"query\":\"");
+        memcpy(line + k, stmt, n);
+        k += n;
+        k += (size_t)sprintf(line + k, "\"},\"query_statistics\":{\"rows_sent\":900000}}");
+        r = cw_native_decode(my, line, k, &ev, &is_record);
+        check_trick(&ev, r, t, want, "MySQL JSON");
+        ok(is_record && A->rows == 900000 && !strcmp(A->object, "mediation.cdr_voice"), "MySQL JSON: the read is intact");
+    }
+}
+
+/* A statement over its limit in a native record is cut (head and tail) and flagged. */
+static void test_long_statement(void)
+{
+    cw_native_t *pg = decoder(CW_AUDIT_PGAUDIT, NULL);
+    size_t n = 200000, k;
+    char *line = malloc(n + 512);
+    cw_decode_result_t r;
+    k = (size_t)sprintf(line, PG "AUDIT: SESSION,7,1,READ,SELECT,TABLE,mediation.cdr_voice,SELECT * FROM mediation.cdr_voice /* ");
+    memset(line + k, 'x', n);
+    k += n;
+    k += (size_t)sprintf(line + k, " */ WHERE 1 = 1,<not logged>,900000");
+    r = cw_native_decode(pg, line, k, &ev, &is_record);
+    ok(OK(r) && A->rows == 900000 && ev.damage == CW_DAMAGE_TRUNCATED, "pgaudit: a 200 kB statement is cut and flagged");
+    ok(strlen(A->statement) == CW_STATEMENT_MAX && strstr(A->statement, CW_CUT_MARKER) &&
+           !strcmp(A->statement + CW_STATEMENT_MAX - 15, " */ WHERE 1 = 1"),
+       "... keeping its head and its tail");
+    free(line);
+}
+
 int main(void)
 {
     apr_initialize();
@@ -402,6 +461,8 @@ int main(void)
     test_mariadb();
     test_mysql_json();
     test_sql();
+    test_tricks();
+    test_long_statement();
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();
