@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "cdrwatch/config.h"
-#include "cli.h"
+#include <apr_strings.h>
+#include "cdrwatch/cli.h"
 
 static const char usage[] =
     "Usage: cdrwatch check-config [--config FILE] [--list-options[=man]]\n"
@@ -29,16 +30,15 @@ int cw_cmd_check_config(apr_pool_t *pool, int argc, char **argv)
                                          {"list-options", optional_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *path = NULL;
+    apr_array_header_t *configs = apr_array_make(pool, 2, sizeof(const char *));
     cw_config_t *cfg;
-    char err[1024];
-    int c;
+    int c, rc;
 
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': path = optarg; break;
+        case 'c': *(const char **)apr_array_push(configs) = optarg; break;
         case 'L':
             if (optarg && strcmp(optarg, "man") != 0) {
                 fprintf(stderr, "cdrwatch check-config: --list-options takes no value or =man, got '%s'\n", optarg);
@@ -47,22 +47,16 @@ int cw_cmd_check_config(apr_pool_t *pool, int argc, char **argv)
             cw_config_describe(stdout, optarg != NULL);
             return CW_EXIT_OK;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;
-        case ':':
-            fprintf(stderr, "cdrwatch check-config: option '%s' needs a value\n%s", argv[optind - 1], usage);
-            return CW_EXIT_USAGE;
         default:
-            fprintf(stderr, "cdrwatch check-config: unknown option '%s'\n%s", argv[optind - 1], usage);
-            return CW_EXIT_USAGE;
+            return cw_cli_option_error("check-config", c, argv[optind - 1], apr_pstrcat(pool, "\n", usage, NULL));
         }
     }
     if (optind < argc) {
         fprintf(stderr, "cdrwatch check-config: unexpected argument '%s'\n%s", argv[optind], usage);
         return CW_EXIT_USAGE;
     }
-    if (cw_config_load(pool, path, &cfg, err, sizeof err) != CW_OK) {
-        fprintf(stderr, "cdrwatch: error: %s\n", err);
-        return CW_EXIT_USAGE;
-    }
+    if ((rc = cw_cli_load_config(pool, configs, &cfg)) != CW_EXIT_OK)
+        return rc;
     cw_config_print(cfg, stdout);
     if (fflush(stdout) != 0) {
         perror("cdrwatch: error: standard output");

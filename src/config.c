@@ -1705,6 +1705,12 @@ cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out
     return cw_config_parse(pool, path, text, len, out, err, errlen);
 }
 
+cw_status_t cw_config_load_layers(apr_pool_t *pool, const char *const *paths, int n, cw_config_t **out,
+                                  char *err, size_t errlen)
+{
+    return cw_config_load(pool, n ? paths[n - 1] : NULL, out, err, errlen);
+}
+
 const cw_strlist_t *cw_config_list(const cw_config_t *cfg, const char *name)
 {
     for (int i = 0; i < cfg->lists.n; i++) {

@@ -886,7 +886,7 @@ cw_time_t cw_engine_clock(const cw_engine_t *e)
     return e->max_ts == INT64_MIN ? INT64_MIN : e->max_ts - e->cfg->allowed_lateness;
 }
 
-cw_metrics_t *cw_engine_metrics(cw_engine_t *e)
+const cw_metrics_t *cw_engine_metrics(cw_engine_t *e)
 {
     uint64_t ev = 0;
     for (int i = 0; i < e->n_rt; i++) {

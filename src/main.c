@@ -7,7 +7,7 @@
 #include <string.h>
 #include <apr_general.h>
 #include "cw_build.h"
-#include "cli.h"
+#include "cdrwatch/cli.h"
 
 static const char usage[] =
     "cdrwatch " PACKAGE_VERSION " - catch the theft of call-detail records while it happens\n"
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
         printf("cdrwatch %s\n", PACKAGE_VERSION);
         return 0;
     }
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
+    if (cw_init() != CW_OK || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
         fputs("cdrwatch: error: cannot initialise APR\n", stderr);
         return 1;
     }
@@ -83,6 +83,6 @@ int main(int argc, char **argv)
         rc = 2;
     }
     apr_pool_destroy(pool);
-    apr_terminate();
+    cw_terminate();
     exit(rc);
 }

@@ -290,6 +290,10 @@ typedef struct {
  * expected: `cdrwatch.json: rules[2].window: expected a duration like "1h", got 12`. */
 cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out, char *err,
                            size_t errlen);
+/* Load configuration layers: paths[0] first, each later file overriding the earlier ones; n == 0
+ * loads the built-in default. */
+cw_status_t cw_config_load_layers(apr_pool_t *pool, const char *const *paths, int n, cw_config_t **out,
+                                  char *err, size_t errlen);
 /* The same from a string (tests, Kafka-delivered configs); `name` is used in messages. */
 cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text, size_t len,
                             cw_config_t **out, char *err, size_t errlen);
