@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <cjson/cJSON.h>
 #include "cdrwatch/config.h"
@@ -245,6 +246,7 @@ static const option_t rule_options[] = {
      "Keys tracked by this rule; 0 takes engine.max_keys."},
 };
 
+#define BUILTIN_NAME "(built-in config/cdrwatch.json)"
 #define N_CONFIG_OPTIONS (sizeof config_options / sizeof config_options[0])
 #define N_RULE_OPTIONS (sizeof rule_options / sizeof rule_options[0])
 
@@ -252,18 +254,21 @@ static const option_t rule_options[] = {
 
 typedef struct {
     apr_pool_t *pool;
-    const char *file;
+    const char *file;  /* named in messages; with layers, see file_of */
     cw_config_t *cfg;
     char *err;
     size_t errlen;
+    apr_hash_t *origins; /* layers: key path -> file that set it last (values and objects) */
 } ctx_t;
+
+static const char *file_of(ctx_t *c, const char *path);
 
 static cw_status_t fail(ctx_t *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static cw_status_t fail(ctx_t *c, const char *path, const char *fmt, ...)
 {
     va_list ap;
-    int n = snprintf(c->err, c->errlen, "%s: %s: ", c->file, path);
+    int n = snprintf(c->err, c->errlen, "%s: %s: ", file_of(c, path), path);
     if (n < 0 || (size_t)n >= c->errlen)
         return CW_ERR_USAGE;
     va_start(ap, fmt);
@@ -1625,19 +1630,14 @@ static void line_col(const char *text, size_t off, int *line, int *col)
     }
 }
 
-cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text, size_t len,
-                            cw_config_t **out, char *err, size_t errlen)
+/* Parse the JSON text of one file (a syntax error names its line and column). */
+static cw_status_t parse_json(const char *name, const char *text, size_t len, cJSON **root, char *err,
+                              size_t errlen)
 {
-    ctx_t c = {pool, name, NULL, err, errlen};
     const char *end = NULL;
-    cJSON *root;
-    cw_status_t st;
-
-    c.cfg = apr_pcalloc(pool, sizeof *c.cfg);
-    c.cfg->path = apr_pstrdup(pool, name);
-    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!root) {
-        int line, col;
+    int line, col;
+    *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!*root) {
         size_t off = end && end >= text ? (size_t)(end - text) : 0;
         line_col(text, off < len ? off : len, &line, &col);
         snprintf(err, errlen, "%s: line %d, column %d: expected valid JSON (syntax error)", name, line, col);
@@ -1645,37 +1645,54 @@ cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text
     }
     for (const char *p = end; p < text + len; p++) {
         if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
-            int line, col;
             line_col(text, (size_t)(p - text), &line, &col);
             snprintf(err, errlen, "%s: line %d, column %d: expected the end of the file after the top-level object",
                      name, line, col);
-            cJSON_Delete(root);
+            cJSON_Delete(*root);
             return CW_ERR_USAGE;
         }
     }
-    st = walk(&c, root, config_options, N_CONFIG_OPTIONS, "", "", (char *)c.cfg, NULL);
-    if (st == CW_OK)
-        st = compile_regex(&c, "reference.subscriber_pattern", c.cfg->subscriber_pattern, false,
-                           &c.cfg->subscriber_re);
-    if (st == CW_OK)
-        st = parse_rules(&c, member(root, "rules"));
-    cJSON_Delete(root);
-    if (st != CW_OK)
-        return st;
-    *out = c.cfg;
     return CW_OK;
 }
 
-cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out, char *err,
-                           size_t errlen)
+/* Build the configuration from a (merged) JSON tree, walking the option tables. */
+static cw_status_t build(ctx_t *c, const char *name, const cJSON *root, cw_config_t **out)
 {
-    FILE *f;
-    char *text;
+    cw_status_t st;
+    c->cfg = apr_pcalloc(c->pool, sizeof *c->cfg);
+    c->cfg->path = apr_pstrdup(c->pool, name);
+    c->cfg->origins = apr_array_make(c->pool, 0, sizeof(cw_origin_t));
+    st = walk(c, root, config_options, N_CONFIG_OPTIONS, "", "", (char *)c->cfg, NULL);
+    if (st == CW_OK)
+        st = compile_regex(c, "reference.subscriber_pattern", c->cfg->subscriber_pattern, false,
+                           &c->cfg->subscriber_re);
+    if (st == CW_OK)
+        st = parse_rules(c, member(root, "rules"));
+    if (st == CW_OK)
+        *out = c->cfg;
+    return st;
+}
+
+cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text, size_t len,
+                            cw_config_t **out, char *err, size_t errlen)
+{
+    ctx_t c = {pool, name, NULL, err, errlen, NULL};
+    cJSON *root;
+    cw_status_t st;
+    if ((st = parse_json(name, text, len, &root, err, errlen)) != CW_OK)
+        return st;
+    st = build(&c, name, root, out);
+    cJSON_Delete(root);
+    return st;
+}
+
+/* The whole of a file, in the pool (at most 16 MiB). */
+static cw_status_t read_text(apr_pool_t *pool, const char *path, char **out, size_t *outlen, char *err,
+                             size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
     size_t len = 0, cap = 65536;
-    if (!path)
-        return cw_config_parse(pool, "(built-in config/cdrwatch.json)", cw_default_config,
-                               cw_default_config_len, out, err, errlen);
-    f = fopen(path, "rb");
+    char *text;
     if (!f) {
         snprintf(err, errlen, "%s: cannot open configuration: %s", path, strerror(errno));
         return CW_ERR_USAGE;
@@ -1702,13 +1719,215 @@ cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out
         return CW_ERR_USAGE;
     }
     fclose(f);
+    *out = text;
+    *outlen = len;
+    return CW_OK;
+}
+
+cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out, char *err,
+                           size_t errlen)
+{
+    char *text;
+    size_t len;
+    cw_status_t st;
+    if (!path)
+        return cw_config_parse(pool, BUILTIN_NAME, cw_default_config, cw_default_config_len, out, err, errlen);
+    if ((st = read_text(pool, path, &text, &len, err, errlen)) != CW_OK)
+        return st;
     return cw_config_parse(pool, path, text, len, out, err, errlen);
+}
+
+/* ---- layers ----
+ *
+ * Later files override earlier ones on the JSON trees, before validation: objects are merged
+ * key by key, arrays and other values replaced, and `rules` matched by id (a rule whose id an
+ * earlier layer has is merged into it key by key; a new id is appended). Every key path of the
+ * merged tree remembers the file that set it last (a value) or touched it last (an object), so
+ * that a message names the file its value came from, and check-config --origin can say it. */
+
+static void set_origin(ctx_t *c, const char *path, const char *file)
+{
+    apr_hash_set(c->origins, path, APR_HASH_KEY_STRING, file);
+}
+
+/* Record `file` for path and everything under it (rules by their index in the merged list). */
+static void set_origin_all(ctx_t *c, const cJSON *v, const char *path, const char *file)
+{
+    const cJSON *it;
+    int i = 0;
+    set_origin(c, path, file);
+    if (cJSON_IsObject(v)) {
+        cJSON_ArrayForEach(it, v)
+            set_origin_all(c, it, join(c, path, it->string), file);
+    } else if (cJSON_IsArray(v) && strcmp(path, "rules") == 0) {
+        cJSON_ArrayForEach(it, v)
+            set_origin_all(c, it, apr_psprintf(c->pool, "rules[%d]", i++), file);
+    }
+}
+
+/* The file a key path came from: the path itself, else its closest enclosing object or array
+ * ("rules[2].window" -> "rules[2]" -> "rules"), else the last layer. One file: that file. */
+static const char *file_of(ctx_t *c, const char *path)
+{
+    char *p;
+    if (!c->origins)
+        return c->file;
+    p = apr_pstrdup(c->pool, path);
+    for (;;) {
+        const char *f = apr_hash_get(c->origins, p, APR_HASH_KEY_STRING);
+        char *cut = strrchr(p, '.'), *bracket = strrchr(p, '[');
+        if (f)
+            return f;
+        if (bracket && (!cut || bracket > cut))
+            cut = bracket;
+        if (!cut)
+            return c->file;
+        *cut = '\0';
+    }
+}
+
+static cw_status_t merge_object(ctx_t *c, cJSON *base, const cJSON *over, const char *path,
+                                const char *file);
+
+static const char *rule_id(const cJSON *rule)
+{
+    const cJSON *id = cJSON_IsObject(rule) ? cJSON_GetObjectItemCaseSensitive(rule, "id") : NULL;
+    return cJSON_IsString(id) ? id->valuestring : NULL;
+}
+
+/* rules: a rule whose id is already there is merged into it; any other is appended. */
+static cw_status_t merge_rules(ctx_t *c, cJSON *base, const cJSON *over, const char *file)
+{
+    const cJSON *r;
+    cw_status_t st;
+    set_origin(c, "rules", file);
+    cJSON_ArrayForEach(r, over)
+    {
+        const char *id = rule_id(r);
+        cJSON *b;
+        int k = 0;
+        for (b = base->child; b && !(id && rule_id(b) && strcmp(rule_id(b), id) == 0); b = b->next)
+            k++;
+        if (b) {
+            if ((st = merge_object(c, b, r, apr_psprintf(c->pool, "rules[%d]", k), file)) != CW_OK)
+                return st;
+            continue;
+        }
+        set_origin_all(c, r, apr_psprintf(c->pool, "rules[%d]", cJSON_GetArraySize(base)), file);
+        cJSON_AddItemToArray(base, cJSON_Duplicate(r, true));
+    }
+    return CW_OK;
+}
+
+static cw_status_t merge_object(ctx_t *c, cJSON *base, const cJSON *over, const char *path,
+                                const char *file)
+{
+    const cJSON *it;
+    cw_status_t st;
+    set_origin(c, path, file);
+    cJSON_ArrayForEach(it, over)
+    {
+        const char *p = join(c, path, it->string);
+        cJSON *b = cJSON_GetObjectItemCaseSensitive(base, it->string);
+        for (const cJSON *o = over->child; o != it; o = o->next) {
+            if (strcmp(o->string, it->string) == 0)
+                return fail(c, p, "duplicate key");
+        }
+        if (b && cJSON_IsObject(b) && cJSON_IsObject(it))
+            st = merge_object(c, b, it, p, file);
+        else if (b && cJSON_IsArray(b) && cJSON_IsArray(it) && strcmp(p, "rules") == 0)
+            st = merge_rules(c, b, it, file);
+        else {
+            set_origin_all(c, it, p, file);
+            if (b)
+                cJSON_ReplaceItemViaPointer(base, b, cJSON_Duplicate(it, true));
+            else
+                cJSON_AddItemToObject(base, it->string, cJSON_Duplicate(it, true));
+            st = CW_OK;
+        }
+        if (st != CW_OK)
+            return st;
+    }
+    return CW_OK;
+}
+
+/* Read, parse and merge the layers into *root. */
+static cw_status_t merge_layers(ctx_t *c, const char *const *paths, int n, cJSON **root)
+{
+    cw_status_t st = CW_OK;
+    *root = NULL;
+    for (int i = 0; i < n && st == CW_OK; i++) {
+        char *text;
+        size_t len;
+        cJSON *layer;
+        c->file = paths[i];
+        if ((st = read_text(c->pool, paths[i], &text, &len, c->err, c->errlen)) != CW_OK ||
+            (st = parse_json(paths[i], text, len, &layer, c->err, c->errlen)) != CW_OK)
+            break;
+        if (!cJSON_IsObject(layer)) {
+            st = fail(c, "(top level)", "expected an object, got %s", got(c, layer));
+            cJSON_Delete(layer);
+        } else if (!*root) {
+            *root = layer;
+            set_origin_all(c, layer, "", paths[i]);
+        } else {
+            st = merge_object(c, *root, layer, "", paths[i]);
+            cJSON_Delete(layer);
+        }
+    }
+    if (st != CW_OK) {
+        cJSON_Delete(*root);
+        *root = NULL;
+    }
+    return st;
+}
+
+/* Every leaf key path of the merged tree with the file that set it. */
+static void collect_origins(ctx_t *c, const cJSON *v, const char *path)
+{
+    const cJSON *it;
+    int i = 0;
+    bool rules = cJSON_IsArray(v) && strcmp(path, "rules") == 0;
+    if (!cJSON_IsObject(v) && !rules) {
+        cw_origin_t *o = apr_array_push(c->cfg->origins);
+        o->path = path;
+        o->file = file_of(c, path);
+        return;
+    }
+    cJSON_ArrayForEach(it, v)
+    {
+        const char *p = rules ? apr_psprintf(c->pool, "rules[%d]", i++) : join(c, path, it->string);
+        collect_origins(c, it, p);
+    }
 }
 
 cw_status_t cw_config_load_layers(apr_pool_t *pool, const char *const *paths, int n, cw_config_t **out,
                                   char *err, size_t errlen)
 {
-    return cw_config_load(pool, n ? paths[n - 1] : NULL, out, err, errlen);
+    ctx_t c = {pool, BUILTIN_NAME, NULL, err, errlen, apr_hash_make(pool)};
+    cJSON *root = NULL;
+    cw_status_t st;
+    if (n == 0) {
+        st = parse_json(BUILTIN_NAME, cw_default_config, cw_default_config_len, &root, err, errlen);
+        if (st == CW_OK)
+            set_origin_all(&c, root, "", BUILTIN_NAME);
+    } else {
+        st = merge_layers(&c, paths, n, &root);
+    }
+    if (st != CW_OK)
+        return st;
+    if (n == 1)
+        c.origins = NULL; /* one file: every message names it, as cw_config_load does */
+    st = build(&c, n ? paths[n - 1] : BUILTIN_NAME, root, out);
+    if (st == CW_OK) {
+        if (!c.origins) {
+            c.origins = apr_hash_make(pool);
+            set_origin_all(&c, root, "", paths[0]);
+        }
+        collect_origins(&c, root, "");
+    }
+    cJSON_Delete(root);
+    return st;
 }
 
 const cw_strlist_t *cw_config_list(const cw_config_t *cfg, const char *name)
@@ -1780,6 +1999,48 @@ void cw_config_print(const cw_config_t *cfg, FILE *out)
 {
     print_object(out, config_options, N_CONFIG_OPTIONS, "", (const char *)cfg, cfg, NULL, 0);
     fputc('\n', out);
+}
+
+/* ---- origins ---- */
+
+/* The origins at or under `path`, or "(default)". */
+static void print_origin(FILE *out, const cw_config_t *cfg, const char *path)
+{
+    size_t n = strlen(path);
+    bool any = false;
+    for (int i = 0; i < cfg->origins->nelts; i++) {
+        const cw_origin_t *o = &APR_ARRAY_IDX(cfg->origins, i, cw_origin_t);
+        if (strncmp(o->path, path, n) == 0 && (o->path[n] == '\0' || o->path[n] == '.' || o->path[n] == '[')) {
+            fprintf(out, "%s\t%s\n", o->path, o->file);
+            any = true;
+        }
+    }
+    if (!any)
+        fprintf(out, "%s\t(default)\n", path);
+}
+
+static void print_table_origins(FILE *out, const cw_config_t *cfg, const option_t *table, size_t n,
+                                const char *prefix)
+{
+    char path[256];
+    for (size_t i = 0; i < n; i++) {
+        if (table[i].type == T_OBJECT)
+            continue;
+        if (table[i].type == T_RULES) {
+            for (int r = 0; r < cfg->n_rules; r++) {
+                snprintf(path, sizeof path, "rules[%d].", r);
+                print_table_origins(out, cfg, rule_options, N_RULE_OPTIONS, path);
+            }
+            continue;
+        }
+        snprintf(path, sizeof path, "%s%s", prefix, table[i].path);
+        print_origin(out, cfg, path);
+    }
+}
+
+void cw_config_print_origins(const cw_config_t *cfg, FILE *out)
+{
+    print_table_origins(out, cfg, config_options, N_CONFIG_OPTIONS, "");
 }
 
 /* ---- option reference ---- */

@@ -238,8 +238,15 @@ typedef struct {
     int n;
 } cw_named_lists_t;
 
+/* Where a value of the configuration came from (check-config --origin). */
 typedef struct {
-    const char *path;             /* file it came from, for messages */
+    const char *path; /* key path as in messages: "engine.max_keys", "rules[2].threshold" */
+    const char *file; /* the layer that set it last */
+} cw_origin_t;
+
+typedef struct {
+    const char *path;             /* file it came from (with layers: the last one), for messages */
+    apr_array_header_t *origins;  /* cw_origin_t, every value a file set (cw_config_load_layers) */
     cw_time_t allowed_lateness;   /* engine.allowed_lateness */
     int64_t max_keys;             /* engine.max_keys: default per rule */
     cw_input_config_t input[CW_STREAM_COUNT];
@@ -290,8 +297,11 @@ typedef struct {
  * expected: `cdrwatch.json: rules[2].window: expected a duration like "1h", got 12`. */
 cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out, char *err,
                            size_t errlen);
-/* Load configuration layers: paths[0] first, each later file overriding the earlier ones; n == 0
- * loads the built-in default. */
+/* Load configuration layers: paths[0] first, each later file overriding the earlier ones (objects
+ * merged key by key, rules matched by id and merged, every other value and list replaced);
+ * n == 0 loads the built-in default. Fills cfg->origins. A message names the file the offending
+ * value came from and its key path in the merged configuration (rules[N] counts the merged
+ * rules: an earlier layer's rules first, then the new ids of each later layer). */
 cw_status_t cw_config_load_layers(apr_pool_t *pool, const char *const *paths, int n, cw_config_t **out,
                                   char *err, size_t errlen);
 /* The same from a string (tests, Kafka-delivered configs); `name` is used in messages. */
@@ -301,6 +311,11 @@ cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text
 /* Print the effective configuration as JSON (defaults filled in, secrets redacted). The output
  * is itself a valid configuration. */
 void cw_config_print(const cw_config_t *cfg, FILE *out);
+
+/* Print, one a line, every option path and the file its value came from ("(default)" when no
+ * file set it): "rules[2].threshold<TAB>overlay.json". Paths a file set inside an option (a
+ * list of `lists`, a filter condition) are listed one by one. */
+void cw_config_print_origins(const cw_config_t *cfg, FILE *out);
 
 /* Print every option with type, default, range and help: format "text" or "man" (roff). */
 void cw_config_describe(FILE *out, bool roff);
