@@ -23,7 +23,7 @@
 #include "cdrwatch/cli.h"
 
 static const char usage[] =
-    "Usage: cdrwatch replay [--config FILE] [--cdr FILE]... [--audit FILE]... [options]\n"
+    "Usage: cdrwatch replay [--config FILE]... [--cdr FILE]... [--audit FILE]... [options]\n"
     "\n"
     "Replay files through the detection engine, merged in event-time order, and write the\n"
     "alerts as JSON Lines (one ECS-shaped object per line) to standard output.\n"
@@ -48,7 +48,8 @@ static const char usage[] =
     "                           each on standard error\n"
     "  -q, --quiet              no progress and no summary on standard error\n"
     "\n"
-    "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json)\n"
+    "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json);\n"
+    "                           given more than once, later files override earlier ones\n"
     "      --watchlist FILE     watchlisted identifiers, one MSISDN, IMSI or IMEI a line\n"
     "                           (instead of watchlist.file of the configuration)\n"
     "  -h, --help               this text\n"

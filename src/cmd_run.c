@@ -15,7 +15,7 @@
 #include "cdrwatch/cli.h"
 
 static const char usage[] =
-    "Usage: cdrwatch run [--config FILE] [--brokers HOST:PORT,...] [--group ID] [--exit-at-end]\n"
+    "Usage: cdrwatch run [--config FILE]... [--brokers HOST:PORT,...] [--group ID] [--exit-at-end]\n"
     "\n"
     "Consume the database audit topic (in a consumer group) and the CDR topic (every partition,\n"
     "on every instance), run the detection engine over both merged in event-time order, and\n"
@@ -24,7 +24,8 @@ static const char usage[] =
     "SIGHUP reloads the watchlist file (watchlist.file); a file with an error is refused and the\n"
     "previous watchlist stays.\n"
     "\n"
-    "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json)\n"
+    "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json);\n"
+    "                           given more than once, later files override earlier ones\n"
     "  -b, --brokers LIST       bootstrap brokers HOST:PORT,... (overrides kafka.brokers, as kcat -b)\n"
     "  -G, --group ID           consumer group (overrides kafka.group, as kcat -G)\n"
     "  -e, --exit-at-end        stop once every partition is read to its end and everything is\n"
