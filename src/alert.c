@@ -127,25 +127,38 @@ static void str_list(out_t *o, const char *name, const char *const *items, int n
     puts_(o, "]");
 }
 
+/* Members: the key text (with its leading comma and quotes), then the value. */
+static void member_str(out_t *o, const char *key, const char *s, size_t max)
+{
+    puts_(o, key);
+    str(o, s, max);
+}
+
+static void member_time(out_t *o, const char *key, cw_time_t t)
+{
+    puts_(o, key);
+    timestr(o, t);
+}
+
+static void member_number(out_t *o, const char *key, double v)
+{
+    puts_(o, key);
+    number(o, v);
+}
+
 /* The ECS part: @timestamp, event, rule, threat, user, source. */
 static void encode_ecs(out_t *o, const cw_alert_t *a)
 {
     const cw_rule_t *r = a->rule;
     const cw_event_t *ev = a->ev;
-    puts_(o, "{\"@timestamp\":");
-    timestr(o, a->at);
-    puts_(o, ",\"event\":{\"kind\":\"alert\",\"id\":");
-    str(o, a->id, 40);
-    puts_(o, ",\"start\":");
-    timestr(o, a->window_start);
-    puts_(o, ",\"end\":");
-    timestr(o, a->window_end);
+    member_time(o, "{\"@timestamp\":", a->at);
+    member_str(o, ",\"event\":{\"kind\":\"alert\",\"id\":", a->id, 40);
+    member_time(o, ",\"start\":", a->window_start);
+    member_time(o, ",\"end\":", a->window_end);
     puts_(o, ",\"severity\":");
     num(o, a->severity);
-    puts_(o, "},\"rule\":{\"id\":");
-    str(o, r->id, 64);
-    puts_(o, ",\"name\":");
-    str(o, r->name, 200);
+    member_str(o, "},\"rule\":{\"id\":", r->id, 64);
+    member_str(o, ",\"name\":", r->name, 200);
     puts_(o, "},\"threat\":{\"framework\":\"MITRE ATT&CK\",\"technique\":[");
     for (int i = 0; i < r->techniques.n; i++) {
         puts_(o, i ? ",{\"id\":" : "{\"id\":");
@@ -188,23 +201,15 @@ static void encode_key(out_t *o, const cw_alert_t *a)
 /* cdrwatch.metric and cdrwatch.detail */
 static void encode_metric(out_t *o, const cw_alert_t *a)
 {
-    puts_(o, ",\"metric\":{\"name\":");
-    str(o, a->metric, 64);
-    if (a->window_name) {
-        puts_(o, ",\"window\":");
-        str(o, a->window_name, 32);
-    }
-    puts_(o, ",\"value\":");
-    number(o, a->value);
-    puts_(o, ",\"threshold\":");
-    number(o, a->threshold);
+    member_str(o, ",\"metric\":{\"name\":", a->metric, 64);
+    if (a->window_name)
+        member_str(o, ",\"window\":", a->window_name, 32);
+    member_number(o, ",\"value\":", a->value);
+    member_number(o, ",\"threshold\":", a->threshold);
     if (a->has_baseline) {
-        puts_(o, ",\"baseline\":{\"mean\":");
-        number(o, a->baseline_mean);
-        puts_(o, ",\"stddev\":");
-        number(o, a->baseline_sd);
-        puts_(o, ",\"level\":");
-        str(o, a->baseline_level, 32);
+        member_number(o, ",\"baseline\":{\"mean\":", a->baseline_mean);
+        member_number(o, ",\"stddev\":", a->baseline_sd);
+        member_str(o, ",\"level\":", a->baseline_level, 32);
         puts_(o, ",\"floor\":");
         num(o, a->floor);
         puts_(o, "}");
@@ -262,12 +267,9 @@ static void encode_evidence(out_t *o, const cw_alert_t *a)
 /* cdrwatch.observer: the only part that depends on the machine and the wall clock. */
 static void encode_observer(out_t *o, const cw_observer_t *obs)
 {
-    puts_(o, ",\"observer\":{\"host\":");
-    str(o, obs->host ? obs->host : "", 255);
-    puts_(o, ",\"version\":");
-    str(o, obs->version ? obs->version : "", 32);
-    puts_(o, ",\"emitted_at\":");
-    timestr(o, obs->emitted_at);
+    member_str(o, ",\"observer\":{\"host\":", obs->host ? obs->host : "", 255);
+    member_str(o, ",\"version\":", obs->version ? obs->version : "", 32);
+    member_time(o, ",\"emitted_at\":", obs->emitted_at);
     puts_(o, "}");
 }
 
