@@ -1450,6 +1450,61 @@ static cw_status_t walk(ctx_t *c, const cJSON *obj, const option_t *table, size_
     return CW_OK;
 }
 
+/* kind threshold: the one-window form becomes windows[0]; every window fits its buckets and
+ * the allowed lateness. `at` is the rule's path and a dot; `obj` the rule's JSON object. */
+static cw_status_t check_windows(ctx_t *c, const char *at, cw_rule_t *r, const cJSON *obj)
+{
+#define AT(key) apr_pstrcat(c->pool, at, key, NULL)
+    if (r->windows_listed) {
+        if (member(obj, "window") || member(obj, "bucket") || member(obj, "threshold"))
+            return fail(c, AT("windows"), "expected either windows or window/bucket/threshold, not both");
+    } else {
+        if (r->threshold < 1)
+            return fail(c, AT("threshold"), "required with kind \"threshold\": expected an integer >= 1 "
+                                            "(or a windows list)");
+        r->windows[0].window = r->window;
+        r->windows[0].bucket = r->bucket;
+        r->windows[0].threshold = r->threshold;
+        r->n_windows = 1;
+    }
+    for (int w = 0; w < r->n_windows; w++) {
+        cw_window_spec_t *ws = &r->windows[w];
+        const char *wp = r->windows_listed ? apr_psprintf(c->pool, "%swindows[%d].", at, w) : at;
+        if (ws->window % ws->bucket != 0)
+            return fail(c, apr_pstrcat(c->pool, wp, "window", NULL),
+                        "expected a multiple of bucket (%lld ms), got %lld ms", (long long)ws->bucket,
+                        (long long)ws->window);
+        if (ws->window / ws->bucket > 1024)
+            return fail(c, apr_pstrcat(c->pool, wp, "bucket", NULL),
+                        "expected at most 1024 buckets per window, got %lld (widen the bucket)",
+                        (long long)(ws->window / ws->bucket));
+        if (c->cfg->allowed_lateness > ws->window)
+            return fail(c, "engine.allowed_lateness",
+                        "expected at most the smallest rule window (%swindow), got a longer duration", wp);
+    }
+    return CW_OK;
+}
+
+/* kind threshold: the metric's field fits its kind, and a baseline fits the metric. */
+static cw_status_t check_metric(ctx_t *c, const char *at, const cw_rule_t *r)
+{
+    if (r->metric == CW_METRIC_SUM && !is_numeric_field(r->metric_field))
+        return fail(c, AT("metric.field"),
+                    "required with metric.kind \"sum\": expected a numeric field of the %s stream (%s)",
+                    cw_stream_name(r->stream), field_names(c, r->stream, true));
+    if (r->metric == CW_METRIC_DISTINCT && (r->metric_field == CW_F_NONE || is_numeric_field(r->metric_field)))
+        return fail(c, AT("metric.field"),
+                    "required with metric.kind \"distinct\": expected a text field of the %s stream "
+                    "(client_host, object, subscribers...)", cw_stream_name(r->stream));
+    if (r->metric == CW_METRIC_DISTINCT && (r->baseline_sigma > 0 || r->baseline_ratio > 0))
+        return fail(c, AT("baseline"), "expected no baseline with metric.kind \"distinct\" "
+                                       "(distinct counts do not add up hour by hour)");
+    if (r->baseline_alpha <= 0)
+        return fail(c, AT("baseline.alpha"), "expected a number above 0 and at most 1, got 0");
+    return CW_OK;
+#undef AT
+}
+
 /* Cross-option checks of one rule; `obj` is its JSON object (to tell given from defaulted). */
 static cw_status_t check_rule(ctx_t *c, const char *path, cw_rule_t *r, const cJSON *obj)
 {
@@ -1466,46 +1521,8 @@ static cw_status_t check_rule(ctx_t *c, const char *path, cw_rule_t *r, const cJ
         r->max_keys = c->cfg->max_keys;
     switch (r->kind) {
     case CW_KIND_THRESHOLD:
-        if (r->windows_listed) {
-            if (member(obj, "window") || member(obj, "bucket") || member(obj, "threshold"))
-                return fail(c, AT("windows"), "expected either windows or window/bucket/threshold, not both");
-        } else {
-            if (r->threshold < 1)
-                return fail(c, AT("threshold"), "required with kind \"threshold\": expected an integer >= 1 "
-                                                "(or a windows list)");
-            r->windows[0].window = r->window;
-            r->windows[0].bucket = r->bucket;
-            r->windows[0].threshold = r->threshold;
-            r->n_windows = 1;
-        }
-        for (int w = 0; w < r->n_windows; w++) {
-            cw_window_spec_t *ws = &r->windows[w];
-            const char *wp = r->windows_listed ? apr_psprintf(c->pool, "%swindows[%d].", at, w) : at;
-            if (ws->window % ws->bucket != 0)
-                return fail(c, apr_pstrcat(c->pool, wp, "window", NULL),
-                            "expected a multiple of bucket (%lld ms), got %lld ms", (long long)ws->bucket,
-                            (long long)ws->window);
-            if (ws->window / ws->bucket > 1024)
-                return fail(c, apr_pstrcat(c->pool, wp, "bucket", NULL),
-                            "expected at most 1024 buckets per window, got %lld (widen the bucket)",
-                            (long long)(ws->window / ws->bucket));
-            if (c->cfg->allowed_lateness > ws->window)
-                return fail(c, "engine.allowed_lateness",
-                            "expected at most the smallest rule window (%swindow), got a longer duration", wp);
-        }
-        if (r->metric == CW_METRIC_SUM && !is_numeric_field(r->metric_field))
-            return fail(c, AT("metric.field"),
-                        "required with metric.kind \"sum\": expected a numeric field of the %s stream (%s)",
-                        cw_stream_name(r->stream), field_names(c, r->stream, true));
-        if (r->metric == CW_METRIC_DISTINCT && (r->metric_field == CW_F_NONE || is_numeric_field(r->metric_field)))
-            return fail(c, AT("metric.field"),
-                        "required with metric.kind \"distinct\": expected a text field of the %s stream "
-                        "(client_host, object, subscribers...)", cw_stream_name(r->stream));
-        if (r->metric == CW_METRIC_DISTINCT && (r->baseline_sigma > 0 || r->baseline_ratio > 0))
-            return fail(c, AT("baseline"), "expected no baseline with metric.kind \"distinct\" "
-                                           "(distinct counts do not add up hour by hour)");
-        if (r->baseline_alpha <= 0)
-            return fail(c, AT("baseline.alpha"), "expected a number above 0 and at most 1, got 0");
+        if ((st = check_windows(c, at, r, obj)) != CW_OK || (st = check_metric(c, at, r)) != CW_OK)
+            return st;
         break;
     case CW_KIND_FIRST_SEEN:
         if (r->seen_field == CW_F_NONE)
