@@ -6,7 +6,10 @@
  * option may depend on one declared before it: a rule's `key` on its `stream`), applies the
  * default where the file is silent, and refuses any key the table does not know, naming the
  * file, the key path and what was expected. Printing and the option reference walk the same
- * tables. Everything lives in the pool given to cw_config_load; the cJSON tree is deleted before
+ * tables. Each option type is a parse/print pair in the type table (`types`), and every option
+ * stores its value at its declared offset (lists as { items, n }). Layers (several --config
+ * files) are merged as JSON trees before the walk, remembering which file set each key path.
+ * Everything lives in the pool given to cw_config_load; the cJSON trees are deleted before
  * returning.
  */
 #include <errno.h>

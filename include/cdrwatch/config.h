@@ -5,6 +5,9 @@
  * help). The same tables drive validation, `check-config` output and the option list of the man
  * page (`cdrwatch check-config --list-options`), so they cannot drift apart.
  *
+ * Several files may be loaded as layers (cw_config_load_layers): later ones override earlier
+ * ones, rules matched by id, before the merged result is validated as one file would be.
+ *
  * A loaded configuration lives in its own pool (one pool per configuration generation); nothing
  * in it changes after cw_config_load returns, so the engine may keep pointers into it.
  */
