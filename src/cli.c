@@ -1,0 +1,40 @@
+/*
+ * cli.c — what the subcommands share: bad-option messages, configuration loading, exit status.
+ * See cdrwatch/cli.h. Nothing here exits; main.c does, with the status a command returns.
+ */
+#include <stdio.h>
+#include "cdrwatch/cli.h"
+
+int cw_cli_exit_status(cw_status_t st)
+{
+    if (st == CW_OK)
+        return CW_EXIT_OK;
+    return st == CW_ERR_USAGE ? CW_EXIT_USAGE : CW_EXIT_FAILURE;
+}
+
+int cw_cli_option_error(const char *cmd, int c, const char *opt, const char *tail)
+{
+    if (c == ':')
+        fprintf(stderr, "cdrwatch %s: option '%s' needs a value%s", cmd, opt, tail);
+    else
+        fprintf(stderr, "cdrwatch %s: unknown option '%s'%s", cmd, opt, tail);
+    return CW_EXIT_USAGE;
+}
+
+int cw_cli_error(cw_status_t st, const char *msg)
+{
+    fprintf(stderr, "cdrwatch: error: %s\n", msg);
+    return cw_cli_exit_status(st);
+}
+
+int cw_cli_load_config(apr_pool_t *pool, const apr_array_header_t *paths, cw_config_t **cfg)
+{
+    char err[1024];
+    cw_status_t st = cw_config_load_layers(pool, (const char *const *)paths->elts, paths->nelts, cfg, err,
+                                           sizeof err);
+    if (st != CW_OK) {
+        cw_cli_error(st, err);
+        return CW_EXIT_USAGE;
+    }
+    return CW_EXIT_OK;
+}
