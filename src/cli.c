@@ -38,3 +38,34 @@ int cw_cli_load_config(apr_pool_t *pool, const apr_array_header_t *paths, cw_con
     }
     return CW_EXIT_OK;
 }
+
+void cw_cli_inputs_init(apr_pool_t *pool, cw_cli_inputs_t *in)
+{
+    in->inputs = apr_array_make(pool, 8, sizeof(cw_replay_input_t));
+    in->format = CW_AUDIT_CANONICAL;
+    in->format_given = false;
+}
+
+void cw_cli_add_input(cw_cli_inputs_t *in, cw_stream_t stream, const char *path)
+{
+    cw_replay_input_t *r = apr_array_push(in->inputs);
+    r->path = path;
+    r->stream = stream;
+    r->format = stream == CW_STREAM_AUDIT ? in->format : CW_AUDIT_CANONICAL;
+}
+
+int cw_cli_set_audit_format(cw_cli_inputs_t *in, const char *cmd, const char *name)
+{
+    if (!cw_audit_format_parse(name, &in->format)) {
+        fprintf(stderr, "cdrwatch %s: --audit-format: expected canonical, pgaudit, mariadb or mysql-json, got '%s'\n",
+                cmd, name);
+        return CW_EXIT_USAGE;
+    }
+    for (int i = 0; !in->format_given && i < in->inputs->nelts; i++) {
+        cw_replay_input_t *r = &APR_ARRAY_IDX(in->inputs, i, cw_replay_input_t);
+        if (r->stream == CW_STREAM_AUDIT) /* given before the first --audit-format */
+            r->format = in->format;
+    }
+    in->format_given = true;
+    return CW_EXIT_OK;
+}

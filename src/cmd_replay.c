@@ -73,10 +73,7 @@ static const char usage[] =
 /* What the command line asked for. */
 typedef struct {
     apr_array_header_t *configs; /* const char *: --config layers, in order */
-    apr_array_header_t *inputs;  /* cw_replay_input_t */
-    apr_array_header_t *unformatted; /* int: --audit inputs given before any --audit-format */
-    cw_audit_format_t format;
-    bool format_given;
+    cw_cli_inputs_t in;          /* --cdr, --audit, --audit-format */
     const char *out_path, *dlq_path, *pg_prefix_text, *watchlist;
     const char *state_in, *state_out; /* --state-in, --state-out */
     cw_pg_prefix_t *pg_prefix;
@@ -187,32 +184,6 @@ static void progress(const cw_metrics_t *m, cw_time_t clock, bool final)
 
 /* ---- step 1: options ---- */
 
-static void add_input(replay_opts_t *o, int c, const char *path)
-{
-    cw_replay_input_t *in = apr_array_push(o->inputs);
-    in->path = path;
-    in->stream = c == 'C' ? CW_STREAM_CDR : CW_STREAM_AUDIT;
-    in->format = c == 'A' ? o->format : CW_AUDIT_CANONICAL;
-    if (c == 'A' && !o->format_given)
-        *(int *)apr_array_push(o->unformatted) = o->inputs->nelts - 1;
-}
-
-static int set_audit_format(replay_opts_t *o, const char *name)
-{
-    if (!cw_audit_format_parse(name, &o->format)) {
-        fprintf(stderr, "cdrwatch replay: --audit-format: expected canonical, pgaudit, mariadb or "
-                        "mysql-json, got '%s'\n", name);
-        return CW_EXIT_USAGE;
-    }
-    if (!o->format_given) {
-        /* the first --audit-format also applies to the --audit files given before it */
-        for (int i = 0; i < o->unformatted->nelts; i++)
-            APR_ARRAY_IDX(o->inputs, APR_ARRAY_IDX(o->unformatted, i, int), cw_replay_input_t).format = o->format;
-    }
-    o->format_given = true;
-    return CW_EXIT_OK;
-}
-
 /* Read argv into o; -1 to go on, or the exit status (--help, a usage error). */
 static int read_options(apr_pool_t *pool, int argc, char **argv, replay_opts_t *o)
 {
@@ -231,18 +202,16 @@ static int read_options(apr_pool_t *pool, int argc, char **argv, replay_opts_t *
                                          {NULL, 0, NULL, 0}};
     int c;
     o->configs = apr_array_make(pool, 2, sizeof(const char *));
-    o->inputs = apr_array_make(pool, 8, sizeof(cw_replay_input_t));
-    o->unformatted = apr_array_make(pool, 8, sizeof(int));
-    o->format = CW_AUDIT_CANONICAL;
+    cw_cli_inputs_init(pool, &o->in);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:o:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'c': *(const char **)apr_array_push(o->configs) = optarg; break;
-        case 'C':
-        case 'A': add_input(o, c, optarg); break;
+        case 'C': cw_cli_add_input(&o->in, CW_STREAM_CDR, optarg); break;
+        case 'A': cw_cli_add_input(&o->in, CW_STREAM_AUDIT, optarg); break;
         case 'F':
-            if (set_audit_format(o, optarg) != CW_EXIT_OK)
+            if (cw_cli_set_audit_format(&o->in, "replay", optarg) != CW_EXIT_OK)
                 return CW_EXIT_USAGE;
             break;
         case 'P': o->pg_prefix_text = optarg; break;
@@ -269,8 +238,8 @@ static int check_options(apr_pool_t *pool, replay_opts_t *o)
 {
     bool any_pgaudit = false;
     char err[1024];
-    for (int i = 0; i < o->inputs->nelts; i++)
-        any_pgaudit |= APR_ARRAY_IDX(o->inputs, i, cw_replay_input_t).format == CW_AUDIT_PGAUDIT;
+    for (int i = 0; i < o->in.inputs->nelts; i++)
+        any_pgaudit |= APR_ARRAY_IDX(o->in.inputs, i, cw_replay_input_t).format == CW_AUDIT_PGAUDIT;
     if (o->pg_prefix_text) {
         if (!any_pgaudit) {
             fputs("cdrwatch replay: --pg-log-prefix goes with --audit-format pgaudit (no --audit file is "
@@ -282,7 +251,7 @@ static int check_options(apr_pool_t *pool, replay_opts_t *o)
             return CW_EXIT_USAGE;
         }
     }
-    if (o->inputs->nelts == 0) {
+    if (o->in.inputs->nelts == 0) {
         fprintf(stderr, "cdrwatch replay: no input: give --cdr FILE and/or --audit FILE "
                         "(see cdrwatch replay --help)\n");
         return CW_EXIT_USAGE;
@@ -319,11 +288,11 @@ static cw_status_t open_inputs(apr_pool_t *pool, const replay_opts_t *o, const c
 {
     cw_status_t st;
     if ((st = cw_engine_create(pool, cfg, on_alert, ctx, engine, err, errlen)) != CW_OK ||
-        (st = cw_replay_open(pool, (const cw_replay_input_t *)o->inputs->elts, o->inputs->nelts, o->pg_prefix,
+        (st = cw_replay_open(pool, (const cw_replay_input_t *)o->in.inputs->elts, o->in.inputs->nelts, o->pg_prefix,
                              on_dead_letter, ctx, replay, err, errlen)) != CW_OK)
         return st;
-    for (int i = 0; i < o->inputs->nelts; i++) {
-        const char *p = APR_ARRAY_IDX(o->inputs, i, cw_replay_input_t).path;
+    for (int i = 0; i < o->in.inputs->nelts; i++) {
+        const char *p = APR_ARRAY_IDX(o->in.inputs, i, cw_replay_input_t).path;
         cw_engine_source_id(*engine, strcmp(p, "-") == 0 ? "(stdin)" : p, -1);
     }
     if (o->state_in) /* after the sources: the state's positions are matched to them by name */

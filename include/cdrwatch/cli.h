@@ -13,6 +13,7 @@
 #include <apr_tables.h>
 #include "cdrwatch/common.h"
 #include "cdrwatch/config.h"
+#include "cdrwatch/replay.h"
 
 enum { CW_EXIT_OK = 0, CW_EXIT_FAILURE = 1, CW_EXIT_USAGE = 2 };
 
@@ -38,5 +39,19 @@ int cw_cli_error(cw_status_t st, const char *msg);
  * built-in configuration). On error print the message (file, key path, what was expected) and
  * return CW_EXIT_USAGE; CW_EXIT_OK with *cfg set otherwise. */
 int cw_cli_load_config(apr_pool_t *pool, const apr_array_header_t *paths, cw_config_t **cfg);
+
+/* The input files of --cdr, --audit and --audit-format, as replay and demo take them: an --audit
+ * file is read in the --audit-format given before it, and the first --audit-format also applies
+ * to the --audit files given before it. */
+typedef struct {
+    apr_array_header_t *inputs; /* cw_replay_input_t, in command-line order */
+    cw_audit_format_t format;   /* of the next --audit file */
+    bool format_given;
+} cw_cli_inputs_t;
+
+void cw_cli_inputs_init(apr_pool_t *pool, cw_cli_inputs_t *in);
+void cw_cli_add_input(cw_cli_inputs_t *in, cw_stream_t stream, const char *path);
+/* --audit-format NAME of command `cmd`: CW_EXIT_OK, or CW_EXIT_USAGE with the message printed. */
+int cw_cli_set_audit_format(cw_cli_inputs_t *in, const char *cmd, const char *name);
 
 #endif
