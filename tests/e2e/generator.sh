@@ -13,7 +13,7 @@ fi
 cd "$top_srcdir"
 GEN="$top_builddir/datasets/gen/cdrwatch-gen"
 CHECK=datasets/gen/check-dataset.py
-SCENARIO_ARGS="--days 14 --cdr-per-day 4000 --scenarios all --set bulk-theft.day=9"
+SCENARIO_ARGS="--days 14 --cdr-per-day 4000 --scenarios classic --set bulk-theft.day=9"
 ALL="bulk-theft low-and-slow history-harvest export-by-non-exporter off-hours-new-host watchlist-lookup account-created-then-reads audit-tampering source-silence"
 
 # 1. datasets/scenarios is what the documented command writes
