@@ -1909,12 +1909,21 @@ static void query_with_typo(const analyst_turn_t *q, int type)
 }
 
 /* An analyst's ad-hoc query, one of five kinds. */
-/* A case (profile fraud-heavy): the whole history of a heavy user (the top 1 % by activity),
- * through the view over every CDR table. */
+/* A case (profile fraud-heavy): the whole history of a heavy user (one of the top 1 % by
+ * activity, drawn by activity), through the view over every CDR table. */
 static void query_case_history(const analyst_turn_t *q)
 {
     const world_t *w = q->w;
-    uint32_t subscriber = (uint32_t)rng_below(q->r, w->op.n_subs / 100 + 1);
+    const operator_t *op = &w->op;
+    const uint64_t heavy = activity_weight(op->n_subs / 100); /* the weight of rank n/100 */
+    uint32_t subscriber = pick_subscriber(op, q->r);
+    for (int tries = 0; tries < 10000; tries++) { /* by activity, until one of the top 1 % */
+        uint64_t weight = op->activity_cum[subscriber] -
+                          (subscriber ? op->activity_cum[subscriber - 1] : 0);
+        if (weight > heavy)
+            break;
+        subscriber = pick_subscriber(op, q->r);
+    }
     audit_event_t *e = audit_add(q->w, q->actor, q->ts, "SELECT", q->session);
     e->statement = xasprintf("SELECT * FROM %s WHERE calling_msisdn = '%s' ORDER BY start_time",
                              CDR_ALL_VIEW, w->op.id[subscriber].msisdn);
