@@ -147,133 +147,165 @@ static void str_list(out_t *o, const char *name, const char *const *items, int n
     puts_(o, "]");
 }
 
-size_t cw_alert_encode(const cw_alert_t *a, const cw_observer_t *obs, char *buf, size_t buflen)
+/* Members: the key text (with its leading comma and quotes), then the value. */
+static void member_str(out_t *o, const char *key, const char *s, size_t max)
+{
+    puts_(o, key);
+    str(o, s, max);
+}
+
+static void member_time(out_t *o, const char *key, cw_time_t t)
+{
+    puts_(o, key);
+    timestr(o, t);
+}
+
+static void member_number(out_t *o, const char *key, double v)
+{
+    puts_(o, key);
+    number(o, v);
+}
+
+/* The ECS part: @timestamp, event, rule, threat, user, source. */
+static void encode_ecs(out_t *o, const cw_alert_t *a)
 {
     const cw_rule_t *r = a->rule;
     const cw_event_t *ev = a->ev;
-    out_t o = {buf, 0, buflen};
-
-    puts_(&o, "{\"@timestamp\":");
-    timestr(&o, a->at);
-    puts_(&o, ",\"event\":{\"kind\":\"alert\",\"id\":");
-    str(&o, a->id, 40);
-    puts_(&o, ",\"start\":");
-    timestr(&o, a->window_start);
-    puts_(&o, ",\"end\":");
-    timestr(&o, a->window_end);
-    puts_(&o, ",\"severity\":");
-    num(&o, a->severity);
-    puts_(&o, "},\"rule\":{\"id\":");
-    str(&o, r->id, 64);
-    puts_(&o, ",\"name\":");
-    str(&o, r->name, 200);
-    puts_(&o, "},\"threat\":{\"framework\":\"MITRE ATT&CK\",\"technique\":[");
+    member_time(o, "{\"@timestamp\":", a->at);
+    member_str(o, ",\"event\":{\"kind\":\"alert\",\"id\":", a->id, 40);
+    member_time(o, ",\"start\":", a->window_start);
+    member_time(o, ",\"end\":", a->window_end);
+    puts_(o, ",\"severity\":");
+    num(o, a->severity);
+    member_str(o, "},\"rule\":{\"id\":", r->id, 64);
+    member_str(o, ",\"name\":", r->name, 200);
+    puts_(o, "},\"threat\":{\"framework\":\"MITRE ATT&CK\",\"technique\":[");
     for (int i = 0; i < r->techniques.n; i++) {
-        puts_(&o, i ? ",{\"id\":" : "{\"id\":");
-        str(&o, r->techniques.items[i], 16);
-        puts_(&o, "}");
+        puts_(o, i ? ",{\"id\":" : "{\"id\":");
+        str(o, r->techniques.items[i], 16);
+        puts_(o, "}");
     }
-    puts_(&o, "]}");
+    puts_(o, "]}");
     if (a->principal) {
-        puts_(&o, ",\"user\":{\"name\":");
-        str(&o, a->principal, CW_NAME_MAX);
-        puts_(&o, "}");
+        puts_(o, ",\"user\":{\"name\":");
+        str(o, a->principal, CW_NAME_MAX);
+        puts_(o, "}");
     }
     if (ev && ev->stream == CW_STREAM_AUDIT && ev->u.audit.client_host[0]) {
-        puts_(&o, ",\"source\":{\"address\":");
-        str(&o, ev->u.audit.client_host, CW_HOST_MAX);
-        puts_(&o, "}");
+        puts_(o, ",\"source\":{\"address\":");
+        str(o, ev->u.audit.client_host, CW_HOST_MAX);
+        puts_(o, "}");
     }
-    puts_(&o, ",\"cdrwatch\":{\"key\":{");
-    {
-        /* the key's fields, split at CW_KEY_SEP */
-        size_t start = 0;
-        for (int i = 0; i < r->n_key; i++) {
-            size_t end = start;
-            while (end < a->keylen && a->key[end] != CW_KEY_SEP)
-                end++;
-            if (i)
-                puts_(&o, ",");
-            str(&o, cw_field_name(r->key[i]), 32);
-            puts_(&o, ":");
-            o.len = cw_json_string(o.buf, o.len, o.cap, a->key + start, end - start, 256);
-            start = end + 1;
-        }
+}
+
+/* cdrwatch.key: the key's fields, split at CW_KEY_SEP. */
+static void encode_key(out_t *o, const cw_alert_t *a)
+{
+    const cw_rule_t *r = a->rule;
+    size_t start = 0;
+    puts_(o, "\"key\":{");
+    for (int i = 0; i < r->n_key; i++) {
+        size_t end = start;
+        while (end < a->keylen && a->key[end] != CW_KEY_SEP)
+            end++;
+        if (i)
+            puts_(o, ",");
+        str(o, cw_field_name(r->key[i]), 32);
+        puts_(o, ":");
+        o->len = cw_json_string(o->buf, o->len, o->cap, a->key + start, end - start, 256);
+        start = end + 1;
     }
-    puts_(&o, "},\"metric\":{\"name\":");
-    str(&o, a->metric, 64);
-    if (a->window_name) {
-        puts_(&o, ",\"window\":");
-        str(&o, a->window_name, 32);
-    }
-    puts_(&o, ",\"value\":");
-    number(&o, a->value);
-    puts_(&o, ",\"threshold\":");
-    number(&o, a->threshold);
+    puts_(o, "}");
+}
+
+/* cdrwatch.metric and cdrwatch.detail */
+static void encode_metric(out_t *o, const cw_alert_t *a)
+{
+    member_str(o, ",\"metric\":{\"name\":", a->metric, 64);
+    if (a->window_name)
+        member_str(o, ",\"window\":", a->window_name, 32);
+    member_number(o, ",\"value\":", a->value);
+    member_number(o, ",\"threshold\":", a->threshold);
     if (a->has_baseline) {
-        puts_(&o, ",\"baseline\":{\"mean\":");
-        number(&o, a->baseline_mean);
-        puts_(&o, ",\"stddev\":");
-        number(&o, a->baseline_sd);
-        puts_(&o, ",\"level\":");
-        str(&o, a->baseline_level, 32);
-        puts_(&o, ",\"floor\":");
-        num(&o, a->floor);
-        puts_(&o, "}");
+        member_number(o, ",\"baseline\":{\"mean\":", a->baseline_mean);
+        member_number(o, ",\"stddev\":", a->baseline_sd);
+        member_str(o, ",\"level\":", a->baseline_level, 32);
+        puts_(o, ",\"floor\":");
+        num(o, a->floor);
+        puts_(o, "}");
     }
-    puts_(&o, "}");
+    puts_(o, "}");
     if (a->detail_name) {
-        puts_(&o, ",\"detail\":{");
-        str(&o, a->detail_name, 64);
-        puts_(&o, ":");
-        str(&o, a->detail_value ? a->detail_value : "", 256);
+        puts_(o, ",\"detail\":{");
+        str(o, a->detail_name, 64);
+        puts_(o, ":");
+        str(o, a->detail_value ? a->detail_value : "", 256);
         if (a->host_class) {
-            puts_(&o, ",\"host_class\":");
-            str(&o, a->host_class, 64);
+            puts_(o, ",\"host_class\":");
+            str(o, a->host_class, 64);
         }
-        puts_(&o, "}");
+        puts_(o, "}");
     }
-    puts_(&o, ",\"evidence\":{\"records\":");
-    num(&o, (long long)a->records);
-    puts_(&o, ",\"first\":");
-    pos(&o, &a->first);
-    puts_(&o, ",\"last\":");
-    pos(&o, &a->last);
+}
+
+/* cdrwatch.evidence: counts, positions, the record in hand, samples. */
+static void encode_evidence(out_t *o, const cw_alert_t *a)
+{
+    const cw_event_t *ev = a->ev;
+    puts_(o, ",\"evidence\":{\"records\":");
+    num(o, (long long)a->records);
+    puts_(o, ",\"first\":");
+    pos(o, &a->first);
+    puts_(o, ",\"last\":");
+    pos(o, &a->last);
     if (ev && ev->stream == CW_STREAM_AUDIT) {
         const cw_audit_t *au = &ev->u.audit;
-        puts_(&o, ",\"action\":");
-        str(&o, au->action, CW_ACTION_MAX);
+        puts_(o, ",\"action\":");
+        str(o, au->action, CW_ACTION_MAX);
         if (au->object[0]) {
-            puts_(&o, ",\"object\":");
-            str(&o, au->object, CW_OBJECT_MAX);
+            puts_(o, ",\"object\":");
+            str(o, au->object, CW_OBJECT_MAX);
         }
         if (au->client_app[0]) {
-            puts_(&o, ",\"client_app\":");
-            str(&o, au->client_app, CW_NAME_MAX);
+            puts_(o, ",\"client_app\":");
+            str(o, au->client_app, CW_NAME_MAX);
         }
         if (au->statement[0]) {
-            puts_(&o, ",\"statement\":");
-            str(&o, au->statement, 512);
+            puts_(o, ",\"statement\":");
+            str(o, au->statement, 512);
         }
     } else if (ev) {
-        puts_(&o, ",\"calling_msisdn\":");
-        str(&o, ev->u.cdr.calling_msisdn, CW_MSISDN_MAX);
+        puts_(o, ",\"calling_msisdn\":");
+        str(o, ev->u.cdr.calling_msisdn, CW_MSISDN_MAX);
     }
-    str_list(&o, "objects", a->objects, a->n_objects, CW_OBJECT_MAX);
-    str_list(&o, "statements", a->statements, a->n_statements, 256);
-    str_list(&o, "subscribers", a->subscribers, a->n_subscribers, CW_MSISDN_MAX);
+    str_list(o, "objects", a->objects, a->n_objects, CW_OBJECT_MAX);
+    str_list(o, "statements", a->statements, a->n_statements, 256);
+    str_list(o, "subscribers", a->subscribers, a->n_subscribers, CW_MSISDN_MAX);
     if (ev && ev->damage)
-        damage_list(&o, ev->damage);
-    puts_(&o, "}");
-    if (obs) {
-        puts_(&o, ",\"observer\":{\"host\":");
-        str(&o, obs->host ? obs->host : "", 255);
-        puts_(&o, ",\"version\":");
-        str(&o, obs->version ? obs->version : "", 32);
-        puts_(&o, ",\"emitted_at\":");
-        timestr(&o, obs->emitted_at);
-        puts_(&o, "}");
-    }
+        damage_list(o, ev->damage);
+    puts_(o, "}");
+}
+
+/* cdrwatch.observer: the only part that depends on the machine and the wall clock. */
+static void encode_observer(out_t *o, const cw_observer_t *obs)
+{
+    member_str(o, ",\"observer\":{\"host\":", obs->host ? obs->host : "", 255);
+    member_str(o, ",\"version\":", obs->version ? obs->version : "", 32);
+    member_time(o, ",\"emitted_at\":", obs->emitted_at);
+    puts_(o, "}");
+}
+
+size_t cw_alert_encode(const cw_alert_t *a, const cw_observer_t *obs, char *buf, size_t buflen)
+{
+    out_t o = {buf, 0, buflen};
+
+    encode_ecs(&o, a);
+    puts_(&o, ",\"cdrwatch\":{");
+    encode_key(&o, a);
+    encode_metric(&o, a);
+    encode_evidence(&o, a);
+    if (obs)
+        encode_observer(&o, obs);
     puts_(&o, "}}\n");
     if (o.len >= buflen) {
         /* cannot happen with buflen >= CW_ALERT_MAX: every piece above is bounded */

@@ -28,10 +28,10 @@
 #include "cdrwatch/kafka.h"
 #include "cdrwatch/log.h"
 #include "cdrwatch/replay.h"
-#include "cli.h"
+#include "cdrwatch/cli.h"
 
 static const char usage[] =
-    "Usage: cdrwatch demo [--config FILE] [--cdr FILE]... [--audit FILE]... [--audit-format FMT]\n"
+    "Usage: cdrwatch demo [--config FILE]... [--cdr FILE]... [--audit FILE]... [--audit-format FMT]\n"
     "                     [--partitions N]\n"
     "\n"
     "Run the whole Kafka path in this process, with no broker: start librdkafka's mock\n"
@@ -40,8 +40,9 @@ static const char usage[] =
     "read and committed, then print the alerts read back from the alerts topic, one JSON\n"
     "object per line. They are the alerts `cdrwatch replay` raises on the same files.\n"
     "\n"
-    "  -c, --config FILE        configuration (default: the built-in one); its topics and rules\n"
-    "                           are used, its kafka.brokers and kafka.properties are not\n"
+    "  -c, --config FILE        configuration (default: the built-in one); given more than once,\n"
+    "                           later files override earlier ones; its topics and rules are\n"
+    "                           used, its kafka.brokers and kafka.properties are not\n"
     "      --cdr FILE           CDR file (CSV with a header line, or JSON Lines; .gz allowed)\n"
     "      --audit FILE         audit file (same formats)\n"
     "                           (default for both: the bundled dataset, datasets/small)\n"
@@ -63,8 +64,8 @@ static const char usage[] =
 
 /* What the command line asks for. */
 typedef struct {
-    apr_array_header_t *inputs; /* cw_replay_input_t, in command-line order */
-    const char *config_path;
+    cw_cli_inputs_t in;          /* --cdr, --audit, --audit-format */
+    apr_array_header_t *configs; /* const char *: --config layers, in order */
     const char *pg_prefix_text; /* NULL: the default */
     int partitions;
 } demo_args_t;
@@ -87,34 +88,8 @@ typedef struct {
     char err[1024];
 } demo_t;
 
-static int exit_code(cw_status_t st) { return st == CW_ERR_USAGE ? CW_EXIT_USAGE : CW_EXIT_FAILURE; }
 
 /* ---- the command line ---- */
-
-/* Add an input; the first --audit-format also applies to the --audit files given before it. */
-static void add_input(demo_args_t *a, const char *path, cw_stream_t stream, cw_audit_format_t format)
-{
-    cw_replay_input_t *in = apr_array_push(a->inputs);
-    in->path = path;
-    in->stream = stream;
-    in->format = stream == CW_STREAM_AUDIT ? format : CW_AUDIT_CANONICAL;
-}
-
-static bool set_format(demo_args_t *a, const char *name, cw_audit_format_t *format, bool *given)
-{
-    if (!cw_audit_format_parse(name, format)) {
-        fprintf(stderr, "cdrwatch demo: --audit-format: expected canonical, pgaudit, mariadb or mysql-json, "
-                        "got '%s'\n", name);
-        return false;
-    }
-    for (int i = 0; !*given && i < a->inputs->nelts; i++) {
-        cw_replay_input_t *in = &APR_ARRAY_IDX(a->inputs, i, cw_replay_input_t);
-        if (in->stream == CW_STREAM_AUDIT)
-            in->format = *format;
-    }
-    *given = true;
-    return true;
-}
 
 static bool set_partitions(demo_args_t *a, const char *text)
 {
@@ -141,22 +116,21 @@ static int parse_args(apr_pool_t *pool, int argc, char **argv, demo_args_t *a)
                                          {"verbose", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    cw_audit_format_t format = CW_AUDIT_CANONICAL;
-    bool format_given = false;
     int c;
 
     memset(a, 0, sizeof *a);
-    a->inputs = apr_array_make(pool, 4, sizeof(cw_replay_input_t));
+    cw_cli_inputs_init(pool, &a->in);
+    a->configs = apr_array_make(pool, 2, sizeof(const char *));
     a->partitions = 4;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:p:qvh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': a->config_path = optarg; break;
-        case 'C': add_input(a, optarg, CW_STREAM_CDR, format); break;
-        case 'A': add_input(a, optarg, CW_STREAM_AUDIT, format); break;
+        case 'c': *(const char **)apr_array_push(a->configs) = optarg; break;
+        case 'C': cw_cli_add_input(&a->in, CW_STREAM_CDR, optarg); break;
+        case 'A': cw_cli_add_input(&a->in, CW_STREAM_AUDIT, optarg); break;
         case 'F':
-            if (!set_format(a, optarg, &format, &format_given))
+            if (cw_cli_set_audit_format(&a->in, "demo", optarg) != CW_EXIT_OK)
                 return CW_EXIT_USAGE;
             break;
         case 'P': a->pg_prefix_text = optarg; break;
@@ -167,12 +141,7 @@ static int parse_args(apr_pool_t *pool, int argc, char **argv, demo_args_t *a)
         case 'q': cw_log_set_level(CW_LOG_WARN); break;
         case 'v': cw_log_set_level(CW_LOG_DEBUG); break;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;
-        case ':':
-            fprintf(stderr, "cdrwatch demo: option '%s' needs a value (see cdrwatch demo --help)\n", argv[optind - 1]);
-            return CW_EXIT_USAGE;
-        default:
-            fprintf(stderr, "cdrwatch demo: unknown option '%s' (see cdrwatch demo --help)\n", argv[optind - 1]);
-            return CW_EXIT_USAGE;
+        default: return cw_cli_option_error("demo", c, argv[optind - 1], " (see cdrwatch demo --help)\n");
         }
     }
     if (optind < argc) {
@@ -207,20 +176,20 @@ static cw_status_t prepare(apr_pool_t *pool, demo_args_t *a, demo_t *d)
     cw_pg_prefix_t *prefix = NULL;
     d->pool = pool;
     d->partitions = a->partitions;
-    if (a->inputs->nelts == 0) {
+    if (a->in.inputs->nelts == 0) {
         const char *cdr, *audit;
         if (!find_dataset(pool, &cdr, &audit)) {
             snprintf(d->err, sizeof d->err, "the bundled dataset is not in %s nor in ./datasets/small: give "
                      "--cdr FILE and --audit FILE", CW_DATASETDIR);
             return CW_ERR_USAGE;
         }
-        add_input(a, cdr, CW_STREAM_CDR, CW_AUDIT_CANONICAL);
-        add_input(a, audit, CW_STREAM_AUDIT, CW_AUDIT_CANONICAL);
+        cw_cli_add_input(&a->in, CW_STREAM_CDR, cdr);
+        cw_cli_add_input(&a->in, CW_STREAM_AUDIT, audit);
     }
-    for (int i = 0; a->pg_prefix_text && i < a->inputs->nelts; i++) {
-        if (APR_ARRAY_IDX(a->inputs, i, cw_replay_input_t).format == CW_AUDIT_PGAUDIT)
+    for (int i = 0; a->pg_prefix_text && i < a->in.inputs->nelts; i++) {
+        if (APR_ARRAY_IDX(a->in.inputs, i, cw_replay_input_t).format == CW_AUDIT_PGAUDIT)
             break;
-        if (i == a->inputs->nelts - 1) {
+        if (i == a->in.inputs->nelts - 1) {
             snprintf(d->err, sizeof d->err, "--pg-log-prefix goes with --audit-format pgaudit (no --audit file "
                      "is read as pgaudit)");
             return CW_ERR_USAGE;
@@ -230,13 +199,13 @@ static cw_status_t prepare(apr_pool_t *pool, demo_args_t *a, demo_t *d)
         cw_pg_prefix_compile(pool, a->pg_prefix_text, &prefix, d->err, sizeof d->err) != CW_OK)
         return CW_ERR_USAGE;
     d->pg_prefix = prefix;
-    if (cw_config_load(pool, a->config_path, &d->cfg, d->err, sizeof d->err) != CW_OK)
+    if (cw_config_load_layers(pool, (const char *const *)a->configs->elts, a->configs->nelts, &d->cfg, d->err,
+                              sizeof d->err) != CW_OK)
         return CW_ERR_USAGE;
     /* the mock cluster speaks PLAINTEXT on localhost: no security properties */
     d->cfg->n_kafka_props = 0;
     d->cfg->kafka_stats_interval = 0;
     d->json = apr_palloc(pool, CW_RECORD_MAX);
-    cw_decode_init();
     return CW_OK;
 }
 
@@ -553,7 +522,7 @@ int cw_cmd_demo(apr_pool_t *pool, int argc, char **argv)
     if (st == CW_OK)
         st = start_cluster(d);
     if (st == CW_OK)
-        st = load_inputs(d, args.inputs);
+        st = load_inputs(d, args.in.inputs);
     if (st == CW_OK)
         st = run_pipeline(d, &kst);
     /* what a consumer of the alerts topic sees */
@@ -567,5 +536,5 @@ int cw_cmd_demo(apr_pool_t *pool, int argc, char **argv)
         rd_kafka_mock_cluster_destroy(d->mc);
     if (d->host)
         rd_kafka_destroy(d->host);
-    return st == CW_OK ? CW_EXIT_OK : exit_code(st);
+    return st == CW_OK ? CW_EXIT_OK : cw_cli_exit_status(st);
 }

@@ -21,10 +21,10 @@
 #include "cdrwatch/log.h"
 #include "cdrwatch/replay.h"
 #include "cdrwatch/state.h"
-#include "cli.h"
+#include "cdrwatch/cli.h"
 
 static const char usage[] =
-    "Usage: cdrwatch replay [--config FILE] [--cdr FILE]... [--audit FILE]... [options]\n"
+    "Usage: cdrwatch replay [--config FILE]... [--cdr FILE]... [--audit FILE]... [options]\n"
     "\n"
     "Replay files through the detection engine, merged in event-time order, and write the\n"
     "alerts as JSON Lines (one ECS-shaped object per line) to standard output.\n"
@@ -53,7 +53,8 @@ static const char usage[] =
     "      --state-in FILE      start from the state in FILE instead of from nothing; rules\n"
     "                           whose definition changed since start fresh\n"
     "\n"
-    "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json)\n"
+    "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json);\n"
+    "                           given more than once, later files override earlier ones\n"
     "      --watchlist FILE     watchlisted identifiers, one MSISDN, IMSI or IMEI a line\n"
     "                           (instead of watchlist.file of the configuration)\n"
     "  -h, --help               this text\n"
@@ -69,11 +70,21 @@ static const char usage[] =
     "  cdrwatch replay --audit-format mariadb --audit server_audit.log --audit-format mysql-json \\\n"
     "      --audit audit.log\n";
 
+/* What the command line asked for. */
+typedef struct {
+    apr_array_header_t *configs; /* const char *: --config layers, in order */
+    cw_cli_inputs_t in;          /* --cdr, --audit, --audit-format */
+    const char *out_path, *dlq_path, *pg_prefix_text, *watchlist;
+    const char *state_in, *state_out; /* --state-in, --state-out */
+    cw_pg_prefix_t *pg_prefix;
+    bool quiet;
+} replay_opts_t;
+
 typedef struct {
     FILE *out;
     FILE *dlq;       /* NULL: dead letters as lines on stderr */
-    cw_metrics_t *metrics;
     cw_observer_t observer;
+    char host[256];
     char buf[CW_ALERT_MAX];
     bool write_failed;
 } replay_ctx_t;
@@ -110,7 +121,7 @@ static size_t base64(const unsigned char *in, size_t n, char *out)
     return o;
 }
 
-/* Write one dead letter (the caller has counted it). */
+/* Write one dead letter (whoever refused the record has counted it). */
 static void emit_dead_letter(replay_ctx_t *c, const cw_dead_letter_t *dl)
 {
     char pos[512], why[256];
@@ -144,11 +155,18 @@ static void emit_dead_letter(replay_ctx_t *c, const cw_dead_letter_t *dl)
     }
 }
 
+/* The reader counts the records it refuses (cw_replay_add_counts); this only writes them. */
 static void on_dead_letter(void *data, const cw_dead_letter_t *dl)
 {
-    replay_ctx_t *c = data;
-    c->metrics->dead[dl->result.reason]++;
-    emit_dead_letter(c, dl);
+    emit_dead_letter(data, dl);
+}
+
+/* The engine's counters plus the reader's (dead letters before the engine, skipped lines). */
+static cw_metrics_t replay_metrics(cw_engine_t *engine, const cw_replay_t *replay)
+{
+    cw_metrics_t m = *cw_engine_metrics(engine);
+    cw_replay_add_counts(replay, &m);
+    return m;
 }
 
 static void progress(const cw_metrics_t *m, cw_time_t clock, bool final)
@@ -164,7 +182,10 @@ static void progress(const cw_metrics_t *m, cw_time_t clock, bool final)
             clock == INT64_MIN ? "-" : cw_time_format(clock, t));
 }
 
-int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
+/* ---- step 1: options ---- */
+
+/* Read argv into o; -1 to go on, or the exit status (--help, a usage error). */
+static int read_options(apr_pool_t *pool, int argc, char **argv, replay_opts_t *o)
 {
     static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
                                          {"cdr", required_argument, NULL, 'C'},
@@ -179,70 +200,29 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
                                          {"state-out", required_argument, NULL, 'S'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    apr_array_header_t *inputs = apr_array_make(pool, 8, sizeof(cw_replay_input_t));
-    apr_array_header_t *unformatted = apr_array_make(pool, 8, sizeof(int)); /* audit inputs before any --audit-format */
-    const char *config_path = NULL, *out_path = NULL, *dlq_path = NULL;
-    const char *pg_prefix_text = NULL, *watchlist = NULL, *state_in = NULL, *state_out = NULL;
-    cw_pg_prefix_t *pg_prefix = NULL;
-    cw_audit_format_t format = CW_AUDIT_CANONICAL;
-    bool format_given = false, any_pgaudit = false;
-    bool quiet = false;
-    replay_ctx_t *ctx = apr_pcalloc(pool, sizeof *ctx);
-    cw_config_t *cfg;
-    cw_engine_t *engine;
-    cw_replay_t *replay;
-    const cw_event_t *ev;
-    cw_status_t st;
-    char err[1024], host[256] = "";
-    int c, rc = CW_EXIT_OK;
-    bool tty;
-    cw_time_t started = wall_ms(), last_progress = started;
-    uint64_t n = 0;
-
+    int c;
+    o->configs = apr_array_make(pool, 2, sizeof(const char *));
+    cw_cli_inputs_init(pool, &o->in);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:o:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config_path = optarg; break;
-        case 'C':
-        case 'A': {
-            cw_replay_input_t *in = apr_array_push(inputs);
-            in->path = optarg;
-            in->stream = c == 'C' ? CW_STREAM_CDR : CW_STREAM_AUDIT;
-            in->format = c == 'A' ? format : CW_AUDIT_CANONICAL;
-            if (c == 'A' && !format_given)
-                *(int *)apr_array_push(unformatted) = inputs->nelts - 1;
-            break;
-        }
+        case 'c': *(const char **)apr_array_push(o->configs) = optarg; break;
+        case 'C': cw_cli_add_input(&o->in, CW_STREAM_CDR, optarg); break;
+        case 'A': cw_cli_add_input(&o->in, CW_STREAM_AUDIT, optarg); break;
         case 'F':
-            if (!cw_audit_format_parse(optarg, &format)) {
-                fprintf(stderr, "cdrwatch replay: --audit-format: expected canonical, pgaudit, mariadb or "
-                                "mysql-json, got '%s'\n", optarg);
+            if (cw_cli_set_audit_format(&o->in, "replay", optarg) != CW_EXIT_OK)
                 return CW_EXIT_USAGE;
-            }
-            if (!format_given) {
-                /* the first --audit-format also applies to the --audit files given before it */
-                for (int i = 0; i < unformatted->nelts; i++)
-                    APR_ARRAY_IDX(inputs, APR_ARRAY_IDX(unformatted, i, int), cw_replay_input_t).format = format;
-            }
-            format_given = true;
             break;
-        case 'P': pg_prefix_text = optarg; break;
-        case 'o': out_path = optarg; break;
-        case 'D': dlq_path = optarg; break;
-        case 'q': quiet = true; break;
-        case 'W': watchlist = optarg; break;
-        case 'I': state_in = optarg; break;
-        case 'S': state_out = optarg; break;
+        case 'P': o->pg_prefix_text = optarg; break;
+        case 'o': o->out_path = optarg; break;
+        case 'D': o->dlq_path = optarg; break;
+        case 'q': o->quiet = true; break;
+        case 'W': o->watchlist = optarg; break;
+        case 'I': o->state_in = optarg; break;
+        case 'S': o->state_out = optarg; break;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;
-        case ':':
-            fprintf(stderr, "cdrwatch replay: option '%s' needs a value (see cdrwatch replay --help)\n",
-                    argv[optind - 1]);
-            return CW_EXIT_USAGE;
-        default:
-            fprintf(stderr, "cdrwatch replay: unknown option '%s' (see cdrwatch replay --help)\n",
-                    argv[optind - 1]);
-            return CW_EXIT_USAGE;
+        default: return cw_cli_option_error("replay", c, argv[optind - 1], " (see cdrwatch replay --help)\n");
         }
     }
     if (optind < argc) {
@@ -250,71 +230,87 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
                         "or --audit FILE\n", argv[optind]);
         return CW_EXIT_USAGE;
     }
-    for (int i = 0; i < inputs->nelts; i++)
-        any_pgaudit |= APR_ARRAY_IDX(inputs, i, cw_replay_input_t).format == CW_AUDIT_PGAUDIT;
-    if (pg_prefix_text) {
+    return -1;
+}
+
+/* Cross-option checks, the pgaudit prefix compiled; -1 to go on, or CW_EXIT_USAGE. */
+static int check_options(apr_pool_t *pool, replay_opts_t *o)
+{
+    bool any_pgaudit = false;
+    char err[1024];
+    for (int i = 0; i < o->in.inputs->nelts; i++)
+        any_pgaudit |= APR_ARRAY_IDX(o->in.inputs, i, cw_replay_input_t).format == CW_AUDIT_PGAUDIT;
+    if (o->pg_prefix_text) {
         if (!any_pgaudit) {
             fputs("cdrwatch replay: --pg-log-prefix goes with --audit-format pgaudit (no --audit file is "
                   "read as pgaudit)\n", stderr);
             return CW_EXIT_USAGE;
         }
-        if (cw_pg_prefix_compile(pool, pg_prefix_text, &pg_prefix, err, sizeof err) != CW_OK) {
+        if (cw_pg_prefix_compile(pool, o->pg_prefix_text, &o->pg_prefix, err, sizeof err) != CW_OK) {
             fprintf(stderr, "cdrwatch replay: %s\n", err);
             return CW_EXIT_USAGE;
         }
     }
-    if (inputs->nelts == 0) {
+    if (o->in.inputs->nelts == 0) {
         fprintf(stderr, "cdrwatch replay: no input: give --cdr FILE and/or --audit FILE "
                         "(see cdrwatch replay --help)\n");
         return CW_EXIT_USAGE;
     }
-    if (cw_config_load(pool, config_path, &cfg, err, sizeof err) != CW_OK) {
-        fprintf(stderr, "cdrwatch: error: %s\n", err);
-        return CW_EXIT_USAGE;
-    }
-    if (watchlist)
-        cfg->watchlist_file = watchlist;
+    return -1;
+}
 
+/* ---- step 2: outputs and inputs ---- */
+
+static int open_outputs(const replay_opts_t *o, replay_ctx_t *ctx)
+{
     ctx->out = stdout;
-    if (out_path && !(ctx->out = fopen(out_path, "w"))) {
-        fprintf(stderr, "cdrwatch: error: %s: cannot create: %s\n", out_path, strerror(errno));
+    if (o->out_path && !(ctx->out = fopen(o->out_path, "w"))) {
+        fprintf(stderr, "cdrwatch: error: %s: cannot create: %s\n", o->out_path, strerror(errno));
         return CW_EXIT_USAGE;
     }
-    if (dlq_path && !(ctx->dlq = fopen(dlq_path, "w"))) {
-        fprintf(stderr, "cdrwatch: error: %s: cannot create: %s\n", dlq_path, strerror(errno));
-        if (out_path)
+    if (o->dlq_path && !(ctx->dlq = fopen(o->dlq_path, "w"))) {
+        fprintf(stderr, "cdrwatch: error: %s: cannot create: %s\n", o->dlq_path, strerror(errno));
+        if (o->out_path)
             fclose(ctx->out);
         return CW_EXIT_USAGE;
     }
-    gethostname(host, sizeof host - 1);
-    ctx->observer.host = host;
+    gethostname(ctx->host, sizeof ctx->host - 1);
+    ctx->observer.host = ctx->host;
     ctx->observer.version = PACKAGE_VERSION;
+    return -1;
+}
 
-    if ((st = cw_engine_create(pool, cfg, on_alert, ctx, &engine, err, sizeof err)) != CW_OK) {
-        fprintf(stderr, "cdrwatch: error: %s\n", err);
-        rc = st == CW_ERR_USAGE ? CW_EXIT_USAGE : CW_EXIT_FAILURE;
-        goto done;
+/* The engine and the reader; input i is registered i-th, so ev->source_index is its engine
+ * source id. */
+static cw_status_t open_inputs(apr_pool_t *pool, const replay_opts_t *o, const cw_config_t *cfg,
+                               replay_ctx_t *ctx, cw_engine_t **engine, cw_replay_t **replay, char *err,
+                               size_t errlen)
+{
+    cw_status_t st;
+    if ((st = cw_engine_create(pool, cfg, on_alert, ctx, engine, err, errlen)) != CW_OK ||
+        (st = cw_replay_open(pool, (const cw_replay_input_t *)o->in.inputs->elts, o->in.inputs->nelts, o->pg_prefix,
+                             on_dead_letter, ctx, replay, err, errlen)) != CW_OK)
+        return st;
+    for (int i = 0; i < o->in.inputs->nelts; i++) {
+        const char *p = APR_ARRAY_IDX(o->in.inputs, i, cw_replay_input_t).path;
+        cw_engine_source_id(*engine, strcmp(p, "-") == 0 ? "(stdin)" : p, -1);
     }
-    ctx->metrics = cw_engine_metrics(engine);
-    if ((st = cw_replay_open(pool, (const cw_replay_input_t *)inputs->elts, inputs->nelts, pg_prefix,
-                             on_dead_letter, ctx, &replay, err, sizeof err)) != CW_OK) {
-        fprintf(stderr, "cdrwatch: error: %s\n", err);
-        rc = st == CW_ERR_USAGE ? CW_EXIT_USAGE : CW_EXIT_FAILURE;
-        goto done;
-    }
-    /* source ids: input i is registered i-th, so ev->source_index is its engine source id */
-    for (int i = 0; i < inputs->nelts; i++) {
-        const char *p = APR_ARRAY_IDX(inputs, i, cw_replay_input_t).path;
-        cw_engine_source_id(engine, strcmp(p, "-") == 0 ? "(stdin)" : p, -1);
-    }
-    if (state_in && (st = cw_state_load_file(engine, state_in, err, sizeof err)) != CW_OK) {
-        fprintf(stderr, "cdrwatch: error: %s\n", err);
-        rc = st == CW_ERR_USAGE ? CW_EXIT_USAGE : CW_EXIT_FAILURE;
-        goto done;
-    }
-    tty = !quiet && isatty(STDERR_FILENO);
+    if (o->state_in) /* after the sources: the state's positions are matched to them by name */
+        return cw_state_load_file(*engine, o->state_in, err, errlen);
+    return CW_OK;
+}
 
-    while ((st = cw_replay_next(replay, &ev, err, sizeof err)) == CW_OK) {
+/* ---- step 3: run ---- */
+
+/* Every record through the engine; CW_ERR_EOF at the end of the inputs. */
+static cw_status_t run(replay_ctx_t *ctx, cw_replay_t *replay, cw_engine_t *engine, bool tty, char *err,
+                       size_t errlen)
+{
+    const cw_event_t *ev;
+    cw_time_t last_progress = wall_ms();
+    uint64_t n = 0;
+    cw_status_t st;
+    while ((st = cw_replay_next(replay, &ev, err, errlen)) == CW_OK) {
         if (cw_engine_process(engine, ev) == CW_DEC_LATE) {
             /* counted by the engine */
             cw_dead_letter_t dl = {ev->stream, ev->pos, {CW_DEC_LATE, CW_F_NONE}, "", 0};
@@ -324,7 +320,8 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
         if (tty && (++n & 0xffff) == 0) {
             cw_time_t now = wall_ms();
             if (now - last_progress >= 500) {
-                progress(ctx->metrics, cw_engine_clock(engine), false);
+                cw_metrics_t m = replay_metrics(engine, replay);
+                progress(&m, cw_engine_clock(engine), false);
                 last_progress = now;
             }
         }
@@ -332,39 +329,71 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
             break;
     }
     if (tty)
-        progress(ctx->metrics, 0, true);
-    if (st != CW_OK && st != CW_ERR_EOF) {
-        fprintf(stderr, "cdrwatch: error: %s\n", err);
-        rc = CW_EXIT_FAILURE;
-    }
-    if (rc == CW_EXIT_OK && state_out && (st = cw_state_write_file(engine, state_out, err, sizeof err)) != CW_OK) {
-        fprintf(stderr, "cdrwatch: error: %s\n", err);
-        rc = CW_EXIT_FAILURE;
-    }
-    ctx->metrics = cw_engine_metrics(engine);
-    ctx->metrics->skipped = cw_replay_skipped(replay);
-    if (!quiet) {
-        double secs = (double)(wall_ms() - started) / 1000.0;
-        uint64_t total = ctx->metrics->records[0] + ctx->metrics->records[1];
-        fprintf(stderr, "cdrwatch: replay done in %.2f s (%.0f records/s); ", secs, secs > 0 ? total / secs : 0.0);
-        cw_metrics_print(ctx->metrics, stderr);
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        fprintf(stderr, "cdrwatch: state: %zu keys in %.1f MiB; CDR reference %.1f MiB; peak RSS %.1f MiB\n",
-                cw_engine_keys(engine), (double)cw_engine_memory(engine) / 1048576.0,
-                (double)cw_reference_memory(cw_engine_reference(engine)) / 1048576.0, (double)ru.ru_maxrss / 1024.0);
-    }
+        progress(NULL, 0, true);
+    return st;
+}
 
-done:
+/* ---- step 4: report ---- */
+
+static void report(cw_engine_t *engine, const cw_replay_t *replay, cw_time_t started)
+{
+    cw_metrics_t m = replay_metrics(engine, replay);
+    double secs = (double)(wall_ms() - started) / 1000.0;
+    uint64_t total = m.records[0] + m.records[1];
+    struct rusage ru;
+    fprintf(stderr, "cdrwatch: replay done in %.2f s (%.0f records/s); ", secs, secs > 0 ? total / secs : 0.0);
+    cw_metrics_print(&m, stderr);
+    getrusage(RUSAGE_SELF, &ru);
+    fprintf(stderr, "cdrwatch: state: %zu keys in %.1f MiB; CDR reference %.1f MiB; peak RSS %.1f MiB\n",
+            cw_engine_keys(engine), (double)cw_engine_memory(engine) / 1048576.0,
+            (double)cw_reference_memory(cw_engine_reference(engine)) / 1048576.0, (double)ru.ru_maxrss / 1024.0);
+}
+
+/* Flush and close the outputs; a failed write anywhere makes the exit status 1. */
+static int close_outputs(const replay_opts_t *o, replay_ctx_t *ctx, int rc)
+{
     if (fflush(ctx->out) != 0 || ferror(ctx->out))
         ctx->write_failed = true;
-    if (out_path && fclose(ctx->out) != 0)
+    if (o->out_path && fclose(ctx->out) != 0)
         ctx->write_failed = true;
     if (ctx->dlq && fclose(ctx->dlq) != 0)
         ctx->write_failed = true;
     if (ctx->write_failed) {
         fprintf(stderr, "cdrwatch: error: writing output failed: %s\n", strerror(errno));
-        rc = CW_EXIT_FAILURE;
+        return CW_EXIT_FAILURE;
     }
     return rc;
+}
+
+int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
+{
+    replay_opts_t *o = apr_pcalloc(pool, sizeof *o);
+    replay_ctx_t *ctx = apr_pcalloc(pool, sizeof *ctx);
+    cw_time_t started = wall_ms();
+    cw_config_t *cfg;
+    cw_engine_t *engine;
+    cw_replay_t *replay;
+    cw_status_t st;
+    char err[1024];
+    int rc;
+
+    if ((rc = read_options(pool, argc, argv, o)) >= 0 || (rc = check_options(pool, o)) >= 0)
+        return rc;
+    if ((rc = cw_cli_load_config(pool, o->configs, &cfg)) != CW_EXIT_OK)
+        return rc;
+    if (o->watchlist)
+        cfg->watchlist_file = o->watchlist;
+    if ((rc = open_outputs(o, ctx)) >= 0)
+        return rc;
+    if ((st = open_inputs(pool, o, cfg, ctx, &engine, &replay, err, sizeof err)) != CW_OK)
+        return close_outputs(o, ctx, cw_cli_error(st, err));
+    st = run(ctx, replay, engine, !o->quiet && isatty(STDERR_FILENO), err, sizeof err);
+    rc = CW_EXIT_OK;
+    if (st != CW_OK && st != CW_ERR_EOF)
+        rc = cw_cli_error(CW_ERR_IO, err);
+    if (rc == CW_EXIT_OK && o->state_out && (st = cw_state_write_file(engine, o->state_out, err, sizeof err)) != CW_OK)
+        rc = cw_cli_error(CW_ERR_IO, err);
+    if (!o->quiet)
+        report(engine, replay, started);
+    return close_outputs(o, ctx, rc);
 }

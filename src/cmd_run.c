@@ -12,10 +12,10 @@
 #include "cdrwatch/config.h"
 #include "cdrwatch/kafka.h"
 #include "cdrwatch/log.h"
-#include "cli.h"
+#include "cdrwatch/cli.h"
 
 static const char usage[] =
-    "Usage: cdrwatch run [--config FILE] [--brokers HOST:PORT,...] [--group ID] [--exit-at-end]\n"
+    "Usage: cdrwatch run [--config FILE]... [--brokers HOST:PORT,...] [--group ID] [--exit-at-end]\n"
     "\n"
     "Consume the database audit topic (in a consumer group) and the CDR topic (every partition,\n"
     "on every instance), run the detection engine over both merged in event-time order, and\n"
@@ -24,7 +24,8 @@ static const char usage[] =
     "SIGHUP reloads the watchlist file (watchlist.file); a file with an error is refused and the\n"
     "previous watchlist stays.\n"
     "\n"
-    "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json)\n"
+    "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json);\n"
+    "                           given more than once, later files override earlier ones\n"
     "  -b, --brokers LIST       bootstrap brokers HOST:PORT,... (overrides kafka.brokers, as kcat -b)\n"
     "  -G, --group ID           consumer group (overrides kafka.group, as kcat -G)\n"
     "  -e, --exit-at-end        stop once every partition is read to its end and everything is\n"
@@ -76,33 +77,26 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
                                          {"verbose", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *config_path = NULL;
+    apr_array_header_t *configs = apr_array_make(pool, 2, sizeof(const char *));
     cw_kafka_opts_t kopts = {0};
     cw_config_t *cfg;
     struct sigaction sa;
     cw_status_t st;
     char err[1024];
-    int c;
+    int c, rc;
 
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":c:b:G:eqvh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config_path = optarg; break;
+        case 'c': *(const char **)apr_array_push(configs) = optarg; break;
         case 'b': kopts.brokers = optarg; break;
         case 'G': kopts.group = optarg; break;
         case 'e': kopts.exit_at_end = true; break;
         case 'q': cw_log_set_level(CW_LOG_WARN); break;
         case 'v': cw_log_set_level(CW_LOG_DEBUG); break;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;
-        case ':':
-            fprintf(stderr, "cdrwatch run: option '%s' needs a value (see cdrwatch run --help)\n",
-                    argv[optind - 1]);
-            return CW_EXIT_USAGE;
-        default:
-            fprintf(stderr, "cdrwatch run: unknown option '%s' (see cdrwatch run --help)\n",
-                    argv[optind - 1]);
-            return CW_EXIT_USAGE;
+        default: return cw_cli_option_error("run", c, argv[optind - 1], " (see cdrwatch run --help)\n");
         }
     }
     if (optind < argc) {
@@ -114,10 +108,8 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
         fputs("cdrwatch run: --brokers and --group need a non-empty value\n", stderr);
         return CW_EXIT_USAGE;
     }
-    if (cw_config_load(pool, config_path, &cfg, err, sizeof err) != CW_OK) {
-        fprintf(stderr, "cdrwatch: error: %s\n", err);
-        return CW_EXIT_USAGE;
-    }
+    if ((rc = cw_cli_load_config(pool, configs, &cfg)) != CW_EXIT_OK)
+        return rc;
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -133,6 +125,5 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
     signal(SIGHUP, SIG_DFL);
     if (st == CW_OK)
         return CW_EXIT_OK;
-    fprintf(stderr, "cdrwatch: error: %s\n", err);
-    return st == CW_ERR_USAGE ? CW_EXIT_USAGE : CW_EXIT_FAILURE;
+    return cw_cli_error(st, err);
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 #include "cdrwatch/event.h"
 #include "cdrwatch/score.h"
-#include "cli.h"
+#include "cdrwatch/cli.h"
 
 static const char usage[] =
     "Usage: cdrwatch score --labels FILE [--alerts FILE|-] [--learning-until TIME]\n"
@@ -100,14 +100,7 @@ int cw_cmd_score(apr_pool_t *pool, int argc, char **argv)
             break;
         case 'k': check = true; break;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;
-        case ':':
-            fprintf(stderr, "cdrwatch score: option '%s' needs a value (see cdrwatch score --help)\n",
-                    argv[optind - 1]);
-            return CW_EXIT_USAGE;
-        default:
-            fprintf(stderr, "cdrwatch score: unknown option '%s' (see cdrwatch score --help)\n",
-                    argv[optind - 1]);
-            return CW_EXIT_USAGE;
+        default: return cw_cli_option_error("score", c, argv[optind - 1], " (see cdrwatch score --help)\n");
         }
     }
     if (optind < argc) {

@@ -6,7 +6,10 @@
  * option may depend on one declared before it: a rule's `key` on its `stream`), applies the
  * default where the file is silent, and refuses any key the table does not know, naming the
  * file, the key path and what was expected. Printing and the option reference walk the same
- * tables. Everything lives in the pool given to cw_config_load; the cJSON tree is deleted before
+ * tables. Each option type is a parse/print pair in the type table (`types`), and every option
+ * stores its value at its declared offset (lists as { items, n }). Layers (several --config
+ * files) are merged as JSON trees before the walk, remembering which file set each key path.
+ * Everything lives in the pool given to cw_config_load; the cJSON trees are deleted before
  * returning.
  */
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <cjson/cJSON.h>
 #include "cdrwatch/config.h"
@@ -118,13 +122,13 @@ static const option_t config_options[] = {
      "On SIGINT or SIGTERM, how long `run` waits for the broker to acknowledge pending alerts "
      "before it commits and leaves; records whose alerts are not acknowledged by then are not "
      "committed and are read again on the next start."},
-    {"kafka.properties", T_PROPS, "{}", 0, 0, CFG(kafka_props), 0,
+    {"kafka.properties", T_PROPS, "{}", 0, 0, CFG(kafka_prop_list), 0,
      "Any librdkafka property, passed as is (security.protocol, sasl.*, ssl.*...). Values of "
      "secret properties are never printed."},
-    {"lists", T_LISTS, "{}", 0, 0, NOOFF, 0,
+    {"lists", T_LISTS, "{}", 0, 0, CFG(lists), 0,
      "Named lists of patterns ('*' and '?' wildcards, case-insensitive) that filters refer to "
      "as \"@name\"."},
-    {"host_classes", T_HOSTCLASSES, "{}", 0, 0, NOOFF, 0,
+    {"host_classes", T_HOSTCLASSES, "{}", 0, 0, CFG(host_class_list), 0,
      "Classes of client hosts whose first sighting weighs more: \"name\": {\"patterns\": "
      "[...], \"severity\": N}. A first_seen alert for a host of a class has at least its "
      "severity and names the class."},
@@ -174,7 +178,7 @@ static const option_t rule_options[] = {
      "matches \"\". Derived fields of audit records: history_pull, watchlisted, unbounded_select, "
      "damaged (\"true\" or \"false\"; damaged: the decoder repaired a field, doc/formats.md 1.3) "
      "and hours (hour specs like \"Mon-Fri 08-18\", UTC)."},
-    {"key", T_KEY, "[\"principal\"]", 0, CW_KEY_FIELDS_MAX, RULE(key), 0,
+    {"key", T_KEY, "[\"principal\"]", 0, CW_KEY_FIELDS_MAX, RULE(key_list), 0,
      "Fields whose values identify the tracked entity (one state per distinct key); [] tracks "
      "the whole stream as one key."},
     {"metric", T_OBJECT, NULL, 0, 0, NOOFF, 0, "What is measured over the window."},
@@ -191,7 +195,7 @@ static const option_t rule_options[] = {
     {"threshold", T_INT, "0", 0, INT64_C(1) << 53, RULE(threshold), 0,
      "Alert when the metric over the window reaches this value (kind threshold: required, here "
      "or in windows). With a baseline it is the floor below which nothing alerts."},
-    {"windows", T_WINDOWS, "[]", 0, CW_WINDOWS_MAX, RULE(windows), 0,
+    {"windows", T_WINDOWS, "[]", 0, CW_WINDOWS_MAX, RULE(window_list), 0,
      "Several windows over one key state instead of window/bucket/threshold: "
      "[{\"window\": \"24h\", \"bucket\": \"1h\", \"threshold\": N}, ...]; each alerts on its own."},
     {"baseline", T_OBJECT, NULL, 0, 0, NOOFF, 0,
@@ -236,7 +240,7 @@ static const option_t rule_options[] = {
     {"severity", T_SEVERITY, "50", 0, 100, RULE(severity), 0, "event.severity of its alerts, 0-100."},
     {"techniques", T_TECHNIQUES, "[]", 0, 16, RULE(techniques), 0,
      "MITRE ATT&CK technique ids (T1213, T1119, T1030...)."},
-    {"allow", T_ALLOW, "[]", 0, 1000, NOOFF, 0,
+    {"allow", T_ALLOW, "[]", 0, 1000, RULE(allow_list), 0,
      "Allow-list: records matching every part of an entry are not counted: "
      "[{\"principal\": [...], \"client_host\": [...], \"client_app\": [...], \"hours\": "
      "[\"Mon-Fri 07-20\"]}] (parts optional, patterns as in filter)."},
@@ -246,6 +250,7 @@ static const option_t rule_options[] = {
      "Keys tracked by this rule; 0 takes engine.max_keys."},
 };
 
+#define BUILTIN_NAME "(built-in config/cdrwatch.json)"
 #define N_CONFIG_OPTIONS (sizeof config_options / sizeof config_options[0])
 #define N_RULE_OPTIONS (sizeof rule_options / sizeof rule_options[0])
 
@@ -253,18 +258,21 @@ static const option_t rule_options[] = {
 
 typedef struct {
     apr_pool_t *pool;
-    const char *file;
+    const char *file;  /* named in messages; with layers, see file_of */
     cw_config_t *cfg;
     char *err;
     size_t errlen;
+    apr_hash_t *origins; /* layers: key path -> file that set it last (values and objects) */
 } ctx_t;
+
+static const char *file_of(ctx_t *c, const char *path);
 
 static cw_status_t fail(ctx_t *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static cw_status_t fail(ctx_t *c, const char *path, const char *fmt, ...)
 {
     va_list ap;
-    int n = snprintf(c->err, c->errlen, "%s: %s: ", c->file, path);
+    int n = snprintf(c->err, c->errlen, "%s: %s: ", file_of(c, path), path);
     if (n < 0 || (size_t)n >= c->errlen)
         return CW_ERR_USAGE;
     va_start(ap, fmt);
@@ -286,35 +294,6 @@ static const char *got(ctx_t *c, const cJSON *v)
         out = apr_pstrdup(c->pool, text);
     cJSON_free(text);
     return out;
-}
-
-static const char *type_name(opt_type_t t)
-{
-    switch (t) {
-    case T_OBJECT: return "object";
-    case T_DURATION: return "duration";
-    case T_INT: case T_SEVERITY: return "integer";
-    case T_BOOL: return "boolean";
-    case T_STRING: case T_ID: return "string";
-    case T_STREAM: return "\"audit\" | \"cdr\"";
-    case T_METRIC: return "\"count\" | \"sum\" | \"distinct\"";
-    case T_FIELD: return "field name";
-    case T_KEY: case T_COLUMNS: return "array of field names";
-    case T_TECHNIQUES: return "array of ATT&CK ids";
-    case T_FILTER: return "object of conditions";
-    case T_PROPS: return "object of strings";
-    case T_LISTS: return "object of pattern arrays";
-    case T_RULES: return "array of rules";
-    case T_NUMBER: return "number";
-    case T_KIND: return "\"threshold\" | \"first_seen\" | \"sequence\" | \"silence\"";
-    case T_TEXTFIELD: return "field name";
-    case T_WINDOWS: return "array of windows";
-    case T_ALLOW: return "array of allow-list entries";
-    case T_REGEX: return "regular expression";
-    case T_STRLIST: return "array of strings";
-    case T_HOSTCLASSES: return "object of host classes";
-    }
-    return "?";
 }
 
 /* Levenshtein distance, for "did you mean". Names are short. */
@@ -455,36 +434,421 @@ static cw_status_t compile_regex(ctx_t *c, const char *path, const char *pattern
     return CW_OK;
 }
 
-/* ---- value parsers ---- */
+/* ---- value types: one parse/print pair each ----
+ *
+ * A parser reads a JSON value into dst (base + the option's offset) and names the path and what
+ * was expected when the value does not fit; a printer writes the stored value back as JSON that
+ * parses to the same thing. `rule` is the rule being loaded (rule options only): field options
+ * are checked against its stream, which the table declares before them. */
 
-static cw_status_t want_string(ctx_t *c, const char *path, const cJSON *v, const option_t *o,
-                               const char **out)
+typedef cw_status_t (*parse_fn)(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                                void *dst, const cw_rule_t *rule);
+typedef void (*print_fn)(FILE *out, const option_t *o, const void *src, int level);
+
+static void print_json_string(FILE *out, const char *s)
 {
-    size_t len;
-    if (!cJSON_IsString(v))
-        return fail(c, path, "expected a string, got %s", got(c, v));
-    len = strlen(v->valuestring);
-    if ((int64_t)len < o->min || (int64_t)len > o->max)
-        return fail(c, path, "expected a string of %lld to %lld characters, got %zu",
-                    (long long)o->min, (long long)o->max, len);
-    *out = apr_pstrdup(c->pool, v->valuestring);
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else if (*p == '\t')
+            fputs("\\t", out);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void print_strlist(FILE *out, const cw_strlist_t *l)
+{
+    fputc('[', out);
+    for (int i = 0; i < l->n; i++) {
+        if (i)
+            fputs(", ", out);
+        print_json_string(out, l->items[i]);
+    }
+    fputc(']', out);
+}
+
+static void indent(FILE *out, int level)
+{
+    for (int i = 0; i < level; i++)
+        fputs("  ", out);
+}
+
+/* Close an object or array printed one entry a line: the newline only when it had entries. */
+static void close_block(FILE *out, int n, int level, char close)
+{
+    if (n) {
+        fputc('\n', out);
+        indent(out, level);
+    }
+    fputc(close, out);
+}
+
+/* duration: "5m" -> cw_time_t ms */
+static cw_status_t parse_duration(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                                  void *dst, const cw_rule_t *rule)
+{
+    cw_time_t d;
+    char lo[32], hi[32];
+    (void)rule;
+    if (!cJSON_IsString(v) || !cw_duration_parse(v->valuestring, &d))
+        return fail(c, path, "expected a duration like \"1h\" (units ms, s, m, h, d, w), got %s", got(c, v));
+    if (d < o->min || d > o->max)
+        return fail(c, path, "expected a duration from %s to %s, got %s", cw_duration_format(o->min, lo),
+                    cw_duration_format(o->max, hi), got(c, v));
+    *(cw_time_t *)dst = d;
     return CW_OK;
+}
+
+static void print_duration(FILE *out, const option_t *o, const void *src, int level)
+{
+    char buf[32];
+    (void)o, (void)level;
+    print_json_string(out, cw_duration_format(*(const cw_time_t *)src, buf));
 }
 
 static cw_status_t want_int(ctx_t *c, const char *path, const cJSON *v, int64_t min, int64_t max,
                             int64_t *out)
 {
     double d = cJSON_IsNumber(v) ? v->valuedouble : 0.5;
-    if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d)
-        return fail(c, path, "expected an integer from %lld to %lld, got %s", (long long)min,
-                    (long long)max, got(c, v));
-    if ((int64_t)d < min || (int64_t)d > max)
+    if (!(d >= (double)min && d <= (double)max) || d != (double)(int64_t)d ||
+        (int64_t)d < min || (int64_t)d > max)
         return fail(c, path, "expected an integer from %lld to %lld, got %s", (long long)min,
                     (long long)max, got(c, v));
     *out = (int64_t)d;
     return CW_OK;
 }
 
+/* integer: int64_t within [min, max] */
+static cw_status_t parse_int(ctx_t *c, const char *path, const option_t *o, const cJSON *v, void *dst,
+                             const cw_rule_t *rule)
+{
+    (void)rule;
+    return want_int(c, path, v, o->min, o->max, dst);
+}
+
+static void print_int(FILE *out, const option_t *o, const void *src, int level)
+{
+    (void)o, (void)level;
+    fprintf(out, "%lld", (long long)*(const int64_t *)src);
+}
+
+/* severity: an int within [min, max] */
+static cw_status_t parse_severity(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                                  void *dst, const cw_rule_t *rule)
+{
+    int64_t x;
+    cw_status_t st = parse_int(c, path, o, v, &x, rule);
+    if (st == CW_OK)
+        *(int *)dst = (int)x;
+    return st;
+}
+
+static void print_severity(FILE *out, const option_t *o, const void *src, int level)
+{
+    (void)o, (void)level;
+    fprintf(out, "%d", *(const int *)src);
+}
+
+static cw_status_t parse_bool(ctx_t *c, const char *path, const option_t *o, const cJSON *v, void *dst,
+                              const cw_rule_t *rule)
+{
+    (void)o, (void)rule;
+    if (!cJSON_IsBool(v))
+        return fail(c, path, "expected true or false, got %s", got(c, v));
+    *(bool *)dst = cJSON_IsTrue(v);
+    return CW_OK;
+}
+
+static void print_bool(FILE *out, const option_t *o, const void *src, int level)
+{
+    (void)o, (void)level;
+    fputs(*(const bool *)src ? "true" : "false", out);
+}
+
+/* number: a double within [min, max] */
+static cw_status_t parse_number(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                                void *dst, const cw_rule_t *rule)
+{
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    (void)rule;
+    if (!(d >= (double)o->min && d <= (double)o->max))
+        return fail(c, path, "expected a number from %lld to %lld, got %s", (long long)o->min,
+                    (long long)o->max, got(c, v));
+    *(double *)dst = d;
+    return CW_OK;
+}
+
+static void print_number(FILE *out, const option_t *o, const void *src, int level)
+{
+    (void)o, (void)level;
+    fprintf(out, "%.15g", *(const double *)src);
+}
+
+/* string: const char * of min to max bytes */
+static cw_status_t parse_string(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                                void *dst, const cw_rule_t *rule)
+{
+    size_t len;
+    (void)rule;
+    if (!cJSON_IsString(v))
+        return fail(c, path, "expected a string, got %s", got(c, v));
+    len = strlen(v->valuestring);
+    if ((int64_t)len < o->min || (int64_t)len > o->max)
+        return fail(c, path, "expected a string of %lld to %lld characters, got %zu", (long long)o->min,
+                    (long long)o->max, len);
+    *(const char **)dst = apr_pstrdup(c->pool, v->valuestring);
+    return CW_OK;
+}
+
+/* string, regex: NULL prints as "" */
+static void print_string(FILE *out, const option_t *o, const void *src, int level)
+{
+    const char *s = *(const char *const *)src;
+    (void)o, (void)level;
+    print_json_string(out, s ? s : "");
+}
+
+/* id: a string of [A-Za-z0-9_.-] */
+static cw_status_t parse_id(ctx_t *c, const char *path, const option_t *o, const cJSON *v, void *dst,
+                            const cw_rule_t *rule)
+{
+    cw_status_t st = parse_string(c, path, o, v, dst, rule);
+    if (st != CW_OK)
+        return st;
+    for (const char *p = *(const char **)dst; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.'))
+            return fail(c, path, "expected letters, digits, '_', '-' or '.', got %s", got(c, v));
+    }
+    return CW_OK;
+}
+
+/* regex: POSIX extended, kept as text ("" -> NULL); compiled in check_rule / check_config, where
+ * its use is known */
+static cw_status_t parse_regex(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                               void *dst, const cw_rule_t *rule)
+{
+    (void)o, (void)rule;
+    if (!cJSON_IsString(v))
+        return fail(c, path, "expected a regular expression as a string, got %s", got(c, v));
+    *(const char **)dst = v->valuestring[0] ? apr_pstrdup(c->pool, v->valuestring) : NULL;
+    return CW_OK;
+}
+
+/* ---- enumerations: one name table each, for parsing, printing and the rules ---- */
+
+static const cw_enum_name_t rule_kind_names[] = {
+    {"threshold", CW_KIND_THRESHOLD}, {"first_seen", CW_KIND_FIRST_SEEN},
+    {"sequence", CW_KIND_SEQUENCE},   {"silence", CW_KIND_SILENCE}};
+static const cw_enum_name_t metric_kind_names[] = {
+    {"count", CW_METRIC_COUNT}, {"sum", CW_METRIC_SUM}, {"distinct", CW_METRIC_DISTINCT}};
+static const cw_enum_name_t stream_names[] = {{"audit", CW_STREAM_AUDIT}, {"cdr", CW_STREAM_CDR}};
+
+#define ENUM_TABLE(names) {names, (int)(sizeof names / sizeof names[0])}
+const cw_enum_t cw_rule_kinds = ENUM_TABLE(rule_kind_names);
+const cw_enum_t cw_metric_kinds = ENUM_TABLE(metric_kind_names);
+const cw_enum_t cw_streams = ENUM_TABLE(stream_names);
+
+/* inputs.*.csv_columns point at their cw_input_config_t, whose first member is the column list. */
+_Static_assert(offsetof(cw_input_config_t, column_list) == 0, "csv_columns stores {items, n} at its offset");
+
+/* The options store enumerations as the enum types, which are int-sized. */
+_Static_assert(sizeof(cw_rule_kind_t) == sizeof(int) && sizeof(cw_metric_kind_t) == sizeof(int) &&
+                   sizeof(cw_stream_t) == sizeof(int),
+               "enumerated options are stored as int");
+
+const char *cw_enum_name(const cw_enum_t *e, int value)
+{
+    for (int i = 0; i < e->n; i++) {
+        if (e->names[i].value == value)
+            return e->names[i].name;
+    }
+    return "?";
+}
+
+bool cw_enum_lookup(const cw_enum_t *e, const char *name, int *value)
+{
+    for (int i = 0; i < e->n; i++) {
+        if (strcmp(e->names[i].name, name) == 0) {
+            *value = e->names[i].value;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* "\"a\", \"b\" or \"c\"" (messages) or "\"a\" | \"b\" | \"c\"" (the option reference) */
+static const char *enum_alternatives(const cw_enum_t *e, bool messages, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < e->n && n < len; i++) {
+        const char *sep = i == 0 ? "" : !messages ? " | " : i == e->n - 1 ? " or " : ", ";
+        n += (size_t)snprintf(buf + n, len - n, "%s\"%s\"", sep, e->names[i].name);
+    }
+    return buf;
+}
+
+static const cw_enum_t *enum_of(opt_type_t t);
+
+static cw_status_t parse_enum(ctx_t *c, const char *path, const option_t *o, const cJSON *v, void *dst,
+                              const cw_rule_t *rule)
+{
+    const cw_enum_t *e = enum_of(o->type);
+    char alt[128];
+    (void)rule;
+    if (cJSON_IsString(v) && cw_enum_lookup(e, v->valuestring, dst))
+        return CW_OK;
+    return fail(c, path, "expected %s, got %s", enum_alternatives(e, true, alt, sizeof alt), got(c, v));
+}
+
+static void print_enum(FILE *out, const option_t *o, const void *src, int level)
+{
+    (void)level;
+    print_json_string(out, cw_enum_name(enum_of(o->type), *(const int *)src));
+}
+
+/* ---- fields of a stream ---- */
+
+static bool is_numeric_field(cw_field_t f)
+{
+    return f == CW_F_DURATION_S || f == CW_F_BYTES_UP || f == CW_F_BYTES_DOWN || f == CW_F_ROWS ||
+           f == CW_F_BYTES;
+}
+
+/* Every field name of a stream, for "expected one of" messages. */
+static const char *field_names(ctx_t *c, cw_stream_t s, bool numeric_only)
+{
+    const char *out = "";
+    int first = s == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
+    int last = s == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
+    for (int f = first; f <= last; f++) {
+        if (numeric_only && !is_numeric_field((cw_field_t)f))
+            continue;
+        out = apr_pstrcat(c->pool, out, *out ? ", " : "", cw_field_name((cw_field_t)f), NULL);
+    }
+    return out;
+}
+
+static cw_status_t want_field(ctx_t *c, const char *path, const cJSON *v, cw_stream_t s,
+                              bool numeric, cw_field_t *out)
+{
+    cw_field_t f = CW_F_NONE;
+    if (cJSON_IsString(v))
+        f = cw_field_lookup(s, v->valuestring, strlen(v->valuestring));
+    if (f != CW_F_NONE && numeric && !is_numeric_field(f))
+        f = CW_F_NONE;
+    if (f == CW_F_NONE)
+        return fail(c, path, "expected a %sfield of the %s stream (%s), got %s",
+                    numeric ? "numeric " : "", cw_stream_name(s), field_names(c, s, numeric), got(c, v));
+    *out = f;
+    return CW_OK;
+}
+
+/* field: a field of the rule's stream, "" for none (checked against the rule's kind in
+ * check_rule) */
+static cw_status_t parse_field(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                               void *dst, const cw_rule_t *rule)
+{
+    (void)o;
+    if (cJSON_IsString(v) && !v->valuestring[0]) {
+        *(cw_field_t *)dst = CW_F_NONE;
+        return CW_OK;
+    }
+    return want_field(c, path, v, rule->stream, false, dst);
+}
+
+static void print_field_name(FILE *out, cw_field_t f)
+{
+    print_json_string(out, f == CW_F_NONE ? "" : cw_field_name(f));
+}
+
+static void print_field(FILE *out, const option_t *o, const void *src, int level)
+{
+    (void)o, (void)level;
+    print_field_name(out, *(const cw_field_t *)src);
+}
+
+/* key: 0..CW_KEY_FIELDS_MAX fields of the rule's stream -> cw_key_list_t */
+static cw_status_t parse_key(ctx_t *c, const char *path, const option_t *o, const cJSON *v, void *dst,
+                             const cw_rule_t *rule)
+{
+    cw_key_list_t *key = dst;
+    const cJSON *it;
+    int i = 0, n;
+    cw_status_t st;
+    (void)o;
+    if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) > CW_KEY_FIELDS_MAX)
+        return fail(c, path, "expected an array of 0 to %d field names, got %s", CW_KEY_FIELDS_MAX, got(c, v));
+    cJSON_ArrayForEach(it, v)
+    {
+        const char *p = apr_psprintf(c->pool, "%s[%d]", path, i);
+        if ((st = want_field(c, p, it, rule->stream, false, &key->items[i])) != CW_OK)
+            return st;
+        i++;
+    }
+    key->n = n;
+    return CW_OK;
+}
+
+static void print_fields(FILE *out, const cw_field_t *fields, int n)
+{
+    fputc('[', out);
+    for (int i = 0; i < n; i++) {
+        fputs(i ? ", " : "", out);
+        print_field_name(out, fields[i]);
+    }
+    fputc(']', out);
+}
+
+static void print_key(FILE *out, const option_t *o, const void *src, int level)
+{
+    const cw_key_list_t *key = src;
+    (void)o, (void)level;
+    print_fields(out, key->items, key->n);
+}
+
+/* columns: fields of the option's stream, "" or null for a column to skip -> cw_column_list_t */
+static cw_status_t parse_columns(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                                 void *dst, const cw_rule_t *rule)
+{
+    cw_column_list_t *cols = dst;
+    const cJSON *it;
+    int i = 0, n;
+    cw_status_t st;
+    (void)rule;
+    if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) < 1 || n > CW_F_COUNT)
+        return fail(c, path, "expected an array of field names, got %s", got(c, v));
+    cJSON_ArrayForEach(it, v)
+    {
+        const char *p = apr_psprintf(c->pool, "%s[%d]", path, i);
+        if (cJSON_IsNull(it) || (cJSON_IsString(it) && !it->valuestring[0]))
+            cols->items[i] = CW_F_NONE;
+        else if ((st = want_field(c, p, it, (cw_stream_t)o->stream, false, &cols->items[i])) != CW_OK)
+            return st;
+        i++;
+    }
+    cols->n = n;
+    return CW_OK;
+}
+
+static void print_columns(FILE *out, const option_t *o, const void *src, int level)
+{
+    const cw_column_list_t *cols = src;
+    (void)o, (void)level;
+    print_fields(out, cols->items, cols->n);
+}
+
+/* ---- lists ---- */
+
+/* A string or an array of at most max non-empty strings. */
 static cw_status_t want_string_array(ctx_t *c, const char *path, const cJSON *v, int max,
                                      cw_strlist_t *out)
 {
@@ -505,48 +869,26 @@ static cw_status_t want_string_array(ctx_t *c, const char *path, const cJSON *v,
     cJSON_ArrayForEach(it, v)
     {
         if (!cJSON_IsString(it) || !it->valuestring[0])
-            return fail(c, apr_psprintf(c->pool, "%s[%d]", path, i),
-                        "expected a non-empty string, got %s", got(c, it));
+            return fail(c, apr_psprintf(c->pool, "%s[%d]", path, i), "expected a non-empty string, got %s",
+                        got(c, it));
         out->items[i++] = apr_pstrdup(c->pool, it->valuestring);
     }
     out->n = n;
     return CW_OK;
 }
 
-/* Every field name of a stream, for "expected one of" messages. */
-static const char *field_names(ctx_t *c, cw_stream_t s, bool numeric_only)
+/* strlist: cw_strlist_t of at most max entries */
+static cw_status_t parse_strlist(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                                 void *dst, const cw_rule_t *rule)
 {
-    static const cw_field_t numeric[] = {CW_F_DURATION_S, CW_F_BYTES_UP, CW_F_BYTES_DOWN,
-                                         CW_F_ROWS, CW_F_BYTES};
-    const char *out = "";
-    int first = s == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
-    int last = s == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
-    for (int f = first; f <= last; f++) {
-        bool is_num = false;
-        for (size_t i = 0; i < sizeof numeric / sizeof numeric[0]; i++)
-            is_num |= numeric[i] == f;
-        if (numeric_only && !is_num)
-            continue;
-        out = apr_pstrcat(c->pool, out, *out ? ", " : "", cw_field_name((cw_field_t)f), NULL);
-    }
-    return out;
+    (void)rule;
+    return want_string_array(c, path, v, (int)o->max, dst);
 }
 
-static cw_status_t want_field(ctx_t *c, const char *path, const cJSON *v, cw_stream_t s,
-                              bool numeric, cw_field_t *out)
+static void print_strlist_option(FILE *out, const option_t *o, const void *src, int level)
 {
-    cw_field_t f = CW_F_NONE;
-    if (cJSON_IsString(v))
-        f = cw_field_lookup(s, v->valuestring, strlen(v->valuestring));
-    if (f != CW_F_NONE && numeric &&
-        !(f == CW_F_DURATION_S || f == CW_F_BYTES_UP || f == CW_F_BYTES_DOWN || f == CW_F_ROWS ||
-          f == CW_F_BYTES))
-        f = CW_F_NONE;
-    if (f == CW_F_NONE)
-        return fail(c, path, "expected a %sfield of the %s stream (%s), got %s",
-                    numeric ? "numeric " : "", cw_stream_name(s), field_names(c, s, numeric), got(c, v));
-    *out = f;
-    return CW_OK;
+    (void)o, (void)level;
+    print_strlist(out, src);
 }
 
 static bool valid_technique(const char *s)
@@ -562,294 +904,19 @@ static bool valid_technique(const char *s)
     return true;
 }
 
-static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_rule_t *rule,
-                                cw_filter_t *filter);
-static cw_status_t walk(ctx_t *c, const cJSON *obj, const option_t *table, size_t n, const char *rel,
-                        const char *path, char *base, cw_rule_t *rule);
-static cw_status_t expand_patterns(ctx_t *c, const char *path, const cw_strlist_t *src, cw_strlist_t *out);
-
-/* Parse a value of option o into base + o->offset. `rule` is set for rule options. */
-static cw_status_t parse_value(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
-                               char *base, cw_rule_t *rule)
+/* techniques: a strlist of ATT&CK ids (printed as a strlist) */
+static cw_status_t parse_techniques(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                                    void *dst, const cw_rule_t *rule)
 {
-    void *dst = base + o->offset;
-    cw_status_t st;
-    switch (o->type) {
-    case T_DURATION: {
-        cw_time_t d;
-        char lo[32], hi[32];
-        if (!cJSON_IsString(v) || !cw_duration_parse(v->valuestring, &d))
-            return fail(c, path, "expected a duration like \"1h\" (units ms, s, m, h, d, w), got %s",
-                        got(c, v));
-        if (d < o->min || d > o->max)
-            return fail(c, path, "expected a duration from %s to %s, got %s",
-                        cw_duration_format(o->min, lo), cw_duration_format(o->max, hi), got(c, v));
-        *(cw_time_t *)dst = d;
-        return CW_OK;
+    cw_strlist_t *l = dst;
+    cw_status_t st = parse_strlist(c, path, o, v, dst, rule);
+    for (int i = 0; st == CW_OK && i < l->n; i++) {
+        if (!valid_technique(l->items[i]))
+            return fail(c, apr_psprintf(c->pool, "%s[%d]", path, i),
+                        "expected an ATT&CK technique id like \"T1213\" or \"T1505.003\", got \"%s\"",
+                        l->items[i]);
     }
-    case T_INT:
-        return want_int(c, path, v, o->min, o->max, (int64_t *)dst);
-    case T_SEVERITY: {
-        int64_t x;
-        if ((st = want_int(c, path, v, o->min, o->max, &x)) != CW_OK)
-            return st;
-        *(int *)dst = (int)x;
-        return CW_OK;
-    }
-    case T_BOOL:
-        if (!cJSON_IsBool(v))
-            return fail(c, path, "expected true or false, got %s", got(c, v));
-        *(bool *)dst = cJSON_IsTrue(v);
-        return CW_OK;
-    case T_STRING:
-        return want_string(c, path, v, o, (const char **)dst);
-    case T_ID: {
-        const char *s;
-        if ((st = want_string(c, path, v, o, &s)) != CW_OK)
-            return st;
-        for (const char *p = s; *p; p++) {
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                  *p == '_' || *p == '-' || *p == '.'))
-                return fail(c, path, "expected letters, digits, '_', '-' or '.', got %s", got(c, v));
-        }
-        *(const char **)dst = s;
-        return CW_OK;
-    }
-    case T_STREAM:
-        if (cJSON_IsString(v) && strcmp(v->valuestring, "audit") == 0)
-            *(cw_stream_t *)dst = CW_STREAM_AUDIT;
-        else if (cJSON_IsString(v) && strcmp(v->valuestring, "cdr") == 0)
-            *(cw_stream_t *)dst = CW_STREAM_CDR;
-        else
-            return fail(c, path, "expected \"audit\" or \"cdr\", got %s", got(c, v));
-        return CW_OK;
-    case T_METRIC:
-        if (cJSON_IsString(v) && strcmp(v->valuestring, "count") == 0)
-            *(cw_metric_kind_t *)dst = CW_METRIC_COUNT;
-        else if (cJSON_IsString(v) && strcmp(v->valuestring, "sum") == 0)
-            *(cw_metric_kind_t *)dst = CW_METRIC_SUM;
-        else if (cJSON_IsString(v) && strcmp(v->valuestring, "distinct") == 0)
-            *(cw_metric_kind_t *)dst = CW_METRIC_DISTINCT;
-        else
-            return fail(c, path, "expected \"count\", \"sum\" or \"distinct\", got %s", got(c, v));
-        return CW_OK;
-    case T_FIELD:
-        if (cJSON_IsString(v) && !v->valuestring[0]) {
-            *(cw_field_t *)dst = CW_F_NONE; /* none: checked against metric.kind in check_rule */
-            return CW_OK;
-        }
-        return want_field(c, path, v, rule->stream, false, (cw_field_t *)dst);
-    case T_KEY: {
-        const cJSON *it;
-        int i = 0, n;
-        if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) > CW_KEY_FIELDS_MAX)
-            return fail(c, path, "expected an array of 0 to %d field names, got %s",
-                        CW_KEY_FIELDS_MAX, got(c, v));
-        cJSON_ArrayForEach(it, v)
-        {
-            const char *p = apr_psprintf(c->pool, "%s[%d]", path, i);
-            if ((st = want_field(c, p, it, rule->stream, false, &rule->key[i])) != CW_OK)
-                return st;
-            i++;
-        }
-        rule->n_key = n;
-        return CW_OK;
-    }
-    case T_COLUMNS: {
-        cw_input_config_t *in = dst;
-        const cJSON *it;
-        int i = 0, n;
-        if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) < 1 || n > CW_F_COUNT)
-            return fail(c, path, "expected an array of field names, got %s", got(c, v));
-        cJSON_ArrayForEach(it, v)
-        {
-            const char *p = apr_psprintf(c->pool, "%s[%d]", path, i);
-            /* "" or null: a column to skip */
-            if (cJSON_IsNull(it) || (cJSON_IsString(it) && !it->valuestring[0]))
-                in->columns[i] = CW_F_NONE;
-            else if ((st = want_field(c, p, it, (cw_stream_t)o->stream, false, &in->columns[i])) != CW_OK)
-                return st;
-            i++;
-        }
-        in->n_columns = n;
-        return CW_OK;
-    }
-    case T_TECHNIQUES: {
-        cw_strlist_t *l = dst;
-        if ((st = want_string_array(c, path, v, (int)o->max, l)) != CW_OK)
-            return st;
-        for (int i = 0; i < l->n; i++) {
-            if (!valid_technique(l->items[i]))
-                return fail(c, apr_psprintf(c->pool, "%s[%d]", path, i),
-                            "expected an ATT&CK technique id like \"T1213\" or \"T1505.003\", got \"%s\"",
-                            l->items[i]);
-        }
-        return CW_OK;
-    }
-    case T_FILTER:
-        return parse_filter(c, path, v, rule, (cw_filter_t *)dst);
-    case T_PROPS: {
-        const cJSON *it;
-        int i = 0, n;
-        if (!cJSON_IsObject(v))
-            return fail(c, path, "expected an object of librdkafka properties, got %s", got(c, v));
-        n = cJSON_GetArraySize(v);
-        c->cfg->kafka_props = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_kv_t));
-        cJSON_ArrayForEach(it, v)
-        {
-            const char *p = join(c, path, it->string);
-            const char *val;
-            if (cJSON_IsString(it))
-                val = apr_pstrdup(c->pool, it->valuestring);
-            else if (cJSON_IsBool(it))
-                val = cJSON_IsTrue(it) ? "true" : "false";
-            else if (cJSON_IsNumber(it) && it->valuedouble >= -9e15 && it->valuedouble <= 9e15 &&
-                     it->valuedouble == (double)(int64_t)it->valuedouble)
-                val = apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (int64_t)it->valuedouble);
-            else
-                return fail(c, p, "expected a string, number or boolean, got %s", got(c, it));
-            c->cfg->kafka_props[i].key = apr_pstrdup(c->pool, it->string);
-            c->cfg->kafka_props[i].value = val;
-            i++;
-        }
-        c->cfg->n_kafka_props = n;
-        return CW_OK;
-    }
-    case T_LISTS: {
-        const cJSON *it;
-        if (!cJSON_IsObject(v))
-            return fail(c, path, "expected an object of named pattern lists, got %s", got(c, v));
-        cJSON_ArrayForEach(it, v)
-        {
-            cw_strlist_t l;
-            const char *p = join(c, path, it->string);
-            if ((st = want_string_array(c, p, it, 100000, &l)) != CW_OK)
-                return st;
-            *(const char **)apr_array_push(c->cfg->list_names) = apr_pstrdup(c->pool, it->string);
-            *(cw_strlist_t *)apr_array_push(c->cfg->list_values) = l;
-        }
-        return CW_OK;
-    }
-    case T_NUMBER: {
-        double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-        if (!(d >= (double)o->min && d <= (double)o->max))
-            return fail(c, path, "expected a number from %lld to %lld, got %s", (long long)o->min,
-                        (long long)o->max, got(c, v));
-        *(double *)dst = d;
-        return CW_OK;
-    }
-    case T_KIND: {
-        static const char *const kinds[] = {"threshold", "first_seen", "sequence", "silence"};
-        for (int k = 0; k < 4; k++) {
-            if (cJSON_IsString(v) && strcmp(v->valuestring, kinds[k]) == 0) {
-                *(cw_rule_kind_t *)dst = (cw_rule_kind_t)k;
-                return CW_OK;
-            }
-        }
-        return fail(c, path, "expected \"threshold\", \"first_seen\", \"sequence\" or \"silence\", got %s",
-                    got(c, v));
-    }
-    case T_TEXTFIELD:
-        if (cJSON_IsString(v) && !v->valuestring[0]) {
-            *(cw_field_t *)dst = CW_F_NONE;
-            return CW_OK;
-        }
-        return want_field(c, path, v, rule->stream, false, (cw_field_t *)dst);
-    case T_REGEX: {
-        const char **text = dst;
-        if (!cJSON_IsString(v))
-            return fail(c, path, "expected a regular expression as a string, got %s", got(c, v));
-        *text = v->valuestring[0] ? apr_pstrdup(c->pool, v->valuestring) : NULL;
-        /* compiled in check_rule / check_config, where its use is known */
-        return CW_OK;
-    }
-    case T_STRLIST:
-        return want_string_array(c, path, v, (int)o->max, (cw_strlist_t *)dst);
-    case T_WINDOWS: {
-        const cJSON *it;
-        int i = 0, n;
-        if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) > CW_WINDOWS_MAX)
-            return fail(c, path, "expected an array of at most %d windows, got %s", CW_WINDOWS_MAX, got(c, v));
-        cJSON_ArrayForEach(it, v)
-        {
-            static const option_t wopt[] = {
-                {"window", T_DURATION, NULL, CW_MS_PER_SECOND, 35 * CW_MS_PER_DAY, offsetof(cw_window_spec_t, window), 0, ""},
-                {"bucket", T_DURATION, NULL, CW_MS_PER_SECOND, 35 * CW_MS_PER_DAY, offsetof(cw_window_spec_t, bucket), 0, ""},
-                {"threshold", T_INT, NULL, 1, INT64_C(1) << 53, offsetof(cw_window_spec_t, threshold), 0, ""},
-            };
-            const char *p = apr_psprintf(c->pool, "%s[%d]", path, i);
-            if ((st = walk(c, it, wopt, 3, "", p, (char *)&rule->windows[i], rule)) != CW_OK)
-                return st;
-            i++;
-        }
-        rule->n_windows = n;
-        rule->windows_listed = n > 0;
-        return CW_OK;
-    }
-    case T_ALLOW: {
-        const cJSON *it;
-        int i = 0, n;
-        if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) > (int)o->max)
-            return fail(c, path, "expected an array of allow-list entries, got %s", got(c, v));
-        rule->allow = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_allow_t));
-        cJSON_ArrayForEach(it, v)
-        {
-            static const option_t aopt[] = {
-                {"principal", T_STRLIST, "[]", 0, 100000, offsetof(cw_allow_t, principal), 0, ""},
-                {"client_host", T_STRLIST, "[]", 0, 100000, offsetof(cw_allow_t, client_host), 0, ""},
-                {"client_app", T_STRLIST, "[]", 0, 100000, offsetof(cw_allow_t, client_app), 0, ""},
-                {"hours", T_STRLIST, "[]", 0, 100, offsetof(cw_allow_t, hours_src), 0, ""},
-            };
-            cw_allow_t *a = &rule->allow[i];
-            const char *p = apr_psprintf(c->pool, "%s[%d]", path, i);
-            if ((st = walk(c, it, aopt, 4, "", p, (char *)a, rule)) != CW_OK)
-                return st;
-            if ((st = expand_patterns(c, p, &a->principal, &a->principal)) != CW_OK ||
-                (st = expand_patterns(c, p, &a->client_host, &a->client_host)) != CW_OK ||
-                (st = expand_patterns(c, p, &a->client_app, &a->client_app)) != CW_OK)
-                return st;
-            for (int k = 0; k < a->hours_src.n; k++) {
-                if (!cw_hours_parse(a->hours_src.items[k], &a->hours))
-                    return fail(c, apr_psprintf(c->pool, "%s.hours[%d]", p, k),
-                                "expected hours like \"Mon-Fri 08-18\", \"Sat\" or \"*\", got \"%s\"",
-                                a->hours_src.items[k]);
-            }
-            a->has_hours = a->hours_src.n > 0;
-            i++;
-        }
-        rule->n_allow = n;
-        return CW_OK;
-    }
-    case T_HOSTCLASSES: {
-        const cJSON *it;
-        int i = 0, n;
-        if (!cJSON_IsObject(v))
-            return fail(c, path, "expected an object of host classes, got %s", got(c, v));
-        n = cJSON_GetArraySize(v);
-        c->cfg->host_classes = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_host_class_t));
-        cJSON_ArrayForEach(it, v)
-        {
-            static const option_t hopt[] = {
-                {"patterns", T_STRLIST, NULL, 1, 100000, offsetof(cw_host_class_t, patterns), 0, ""},
-                {"severity", T_SEVERITY, NULL, 0, 100, offsetof(cw_host_class_t, severity), 0, ""},
-            };
-            cw_host_class_t *hc = &c->cfg->host_classes[i];
-            const char *p = join(c, path, it->string);
-            hc->name = apr_pstrdup(c->pool, it->string);
-            if ((st = walk(c, it, hopt, 2, "", p, (char *)hc, NULL)) != CW_OK)
-                return st;
-            if ((st = expand_patterns(c, p, &hc->patterns, &hc->patterns)) != CW_OK)
-                return st;
-            i++;
-        }
-        c->cfg->n_host_classes = n;
-        return CW_OK;
-    }
-    case T_OBJECT:
-    case T_RULES:
-        break;
-    }
-    return fail(c, path, "internal error: unhandled option type");
+    return st;
 }
 
 /* Expand "@name" references into the patterns of the named list. */
@@ -862,9 +929,8 @@ static cw_status_t expand_patterns(ctx_t *c, const char *path, const cw_strlist_
             const cw_strlist_t *l = cw_config_list(c->cfg, s + 1);
             if (!l) {
                 const char *names = "";
-                for (int k = 0; k < c->cfg->list_names->nelts; k++)
-                    names = apr_pstrcat(c->pool, names, k ? ", " : "",
-                                        APR_ARRAY_IDX(c->cfg->list_names, k, const char *), NULL);
+                for (int k = 0; k < c->cfg->lists.n; k++)
+                    names = apr_pstrcat(c->pool, names, k ? ", " : "", c->cfg->lists.items[k].name, NULL);
                 return fail(c, path, "expected \"@name\" of a list in `lists` (%s), got \"%s\"",
                             *names ? names : "none defined", s);
             }
@@ -879,73 +945,425 @@ static cw_status_t expand_patterns(ctx_t *c, const char *path, const cw_strlist_
     return CW_OK;
 }
 
-static cw_status_t parse_filter(ctx_t *c, const char *path, const cJSON *v, cw_rule_t *rule,
-                                cw_filter_t *filter)
+/* lists: object of name -> patterns -> cw_named_lists_t */
+static cw_status_t parse_lists(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                               void *dst, const cw_rule_t *rule)
 {
+    cw_named_lists_t *lists = dst;
+    const cJSON *it;
+    cw_status_t st;
+    (void)o, (void)rule;
+    if (!cJSON_IsObject(v))
+        return fail(c, path, "expected an object of named pattern lists, got %s", got(c, v));
+    lists->n = 0;
+    lists->items = apr_pcalloc(c->pool, (size_t)(cJSON_GetArraySize(v) + 1) * sizeof *lists->items);
+    cJSON_ArrayForEach(it, v)
+    {
+        cw_named_list_t *l = &lists->items[lists->n];
+        if ((st = want_string_array(c, join(c, path, it->string), it, 100000, &l->patterns)) != CW_OK)
+            return st;
+        l->name = apr_pstrdup(c->pool, it->string);
+        lists->n++;
+    }
+    return CW_OK;
+}
+
+static void print_lists(FILE *out, const option_t *o, const void *src, int level)
+{
+    const cw_named_lists_t *lists = src;
+    (void)o;
+    fputc('{', out);
+    for (int i = 0; i < lists->n; i++) {
+        fputs(i ? ",\n" : "\n", out);
+        indent(out, level + 1);
+        print_json_string(out, lists->items[i].name);
+        fputs(": ", out);
+        print_strlist(out, &lists->items[i].patterns);
+    }
+    close_block(out, lists->n, level, '}');
+}
+
+/* props: object of librdkafka property -> string, number or boolean -> cw_kv_list_t */
+static cw_status_t parse_props(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                               void *dst, const cw_rule_t *rule)
+{
+    cw_kv_list_t *props = dst;
+    const cJSON *it;
+    int i = 0, n;
+    (void)o, (void)rule;
+    if (!cJSON_IsObject(v))
+        return fail(c, path, "expected an object of librdkafka properties, got %s", got(c, v));
+    n = cJSON_GetArraySize(v);
+    props->items = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_kv_t));
+    cJSON_ArrayForEach(it, v)
+    {
+        const char *val;
+        if (cJSON_IsString(it))
+            val = apr_pstrdup(c->pool, it->valuestring);
+        else if (cJSON_IsBool(it))
+            val = cJSON_IsTrue(it) ? "true" : "false";
+        else if (cJSON_IsNumber(it) && it->valuedouble >= -9e15 && it->valuedouble <= 9e15 &&
+                 it->valuedouble == (double)(int64_t)it->valuedouble)
+            val = apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (int64_t)it->valuedouble);
+        else
+            return fail(c, join(c, path, it->string), "expected a string, number or boolean, got %s", got(c, it));
+        props->items[i].key = apr_pstrdup(c->pool, it->string);
+        props->items[i].value = val;
+        i++;
+    }
+    props->n = n;
+    return CW_OK;
+}
+
+static void print_props(FILE *out, const option_t *o, const void *src, int level)
+{
+    const cw_kv_list_t *props = src;
+    (void)o, (void)level;
+    fputc('{', out);
+    for (int i = 0; i < props->n; i++) {
+        fputs(i ? ", " : "", out);
+        print_json_string(out, props->items[i].key);
+        fputs(": ", out);
+        print_json_string(out, cw_config_is_secret(props->items[i].key) ? "(redacted)" : props->items[i].value);
+    }
+    fputc('}', out);
+}
+
+/* ---- lists of small objects, each walked against a little table ---- */
+
+static cw_status_t walk(ctx_t *c, const cJSON *obj, const option_t *table, size_t n, const char *rel,
+                        const char *path, char *base, const cw_rule_t *rule);
+
+#define WINDOW(m) offsetof(cw_window_spec_t, m)
+static const option_t window_options[] = {
+    {"window", T_DURATION, NULL, CW_MS_PER_SECOND, 35 * CW_MS_PER_DAY, WINDOW(window), 0, ""},
+    {"bucket", T_DURATION, NULL, CW_MS_PER_SECOND, 35 * CW_MS_PER_DAY, WINDOW(bucket), 0, ""},
+    {"threshold", T_INT, NULL, 1, INT64_C(1) << 53, WINDOW(threshold), 0, ""},
+};
+
+/* windows: array of {window, bucket, threshold} -> cw_window_list_t */
+static cw_status_t parse_windows(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                                 void *dst, const cw_rule_t *rule)
+{
+    cw_window_list_t *windows = dst;
     const cJSON *it;
     int i = 0, n;
     cw_status_t st;
+    (void)o;
+    if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) > CW_WINDOWS_MAX)
+        return fail(c, path, "expected an array of at most %d windows, got %s", CW_WINDOWS_MAX, got(c, v));
+    cJSON_ArrayForEach(it, v)
+    {
+        const char *p = apr_psprintf(c->pool, "%s[%d]", path, i);
+        if ((st = walk(c, it, window_options, 3, "", p, (char *)&windows->items[i], rule)) != CW_OK)
+            return st;
+        i++;
+    }
+    windows->n = n;
+    windows->listed = n > 0;
+    return CW_OK;
+}
+
+/* Only a list that was given is printed: the one-window form is printed as window/bucket/threshold. */
+static void print_windows(FILE *out, const option_t *o, const void *src, int level)
+{
+    const cw_window_list_t *windows = src;
+    (void)o, (void)level;
+    fputc('[', out);
+    for (int i = 0; windows->listed && i < windows->n; i++) {
+        char b1[32], b2[32];
+        fprintf(out, "%s{\"window\": \"%s\", \"bucket\": \"%s\", \"threshold\": %lld}", i ? ", " : "",
+                cw_duration_format(windows->items[i].window, b1), cw_duration_format(windows->items[i].bucket, b2),
+                (long long)windows->items[i].threshold);
+    }
+    fputc(']', out);
+}
+
+#define ALLOW(m) offsetof(cw_allow_t, m)
+static const option_t allow_options[] = {
+    {"principal", T_STRLIST, "[]", 0, 100000, ALLOW(principal), 0, ""},
+    {"client_host", T_STRLIST, "[]", 0, 100000, ALLOW(client_host), 0, ""},
+    {"client_app", T_STRLIST, "[]", 0, 100000, ALLOW(client_app), 0, ""},
+    {"hours", T_STRLIST, "[]", 0, 100, ALLOW(hours_src), 0, ""},
+};
+
+/* One allow-list entry: patterns expanded, hours parsed. */
+static cw_status_t parse_allow_entry(ctx_t *c, const char *path, const cJSON *v, cw_allow_t *a,
+                                     const cw_rule_t *rule)
+{
+    cw_status_t st;
+    if ((st = walk(c, v, allow_options, 4, "", path, (char *)a, rule)) != CW_OK ||
+        (st = expand_patterns(c, path, &a->principal, &a->principal)) != CW_OK ||
+        (st = expand_patterns(c, path, &a->client_host, &a->client_host)) != CW_OK ||
+        (st = expand_patterns(c, path, &a->client_app, &a->client_app)) != CW_OK)
+        return st;
+    for (int k = 0; k < a->hours_src.n; k++) {
+        if (!cw_hours_parse(a->hours_src.items[k], &a->hours))
+            return fail(c, apr_psprintf(c->pool, "%s.hours[%d]", path, k),
+                        "expected hours like \"Mon-Fri 08-18\", \"Sat\" or \"*\", got \"%s\"",
+                        a->hours_src.items[k]);
+    }
+    a->has_hours = a->hours_src.n > 0;
+    return CW_OK;
+}
+
+/* allow: array of allow-list entries -> cw_allow_list_t */
+static cw_status_t parse_allow(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                               void *dst, const cw_rule_t *rule)
+{
+    cw_allow_list_t *allow = dst;
+    const cJSON *it;
+    int i = 0, n;
+    cw_status_t st;
+    if (!cJSON_IsArray(v) || (n = cJSON_GetArraySize(v)) > (int)o->max)
+        return fail(c, path, "expected an array of allow-list entries, got %s", got(c, v));
+    allow->items = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_allow_t));
+    cJSON_ArrayForEach(it, v)
+    {
+        const char *p = apr_psprintf(c->pool, "%s[%d]", path, i);
+        if ((st = parse_allow_entry(c, p, it, &allow->items[i], rule)) != CW_OK)
+            return st;
+        i++;
+    }
+    allow->n = n;
+    return CW_OK;
+}
+
+static void print_allow(FILE *out, const option_t *o, const void *src, int level)
+{
+    const cw_allow_list_t *allow = src;
+    (void)o, (void)level;
+    fputc('[', out);
+    for (int i = 0; i < allow->n; i++) {
+        const cw_allow_t *a = &allow->items[i];
+        fputs(i ? ", {" : "{", out);
+        fputs("\"principal\": ", out);
+        print_strlist(out, &a->principal);
+        fputs(", \"client_host\": ", out);
+        print_strlist(out, &a->client_host);
+        fputs(", \"client_app\": ", out);
+        print_strlist(out, &a->client_app);
+        fputs(", \"hours\": ", out);
+        print_strlist(out, &a->hours_src);
+        fputc('}', out);
+    }
+    fputc(']', out);
+}
+
+#define HOSTCLASS(m) offsetof(cw_host_class_t, m)
+static const option_t host_class_options[] = {
+    {"patterns", T_STRLIST, NULL, 1, 100000, HOSTCLASS(patterns), 0, ""},
+    {"severity", T_SEVERITY, NULL, 0, 100, HOSTCLASS(severity), 0, ""},
+};
+
+/* host_classes: object of class name -> {patterns, severity} -> cw_host_class_list_t */
+static cw_status_t parse_host_classes(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                                      void *dst, const cw_rule_t *rule)
+{
+    cw_host_class_list_t *classes = dst;
+    const cJSON *it;
+    int i = 0, n;
+    cw_status_t st;
+    (void)o;
+    if (!cJSON_IsObject(v))
+        return fail(c, path, "expected an object of host classes, got %s", got(c, v));
+    n = cJSON_GetArraySize(v);
+    classes->items = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_host_class_t));
+    cJSON_ArrayForEach(it, v)
+    {
+        cw_host_class_t *hc = &classes->items[i];
+        const char *p = join(c, path, it->string);
+        hc->name = apr_pstrdup(c->pool, it->string);
+        if ((st = walk(c, it, host_class_options, 2, "", p, (char *)hc, rule)) != CW_OK ||
+            (st = expand_patterns(c, p, &hc->patterns, &hc->patterns)) != CW_OK)
+            return st;
+        i++;
+    }
+    classes->n = n;
+    return CW_OK;
+}
+
+static void print_host_classes(FILE *out, const option_t *o, const void *src, int level)
+{
+    const cw_host_class_list_t *classes = src;
+    (void)o;
+    fputc('{', out);
+    for (int i = 0; i < classes->n; i++) {
+        fputs(i ? ",\n" : "\n", out);
+        indent(out, level + 1);
+        print_json_string(out, classes->items[i].name);
+        fputs(": {\"patterns\": ", out);
+        print_strlist(out, &classes->items[i].patterns);
+        fprintf(out, ", \"severity\": %d}", classes->items[i].severity);
+    }
+    close_block(out, classes->n, level, '}');
+}
+
+/* ---- filters ---- */
+
+/* The object form of a condition: {"any": [...], "none": [...], "regex": "...", "not_regex": "..."} */
+static cw_status_t parse_cond_parts(ctx_t *c, const char *path, const cJSON *v, cw_cond_t *cond)
+{
+    const cJSON *part;
+    cw_status_t st;
+    cJSON_ArrayForEach(part, v)
+    {
+        const char *pp = join(c, path, part->string);
+        if (strcmp(part->string, "any") == 0)
+            st = want_string_array(c, pp, part, 100000, &cond->any_src);
+        else if (strcmp(part->string, "none") == 0)
+            st = want_string_array(c, pp, part, 100000, &cond->none_src);
+        else if (strcmp(part->string, "regex") == 0 || strcmp(part->string, "not_regex") == 0) {
+            bool neg = part->string[0] == 'n';
+            if (!cJSON_IsString(part) || !part->valuestring[0])
+                return fail(c, pp, "expected a regular expression as a string, got %s", got(c, part));
+            *(neg ? &cond->not_regex : &cond->regex) = apr_pstrdup(c->pool, part->valuestring);
+            st = compile_regex(c, pp, part->valuestring, true, neg ? &cond->not_re : &cond->re);
+        } else
+            st = fail(c, pp, "unknown key: expected \"any\", \"none\", \"regex\" or \"not_regex\"");
+        if (st != CW_OK)
+            return st;
+    }
+    return CW_OK;
+}
+
+/* The patterns of a derived field: hour specs for "hours", "true" or "false" for the others. */
+static cw_status_t check_derived_patterns(ctx_t *c, const char *path, cw_cond_t *cond)
+{
+    for (int k = 0; k < cond->any.n + cond->none.n; k++) {
+        bool in_any = k < cond->any.n;
+        const char *p = in_any ? cond->any.items[k] : cond->none.items[k - cond->any.n];
+        if (cond->field != CW_F_V_HOURS) {
+            if (strcmp(p, "true") != 0 && strcmp(p, "false") != 0)
+                return fail(c, path, "expected \"true\" or \"false\", got \"%s\"", p);
+        } else if (!cw_hours_parse(p, in_any ? &cond->hours_any : &cond->hours_none)) {
+            return fail(c, path, "expected hours like \"Mon-Fri 08-18\", \"Sat\" or \"*\", got \"%s\"", p);
+        }
+    }
+    if (cond->field == CW_F_V_HOURS && (cond->regex || cond->not_regex))
+        return fail(c, path, "expected hour specs (\"any\", \"none\"), not a regular expression");
+    return CW_OK;
+}
+
+/* One condition: "field": pattern(s) or the object form. */
+static cw_status_t parse_cond(ctx_t *c, const char *path, const cJSON *it, const cw_rule_t *rule,
+                              cw_cond_t *cond)
+{
+    cw_status_t st;
+    cond->field = cw_field_lookup(rule->stream, it->string, strlen(it->string));
+    if (cond->field == CW_F_NONE && rule->stream == CW_STREAM_AUDIT)
+        cond->field = cw_field_lookup_derived(it->string);
+    if (cond->field == CW_F_NONE)
+        return fail(c, path, "expected a field of the %s stream (%s%s)", cw_stream_name(rule->stream),
+                    field_names(c, rule->stream, false),
+                    rule->stream == CW_STREAM_AUDIT ? ", history_pull, watchlisted, unbounded_select, hours, damaged" : "");
+    if (cJSON_IsObject(it))
+        st = parse_cond_parts(c, path, it, cond);
+    else
+        st = want_string_array(c, path, it, 100000, &cond->any_src);
+    if (st != CW_OK || (st = expand_patterns(c, path, &cond->any_src, &cond->any)) != CW_OK ||
+        (st = expand_patterns(c, path, &cond->none_src, &cond->none)) != CW_OK)
+        return st;
+    if (cw_field_is_derived(cond->field))
+        return check_derived_patterns(c, path, cond);
+    return CW_OK;
+}
+
+/* filter: object of field -> condition -> cw_filter_t */
+static cw_status_t parse_filter(ctx_t *c, const char *path, const option_t *o, const cJSON *v,
+                                void *dst, const cw_rule_t *rule)
+{
+    cw_filter_t *filter = dst;
+    const cJSON *it;
+    int i = 0, n;
+    cw_status_t st;
+    (void)o;
     if (!cJSON_IsObject(v))
         return fail(c, path, "expected an object of field conditions, got %s", got(c, v));
     n = cJSON_GetArraySize(v);
     filter->conds = apr_pcalloc(c->pool, (size_t)(n ? n : 1) * sizeof(cw_cond_t));
     cJSON_ArrayForEach(it, v)
     {
-        cw_cond_t *cond = &filter->conds[i];
-        const char *p = join(c, path, it->string);
-        cond->field = cw_field_lookup(rule->stream, it->string, strlen(it->string));
-        if (cond->field == CW_F_NONE && rule->stream == CW_STREAM_AUDIT)
-            cond->field = cw_field_lookup_derived(it->string);
-        if (cond->field == CW_F_NONE)
-            return fail(c, p, "expected a field of the %s stream (%s%s)", cw_stream_name(rule->stream),
-                        field_names(c, rule->stream, false),
-                        rule->stream == CW_STREAM_AUDIT ? ", history_pull, watchlisted, unbounded_select, hours, damaged" : "");
-        if (cJSON_IsObject(it)) {
-            const cJSON *part;
-            cJSON_ArrayForEach(part, it)
-            {
-                const char *pp = join(c, p, part->string);
-                if (strcmp(part->string, "any") == 0)
-                    st = want_string_array(c, pp, part, 100000, &cond->any_src);
-                else if (strcmp(part->string, "none") == 0)
-                    st = want_string_array(c, pp, part, 100000, &cond->none_src);
-                else if (strcmp(part->string, "regex") == 0 || strcmp(part->string, "not_regex") == 0) {
-                    bool neg = part->string[0] == 'n';
-                    if (!cJSON_IsString(part) || !part->valuestring[0])
-                        return fail(c, pp, "expected a regular expression as a string, got %s", got(c, part));
-                    *(neg ? &cond->not_regex : &cond->regex) = apr_pstrdup(c->pool, part->valuestring);
-                    st = compile_regex(c, pp, part->valuestring, true, neg ? &cond->not_re : &cond->re);
-                } else
-                    st = fail(c, pp, "unknown key: expected \"any\", \"none\", \"regex\" or \"not_regex\"");
-                if (st != CW_OK)
-                    return st;
-            }
-        } else if ((st = want_string_array(c, p, it, 100000, &cond->any_src)) != CW_OK) {
+        if ((st = parse_cond(c, join(c, path, it->string), it, rule, &filter->conds[i])) != CW_OK)
             return st;
-        }
-        if ((st = expand_patterns(c, p, &cond->any_src, &cond->any)) != CW_OK ||
-            (st = expand_patterns(c, p, &cond->none_src, &cond->none)) != CW_OK)
-            return st;
-        if (cond->field == CW_F_V_HOURS) {
-            for (int k = 0; k < cond->any.n + cond->none.n; k++) {
-                bool in_any = k < cond->any.n;
-                const char *spec = in_any ? cond->any.items[k] : cond->none.items[k - cond->any.n];
-                if (!cw_hours_parse(spec, in_any ? &cond->hours_any : &cond->hours_none))
-                    return fail(c, p, "expected hours like \"Mon-Fri 08-18\", \"Sat\" or \"*\", got \"%s\"", spec);
-            }
-            if (cond->regex || cond->not_regex)
-                return fail(c, p, "expected hour specs (\"any\", \"none\"), not a regular expression");
-        } else if (cw_field_is_derived(cond->field)) {
-            for (int k = 0; k < cond->any.n + cond->none.n; k++) {
-                const char *b = k < cond->any.n ? cond->any.items[k] : cond->none.items[k - cond->any.n];
-                if (strcmp(b, "true") != 0 && strcmp(b, "false") != 0)
-                    return fail(c, p, "expected \"true\" or \"false\", got \"%s\"", b);
-            }
-        }
         i++;
     }
     filter->n = n;
     return CW_OK;
+}
+
+static void print_filter(FILE *out, const option_t *o, const void *src, int level)
+{
+    const cw_filter_t *f = src;
+    (void)o, (void)level;
+    fputc('{', out);
+    for (int i = 0; i < f->n; i++) {
+        const cw_cond_t *cd = &f->conds[i];
+        fputs(i ? ", " : "", out);
+        print_json_string(out, cw_field_name(cd->field));
+        fputs(": {\"any\": ", out);
+        print_strlist(out, &cd->any_src);
+        fputs(", \"none\": ", out);
+        print_strlist(out, &cd->none_src);
+        if (cd->regex) {
+            fputs(", \"regex\": ", out);
+            print_json_string(out, cd->regex);
+        }
+        if (cd->not_regex) {
+            fputs(", \"not_regex\": ", out);
+            print_json_string(out, cd->not_regex);
+        }
+        fputc('}', out);
+    }
+    fputc('}', out);
+}
+
+/* ---- the type table ---- */
+
+typedef struct {
+    const char *name;      /* for "required key is missing" and the option reference */
+    const cw_enum_t *names; /* enumerations: the name table (the type name is made from it) */
+    parse_fn parse;        /* NULL: T_OBJECT and T_RULES, walked by their callers */
+    print_fn print;
+} type_info_t;
+
+static const type_info_t types[] = {
+    [T_OBJECT] = {"object", NULL, NULL, NULL},
+    [T_DURATION] = {"duration", NULL, parse_duration, print_duration},
+    [T_INT] = {"integer", NULL, parse_int, print_int},
+    [T_SEVERITY] = {"integer", NULL, parse_severity, print_severity},
+    [T_BOOL] = {"boolean", NULL, parse_bool, print_bool},
+    [T_STRING] = {"string", NULL, parse_string, print_string},
+    [T_ID] = {"string", NULL, parse_id, print_string},
+    [T_STREAM] = {NULL, &cw_streams, parse_enum, print_enum},
+    [T_METRIC] = {NULL, &cw_metric_kinds, parse_enum, print_enum},
+    [T_FIELD] = {"field name", NULL, parse_field, print_field},
+    [T_KEY] = {"array of field names", NULL, parse_key, print_key},
+    [T_COLUMNS] = {"array of field names", NULL, parse_columns, print_columns},
+    [T_TECHNIQUES] = {"array of ATT&CK ids", NULL, parse_techniques, print_strlist_option},
+    [T_FILTER] = {"object of conditions", NULL, parse_filter, print_filter},
+    [T_PROPS] = {"object of strings", NULL, parse_props, print_props},
+    [T_LISTS] = {"object of pattern arrays", NULL, parse_lists, print_lists},
+    [T_RULES] = {"array of rules", NULL, NULL, NULL},
+    [T_NUMBER] = {"number", NULL, parse_number, print_number},
+    [T_KIND] = {NULL, &cw_rule_kinds, parse_enum, print_enum},
+    [T_TEXTFIELD] = {"field name", NULL, parse_field, print_field},
+    [T_WINDOWS] = {"array of windows", NULL, parse_windows, print_windows},
+    [T_ALLOW] = {"array of allow-list entries", NULL, parse_allow, print_allow},
+    [T_REGEX] = {"regular expression", NULL, parse_regex, print_string},
+    [T_STRLIST] = {"array of strings", NULL, parse_strlist, print_strlist_option},
+    [T_HOSTCLASSES] = {"object of host classes", NULL, parse_host_classes, print_host_classes},
+};
+
+static const cw_enum_t *enum_of(opt_type_t t)
+{
+    return types[t].names;
+}
+
+/* "duration", or for an enumeration its names: "\"audit\" | \"cdr\"" */
+static const char *type_name(opt_type_t t, char *buf, size_t len)
+{
+    return types[t].names ? enum_alternatives(types[t].names, false, buf, len) : types[t].name;
 }
 
 /* ---- walking an object against a table ---- */
@@ -993,7 +1411,7 @@ static cw_status_t check_unknown_and_duplicates(ctx_t *c, const cJSON *obj, cons
 
 /* Walk the options of `table` whose path is a child of `rel`, in table order. */
 static cw_status_t walk(ctx_t *c, const cJSON *obj, const option_t *table, size_t n, const char *rel,
-                        const char *path, char *base, cw_rule_t *rule)
+                        const char *path, char *base, const cw_rule_t *rule)
 {
     cw_status_t st;
     if (obj && !cJSON_IsObject(obj))
@@ -1019,15 +1437,16 @@ static cw_status_t walk(ctx_t *c, const cJSON *obj, const option_t *table, size_
             continue; /* handled by the caller, after lists */
         if (!v) {
             cJSON *def;
+            char tn[128];
             if (!o->def)
-                return fail(c, p, "required key is missing (%s: %s)", type_name(o->type), o->help);
+                return fail(c, p, "required key is missing (%s: %s)", type_name(o->type, tn, sizeof tn), o->help);
             def = cJSON_Parse(o->def);
             if (!def)
                 return fail(c, p, "internal error: bad default %s", o->def);
-            st = parse_value(c, p, o, def, base, rule);
+            st = types[o->type].parse(c, p, o, def, base + o->offset, rule);
             cJSON_Delete(def);
         } else {
-            st = parse_value(c, p, o, v, base, rule);
+            st = types[o->type].parse(c, p, o, v, base + o->offset, rule);
         }
         if (st != CW_OK)
             return st;
@@ -1035,10 +1454,59 @@ static cw_status_t walk(ctx_t *c, const cJSON *obj, const option_t *table, size_
     return CW_OK;
 }
 
-static bool is_numeric_field(cw_field_t f)
+/* kind threshold: the one-window form becomes windows[0]; every window fits its buckets and
+ * the allowed lateness. `at` is the rule's path and a dot; `obj` the rule's JSON object. */
+static cw_status_t check_windows(ctx_t *c, const char *at, cw_rule_t *r, const cJSON *obj)
 {
-    return f == CW_F_DURATION_S || f == CW_F_BYTES_UP || f == CW_F_BYTES_DOWN || f == CW_F_ROWS ||
-           f == CW_F_BYTES;
+#define AT(key) apr_pstrcat(c->pool, at, key, NULL)
+    if (r->windows_listed) {
+        if (member(obj, "window") || member(obj, "bucket") || member(obj, "threshold"))
+            return fail(c, AT("windows"), "expected either windows or window/bucket/threshold, not both");
+    } else {
+        if (r->threshold < 1)
+            return fail(c, AT("threshold"), "required with kind \"threshold\": expected an integer >= 1 "
+                                            "(or a windows list)");
+        r->windows[0].window = r->window;
+        r->windows[0].bucket = r->bucket;
+        r->windows[0].threshold = r->threshold;
+        r->n_windows = 1;
+    }
+    for (int w = 0; w < r->n_windows; w++) {
+        cw_window_spec_t *ws = &r->windows[w];
+        const char *wp = r->windows_listed ? apr_psprintf(c->pool, "%swindows[%d].", at, w) : at;
+        if (ws->window % ws->bucket != 0)
+            return fail(c, apr_pstrcat(c->pool, wp, "window", NULL),
+                        "expected a multiple of bucket (%lld ms), got %lld ms", (long long)ws->bucket,
+                        (long long)ws->window);
+        if (ws->window / ws->bucket > 1024)
+            return fail(c, apr_pstrcat(c->pool, wp, "bucket", NULL),
+                        "expected at most 1024 buckets per window, got %lld (widen the bucket)",
+                        (long long)(ws->window / ws->bucket));
+        if (c->cfg->allowed_lateness > ws->window)
+            return fail(c, "engine.allowed_lateness",
+                        "expected at most the smallest rule window (%swindow), got a longer duration", wp);
+    }
+    return CW_OK;
+}
+
+/* kind threshold: the metric's field fits its kind, and a baseline fits the metric. */
+static cw_status_t check_metric(ctx_t *c, const char *at, const cw_rule_t *r)
+{
+    if (r->metric == CW_METRIC_SUM && !is_numeric_field(r->metric_field))
+        return fail(c, AT("metric.field"),
+                    "required with metric.kind \"sum\": expected a numeric field of the %s stream (%s)",
+                    cw_stream_name(r->stream), field_names(c, r->stream, true));
+    if (r->metric == CW_METRIC_DISTINCT && (r->metric_field == CW_F_NONE || is_numeric_field(r->metric_field)))
+        return fail(c, AT("metric.field"),
+                    "required with metric.kind \"distinct\": expected a text field of the %s stream "
+                    "(client_host, object, subscribers...)", cw_stream_name(r->stream));
+    if (r->metric == CW_METRIC_DISTINCT && (r->baseline_sigma > 0 || r->baseline_ratio > 0))
+        return fail(c, AT("baseline"), "expected no baseline with metric.kind \"distinct\" "
+                                       "(distinct counts do not add up hour by hour)");
+    if (r->baseline_alpha <= 0)
+        return fail(c, AT("baseline.alpha"), "expected a number above 0 and at most 1, got 0");
+    return CW_OK;
+#undef AT
 }
 
 /* Cross-option checks of one rule; `obj` is its JSON object (to tell given from defaulted). */
@@ -1057,46 +1525,8 @@ static cw_status_t check_rule(ctx_t *c, const char *path, cw_rule_t *r, const cJ
         r->max_keys = c->cfg->max_keys;
     switch (r->kind) {
     case CW_KIND_THRESHOLD:
-        if (r->windows_listed) {
-            if (member(obj, "window") || member(obj, "bucket") || member(obj, "threshold"))
-                return fail(c, AT("windows"), "expected either windows or window/bucket/threshold, not both");
-        } else {
-            if (r->threshold < 1)
-                return fail(c, AT("threshold"), "required with kind \"threshold\": expected an integer >= 1 "
-                                                "(or a windows list)");
-            r->windows[0].window = r->window;
-            r->windows[0].bucket = r->bucket;
-            r->windows[0].threshold = r->threshold;
-            r->n_windows = 1;
-        }
-        for (int w = 0; w < r->n_windows; w++) {
-            cw_window_spec_t *ws = &r->windows[w];
-            const char *wp = r->windows_listed ? apr_psprintf(c->pool, "%swindows[%d].", at, w) : at;
-            if (ws->window % ws->bucket != 0)
-                return fail(c, apr_pstrcat(c->pool, wp, "window", NULL),
-                            "expected a multiple of bucket (%lld ms), got %lld ms", (long long)ws->bucket,
-                            (long long)ws->window);
-            if (ws->window / ws->bucket > 1024)
-                return fail(c, apr_pstrcat(c->pool, wp, "bucket", NULL),
-                            "expected at most 1024 buckets per window, got %lld (widen the bucket)",
-                            (long long)(ws->window / ws->bucket));
-            if (c->cfg->allowed_lateness > ws->window)
-                return fail(c, "engine.allowed_lateness",
-                            "expected at most the smallest rule window (%swindow), got a longer duration", wp);
-        }
-        if (r->metric == CW_METRIC_SUM && !is_numeric_field(r->metric_field))
-            return fail(c, AT("metric.field"),
-                        "required with metric.kind \"sum\": expected a numeric field of the %s stream (%s)",
-                        cw_stream_name(r->stream), field_names(c, r->stream, true));
-        if (r->metric == CW_METRIC_DISTINCT && (r->metric_field == CW_F_NONE || is_numeric_field(r->metric_field)))
-            return fail(c, AT("metric.field"),
-                        "required with metric.kind \"distinct\": expected a text field of the %s stream "
-                        "(client_host, object, subscribers...)", cw_stream_name(r->stream));
-        if (r->metric == CW_METRIC_DISTINCT && (r->baseline_sigma > 0 || r->baseline_ratio > 0))
-            return fail(c, AT("baseline"), "expected no baseline with metric.kind \"distinct\" "
-                                           "(distinct counts do not add up hour by hour)");
-        if (r->baseline_alpha <= 0)
-            return fail(c, AT("baseline.alpha"), "expected a number above 0 and at most 1, got 0");
+        if ((st = check_windows(c, at, r, obj)) != CW_OK || (st = check_metric(c, at, r)) != CW_OK)
+            return st;
         break;
     case CW_KIND_FIRST_SEEN:
         if (r->seen_field == CW_F_NONE)
@@ -1221,21 +1651,14 @@ static void line_col(const char *text, size_t off, int *line, int *col)
     }
 }
 
-cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text, size_t len,
-                            cw_config_t **out, char *err, size_t errlen)
+/* Parse the JSON text of one file (a syntax error names its line and column). */
+static cw_status_t parse_json(const char *name, const char *text, size_t len, cJSON **root, char *err,
+                              size_t errlen)
 {
-    ctx_t c = {pool, name, NULL, err, errlen};
     const char *end = NULL;
-    cJSON *root;
-    cw_status_t st;
-
-    c.cfg = apr_pcalloc(pool, sizeof *c.cfg);
-    c.cfg->path = apr_pstrdup(pool, name);
-    c.cfg->list_names = apr_array_make(pool, 8, sizeof(const char *));
-    c.cfg->list_values = apr_array_make(pool, 8, sizeof(cw_strlist_t));
-    root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!root) {
-        int line, col;
+    int line, col;
+    *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!*root) {
         size_t off = end && end >= text ? (size_t)(end - text) : 0;
         line_col(text, off < len ? off : len, &line, &col);
         snprintf(err, errlen, "%s: line %d, column %d: expected valid JSON (syntax error)", name, line, col);
@@ -1243,37 +1666,54 @@ cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text
     }
     for (const char *p = end; p < text + len; p++) {
         if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
-            int line, col;
             line_col(text, (size_t)(p - text), &line, &col);
             snprintf(err, errlen, "%s: line %d, column %d: expected the end of the file after the top-level object",
                      name, line, col);
-            cJSON_Delete(root);
+            cJSON_Delete(*root);
             return CW_ERR_USAGE;
         }
     }
-    st = walk(&c, root, config_options, N_CONFIG_OPTIONS, "", "", (char *)c.cfg, NULL);
-    if (st == CW_OK)
-        st = compile_regex(&c, "reference.subscriber_pattern", c.cfg->subscriber_pattern, false,
-                           &c.cfg->subscriber_re);
-    if (st == CW_OK)
-        st = parse_rules(&c, member(root, "rules"));
-    cJSON_Delete(root);
-    if (st != CW_OK)
-        return st;
-    *out = c.cfg;
     return CW_OK;
 }
 
-cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out, char *err,
-                           size_t errlen)
+/* Build the configuration from a (merged) JSON tree, walking the option tables. */
+static cw_status_t build(ctx_t *c, const char *name, const cJSON *root, cw_config_t **out)
 {
-    FILE *f;
-    char *text;
+    cw_status_t st;
+    c->cfg = apr_pcalloc(c->pool, sizeof *c->cfg);
+    c->cfg->path = apr_pstrdup(c->pool, name);
+    c->cfg->origins = apr_array_make(c->pool, 0, sizeof(cw_origin_t));
+    st = walk(c, root, config_options, N_CONFIG_OPTIONS, "", "", (char *)c->cfg, NULL);
+    if (st == CW_OK)
+        st = compile_regex(c, "reference.subscriber_pattern", c->cfg->subscriber_pattern, false,
+                           &c->cfg->subscriber_re);
+    if (st == CW_OK)
+        st = parse_rules(c, member(root, "rules"));
+    if (st == CW_OK)
+        *out = c->cfg;
+    return st;
+}
+
+cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text, size_t len,
+                            cw_config_t **out, char *err, size_t errlen)
+{
+    ctx_t c = {pool, name, NULL, err, errlen, NULL};
+    cJSON *root;
+    cw_status_t st;
+    if ((st = parse_json(name, text, len, &root, err, errlen)) != CW_OK)
+        return st;
+    st = build(&c, name, root, out);
+    cJSON_Delete(root);
+    return st;
+}
+
+/* The whole of a file, in the pool (at most 16 MiB). */
+static cw_status_t read_text(apr_pool_t *pool, const char *path, char **out, size_t *outlen, char *err,
+                             size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
     size_t len = 0, cap = 65536;
-    if (!path)
-        return cw_config_parse(pool, "(built-in config/cdrwatch.json)", cw_default_config,
-                               cw_default_config_len, out, err, errlen);
-    f = fopen(path, "rb");
+    char *text;
     if (!f) {
         snprintf(err, errlen, "%s: cannot open configuration: %s", path, strerror(errno));
         return CW_ERR_USAGE;
@@ -1300,14 +1740,222 @@ cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out
         return CW_ERR_USAGE;
     }
     fclose(f);
+    *out = text;
+    *outlen = len;
+    return CW_OK;
+}
+
+cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out, char *err,
+                           size_t errlen)
+{
+    char *text;
+    size_t len;
+    cw_status_t st;
+    if (!path)
+        return cw_config_parse(pool, BUILTIN_NAME, cw_default_config, cw_default_config_len, out, err, errlen);
+    if ((st = read_text(pool, path, &text, &len, err, errlen)) != CW_OK)
+        return st;
     return cw_config_parse(pool, path, text, len, out, err, errlen);
+}
+
+/* ---- layers ----
+ *
+ * Later files override earlier ones on the JSON trees, before validation: objects are merged
+ * key by key, arrays and other values replaced, and `rules` matched by id (a rule whose id an
+ * earlier layer has is merged into it key by key; a new id is appended). Every key path of the
+ * merged tree remembers the file that set it last (a value) or touched it last (an object), so
+ * that a message names the file its value came from, and check-config --origin can say it. */
+
+static void set_origin(ctx_t *c, const char *path, const char *file)
+{
+    apr_hash_set(c->origins, path, APR_HASH_KEY_STRING, file);
+}
+
+/* Record `file` for path and everything under it (rules by their index in the merged list). */
+static void set_origin_all(ctx_t *c, const cJSON *v, const char *path, const char *file)
+{
+    const cJSON *it;
+    int i = 0;
+    set_origin(c, path, file);
+    if (cJSON_IsObject(v)) {
+        cJSON_ArrayForEach(it, v)
+            set_origin_all(c, it, join(c, path, it->string), file);
+    } else if (cJSON_IsArray(v) && strcmp(path, "rules") == 0) {
+        cJSON_ArrayForEach(it, v)
+            set_origin_all(c, it, apr_psprintf(c->pool, "rules[%d]", i++), file);
+    }
+}
+
+/* The file a key path came from: the path itself, else its closest enclosing object or array
+ * ("rules[2].window" -> "rules[2]" -> "rules"), else the last layer. One file: that file. */
+static const char *file_of(ctx_t *c, const char *path)
+{
+    char *p;
+    if (!c->origins)
+        return c->file;
+    p = apr_pstrdup(c->pool, path);
+    for (;;) {
+        const char *f = apr_hash_get(c->origins, p, APR_HASH_KEY_STRING);
+        char *cut = strrchr(p, '.'), *bracket = strrchr(p, '[');
+        if (f)
+            return f;
+        if (bracket && (!cut || bracket > cut))
+            cut = bracket;
+        if (!cut)
+            return c->file;
+        *cut = '\0';
+    }
+}
+
+static cw_status_t merge_object(ctx_t *c, cJSON *base, const cJSON *over, const char *path,
+                                const char *file);
+
+static const char *rule_id(const cJSON *rule)
+{
+    const cJSON *id = cJSON_IsObject(rule) ? cJSON_GetObjectItemCaseSensitive(rule, "id") : NULL;
+    return cJSON_IsString(id) ? id->valuestring : NULL;
+}
+
+/* rules: a rule whose id is already there is merged into it; any other is appended. */
+static cw_status_t merge_rules(ctx_t *c, cJSON *base, const cJSON *over, const char *file)
+{
+    const cJSON *r;
+    cw_status_t st;
+    set_origin(c, "rules", file);
+    cJSON_ArrayForEach(r, over)
+    {
+        const char *id = rule_id(r);
+        cJSON *b;
+        int k = 0;
+        for (b = base->child; b && !(id && rule_id(b) && strcmp(rule_id(b), id) == 0); b = b->next)
+            k++;
+        if (b) {
+            if ((st = merge_object(c, b, r, apr_psprintf(c->pool, "rules[%d]", k), file)) != CW_OK)
+                return st;
+            continue;
+        }
+        set_origin_all(c, r, apr_psprintf(c->pool, "rules[%d]", cJSON_GetArraySize(base)), file);
+        cJSON_AddItemToArray(base, cJSON_Duplicate(r, true));
+    }
+    return CW_OK;
+}
+
+static cw_status_t merge_object(ctx_t *c, cJSON *base, const cJSON *over, const char *path,
+                                const char *file)
+{
+    const cJSON *it;
+    cw_status_t st;
+    set_origin(c, path, file);
+    cJSON_ArrayForEach(it, over)
+    {
+        const char *p = join(c, path, it->string);
+        cJSON *b = cJSON_GetObjectItemCaseSensitive(base, it->string);
+        for (const cJSON *o = over->child; o != it; o = o->next) {
+            if (strcmp(o->string, it->string) == 0)
+                return fail(c, p, "duplicate key");
+        }
+        if (b && cJSON_IsObject(b) && cJSON_IsObject(it))
+            st = merge_object(c, b, it, p, file);
+        else if (b && cJSON_IsArray(b) && cJSON_IsArray(it) && strcmp(p, "rules") == 0)
+            st = merge_rules(c, b, it, file);
+        else {
+            set_origin_all(c, it, p, file);
+            if (b)
+                cJSON_ReplaceItemViaPointer(base, b, cJSON_Duplicate(it, true));
+            else
+                cJSON_AddItemToObject(base, it->string, cJSON_Duplicate(it, true));
+            st = CW_OK;
+        }
+        if (st != CW_OK)
+            return st;
+    }
+    return CW_OK;
+}
+
+/* Read, parse and merge the layers into *root. */
+static cw_status_t merge_layers(ctx_t *c, const char *const *paths, int n, cJSON **root)
+{
+    cw_status_t st = CW_OK;
+    *root = NULL;
+    for (int i = 0; i < n && st == CW_OK; i++) {
+        char *text;
+        size_t len;
+        cJSON *layer;
+        c->file = paths[i];
+        if ((st = read_text(c->pool, paths[i], &text, &len, c->err, c->errlen)) != CW_OK ||
+            (st = parse_json(paths[i], text, len, &layer, c->err, c->errlen)) != CW_OK)
+            break;
+        if (!cJSON_IsObject(layer)) {
+            st = fail(c, "(top level)", "expected an object, got %s", got(c, layer));
+            cJSON_Delete(layer);
+        } else if (!*root) {
+            *root = layer;
+            set_origin_all(c, layer, "", paths[i]);
+        } else {
+            st = merge_object(c, *root, layer, "", paths[i]);
+            cJSON_Delete(layer);
+        }
+    }
+    if (st != CW_OK) {
+        cJSON_Delete(*root);
+        *root = NULL;
+    }
+    return st;
+}
+
+/* Every leaf key path of the merged tree with the file that set it. */
+static void collect_origins(ctx_t *c, const cJSON *v, const char *path)
+{
+    const cJSON *it;
+    int i = 0;
+    bool rules = cJSON_IsArray(v) && strcmp(path, "rules") == 0;
+    if (!cJSON_IsObject(v) && !rules) {
+        cw_origin_t *o = apr_array_push(c->cfg->origins);
+        o->path = path;
+        o->file = file_of(c, path);
+        return;
+    }
+    cJSON_ArrayForEach(it, v)
+    {
+        const char *p = rules ? apr_psprintf(c->pool, "rules[%d]", i++) : join(c, path, it->string);
+        collect_origins(c, it, p);
+    }
+}
+
+cw_status_t cw_config_load_layers(apr_pool_t *pool, const char *const *paths, int n, cw_config_t **out,
+                                  char *err, size_t errlen)
+{
+    ctx_t c = {pool, BUILTIN_NAME, NULL, err, errlen, apr_hash_make(pool)};
+    cJSON *root = NULL;
+    cw_status_t st;
+    if (n == 0) {
+        st = parse_json(BUILTIN_NAME, cw_default_config, cw_default_config_len, &root, err, errlen);
+        if (st == CW_OK)
+            set_origin_all(&c, root, "", BUILTIN_NAME);
+    } else {
+        st = merge_layers(&c, paths, n, &root);
+    }
+    if (st != CW_OK)
+        return st;
+    if (n == 1)
+        c.origins = NULL; /* one file: every message names it, as cw_config_load does */
+    st = build(&c, n ? paths[n - 1] : BUILTIN_NAME, root, out);
+    if (st == CW_OK) {
+        if (!c.origins) {
+            c.origins = apr_hash_make(pool);
+            set_origin_all(&c, root, "", paths[0]);
+        }
+        collect_origins(&c, root, "");
+    }
+    cJSON_Delete(root);
+    return st;
 }
 
 const cw_strlist_t *cw_config_list(const cw_config_t *cfg, const char *name)
 {
-    for (int i = 0; i < cfg->list_names->nelts; i++) {
-        if (strcmp(APR_ARRAY_IDX(cfg->list_names, i, const char *), name) == 0)
-            return &APR_ARRAY_IDX(cfg->list_values, i, cw_strlist_t);
+    for (int i = 0; i < cfg->lists.n; i++) {
+        if (strcmp(cfg->lists.items[i].name, name) == 0)
+            return &cfg->lists.items[i].patterns;
     }
     return NULL;
 }
@@ -1323,199 +1971,6 @@ bool cw_config_is_secret(const char *key)
 }
 
 /* ---- printing ---- */
-
-static void print_json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p == '\n')
-            fputs("\\n", out);
-        else if (*p == '\t')
-            fputs("\\t", out);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-}
-
-static void print_strlist(FILE *out, const cw_strlist_t *l)
-{
-    fputc('[', out);
-    for (int i = 0; i < l->n; i++) {
-        if (i)
-            fputs(", ", out);
-        print_json_string(out, l->items[i]);
-    }
-    fputc(']', out);
-}
-
-static void indent(FILE *out, int level)
-{
-    for (int i = 0; i < level; i++)
-        fputs("  ", out);
-}
-
-static void print_value(FILE *out, const option_t *o, const char *base, const cw_config_t *cfg,
-                        const cw_rule_t *rule, int level)
-{
-    const void *src = base + o->offset;
-    char buf[32];
-    switch (o->type) {
-    case T_DURATION: print_json_string(out, cw_duration_format(*(const cw_time_t *)src, buf)); break;
-    case T_INT: fprintf(out, "%lld", (long long)*(const int64_t *)src); break;
-    case T_SEVERITY: fprintf(out, "%d", *(const int *)src); break;
-    case T_BOOL: fputs(*(const bool *)src ? "true" : "false", out); break;
-    case T_STRING:
-    case T_ID: print_json_string(out, *(const char *const *)src); break;
-    case T_STREAM: print_json_string(out, cw_stream_name(*(const cw_stream_t *)src)); break;
-    case T_METRIC: {
-        cw_metric_kind_t m = *(const cw_metric_kind_t *)src;
-        print_json_string(out, m == CW_METRIC_SUM ? "sum" : m == CW_METRIC_DISTINCT ? "distinct" : "count");
-        break;
-    }
-    case T_NUMBER: fprintf(out, "%.15g", *(const double *)src); break;
-    case T_KIND: {
-        static const char *const kinds[] = {"threshold", "first_seen", "sequence", "silence"};
-        print_json_string(out, kinds[*(const cw_rule_kind_t *)src]);
-        break;
-    }
-    case T_TEXTFIELD: {
-        cw_field_t f = *(const cw_field_t *)src;
-        print_json_string(out, f == CW_F_NONE ? "" : cw_field_name(f));
-        break;
-    }
-    case T_REGEX: {
-        const char *re = *(const char *const *)src;
-        print_json_string(out, re ? re : "");
-        break;
-    }
-    case T_STRLIST: print_strlist(out, src); break;
-    case T_WINDOWS:
-        fputc('[', out);
-        for (int i = 0; rule->windows_listed && i < rule->n_windows; i++) {
-            char b1[32], b2[32];
-            fprintf(out, "%s{\"window\": \"%s\", \"bucket\": \"%s\", \"threshold\": %lld}", i ? ", " : "",
-                    cw_duration_format(rule->windows[i].window, b1), cw_duration_format(rule->windows[i].bucket, b2),
-                    (long long)rule->windows[i].threshold);
-        }
-        fputc(']', out);
-        break;
-    case T_ALLOW:
-        fputc('[', out);
-        for (int i = 0; i < rule->n_allow; i++) {
-            const cw_allow_t *a = &rule->allow[i];
-            fputs(i ? ", {" : "{", out);
-            fputs("\"principal\": ", out);
-            print_strlist(out, &a->principal);
-            fputs(", \"client_host\": ", out);
-            print_strlist(out, &a->client_host);
-            fputs(", \"client_app\": ", out);
-            print_strlist(out, &a->client_app);
-            fputs(", \"hours\": ", out);
-            print_strlist(out, &a->hours_src);
-            fputc('}', out);
-        }
-        fputc(']', out);
-        break;
-    case T_HOSTCLASSES:
-        fputc('{', out);
-        for (int i = 0; i < cfg->n_host_classes; i++) {
-            fputs(i ? ",\n" : "\n", out);
-            indent(out, level + 1);
-            print_json_string(out, cfg->host_classes[i].name);
-            fputs(": {\"patterns\": ", out);
-            print_strlist(out, &cfg->host_classes[i].patterns);
-            fprintf(out, ", \"severity\": %d}", cfg->host_classes[i].severity);
-        }
-        if (cfg->n_host_classes) {
-            fputc('\n', out);
-            indent(out, level);
-        }
-        fputc('}', out);
-        break;
-    case T_FIELD: {
-        cw_field_t f = *(const cw_field_t *)src;
-        print_json_string(out, f == CW_F_NONE ? "" : cw_field_name(f));
-        break;
-    }
-    case T_KEY:
-        fputc('[', out);
-        for (int i = 0; i < rule->n_key; i++) {
-            fputs(i ? ", " : "", out);
-            print_json_string(out, cw_field_name(rule->key[i]));
-        }
-        fputc(']', out);
-        break;
-    case T_COLUMNS: {
-        const cw_input_config_t *in = src;
-        fputc('[', out);
-        for (int i = 0; i < in->n_columns; i++) {
-            fputs(i ? ", " : "", out);
-            print_json_string(out, in->columns[i] == CW_F_NONE ? "" : cw_field_name(in->columns[i]));
-        }
-        fputc(']', out);
-        break;
-    }
-    case T_TECHNIQUES: print_strlist(out, src); break;
-    case T_FILTER: {
-        const cw_filter_t *f = src;
-        fputc('{', out);
-        for (int i = 0; i < f->n; i++) {
-            const cw_cond_t *cd = &f->conds[i];
-            fputs(i ? ", " : "", out);
-            print_json_string(out, cw_field_name(cd->field));
-            fputs(": {\"any\": ", out);
-            print_strlist(out, &cd->any_src);
-            fputs(", \"none\": ", out);
-            print_strlist(out, &cd->none_src);
-            if (cd->regex) {
-                fputs(", \"regex\": ", out);
-                print_json_string(out, cd->regex);
-            }
-            if (cd->not_regex) {
-                fputs(", \"not_regex\": ", out);
-                print_json_string(out, cd->not_regex);
-            }
-            fputc('}', out);
-        }
-        fputc('}', out);
-        break;
-    }
-    case T_PROPS:
-        fputc('{', out);
-        for (int i = 0; i < cfg->n_kafka_props; i++) {
-            fputs(i ? ", " : "", out);
-            print_json_string(out, cfg->kafka_props[i].key);
-            fputs(": ", out);
-            print_json_string(out, cw_config_is_secret(cfg->kafka_props[i].key) ? "(redacted)"
-                                                                                 : cfg->kafka_props[i].value);
-        }
-        fputc('}', out);
-        break;
-    case T_LISTS:
-        fputs("{", out);
-        for (int i = 0; i < cfg->list_names->nelts; i++) {
-            fputs(i ? ",\n" : "\n", out);
-            indent(out, level + 1);
-            print_json_string(out, APR_ARRAY_IDX(cfg->list_names, i, const char *));
-            fputs(": ", out);
-            print_strlist(out, &APR_ARRAY_IDX(cfg->list_values, i, cw_strlist_t));
-        }
-        if (cfg->list_names->nelts) {
-            fputc('\n', out);
-            indent(out, level);
-        }
-        fputc('}', out);
-        break;
-    case T_OBJECT:
-    case T_RULES:
-        break;
-    }
-}
 
 static void print_object(FILE *out, const option_t *table, size_t n, const char *rel,
                          const char *base, const cw_config_t *cfg, const cw_rule_t *rule, int level)
@@ -1553,7 +2008,7 @@ static void print_object(FILE *out, const option_t *table, size_t n, const char 
             }
             fputc(']', out);
         } else {
-            print_value(out, o, base, cfg, rule, level + 1);
+            types[o->type].print(out, o, base + o->offset, level + 1);
         }
     }
     fputc('\n', out);
@@ -1565,6 +2020,48 @@ void cw_config_print(const cw_config_t *cfg, FILE *out)
 {
     print_object(out, config_options, N_CONFIG_OPTIONS, "", (const char *)cfg, cfg, NULL, 0);
     fputc('\n', out);
+}
+
+/* ---- origins ---- */
+
+/* The origins at or under `path`, or "(default)". */
+static void print_origin(FILE *out, const cw_config_t *cfg, const char *path)
+{
+    size_t n = strlen(path);
+    bool any = false;
+    for (int i = 0; i < cfg->origins->nelts; i++) {
+        const cw_origin_t *o = &APR_ARRAY_IDX(cfg->origins, i, cw_origin_t);
+        if (strncmp(o->path, path, n) == 0 && (o->path[n] == '\0' || o->path[n] == '.' || o->path[n] == '[')) {
+            fprintf(out, "%s\t%s\n", o->path, o->file);
+            any = true;
+        }
+    }
+    if (!any)
+        fprintf(out, "%s\t(default)\n", path);
+}
+
+static void print_table_origins(FILE *out, const cw_config_t *cfg, const option_t *table, size_t n,
+                                const char *prefix)
+{
+    char path[256];
+    for (size_t i = 0; i < n; i++) {
+        if (table[i].type == T_OBJECT)
+            continue;
+        if (table[i].type == T_RULES) {
+            for (int r = 0; r < cfg->n_rules; r++) {
+                snprintf(path, sizeof path, "rules[%d].", r);
+                print_table_origins(out, cfg, rule_options, N_RULE_OPTIONS, path);
+            }
+            continue;
+        }
+        snprintf(path, sizeof path, "%s%s", prefix, table[i].path);
+        print_origin(out, cfg, path);
+    }
+}
+
+void cw_config_print_origins(const cw_config_t *cfg, FILE *out)
+{
+    print_table_origins(out, cfg, config_options, N_CONFIG_OPTIONS, "");
 }
 
 /* ---- option reference ---- */
@@ -1585,12 +2082,13 @@ static void describe_one(FILE *out, const char *prefix, const option_t *o, bool 
 {
     char lo[32], hi[32];
     const char *def = o->type == T_OBJECT ? NULL : o->def ? o->def : "(required)";
+    char tn[128];
     if (roff) {
         fputs(".TP\n.B ", out);
         roff_text(out, prefix);
         roff_text(out, o->path);
         fputs("\n(", out);
-        roff_text(out, type_name(o->type));
+        roff_text(out, type_name(o->type, tn, sizeof tn));
         if (def) {
             fputs("; default ", out);
             roff_text(out, def);
@@ -1603,7 +2101,7 @@ static void describe_one(FILE *out, const char *prefix, const option_t *o, bool 
         roff_text(out, o->help);
         fputc('\n', out);
     } else {
-        fprintf(out, "%s%s  (%s", prefix, o->path, type_name(o->type));
+        fprintf(out, "%s%s  (%s", prefix, o->path, type_name(o->type, tn, sizeof tn));
         if (def)
             fprintf(out, "; default %s", def);
         if (o->type == T_INT || o->type == T_SEVERITY || o->type == T_NUMBER)

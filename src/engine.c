@@ -130,28 +130,13 @@ struct cw_engine {
 
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
 
-static const char *metric_name(apr_pool_t *pool, const cw_rule_t *r)
-{
-    switch (r->kind) {
-    case CW_KIND_FIRST_SEEN: return apr_psprintf(pool, "first_seen(%s)", cw_field_name(r->seen_field));
-    case CW_KIND_SEQUENCE: return "sequence";
-    case CW_KIND_SILENCE: return "silence_minutes";
-    case CW_KIND_THRESHOLD: break;
-    }
-    if (r->metric == CW_METRIC_SUM)
-        return apr_psprintf(pool, "sum(%s)", cw_field_name(r->metric_field));
-    if (r->metric == CW_METRIC_DISTINCT)
-        return apr_psprintf(pool, "distinct(%s)", cw_field_name(r->metric_field));
-    return "count";
-}
-
 static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t *r, rule_rt_t *rt,
                               char *err, size_t errlen)
 {
     size_t kmax = cw_rule_key_max(r), value = 0;
     char dur[32];
     rt->rule = r;
-    rt->metric_name = metric_name(pool, r);
+    rt->metric_name = cw_rule_metric_name(pool, r);
     for (int i = 0; i < r->n_key; i++)
         rt->keyed_by_principal |= r->key[i] == CW_F_PRINCIPAL;
     switch (r->kind) {
@@ -923,7 +908,7 @@ cw_time_t cw_engine_clock(const cw_engine_t *e)
     return e->max_ts == INT64_MIN ? INT64_MIN : e->max_ts - e->cfg->allowed_lateness;
 }
 
-cw_metrics_t *cw_engine_metrics(cw_engine_t *e)
+const cw_metrics_t *cw_engine_metrics(cw_engine_t *e)
 {
     uint64_t ev = 0;
     for (int i = 0; i < e->n_rt; i++) {

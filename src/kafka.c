@@ -1438,7 +1438,6 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
     r->observer.version = PACKAGE_VERSION;
     r->buf = apr_palloc(pool, CW_ALERT_MAX);
     stop_requests = 0;
-    cw_decode_init();
 
     if ((st = setup(r, err, errlen)) != CW_OK) {
         destroy_clients(r, mono_ms());

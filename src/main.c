@@ -7,25 +7,27 @@
 #include <string.h>
 #include <apr_general.h>
 #include "cw_build.h"
-#include "cli.h"
+#include "cdrwatch/cli.h"
 
 static const char usage[] =
     "cdrwatch " PACKAGE_VERSION " - catch the theft of call-detail records while it happens\n"
     "\n"
     "Usage:\n"
-    "  cdrwatch replay [--config FILE] [--cdr FILE]... [--audit FILE]... [--out FILE] [--dlq FILE]\n"
+    "  cdrwatch replay [--config FILE]... [--cdr FILE]... [--audit FILE]... [--out FILE] [--dlq FILE]\n"
     "                  [--audit-format FMT] [--quiet]\n"
     "      Run the detection engine over files (CSV with a header line, or JSON Lines; '-' is\n"
     "      standard input; .gz is read compressed), merged in event-time order. Alerts go to\n"
     "      standard output as JSON Lines, diagnostics to standard error.\n"
-    "  cdrwatch run [--config FILE] [--brokers HOST:PORT,...] [--group ID] [--exit-at-end]\n"
+    "  cdrwatch run [--config FILE]... [--brokers HOST:PORT,...] [--group ID] [--exit-at-end]\n"
     "      Consume the audit and CDR topics from Kafka, detect, produce alerts to the alerts\n"
     "      topic (at least once), until SIGINT or SIGTERM.\n"
     "  cdrwatch demo [--config FILE] [--cdr FILE]... [--audit FILE]...\n"
     "      The whole Kafka path in this process with librdkafka's mock cluster (no broker):\n"
     "      load the bundled dataset (or the files), run, print the alerts read back.\n"
-    "  cdrwatch check-config [--config FILE] [--list-options[=man]]\n"
+    "  cdrwatch check-config [--config FILE]... [--origin] [--list-options[=man]]\n"
     "      Validate a configuration and print the effective one (defaults filled in).\n"
+    "      --config may be given more than once (replay, run, check-config): the files are\n"
+    "      layers, later ones overriding earlier ones (rules matched by id).\n"
     "  cdrwatch score --labels FILE [--alerts FILE|-] [--learning-until TIME] [--grace DURATION]\n"
     "                 [--format text|markdown|json] [--check]\n"
     "      Score alerts against labelled theft scenarios: caught or missed, delay, rules,\n"
@@ -63,7 +65,7 @@ int main(int argc, char **argv)
         printf("cdrwatch %s\n", PACKAGE_VERSION);
         return 0;
     }
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
+    if (cw_init() != CW_OK || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
         fputs("cdrwatch: error: cannot initialise APR\n", stderr);
         return 1;
     }
@@ -83,6 +85,6 @@ int main(int argc, char **argv)
         rc = 2;
     }
     apr_pool_destroy(pool);
-    apr_terminate();
+    cw_terminate();
     exit(rc);
 }

@@ -81,6 +81,7 @@ struct cw_replay {
     cw_dlq_fn dlq;
     void *dlq_ctx;
     uint64_t skipped;
+    uint64_t dead[CW_DEC_REASON_COUNT]; /* records this reader dead-lettered, by reason */
 };
 
 static apr_status_t source_cleanup(void *data)
@@ -267,6 +268,7 @@ static void dead(cw_replay_t *r, source_t *s, int64_t line, cw_decode_result_t r
     dl.result = res;
     dl.raw = raw;
     dl.rawlen = trim_newline(raw, rawlen);
+    r->dead[res.reason]++;
     if (r->dlq)
         r->dlq(r->dlq_ctx, &dl);
 }
@@ -715,7 +717,6 @@ cw_status_t cw_replay_open(apr_pool_t *pool, const cw_replay_input_t *inputs, in
     cw_status_t st;
     int stdin_used = 0;
 
-    cw_decode_init();
     r->src = apr_pcalloc(pool, (size_t)(n ? n : 1) * sizeof(source_t));
     r->n = n;
     r->last = -1;
@@ -796,6 +797,13 @@ uint64_t cw_replay_bytes(const cw_replay_t *r)
 }
 
 uint64_t cw_replay_skipped(const cw_replay_t *r) { return r->skipped; }
+
+void cw_replay_add_counts(const cw_replay_t *r, cw_metrics_t *m)
+{
+    for (int i = 0; i < CW_DEC_REASON_COUNT; i++)
+        m->dead[i] += r->dead[i];
+    m->skipped += r->skipped;
+}
 
 void cw_replay_raw(const cw_replay_t *r, const char **raw, size_t *len)
 {

@@ -1,10 +1,12 @@
 /*
  * rules.c — filters, allow-lists, keys and metric values of rules for one record.
- * No state, no allocation; regular expressions were compiled with the configuration.
+ * No state, and no allocation per record (only cw_rule_metric_name, once per rule at setup,
+ * allocates); regular expressions were compiled with the configuration.
  */
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
+#include <apr_strings.h>
 #include "cdrwatch/rules.h"
 
 void cw_view_init(cw_view_t *view, const cw_event_t *ev,
@@ -241,4 +243,20 @@ uint64_t cw_rule_fingerprint(const cw_rule_t *r)
     case CW_KIND_SILENCE: break;
     }
     return h;
+}
+
+const char *cw_rule_metric_name(apr_pool_t *pool, const cw_rule_t *rule)
+{
+    switch (rule->kind) {
+    case CW_KIND_FIRST_SEEN:
+        return apr_psprintf(pool, "%s(%s)", cw_enum_name(&cw_rule_kinds, rule->kind),
+                            cw_field_name(rule->seen_field));
+    case CW_KIND_SEQUENCE: return cw_enum_name(&cw_rule_kinds, rule->kind);
+    case CW_KIND_SILENCE: return "silence_minutes";
+    case CW_KIND_THRESHOLD: break;
+    }
+    if (rule->metric == CW_METRIC_COUNT)
+        return cw_enum_name(&cw_metric_kinds, rule->metric);
+    return apr_psprintf(pool, "%s(%s)", cw_enum_name(&cw_metric_kinds, rule->metric),
+                        cw_field_name(rule->metric_field));
 }

@@ -129,7 +129,9 @@ enum stream_purpose {
     STREAM_MONITOR,
     STREAM_SCENARIO,
     STREAM_WATCHLIST,
-    STREAM_LI
+    STREAM_LI,
+    STREAM_DWH,
+    STREAM_CASE
 };
 
 static uint64_t mix64(uint64_t z)
@@ -324,11 +326,15 @@ typedef enum {
     SCENARIO_ACCOUNT_CREATED_THEN_READS,
     SCENARIO_AUDIT_TAMPERING,
     SCENARIO_SOURCE_SILENCE,
+    SCENARIO_APP_CREDENTIAL_ABUSE, /* not in the nine of datasets/scenarios (CLASSIC_KINDS) */
+    SCENARIO_BATCH_EXTRA_RUN,
+    SCENARIO_SPREAD_THEFT,
     N_SCENARIO_KINDS
 } scenario_kind_t;
 
 #define KIND_BIT(k) (1u << (k))
 #define ALL_KINDS (KIND_BIT(N_SCENARIO_KINDS) - 1u)
+#define CLASSIC_KINDS (KIND_BIT(SCENARIO_APP_CREDENTIAL_ABUSE) - 1u) /* --scenarios classic */
 
 /* One scenario and its parameters (--set NAME.PARAM=VALUE changes a copy in options_t). */
 typedef struct {
@@ -343,55 +349,74 @@ typedef struct {
     const char *principal; /* who does it (account-created-then-reads: the creating DBA) */
     const char *host, *app;
     const char *choice;    /* hours, verb or role: see PARAMS */
+    unsigned extent;       /* app-credential-abuse: lookups an hour */
 } scenario_t;
 
 /*
  * The defaults place every scenario but bulk-theft in the second week of a 14-day set starting
  * on a Monday, each at its own time; bulk-theft keeps day 2, the theft of datasets/small.
- * datasets/scenarios is generated with --scenarios all --set bulk-theft.day=9.
+ * datasets/scenarios is generated with --scenarios classic --set bulk-theft.day=9. The three
+ * scenarios added after it (not in classic) end by day 17: spread-theft lasts ten nights.
  */
 static const scenario_t SCENARIOS[N_SCENARIO_KINDS] = {
     {"bulk-theft", SCENARIO_BULK_THEFT,
      "a dormant service account logs in from a mail server at night, reads every\n"
      "CDR table day by day and COPYs all three to /tmp",
-     2, 2 * 60 + 5, 45, 0, 0, "svc_backup", "mail-ex01.corp.example", "sqlcmd", NULL},
+     2, 2 * 60 + 5, 45, 0, 0, "svc_backup", "mail-ex01.corp.example", "sqlcmd", NULL, 0},
     {"low-and-slow", SCENARIO_LOW_AND_SLOW,
      "an analyst's own account walks the CDR history in small chunks, RATE rows\n"
      "an hour more than usual, for DAYS days: under any hourly floor, large over\n"
      "24 h and 7 d",
-     8, 0, 0, 3, 1500, "bob", "ws-102.corp.example", "DBeaver", "edges"},
+     8, 0, 0, 3, 1500, "bob", "ws-102.corp.example", "DBeaver", "edges", 0},
     {"history-harvest", SCENARIO_HISTORY_HARVEST,
      "an account pulls the whole call history of dozens of subscribers, one query\n"
      "each",
-     8, 14 * 60, 50, 0, 40, "alice", "ws-101.corp.example", "DBeaver", NULL},
+     8, 14 * 60, 50, 0, 40, "alice", "ws-101.corp.example", "DBeaver", NULL, 0},
     {"export-by-non-exporter", SCENARIO_EXPORT_BY_NON_EXPORTER,
      "an account that never exports runs COPY ... TO (or EXPORT, UNLOAD) on two\n"
      "CDR tables",
-     7, 6 * 60 + 5, 15, 0, 0, "rpt_weekly", "bi01.corp.example", "reportsvc", "COPY"},
+     7, 6 * 60 + 5, 15, 0, 0, "rpt_weekly", "bi01.corp.example", "reportsvc", "COPY", 0},
     {"off-hours-new-host", SCENARIO_OFF_HOURS_NEW_HOST,
      "an analyst's account reads CDRs at night from a web server it never used",
-     11, 23 * 60 + 10, 45, 0, 0, "chen", "web01.dmz.example", "psql", NULL},
+     11, 23 * 60 + 10, 45, 0, 0, "chen", "web01.dmz.example", "psql", NULL, 0},
     {"watchlist-lookup", SCENARIO_WATCHLIST_LOOKUP,
      "an account not allowed to (only li_officer is) looks up watchlisted\n"
      "subscribers",
-     10, 11 * 60, 30, 0, 3, "chen", "ws-103.corp.example", "DBeaver", NULL},
+     10, 11 * 60, 30, 0, 3, "chen", "ws-103.corp.example", "DBeaver", NULL, 0},
     {"account-created-then-reads", SCENARIO_ACCOUNT_CREATED_THEN_READS,
      "a DBA creates a login role and grants it SELECT on the CDR tables; hours\n"
      "later the new role reads CDRs; labelled with both accounts",
-     11, 11 * 60 + 20, 40, 0, 150, "dba_ops", "jump01.corp.example", "psql", "svc_tmp"},
+     11, 11 * 60 + 20, 40, 0, 150, "dba_ops", "jump01.corp.example", "psql", "svc_tmp", 0},
     {"audit-tampering", SCENARIO_AUDIT_TAMPERING,
      "a DBA account switches pgaudit off (ALTER SYSTEM SET pgaudit.log = 'none'):\n"
      "no statement is audited for MINUTES minutes, connections still are;\n"
      "labelled with the account, and with principal * for the silence",
-     12, 3 * 60 + 10, 25, 0, 0, "dba_ops", "jump01.corp.example", "psql", NULL},
+     12, 3 * 60 + 10, 25, 0, 0, "dba_ops", "jump01.corp.example", "psql", NULL, 0},
     {"source-silence", SCENARIO_SOURCE_SILENCE,
      "the audit stream stops (every principal, svc_fraud and svc_monitor\n"
      "included) while CDRs keep flowing; labelled with principal *",
-     13, 9 * 60, 180, 0, 0, "*", NULL, NULL, NULL},
+     13, 9 * 60, 180, 0, 0, "*", NULL, NULL, NULL, 0},
+    {"app-credential-abuse", SCENARIO_APP_CREDENTIAL_ABUSE,
+     "an application's own credentials, from its usual host and program, look\n"
+     "subscribers up as it does, but each lookup reads HISTORY hours instead of\n"
+     "24 (2-3 times its usual rows), LOOKUPS times an hour for MINUTES minutes",
+     8, 20 * 60, 36 * 60, 0, 60, "svc_fraud", "fraud01.corp.example", "fraudengine", NULL, 10},
+    {"batch-extra-run", SCENARIO_BATCH_EXTRA_RUN,
+     "a batch account runs its usual extract (the same SELECTs and COPYs, from its\n"
+     "usual host) once more, at an hour it never runs",
+     9, 4 * 60 + 10, 20, 0, 0, "svc_billing", "billing01.corp.example", "billing-extract",
+     NULL, 0},
+    {"spread-theft", SCENARIO_SPREAD_THEFT,
+     "a monitoring account's credentials walk the CDR history in chunks, ROWS rows\n"
+     "a night in one short session, for DAYS nights: small every night, the whole\n"
+     "history in the end",
+     7, 0, 0, 10, 3000, "svc_monitor", "mon01.corp.example", "probe", NULL, 0},
 };
 
 /* The parameters --set accepts, and which scenarios have each. */
-enum param_field { P_DAY, P_AT, P_MINUTES, P_DAYS, P_AMOUNT, P_PRINCIPAL, P_HOST, P_APP, P_CHOICE };
+enum param_field {
+    P_DAY, P_AT, P_MINUTES, P_DAYS, P_AMOUNT, P_EXTENT, P_PRINCIPAL, P_HOST, P_APP, P_CHOICE
+};
 
 typedef struct {
     const char *name;
@@ -402,17 +427,18 @@ typedef struct {
     const char *help;
 } param_t;
 
-#define ONE_DAY_KINDS (ALL_KINDS & ~KIND_BIT(SCENARIO_LOW_AND_SLOW))
+#define MANY_DAY_KINDS (KIND_BIT(SCENARIO_LOW_AND_SLOW) | KIND_BIT(SCENARIO_SPREAD_THEFT))
+#define ONE_DAY_KINDS (ALL_KINDS & ~MANY_DAY_KINDS)
 #define ACTOR_KINDS (ALL_KINDS & ~KIND_BIT(SCENARIO_SOURCE_SILENCE))
 
 static const param_t PARAMS[] = {
     {"day", ALL_KINDS, P_DAY, 0, MAX_DAYS - 1, NULL,
      "day it starts on, 0 = the first day generated"},
     {"at", ONE_DAY_KINDS, P_AT, 0, 24 * 60 - 1, NULL, "time of day it starts, HH:MM UTC"},
-    {"minutes", ONE_DAY_KINDS, P_MINUTES, 5, 24 * 60, NULL,
+    {"minutes", ONE_DAY_KINDS, P_MINUTES, 5, 7 * 24 * 60, NULL,
      "length of the labelled window; account-created-then-reads: of the\n"
      "new role's session; audit-tampering, source-silence: of the silence"},
-    {"days", KIND_BIT(SCENARIO_LOW_AND_SLOW), P_DAYS, 1, 60, NULL, "how many consecutive days"},
+    {"days", MANY_DAY_KINDS, P_DAYS, 1, 60, NULL, "how many consecutive days"},
     {"rate", KIND_BIT(SCENARIO_LOW_AND_SLOW), P_AMOUNT, 10, 1000000, NULL,
      "extra rows read in each active hour (+-10 %)"},
     {"hours", KIND_BIT(SCENARIO_LOW_AND_SLOW), P_CHOICE, 0, 0, "edges|all",
@@ -431,11 +457,56 @@ static const param_t PARAMS[] = {
      "login"},
     {"role", KIND_BIT(SCENARIO_ACCOUNT_CREATED_THEN_READS), P_CHOICE, 0, 0, NULL,
      "name of the role created"},
+    {"history", KIND_BIT(SCENARIO_APP_CREDENTIAL_ABUSE), P_AMOUNT, 25, 24 * 30, NULL,
+     "hours of a subscriber's history each lookup reads (the application's\n"
+     "own lookups read 24)"},
+    {"lookups", KIND_BIT(SCENARIO_APP_CREDENTIAL_ABUSE), P_EXTENT, 1, 100000, NULL,
+     "lookups an hour"},
+    {"rows", KIND_BIT(SCENARIO_SPREAD_THEFT), P_AMOUNT, 10, 10000000, NULL,
+     "rows read each night (+-10 %)"},
     {"principal", ACTOR_KINDS, P_PRINCIPAL, 0, 0, NULL, "database account it uses"},
     {"host", ACTOR_KINDS, P_HOST, 0, 0, NULL, "client_host it comes from"},
     {"app", ACTOR_KINDS, P_APP, 0, 0, NULL, "client_app it uses"},
 };
 #define N_PARAMS (sizeof PARAMS / sizeof PARAMS[0])
+
+/* ------------------------------------------------------------------------------------------ */
+/* Operator profiles: scale and habits of the benign actors (--profile). "default" is the     */
+/* operator of datasets/small and datasets/scenarios; the others change its volumes and add   */
+/* habits that an operator of their kind has. --subscribers, --cdr-per-day and                */
+/* --lookups-per-day still override the profile's scale.                                      */
+
+typedef struct {
+    const char *name;
+    const char *summary; /* --help */
+    unsigned subscribers, cdr_per_day, lookups_per_day;
+    unsigned billing_runs;   /* extracts a day: 1 = at 01:30, yesterday; N = every 24/N hours,
+                                the last 24/N hours, each 1 h 30 after its window */
+    int billing_copy_all;    /* COPY (SELECT * ...) TO of every CDR table, not only voice */
+    int dwh_batch;           /* svc_dwh: an hourly load of the last hour of every table */
+    int weekly_full;         /* rpt_weekly also reads every CDR of the week */
+    unsigned case_per_mille; /* analysts: queries that pull a heavy user's whole history */
+} profile_t;
+
+static const profile_t PROFILES[] = {
+    {"default",
+     "2000 subscribers, 15000 CDRs a weekday, 480 fraud lookups a day, one\n"
+     "nightly billing extract: the operator of datasets/small and datasets/scenarios",
+     2000, 15000, 480, 1, 0, 0, 0, 0},
+    {"large",
+     "ten times the subscribers (20000) and the volume (150000 CDRs, 4800 fraud\n"
+     "lookups a day); billing extracts every 6 hours with a COPY (SELECT * ...) TO\n"
+     "of each table; a second batch account, svc_dwh (etl01, airflow), loads the\n"
+     "last hour of every table each hour; rpt_weekly also reads the whole week\n"
+     "(about a million rows at full scale)",
+     20000, 150000, 4800, 4, 1, 1, 1, 0},
+    {"fraud-heavy",
+     "5000 subscribers, 30000 CDRs a weekday; the fraud engine looks up 4000\n"
+     "subscribers a day; 15 % of the analysts' queries pull a heavy user's whole\n"
+     "history (the top 1 % by activity) for their cases",
+     5000, 30000, 4000, 1, 0, 0, 0, 150},
+};
+#define N_PROFILES (sizeof PROFILES / sizeof PROFILES[0])
 
 /* ------------------------------------------------------------------------------------------ */
 /* Options.                                                                                   */
@@ -449,13 +520,13 @@ typedef struct {
     unsigned lookups_per_day;     /* svc_fraud's lookups a day */
     unsigned watchlist;           /* watchlisted people; 0: no watchlist, no li_officer */
     int watchlist_given;
+    const profile_t *profile;     /* --profile, default PROFILES[0] */
     unsigned selected;            /* KIND_BIT of each scenario generated */
     scenario_t scenario[N_SCENARIO_KINDS]; /* SCENARIOS with --set applied */
     const char *out_dir;
 } options_t;
 
 #define DEFAULT_SELECTION KIND_BIT(SCENARIO_BULK_THEFT)
-#define DEFAULT_LOOKUPS_PER_DAY 480u /* one every 2-4 minutes */
 #define DEFAULT_WATCHLIST 6u         /* with watchlist-lookup, unless --watchlist says */
 #define MIN_WATCHLIST 3u             /* one listed by IMSI, one by IMEI, the rest by MSISDN */
 
@@ -467,6 +538,7 @@ static void format_param(const scenario_t *sc, const param_t *p, char *out, size
     case P_MINUTES: snprintf(out, len, "%u", sc->minutes); break;
     case P_DAYS: snprintf(out, len, "%u", sc->days); break;
     case P_AMOUNT: snprintf(out, len, "%u", sc->amount); break;
+    case P_EXTENT: snprintf(out, len, "%u", sc->extent); break;
     case P_PRINCIPAL: snprintf(out, len, "%s", sc->principal); break;
     case P_HOST: snprintf(out, len, "%s", sc->host); break;
     case P_APP: snprintf(out, len, "%s", sc->app); break;
@@ -495,19 +567,23 @@ static void print_help(FILE *out)
           "\n"
           "Options (a value may also be given as --option=VALUE):\n"
           "  --out-dir DIR        where to write the files (required)\n"
+          "  --profile NAME       the operator: default, large or fraud-heavy (below); sets\n"
+          "                       the defaults of the next three options and adds habits\n"
           "  --seed N             seed of every random choice, 0..18446744073709551615\n"
           "                       (default 1)\n"
           "  --start YYYY-MM-DD   first day generated, UTC (default 2026-03-02, a Monday)\n"
           "  --days N             number of days, 1..366 (default 4)\n"
-          "  --subscribers N      subscribers of the operator, 10..1000000 (default 2000)\n"
+          "  --subscribers N      subscribers of the operator, 10..1000000 (default 2000; the\n"
+          "                       defaults of this option and the next two are the\n"
+          "                       profile's)\n"
           "  --cdr-per-day N      CDRs on a weekday, within +-3 %; Saturdays get about 72 % and\n"
           "                       Sundays 62 % of that (default 15000); days x N <= 200000000,\n"
           "                       and every CDR takes about 40 bytes of memory\n"
           "  --lookups-per-day N  svc_fraud's single-subscriber lookups a day, 1..10000000\n"
           "                       (default 480, one every 2-4 minutes): the audit volume\n"
-          "  --scenarios LIST     theft scenarios to generate: all, none, or names separated\n"
-          "                       by commas (default bulk-theft); each is labelled in\n"
-          "                       labels.csv\n"
+          "  --scenarios LIST     theft scenarios to generate: all, none, classic (the nine\n"
+          "                       of datasets/scenarios), or names separated by commas\n"
+          "                       (default bulk-theft); each is labelled in labels.csv\n"
           "  --set NAME.PARAM=VALUE\n"
           "                       change a parameter of scenario NAME (below); may be repeated\n"
           "  --watchlist N        N watchlisted subscribers (0 or 3..1000; default 6 with the\n"
@@ -518,8 +594,14 @@ static void print_help(FILE *out)
           "                       labels.csv with only its header\n"
           "  --help               show this help and exit\n"
           "\n"
-          "Scenarios, with their parameters and defaults:\n",
+          "Profiles:\n",
           out);
+    for (size_t p = 0; p < N_PROFILES; p++) {
+        fprintf(out, "  %s\n      ", PROFILES[p].name);
+        print_indented(out, PROFILES[p].summary, 6);
+        fputc('\n', out);
+    }
+    fputs("\nScenarios, with their parameters and defaults:\n", out);
     for (int k = 0; k < N_SCENARIO_KINDS; k++) {
         const scenario_t *sc = &SCENARIOS[k];
         fprintf(out, "  %s\n      ", sc->name);
@@ -554,7 +636,7 @@ static void print_help(FILE *out)
           "Examples:\n"
           "  " PROGRAM " --out-dir datasets/small\n"
           "      the bundled dataset: 4 days from Monday 2026-03-02, bulk-theft on 2026-03-04\n"
-          "  " PROGRAM " --days 14 --cdr-per-day 4000 --scenarios all --set bulk-theft.day=9 \\\n"
+          "  " PROGRAM " --days 14 --cdr-per-day 4000 --scenarios classic --set bulk-theft.day=9 \\\n"
           "      --out-dir datasets/scenarios\n"
           "      the scenario dataset: a benign first week to learn from, then every scenario\n"
           "  " PROGRAM " --days 14 --scenarios low-and-slow --set low-and-slow.rate=800 \\\n"
@@ -566,6 +648,9 @@ static void print_help(FILE *out)
           "      10 M CDRs and 1 M audit events for benchmarks (about 4 GB of memory at 100 M)\n"
           "  " PROGRAM " --no-theft --days 7 --out-dir /tmp/clean\n"
           "      a week of benign traffic, for false-positive checks\n"
+          "  " PROGRAM " --profile large --days 17 --scenarios all --set bulk-theft.day=9 \\\n"
+          "      --out-dir /tmp/large\n"
+          "      another operator, ten times bigger, with every scenario\n"
           "\n"
           "Exit status: 0 success, 1 I/O or memory failure, 2 usage error.\n",
           out);
@@ -691,17 +776,21 @@ static void scenario_names(char *out, size_t len)
         used += (size_t)snprintf(out + used, len - used, "%s%s", k ? ", " : "", SCENARIOS[k].name);
 }
 
-/* --scenarios all | none | NAME[,NAME]... */
+/* --scenarios all | none | classic | NAME[,NAME]... */
 static int parse_scenarios(const char *value, unsigned *selected)
 {
-    char names[512], expected[600];
+    char names[512], expected[700];
     scenario_names(names, sizeof names);
-    snprintf(expected, sizeof expected, "all, none, or names separated by commas among: %s",
-             names);
+    snprintf(expected, sizeof expected, "all, none, or names separated by commas among: %s; or "
+             "classic, the nine of datasets/scenarios", names);
     if (!value || !*value)
         return usage_error("--scenarios", expected, value);
     if (strcmp(value, "all") == 0) {
         *selected = ALL_KINDS;
+        return 0;
+    }
+    if (strcmp(value, "classic") == 0) {
+        *selected = CLASSIC_KINDS;
         return 0;
     }
     if (strcmp(value, "none") == 0) {
@@ -781,6 +870,7 @@ static int parse_set(const char *value, options_t *opt)
     case P_MINUTES:
     case P_DAYS:
     case P_AMOUNT:
+    case P_EXTENT:
         if (parse_u64(v, p->hi, &n) != 0 || n < p->lo) {
             snprintf(what, sizeof what, "an integer %u..%u for '%s'", p->lo, p->hi, p->name);
             return usage_error("--set", what, value);
@@ -788,6 +878,7 @@ static int parse_set(const char *value, options_t *opt)
         *(p->field == P_DAY       ? &sc->day
           : p->field == P_MINUTES ? &sc->minutes
           : p->field == P_DAYS    ? &sc->days
+          : p->field == P_EXTENT  ? &sc->extent
                                   : &sc->amount) = (unsigned)n;
         return 0;
     case P_CHOICE:
@@ -825,6 +916,7 @@ static uint64_t scenario_end_minute(const scenario_t *sc)
     const uint64_t day = (uint64_t)sc->day * 24 * 60;
     switch (sc->kind) {
     case SCENARIO_LOW_AND_SLOW:
+    case SCENARIO_SPREAD_THEFT:
         return day + (uint64_t)sc->days * 24 * 60;
     case SCENARIO_ACCOUNT_CREATED_THEN_READS: /* CREATE, GRANTs, the wait, the new role's session */
         return day + sc->at + 10 + sc->amount + sc->minutes;
@@ -873,14 +965,35 @@ static int check_scenarios(options_t *opt, unsigned set_given)
 }
 
 /* Returns 0 to go on, 2 on a usage error (message printed), -1 when --help was printed. */
+/* --profile NAME, wherever it is on the command line: its scale becomes the default of
+ * --subscribers, --cdr-per-day and --lookups-per-day. Returns 0, or 2 on a usage error. */
+static int parse_profile(int argc, char **argv, options_t *opt)
+{
+    opt->profile = &PROFILES[0];
+    for (int i = 1; i < argc; i++) {
+        const char *value = NULL;
+        if (!take_option(argc, argv, &i, "--profile", &value))
+            continue;
+        opt->profile = NULL;
+        for (size_t p = 0; p < N_PROFILES && value; p++)
+            if (strcmp(value, PROFILES[p].name) == 0)
+                opt->profile = &PROFILES[p];
+        if (!opt->profile)
+            return usage_error("--profile", "default, large or fraud-heavy", value);
+    }
+    opt->subscribers = opt->profile->subscribers;
+    opt->cdr_per_day = opt->profile->cdr_per_day;
+    opt->lookups_per_day = opt->profile->lookups_per_day;
+    return 0;
+}
+
 static int parse_options(int argc, char **argv, options_t *opt)
 {
     opt->seed = 1;
     parse_date("2026-03-02", &opt->start_day);
     opt->days = 4;
-    opt->subscribers = 2000;
-    opt->cdr_per_day = 15000;
-    opt->lookups_per_day = DEFAULT_LOOKUPS_PER_DAY;
+    if (parse_profile(argc, argv, opt) != 0)
+        return 2;
     opt->watchlist = 0;
     opt->watchlist_given = 0;
     opt->selected = DEFAULT_SELECTION;
@@ -896,6 +1009,8 @@ static int parse_options(int argc, char **argv, options_t *opt)
             return -1;
         } else if (strcmp(argv[i], "--no-theft") == 0) {
             opt->selected = 0;
+        } else if (take_option(argc, argv, &i, "--profile", &value)) {
+            continue; /* parse_profile() took it */
         } else if (take_option(argc, argv, &i, "--seed", &value)) {
             if (parse_u64(value, UINT64_MAX, &opt->seed) != 0)
                 rc = usage_error("--seed", "an integer 0..18446744073709551615", value);
@@ -1532,6 +1647,8 @@ static const actor_t MONITOR = {"svc_monitor", "mon01.corp.example", "probe"};
 static const actor_t LI_OFFICER = {"li_officer", "li01.corp.example", "li-portal"};
 
 #define SUBSCRIBER_TABLE "mediation.subscriber"
+#define CDR_ALL_VIEW "mediation.cdr_all" /* a UNION ALL view of the three CDR tables */
+#define CDR_ALL_ROW_BYTES 172u
 
 /* A SELECT of one day of a CDR table, [from, to), as billing exports and a thief walks it. */
 static char *select_range(int type, const char *columns, int64_t from, int64_t to)
@@ -1543,34 +1660,82 @@ static char *select_range(int type, const char *columns, int64_t from, int64_t t
                      CDR_TABLE[type], a, b);
 }
 
-/* svc_billing: at 01:30 every night, yesterday's rows of each CDR table, then a COPY of voice. */
+/* One run of svc_billing's extract (or of a batch-extra-run) at ts in its session: one SELECT
+ * per CDR table of [from, to), then a COPY (SELECT * ...) TO a file named after `tag` of voice
+ * (or of every table, with copy_all). */
+static void billing_run(world_t *w, const actor_t *a, rng_t *r, int64_t ts, int64_t from,
+                        int64_t to, const char *tag, int copy_all)
+{
+    char session[24], sa[32], sb[32];
+    make_session_id(session, ts - rng_between(r, 200, 900), r);
+    for (int k = 0; k < N_CDR_TYPES; k++) {
+        int64_t rows = count_type(&w->cdrs, k, from, to);
+        audit_event_t *e = audit_add(w, a, ts, "SELECT", session);
+        set_read(e, CDR_TABLE[k], rows, CDR_ROW_BYTES[k]);
+        e->statement = select_range(k, CDR_COLUMNS[k], from, to);
+        ts += 2 * MS_PER_SECOND + rows / 4 + rng_between(r, 0, 1500);
+    }
+    format_sql_time(from, sa);
+    format_sql_time(to, sb);
+    for (int k = 0; k < (copy_all ? N_CDR_TYPES : 1); k++) {
+        audit_event_t *e = audit_add(w, a, ts, "COPY", session);
+        e->object = CDR_TABLE[k];
+        e->rows = count_type(&w->cdrs, k, from, to);
+        e->statement = xasprintf("COPY (SELECT * FROM %s WHERE start_time >= '%s' AND start_time "
+                                 "< '%s') TO '/export/billing/%s_%s.csv' WITH (FORMAT "
+                                 "csv, HEADER)",
+                                 CDR_TABLE[k], sa, sb, CDR_TABLE_SHORT[k], tag);
+        ts += 2 * MS_PER_SECOND + e->rows / 4;
+    }
+}
+
+/* The tag of a billing file: the window's date, and its hour when there are several a day. */
+static void billing_tag(int64_t from, int with_hour, char out[32])
+{
+    format_iso(from, out);
+    out[with_hour ? 13 : 10] = '\0';
+}
+
+/* svc_billing: at 01:30 every night, yesterday's rows of each CDR table, then a COPY of voice;
+ * with a profile of N runs a day, every 24/N hours the last 24/N hours. */
 static void actor_billing(world_t *w)
 {
-    for (unsigned d = 1; d < w->opt.days; d++) {
-        rng_t r = rng_stream(w->opt.seed, STREAM_BILLING, d);
-        const int64_t today = day_start_ms(&w->opt, d), yesterday = today - MS_PER_DAY;
-        int64_t ts = today + 90 * MS_PER_MINUTE + rng_between(&r, 0, 2500);
-        char session[24];
-        make_session_id(session, ts - rng_between(&r, 200, 900), &r);
-        for (int k = 0; k < N_CDR_TYPES; k++) {
-            int64_t rows = count_type(&w->cdrs, k, yesterday, today);
-            audit_event_t *e = audit_add(w, &BILLING, ts, "SELECT", session);
-            set_read(e, CDR_TABLE[k], rows, CDR_ROW_BYTES[k]);
-            e->statement = select_range(k, CDR_COLUMNS[k], yesterday, today);
-            ts += 2 * MS_PER_SECOND + rows / 4 + rng_between(&r, 0, 1500);
+    const unsigned runs = w->opt.profile->billing_runs;
+    const int64_t period = MS_PER_DAY / runs;
+    for (unsigned d = 0; d < w->opt.days; d++) {
+        for (unsigned i = 0; i < runs; i++) {
+            const int64_t to = day_start_ms(&w->opt, d) + (int64_t)i * period, from = to - period;
+            if (from < day_start_ms(&w->opt, 0))
+                continue; /* the first window has nothing before it */
+            rng_t r = rng_stream(w->opt.seed, STREAM_BILLING, runs == 1 ? d : d * 24 + i);
+            char tag[32];
+            billing_tag(from, runs > 1, tag);
+            billing_run(w, &BILLING, &r, to + 90 * MS_PER_MINUTE + rng_between(&r, 0, 2500), from,
+                        to, tag, w->opt.profile->billing_copy_all);
         }
-        char a[32], b[32], date[32];
-        format_sql_time(yesterday, a);
-        format_sql_time(today, b);
-        format_iso(yesterday, date);
-        date[10] = '\0';
-        audit_event_t *e = audit_add(w, &BILLING, ts, "COPY", session);
-        e->object = CDR_TABLE[CDR_VOICE];
-        e->rows = count_type(&w->cdrs, CDR_VOICE, yesterday, today);
-        e->statement = xasprintf("COPY (SELECT * FROM %s WHERE start_time >= '%s' AND start_time "
-                                 "< '%s') TO '/export/billing/cdr_voice_%s.csv' WITH (FORMAT "
-                                 "csv, HEADER)",
-                                 CDR_TABLE[CDR_VOICE], a, b, date);
+    }
+}
+
+/* svc_dwh (profile large): each hour at about :15, the last full hour of every CDR table, for
+ * the data warehouse; one session a day. */
+static void actor_dwh(world_t *w)
+{
+    static const actor_t DWH = {"svc_dwh", "etl01.corp.example", "airflow"};
+    for (unsigned d = 0; d < w->opt.days && w->opt.profile->dwh_batch; d++) {
+        rng_t r = rng_stream(w->opt.seed, STREAM_DWH, d);
+        char session[24];
+        make_session_id(session, day_start_ms(&w->opt, d) + rng_between(&r, 0, 60000), &r);
+        for (int h = d == 0 ? 1 : 0; h < 24; h++) {
+            const int64_t to = day_start_ms(&w->opt, d) + h * MS_PER_HOUR;
+            int64_t ts = to + 15 * MS_PER_MINUTE + rng_between(&r, 0, 60000);
+            for (int k = 0; k < N_CDR_TYPES; k++) {
+                audit_event_t *e = audit_add(w, &DWH, ts, "SELECT", session);
+                e->statement = select_range(k, "*", to - MS_PER_HOUR, to);
+                set_read(e, CDR_TABLE[k], count_type(&w->cdrs, k, to - MS_PER_HOUR, to),
+                         CDR_ROW_BYTES[k]);
+                ts += rng_between(&r, 500, 5000);
+            }
+        }
     }
 }
 
@@ -1602,6 +1767,30 @@ static uint32_t recently_active_subscriber(const world_t *w, rng_t *r, int type,
     return s->rec[s->type_pos[type][before - 1 - back]].caller;
 }
 
+/* One lookup of the fraud engine at ts: the last `history` ms in one table of a subscriber who
+ * just made a record there (never a watchlisted one: only li_officer looks those up). 0.2 %
+ * fail with a statement timeout. */
+static void fraud_lookup(world_t *w, const actor_t *a, rng_t *r, int64_t ts, const char *session,
+                         int64_t history)
+{
+    int type = pick_lookup_table(r);
+    uint32_t subscriber = recently_active_subscriber(w, r, type, ts);
+    int64_t from = ts - history;
+    if (w->watch_flag && w->watch_flag[subscriber])
+        return;
+    audit_event_t *e = audit_add(w, a, ts, "SELECT", session);
+    e->statement = select_subscriber(w, type, subscriber, from);
+    set_subscriber(e, subscriber);
+    if (rng_chance(r, 2)) { /* statement timeout */
+        e->object = CDR_TABLE[type];
+        e->rows = 0;
+        e->failed = 1;
+    } else {
+        set_read(e, CDR_TABLE[type], count_subscriber(&w->cdrs, subscriber, type, from, ts),
+                 CDR_ROW_BYTES[type]);
+    }
+}
+
 /* svc_fraud: around the clock, --lookups-per-day times a day (by default every 2-4 minutes),
  * the last 24 h in one table of a subscriber who just made a record there. */
 static void actor_fraud(world_t *w)
@@ -1618,20 +1807,7 @@ static void actor_fraud(world_t *w)
             session_day = ts / MS_PER_DAY;
             make_session_id(session, ts - rng_between(&r, 1000, 60000), &r);
         }
-        int type = pick_lookup_table(&r);
-        uint32_t subscriber = recently_active_subscriber(w, &r, type, ts);
-        int64_t from = ts - MS_PER_DAY;
-        audit_event_t *e = audit_add(w, &FRAUD, ts, "SELECT", session);
-        e->statement = select_subscriber(w, type, subscriber, from);
-        set_subscriber(e, subscriber);
-        if (rng_chance(&r, 2)) { /* statement timeout */
-            e->object = CDR_TABLE[type];
-            e->rows = 0;
-            e->failed = 1;
-        } else {
-            set_read(e, CDR_TABLE[type], count_subscriber(&w->cdrs, subscriber, type, from, ts),
-                     CDR_ROW_BYTES[type]);
-        }
+        fraud_lookup(w, &FRAUD, &r, ts, session, MS_PER_DAY);
     }
 }
 
@@ -1733,9 +1909,38 @@ static void query_with_typo(const analyst_turn_t *q, int type)
 }
 
 /* An analyst's ad-hoc query, one of five kinds. */
+/* A case (profile fraud-heavy): the whole history of a heavy user (one of the top 1 % by
+ * activity, drawn by activity), through the view over every CDR table. */
+static void query_case_history(const analyst_turn_t *q)
+{
+    const world_t *w = q->w;
+    const operator_t *op = &w->op;
+    const uint64_t heavy = activity_weight(op->n_subs / 100); /* the weight of rank n/100 */
+    uint32_t subscriber = pick_subscriber(op, q->r);
+    for (int tries = 0; tries < 10000; tries++) { /* by activity, until one of the top 1 % */
+        uint64_t weight = op->activity_cum[subscriber] -
+                          (subscriber ? op->activity_cum[subscriber - 1] : 0);
+        if (weight > heavy)
+            break;
+        subscriber = pick_subscriber(op, q->r);
+    }
+    audit_event_t *e = audit_add(q->w, q->actor, q->ts, "SELECT", q->session);
+    e->statement = xasprintf("SELECT * FROM %s WHERE calling_msisdn = '%s' ORDER BY start_time",
+                             CDR_ALL_VIEW, w->op.id[subscriber].msisdn);
+    set_subscriber(e, subscriber);
+    set_read(e, CDR_ALL_VIEW,
+             count_subscriber_all(&w->cdrs, subscriber, day_start_ms(&w->opt, 0), q->ts),
+             CDR_ALL_ROW_BYTES);
+}
+
 static void analyst_query(const analyst_turn_t *q)
 {
     static const unsigned kind_weight[] = {36, 22, 16, 18, 4};
+    const unsigned case_per_mille = q->w->opt.profile->case_per_mille;
+    if (case_per_mille && rng_chance(q->r, case_per_mille)) {
+        query_case_history(q);
+        return;
+    }
     int type = (int)rng_weighted(q->r, CDR_TYPE_WEIGHT, N_CDR_TYPES);
     switch (rng_weighted(q->r, kind_weight, sizeof kind_weight / sizeof kind_weight[0])) {
     case 0:
@@ -1829,6 +2034,12 @@ static void actor_weekly_report(world_t *w)
                 volume[k], CDR_TABLE[k], a, b);
             set_read(e, CDR_TABLE[k], rows, AGGREGATE_ROW_BYTES);
             ts += rng_between(&r, 800, 4000);
+        }
+        for (int k = 0; k < N_CDR_TYPES && w->opt.profile->weekly_full; k++) {
+            audit_event_t *e = audit_add(w, &REPORT, ts, "SELECT", session);
+            e->statement = select_range(k, CDR_COLUMNS[k], from, ts);
+            set_read(e, CDR_TABLE[k], count_type(&w->cdrs, k, from, ts), CDR_ROW_BYTES[k]);
+            ts += 5 * MS_PER_SECOND + e->rows / 8 + rng_between(&r, 800, 4000);
         }
     }
 }
@@ -2222,8 +2433,6 @@ static size_t harvest_candidates(const world_t *w, int64_t ts, uint32_t *out)
     return n;
 }
 
-#define CDR_ALL_VIEW "mediation.cdr_all" /* a UNION ALL view of the three CDR tables */
-#define CDR_ALL_ROW_BYTES 172u
 
 /*
  * history-harvest: in a session of its own, one SELECT * of the view over every CDR table per
@@ -2474,6 +2683,90 @@ static void scenario_source_silence(world_t *w, const scenario_t *sc, int64_t st
                         sc->minutes));
 }
 
+/*
+ * app-credential-abuse: the application's own account, host and program, in a session a day of
+ * its own, looks subscribers up as the application does (a subscriber who just made a record,
+ * one table), `extent` times an hour, but each lookup reads `amount` hours of history instead of
+ * 24: 2-3 times the rows of a usual lookup, nothing else unusual.
+ */
+static void scenario_app_credential_abuse(world_t *w, const scenario_t *sc, int64_t start,
+                                          int64_t end)
+{
+    rng_t r = rng_stream(w->opt.seed, STREAM_SCENARIO, (uint64_t)sc->kind);
+    const actor_t *a = &w->actor[sc->kind];
+    const int64_t gap = MS_PER_HOUR / sc->extent;
+    const int64_t min_gap = gap * 2 / 3 > 0 ? gap * 2 / 3 : 1, max_gap = gap * 4 / 3;
+    char session[24] = "";
+    int64_t session_day = -1;
+    for (int64_t ts = start + rng_between(&r, 0, max_gap); ts < end;
+         ts += rng_between(&r, min_gap, max_gap)) {
+        if (ts / MS_PER_DAY != session_day) {
+            session_day = ts / MS_PER_DAY;
+            make_session_id(session, ts - rng_between(&r, 1000, 60000), &r);
+        }
+        fraud_lookup(w, a, &r, ts, session, (int64_t)sc->amount * MS_PER_HOUR);
+    }
+    add_label(w, sc, a->principal, start, end,
+              xasprintf("%s's own credentials, from its usual %s with %s, look up about %u "
+                        "subscribers an hour reading %u hours of history each instead of 24 (2-3 "
+                        "times its usual rows per lookup) for %u minutes",
+                        a->principal, a->host, a->app, sc->extent, sc->amount, sc->minutes));
+}
+
+/*
+ * batch-extra-run: the billing extract's account runs the extract once more, from its usual host
+ * and program, at an hour it never runs: the same SELECTs and COPYs of its last window.
+ */
+static void scenario_batch_extra_run(world_t *w, const scenario_t *sc, int64_t start, int64_t end)
+{
+    rng_t r = rng_stream(w->opt.seed, STREAM_SCENARIO, (uint64_t)sc->kind);
+    const actor_t *a = &w->actor[sc->kind];
+    const int64_t period = MS_PER_DAY / w->opt.profile->billing_runs;
+    const int64_t to = start - start % period, from = to - period;
+    char tag[32];
+    billing_tag(from, w->opt.profile->billing_runs > 1, tag);
+    billing_run(w, a, &r, start + rng_between(&r, 30 * MS_PER_SECOND, 3 * MS_PER_MINUTE), from,
+                to, tag, w->opt.profile->billing_copy_all);
+    add_label(w, sc, a->principal, start, end,
+              xasprintf("%s runs its extract of %s once more, from its usual %s with %s, at an "
+                        "hour it never runs",
+                        a->principal, tag, a->host, a->app));
+}
+
+/*
+ * spread-theft: for `days` nights, the account logs in once between 01:00 and 05:00 and reads
+ * about `amount` rows in 2-4 SELECT * of consecutive chunks of the CDR history (the walk of
+ * low-and-slow), then logs out: a little every night, the whole history in the end.
+ */
+static void scenario_spread_theft(world_t *w, const scenario_t *sc)
+{
+    rng_t r = rng_stream(w->opt.seed, STREAM_SCENARIO, (uint64_t)sc->kind);
+    const actor_t *a = &w->actor[sc->kind];
+    history_walk_t walk = {CDR_VOICE, day_start_ms(&w->opt, 0)};
+    int64_t first = -1, last = -1, total = 0;
+    for (unsigned d = sc->day; d < sc->day + sc->days; d++) {
+        int64_t ts = day_start_ms(&w->opt, d) + rng_between(&r, MS_PER_HOUR, 4 * MS_PER_HOUR);
+        char session[24];
+        make_session_id(session, ts, &r);
+        audit_add(w, a, ts, "LOGIN", session);
+        if (first < 0)
+            first = ts;
+        int64_t target = (int64_t)sc->amount * rng_between(&r, 900, 1100) / 1000;
+        int n = (int)rng_between(&r, 2, 4);
+        for (int i = 0; i < n; i++) {
+            ts += rng_between(&r, MS_PER_MINUTE, 8 * MS_PER_MINUTE);
+            read_next_chunk(w, a, session, ts, &walk, target / n);
+            total += w->audit.ev[w->audit.n - 1].rows;
+        }
+        last = ts + rng_between(&r, 30 * MS_PER_SECOND, 3 * MS_PER_MINUTE);
+        audit_add(w, a, last, "LOGOUT", session);
+    }
+    add_label(w, sc, a->principal, first, last,
+              xasprintf("%s's credentials, from its usual %s with %s, read %" PRId64 " CDR rows "
+                        "in %u nightly sessions (about %u a night), walking the CDR history",
+                        a->principal, a->host, a->app, total, sc->days, sc->amount));
+}
+
 static void run_scenario(world_t *w, const scenario_t *sc)
 {
     const int64_t day = day_start_ms(&w->opt, sc->day);
@@ -2506,6 +2799,15 @@ static void run_scenario(world_t *w, const scenario_t *sc)
         break;
     case SCENARIO_SOURCE_SILENCE:
         scenario_source_silence(w, sc, start, end);
+        break;
+    case SCENARIO_APP_CREDENTIAL_ABUSE:
+        scenario_app_credential_abuse(w, sc, start, end);
+        break;
+    case SCENARIO_BATCH_EXTRA_RUN:
+        scenario_batch_extra_run(w, sc, start, end);
+        break;
+    case SCENARIO_SPREAD_THEFT:
+        scenario_spread_theft(w, sc);
         break;
     case N_SCENARIO_KINDS:
         break;
@@ -2552,6 +2854,7 @@ static void cast_scenarios(world_t *w)
 static int generate_audit(world_t *w)
 {
     actor_billing(w);
+    actor_dwh(w);
     actor_fraud(w);
     actor_analysts(w);
     actor_weekly_report(w);

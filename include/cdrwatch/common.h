@@ -4,6 +4,20 @@
  * Time inside cdrwatch is always event time in milliseconds since the Unix epoch, UTC
  * (cw_time_t). Functions that can fail return cw_status_t: CW_OK (0) or a negative code;
  * where a person will read the failure they also fill a caller-owned message buffer.
+ *
+ * Memory. APR pools own objects, and a pool's lifetime is the lifetime of what it holds: the
+ * process pool (main.c), a pool per configuration generation (cw_config_load; a reload builds a
+ * new one and drops the old), a per-batch pool cleared at the top of each batch loop. Nothing
+ * allocated from a pool is freed piece by piece. Large buffers (read buffers, sketches, key
+ * tables, the decoders' arena) are malloc'ed and tied to a pool by a cleanup
+ * (apr_pool_cleanup_register) that frees them when the pool goes, as are foreign handles (gzip,
+ * librdkafka, libcsv, regex_t). Per-key state never lives in a pool or an apr_hash_t (they only
+ * grow): it lives in bounded tables with counted evictions. The per-record path allocates
+ * nothing.
+ *
+ * Process setup. Every command starts with cw_init() (main.c calls it once, before
+ * dispatching): it initialises APR and installs the process-wide cJSON allocation hooks of the
+ * decoders (cw_decode_init). cw_terminate() undoes the APR part at exit.
  */
 #ifndef CDRWATCH_COMMON_H
 #define CDRWATCH_COMMON_H
@@ -26,6 +40,10 @@ typedef enum {
     CW_ERR_NOMEM = -4,  /* allocation failed (exit 1) */
     CW_ERR_EOF = -5,    /* no more records */
 } cw_status_t;
+
+/* The one process-wide setup (see above); CW_ERR if APR cannot start. Call once, first. */
+cw_status_t cw_init(void);
+void cw_terminate(void);
 
 /* Where a record came from: a file and line (replay) or a topic, partition and offset (Kafka).
  * `name` points at storage owned by the source and outlives every event it produced. */

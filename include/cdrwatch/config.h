@@ -5,6 +5,9 @@
  * help). The same tables drive validation, `check-config` output and the option list of the man
  * page (`cdrwatch check-config --list-options`), so they cannot drift apart.
  *
+ * Several files may be loaded as layers (cw_config_load_layers): later ones override earlier
+ * ones, rules matched by id, before the merged result is validated as one file would be.
+ *
  * A loaded configuration lives in its own pool (one pool per configuration generation); nothing
  * in it changes after cw_config_load returns, so the engine may keep pointers into it.
  */
@@ -87,6 +90,45 @@ typedef struct {
     int64_t threshold; /* static threshold; with a baseline: the floor below which nothing alerts */
 } cw_window_spec_t;
 
+/* Names of the enumerated option values, shared by loading, printing and the rules:
+ * `cw_enum_name(cw_rule_kinds, CW_KIND_SILENCE)` is "silence". */
+typedef struct {
+    const char *name;
+    int value;
+} cw_enum_name_t;
+typedef struct {
+    const cw_enum_name_t *names; /* in the order messages and the option reference list them */
+    int n;
+} cw_enum_t;
+extern const cw_enum_t cw_rule_kinds;   /* cw_rule_kind_t: threshold, first_seen, ... */
+extern const cw_enum_t cw_metric_kinds; /* cw_metric_kind_t: count, sum, distinct */
+extern const cw_enum_t cw_streams;      /* cw_stream_t: audit, cdr */
+/* The name of a value; "?" if the table has none. */
+const char *cw_enum_name(const cw_enum_t *e, int value);
+/* The value of a name (exact, case-sensitive); false if the table has none. */
+bool cw_enum_lookup(const cw_enum_t *e, const char *name, int *value);
+
+/*
+ * Lists the option table stores at one offset, as { items, n } (config.c parses and prints
+ * them through these types). Each sits in an anonymous union with the member names the other
+ * modules read (`allow`, `n_allow`...): the two structs share their initial sequence.
+ */
+typedef struct {
+    cw_field_t items[CW_KEY_FIELDS_MAX];
+    int n;
+} cw_key_list_t;
+
+typedef struct {
+    cw_window_spec_t items[CW_WINDOWS_MAX];
+    int n;
+    bool listed; /* given as `windows` (printing uses the same form) */
+} cw_window_list_t;
+
+typedef struct {
+    cw_allow_t *items;
+    int n;
+} cw_allow_list_t;
+
 typedef struct {
     const char *id;
     const char *name;
@@ -95,17 +137,27 @@ typedef struct {
     cw_rule_kind_t kind;
     cw_stream_t stream;
     cw_filter_t filter;
-    cw_field_t key[CW_KEY_FIELDS_MAX];
-    int n_key;
+    union {
+        cw_key_list_t key_list;
+        struct {
+            cw_field_t key[CW_KEY_FIELDS_MAX];
+            int n_key;
+        };
+    };
     cw_metric_kind_t metric;
     cw_field_t metric_field; /* for sum and distinct */
     /* windows: `window`, `bucket`, `threshold` are the one-window form; `windows` the list */
     cw_time_t window;
     cw_time_t bucket;
     int64_t threshold;
-    cw_window_spec_t windows[CW_WINDOWS_MAX];
-    int n_windows;
-    bool windows_listed; /* given as `windows` (printing uses the same form) */
+    union {
+        cw_window_list_t window_list;
+        struct {
+            cw_window_spec_t windows[CW_WINDOWS_MAX];
+            int n_windows;
+            bool windows_listed; /* given as `windows` (printing uses the same form) */
+        };
+    };
     /* baseline: alert only when the value also exceeds mean + sigma * sd and ratio * mean of
      * the key's hour-of-week profile (a factor of 0 turns that test off; both 0: no baseline) */
     double baseline_sigma;
@@ -129,8 +181,13 @@ typedef struct {
     cw_time_t suppress;
     int severity;            /* 0-100 */
     cw_strlist_t techniques; /* MITRE ATT&CK ids */
-    cw_allow_t *allow;
-    int n_allow;
+    union {
+        cw_allow_list_t allow_list;
+        struct {
+            cw_allow_t *allow;
+            int n_allow;
+        };
+    };
     bool include_failed;     /* count records with status=fail too */
     int64_t max_keys;        /* tracked keys before the oldest idle one is evicted */
 } cw_rule_t;
@@ -143,9 +200,24 @@ typedef struct {
 } cw_host_class_t;
 
 typedef struct {
+    cw_host_class_t *items;
+    int n;
+} cw_host_class_list_t;
+
+typedef struct {
+    cw_field_t items[CW_F_COUNT];
+    int n;
+} cw_column_list_t;
+
+typedef struct {
+    union { /* first: the option inputs.*.csv_columns points at the whole struct */
+        cw_column_list_t column_list;
+        struct {
+            cw_field_t columns[CW_F_COUNT]; /* column order of headerless CSV messages */
+            int n_columns;
+        };
+    };
     const char *topic;
-    cw_field_t columns[CW_F_COUNT]; /* column order of headerless CSV messages */
-    int n_columns;
 } cw_input_config_t;
 
 typedef struct {
@@ -154,7 +226,30 @@ typedef struct {
 } cw_kv_t;
 
 typedef struct {
-    const char *path;             /* file it came from, for messages */
+    cw_kv_t *items;
+    int n;
+} cw_kv_list_t;
+
+/* A named list of patterns (`lists` in the file). */
+typedef struct {
+    const char *name;
+    cw_strlist_t patterns;
+} cw_named_list_t;
+
+typedef struct {
+    cw_named_list_t *items; /* in file order */
+    int n;
+} cw_named_lists_t;
+
+/* Where a value of the configuration came from (check-config --origin). */
+typedef struct {
+    const char *path; /* key path as in messages: "engine.max_keys", "rules[2].threshold" */
+    const char *file; /* the layer that set it last */
+} cw_origin_t;
+
+typedef struct {
+    const char *path;             /* file it came from (with layers: the last one), for messages */
+    apr_array_header_t *origins;  /* cw_origin_t, every value a file set (cw_config_load_layers) */
     cw_time_t allowed_lateness;   /* engine.allowed_lateness */
     int64_t max_keys;             /* engine.max_keys: default per rule */
     cw_input_config_t input[CW_STREAM_COUNT];
@@ -167,14 +262,23 @@ typedef struct {
     cw_time_t kafka_commit_interval;
     cw_time_t kafka_stats_interval;
     cw_time_t kafka_shutdown_timeout;
-    cw_kv_t *kafka_props;         /* passed through to librdkafka */
-    int n_kafka_props;
-    apr_array_header_t *list_names; /* const char *: names of the `lists` entries, in file order */
-    apr_array_header_t *list_values; /* cw_strlist_t, same order */
+    union {
+        cw_kv_list_t kafka_prop_list;
+        struct {
+            cw_kv_t *kafka_props; /* passed through to librdkafka */
+            int n_kafka_props;
+        };
+    };
+    cw_named_lists_t lists;
     cw_rule_t *rules;
     int n_rules;
-    cw_host_class_t *host_classes;
-    int n_host_classes;
+    union {
+        cw_host_class_list_t host_class_list;
+        struct {
+            cw_host_class_t *host_classes;
+            int n_host_classes;
+        };
+    };
     /* watchlist: identifiers (MSISDN, IMSI or IMEI) from a file and inline */
     const char *watchlist_file;
     cw_strlist_t watchlist_ids;
@@ -196,6 +300,13 @@ typedef struct {
  * expected: `cdrwatch.json: rules[2].window: expected a duration like "1h", got 12`. */
 cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out, char *err,
                            size_t errlen);
+/* Load configuration layers: paths[0] first, each later file overriding the earlier ones (objects
+ * merged key by key, rules matched by id and merged, every other value and list replaced);
+ * n == 0 loads the built-in default. Fills cfg->origins. A message names the file the offending
+ * value came from and its key path in the merged configuration (rules[N] counts the merged
+ * rules: an earlier layer's rules first, then the new ids of each later layer). */
+cw_status_t cw_config_load_layers(apr_pool_t *pool, const char *const *paths, int n, cw_config_t **out,
+                                  char *err, size_t errlen);
 /* The same from a string (tests, Kafka-delivered configs); `name` is used in messages. */
 cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text, size_t len,
                             cw_config_t **out, char *err, size_t errlen);
@@ -203,6 +314,11 @@ cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text
 /* Print the effective configuration as JSON (defaults filled in, secrets redacted). The output
  * is itself a valid configuration. */
 void cw_config_print(const cw_config_t *cfg, FILE *out);
+
+/* Print, one a line, every option path and the file its value came from ("(default)" when no
+ * file set it): "rules[2].threshold<TAB>overlay.json". Paths a file set inside an option (a
+ * list of `lists`, a filter condition) are listed one by one. */
+void cw_config_print_origins(const cw_config_t *cfg, FILE *out);
 
 /* Print every option with type, default, range and help: format "text" or "man" (roff). */
 void cw_config_describe(FILE *out, bool roff);

@@ -30,7 +30,9 @@ uint32_t cw_engine_source_id(cw_engine_t *e, const char *name, int32_t partition
 cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev);
 /* Current clock (ms), INT64_MIN before the first record. */
 cw_time_t cw_engine_clock(const cw_engine_t *e);
-cw_metrics_t *cw_engine_metrics(cw_engine_t *e);
+/* The engine's own counters (records, alerts, late records, evictions...), read-only: counts of
+ * what a reader refused before the engine saw it belong to the reader (cw_replay_add_counts). */
+const cw_metrics_t *cw_engine_metrics(cw_engine_t *e);
 cw_reference_t *cw_engine_reference(cw_engine_t *e);
 /* Keys tracked and bytes held by the rules' state (for memory measurements). */
 size_t cw_engine_keys(const cw_engine_t *e);

@@ -16,6 +16,7 @@
 #define CDRWATCH_REPLAY_H
 
 #include "cdrwatch/decode_native.h"
+#include "cdrwatch/metrics.h"
 
 /* A record that did not decode, as the dead-letter writers receive it. */
 typedef struct {
@@ -57,5 +58,9 @@ uint64_t cw_replay_bytes(const cw_replay_t *r);
  * (every line of them), and the JSON events of a MySQL audit log that are not statements, table
  * accesses or connections (one each). */
 uint64_t cw_replay_skipped(const cw_replay_t *r);
+/* Add what this reader counted to m: the records it dead-lettered (by reason; the engine counts
+ * the late ones itself) and the skipped lines. The reader owns these counters, the engine its
+ * own: a summary adds the two. */
+void cw_replay_add_counts(const cw_replay_t *r, cw_metrics_t *m);
 
 #endif

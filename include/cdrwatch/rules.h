@@ -4,8 +4,8 @@
  * Rules see a record through a cw_view_t: the decoded event plus what the engine derives from
  * it (subscribers taken from the statement, the hour of week, and the derived boolean fields
  * history_pull, watchlisted, unbounded_select), computed lazily, at most once per record, and
- * only when a rule asks. No state, no allocation here: windows, thresholds and suppression live
- * in engine.c.
+ * only when a rule asks. No state, no allocation per record here: windows, thresholds and
+ * suppression live in engine.c.
  */
 #ifndef CDRWATCH_RULES_H
 #define CDRWATCH_RULES_H
@@ -49,6 +49,10 @@ bool cw_rule_matches(const cw_rule_t *rule, cw_view_t *view);
 size_t cw_rule_key(const cw_rule_t *rule, const cw_event_t *ev, char *buf, size_t buflen);
 /* Longest key this rule can produce (sum of its fields' size limits plus separators). */
 size_t cw_rule_key_max(const cw_rule_t *rule);
+/* The metric's name in alerts (cdrwatch.metric.name): "count", "sum(rows)",
+ * "distinct(subscribers)", "first_seen(client_host)", "sequence", "silence_minutes". The names
+ * come from the option value tables of config.h (cw_rule_kinds, cw_metric_kinds). */
+const char *cw_rule_metric_name(apr_pool_t *pool, const cw_rule_t *rule);
 /* The metric's contribution of this record (1 for count, the field for sum). */
 int64_t cw_rule_value(const cw_rule_t *rule, const cw_event_t *ev);
 

@@ -130,6 +130,37 @@ is "$("$JQ" -r 'select(.source|endswith(":4")) | .record_base64' "$TMP/dlq.jsonl
 contains "$TMP/err" "records: cdr=0 audit=1; alerts: 0" "the summary counts the accepted record"
 contains "$TMP/err" "dead letters: 3 (bad_json=2, missing_field=1)" "the summary counts dead letters by reason"
 
+# --- layered configuration: --config given more than once ---
+rid=$("$JQ" -r '.rule.id' "$TMP/alerts1.jsonl" | head -n 1)
+printf '{"rules": [{"id": "%s", "severity": 7}], "engine": {"evidence_ring": 777}}\n' "$rid" > "$TMP/overlay.json"
+run "$CDRWATCH" check-config --config config/cdrwatch.json --config "$TMP/overlay.json"
+is "$rc" 0 "check-config of two layers"
+same_file <("$JQ" -S . "$TMP/out") \
+    <("$JQ" -S --arg rid "$rid" '.engine.evidence_ring = 777 | (.rules[] | select(.id == $rid) | .severity) = 7' \
+        "$TMP/builtin.json") \
+    "check-config prints the merged configuration: the overlay's values, the rule matched by id, the rest as before"
+run "$CDRWATCH" check-config --config config/cdrwatch.json --config "$TMP/overlay.json" --origin
+is "$rc" 0 "check-config --origin"
+contains "$TMP/out" "engine.evidence_ring	$TMP/overlay.json" "--origin names the overlay for a value it set"
+contains "$TMP/out" "engine.allowed_lateness	config/cdrwatch.json" "--origin names the first layer for a value it kept"
+contains "$TMP/out" "outputs.stats_topic	(default)" "--origin says (default) for a value no file set"
+is "$(grep -c "severity	$TMP/overlay.json" "$TMP/out")" 1 "--origin: the overlay set one rule's severity"
+run "$CDRWATCH" replay --quiet --config config/cdrwatch.json --config "$TMP/overlay.json" --audit "$TMP/part.jsonl"
+is "$rc" 0 "replay with two layers"
+same_file <("$JQ" -c '.event.id' "$TMP/out") <("$JQ" -c '.event.id' "$TMP/alerts1.jsonl") \
+    "replay with an overlay that changes a severity: the same alerts (same ids)"
+is "$("$JQ" -r --arg rid "$rid" 'select(.rule.id == $rid) | .event.severity' "$TMP/out" | sort -u)" 7 \
+    "... raised with the overlay's severity"
+printf '{"rules": [{"id": "%s", "enabled": false}]}\n' "$rid" > "$TMP/off.json"
+run "$CDRWATCH" replay --quiet --config config/cdrwatch.json --config "$TMP/overlay.json" --config "$TMP/off.json" \
+    --audit "$TMP/part.jsonl"
+is "$("$JQ" -r --arg rid "$rid" 'select(.rule.id == $rid)' "$TMP/out" | wc -c)" 0 "a third layer that disables the rule silences it"
+printf '{"rules": [{"id": "%s", "suppress": 12}]}\n' "$rid" > "$TMP/bad-overlay.json"
+run "$CDRWATCH" replay --config config/cdrwatch.json --config "$TMP/bad-overlay.json" --audit "$TMP/part.jsonl"
+is "$rc" 2 "a bad value in an overlay: exit 2"
+contains "$TMP/err" "bad-overlay.json: rules[" "the message names the overlay and the rule"
+contains "$TMP/err" "].suppress: expected a duration" "... and the key"
+
 # --- failures at run time: exit 1 ---
 head -c 30000 datasets/small/audit.jsonl.gz > "$TMP/truncated.jsonl.gz"
 run "$CDRWATCH" replay --audit "$TMP/truncated.jsonl.gz"

@@ -27,6 +27,17 @@ ok_status "$([ "$(wc -l < "$TMP/want")" -gt 150 ]; echo $?)" "replay raises $(wc
 same_file "$TMP/got" "$TMP/want" "demo's alerts, read back from Kafka, equal replay's (same ids)"
 ok_status "$(! grep -q "not-a-real-secret" "$TMP/err"; echo $?)" "no secret in the log"
 
+# configuration layers, as for replay: an overlay that raises one rule's threshold out of reach
+"$JQ" -n '{rules: [{id: "cdr-bulk-read-1h", threshold: 1000000000}]}' > "$TMP/overlay.json"
+run "$CDRWATCH" demo --config "$KCONFIG" --config "$TMP/overlay.json" --cdr datasets/small/cdr.csv.gz \
+    --audit datasets/small/audit.jsonl.gz
+is "$rc" 0 "demo with two --config layers exits 0"
+norm < "$TMP/out" > "$TMP/got"
+"$CDRWATCH" replay --quiet --config "$KCONFIG" --config "$TMP/overlay.json" --cdr datasets/small/cdr.csv.gz \
+    --audit datasets/small/audit.jsonl.gz | norm > "$TMP/want"
+same_file "$TMP/got" "$TMP/want" "demo with layers equals replay with the same layers"
+ok_status "$(! grep -q '"cdr-bulk-read-1h"' "$TMP/got"; echo $?)" "the overlay's threshold is in force (no cdr-bulk-read-1h)"
+
 # records that do not decode: dead letters, the rest goes on
 gzip -dc datasets/small/audit.jsonl.gz > "$TMP/full.jsonl"
 { head -100 "$TMP/full.jsonl"; echo 'not json'; echo '{"ts":"x","principal":"p","action":"SELECT"}'; } > "$TMP/audit.jsonl"

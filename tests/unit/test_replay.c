@@ -254,6 +254,7 @@ int main(void)
 {
     apr_initialize();
     apr_pool_create(&pool, NULL);
+    cw_decode_init(); /* cdrwatch's main does it through cw_init */
     test_cut();
     test_pgaudit_continuation();
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
