@@ -9,6 +9,11 @@
 # and one run with 100 000 distinct principals for the memory per tracked principal. Prints a
 # table; figures for this repository's reference machine are in bench/README.md. Not a test:
 # it asserts nothing, it measures.
+#
+#   COMPARE=OLD_CDRWATCH [RUNS=5] bench/replay.sh [BUILD_DIR] [WORK_DIR]
+#
+# compares instead this build's cdrwatch with another (an older commit built alike): the 1 M audit
+# events (JSON) replayed by each in turn, RUNS times; prints the best time of each and the ratio.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../_build/werror}
@@ -18,7 +23,7 @@ gen=$build/datasets/gen/cdrwatch-gen
 [ -x "$cw" ] && [ -x "$gen" ] || { echo "build first: $cw and $gen are needed" >&2; exit 2; }
 mkdir -p "$work"
 
-if [ ! -s "$work/cdr/cdr.csv" ]; then
+if [ ! -s "$work/cdr/cdr.csv" ] && [ -z "${COMPARE:-}" ]; then
     echo "generating 10 M CDRs ..." >&2
     "$gen" --days 10 --cdr-per-day 1000000 --subscribers 1000000 --out-dir "$work/cdr" > /dev/null
 fi
@@ -38,6 +43,29 @@ audit_gen() { # audit_gen RECORDS PRINCIPALS
 }
 [ -s "$work/audit-1m.jsonl" ] || { echo "generating 1 M audit events ..." >&2; audit_gen 1000000 10000 > "$work/audit-1m.jsonl"; }
 [ -s "$work/audit-100k-principals.jsonl" ] || audit_gen 300000 100000 > "$work/audit-100k-principals.jsonl"
+
+if [ -n "${COMPARE:-}" ]; then
+    best() { # best SECONDS...: the smallest
+        printf '%s\n' "$@" | sort -g | head -1
+    }
+    old=() new=()
+    for i in $(seq "${RUNS:-5}"); do
+        for which in old new; do
+            bin=$cw; [ "$which" = old ] && bin=$COMPARE
+            t0=$(date +%s.%N)
+            "$bin" replay --quiet --audit "$work/audit-1m.jsonl" > /dev/null 2>&1
+            t1=$(date +%s.%N)
+            d=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+            if [ "$which" = old ]; then old+=("$d"); else new+=("$d"); fi
+        done
+    done
+    o=$(best "${old[@]}") n=$(best "${new[@]}")
+    echo "1 M audit events (JSON), best of ${RUNS:-5}, runs alternated"
+    echo "old ($COMPARE): ${old[*]} s -> best $o s, $(awk -v t="$o" 'BEGIN { printf "%.0f", 1000000 / t }') records/s"
+    echo "new ($cw): ${new[*]} s -> best $n s, $(awk -v t="$n" 'BEGIN { printf "%.0f", 1000000 / t }') records/s"
+    awk -v o="$o" -v n="$n" 'BEGIN { printf "new / old time: %.3f\n", n / o }'
+    exit 0
+fi
 
 run() { # run LABEL ARGS...: prints "label | records | seconds | records/s | peak RSS"
     local label=$1; shift

@@ -36,6 +36,7 @@ static const char *const reason_names[CW_DEC_REASON_COUNT] = {
     [CW_DEC_BAD_UTF8] = "bad_utf8",
     [CW_DEC_BAD_PREFIX] = "bad_prefix",
     [CW_DEC_LATE] = "late",
+    [CW_DEC_UNCUT] = "oversize_line",
 };
 
 static const char *const reason_texts[CW_DEC_REASON_COUNT] = {
@@ -53,6 +54,7 @@ static const char *const reason_texts[CW_DEC_REASON_COUNT] = {
     [CW_DEC_BAD_UTF8] = "not valid UTF-8",
     [CW_DEC_BAD_PREFIX] = "an AUDIT line that does not match the log_line_prefix (--pg-log-prefix)",
     [CW_DEC_LATE] = "older than the engine clock minus the allowed lateness",
+    [CW_DEC_UNCUT] = "a line over 1 MiB that cannot be cut inside one value (the cut would cross fields)",
 };
 
 const char *cw_reason_name(cw_reason_t r)
@@ -195,13 +197,28 @@ static unit_kind_t unit_at(const unsigned char *s, size_t n, size_t *used)
 /* Bytes the repaired unit takes: itself, or U+FFFD's three. */
 static inline size_t unit_size(unit_kind_t k, size_t used) { return k == U_OK || k == U_CONTROL ? used : 3; }
 
+/* Eight bytes all printable ASCII (0x20-0x7e): no high bit, none below 0x20, none 0x7f. */
+static inline bool printable8(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t w, del;
+    memcpy(&w, p, 8);
+    del = w ^ (0x7f * ones);
+    return !((w | ((w - 0x20 * ones) & ~w) | ((del - ones) & ~del)) & highs);
+}
+
 /* The size of s repaired, and the damage found in it. */
 static size_t repaired_size(const char *text, size_t len, unsigned *damage)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t i = 0, out = 0, used;
     while (i < len) {
-        if (s[i] >= 0x20 && s[i] < 0x7f) { /* the common case, inline */
+        if (len - i >= 8 && printable8(s + i)) { /* the common case: eight at a time */
+            i += 8;
+            out += 8;
+            continue;
+        }
+        if (s[i] >= 0x20 && s[i] < 0x7f) {
             i++;
             out++;
             continue;
@@ -449,6 +466,112 @@ cw_decode_result_t cw_decode_finish(cw_event_t *ev)
             return result(CW_DEC_MISSING_FIELD, (cw_field_t)f);
     }
     return DECODE_OK;
+}
+
+/* ---- cutting an over-long line ---- */
+
+void cw_cut_init(cw_cut_state_t *st, cw_cut_syntax_t syntax, bool quoted)
+{
+    memset(st, 0, sizeof *st);
+    st->syntax = syntax;
+    st->quoted = quoted;
+}
+
+/* JSON: a quote opens or closes a string; a backslash escapes one byte, or five for \uXXXX. */
+static void cut_json(cw_cut_state_t *st, unsigned char c)
+{
+    if (st->esc == 5)
+        st->esc = c == 'u' ? 4 : 0;
+    else if (st->esc > 0)
+        st->esc--;
+    else if (st->quoted && c == '\\')
+        st->esc = 5;
+    else if (c == '"')
+        st->quoted = !st->quoted, st->bounds++;
+}
+
+/* CSV: a quote inside a quoted field closes it unless the next byte is a quote too. */
+static void cut_csv(cw_cut_state_t *st, unsigned char c)
+{
+    if (st->quote_seen) {
+        st->quote_seen = false;
+        if (c == '"')
+            return;
+        st->quoted = false;
+        st->bounds++;
+    }
+    if (st->quoted)
+        st->quote_seen = c == '"';
+    else if (c == '"' || c == ',' || c == '\n' || c == '\r')
+        st->quoted = c == '"', st->bounds++;
+}
+
+/* MariaDB: a quoted query with backslash escapes; fields between commas. */
+static void cut_sql(cw_cut_state_t *st, unsigned char c)
+{
+    if (st->esc > 0)
+        st->esc--;
+    else if (st->quoted && c == '\\')
+        st->esc = 1;
+    else if (c == '\'')
+        st->quoted = !st->quoted, st->bounds++;
+    else if (!st->quoted && (c == ',' || c == '\n' || c == '\r'))
+        st->bounds++;
+}
+
+void cw_cut_scan(cw_cut_state_t *st, const char *p, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i++) {
+        if (st->syntax == CW_CUT_JSON)
+            cut_json(st, s[i]);
+        else if (st->syntax == CW_CUT_CSV)
+            cut_csv(st, s[i]);
+        else
+            cut_sql(st, s[i]);
+    }
+}
+
+bool cw_cut_safe(const cw_cut_state_t *st, unsigned char next)
+{
+    if (st->esc > 0 || st->quote_seen || is_cont(next))
+        return false;
+    return st->quoted || st->syntax != CW_CUT_JSON;
+}
+
+bool cw_cut_head(cw_cut_state_t *st, const char *buf, size_t head_max, size_t *head, uint64_t *bounds)
+{
+    bool found = false;
+    for (size_t i = 0; i <= head_max; i++) {
+        if (cw_cut_safe(st, (unsigned char)buf[i]))
+            *head = i, *bounds = st->bounds, found = true;
+        if (i < head_max)
+            cw_cut_scan(st, buf + i, 1);
+    }
+    return found;
+}
+
+bool cw_cut_tail(cw_cut_state_t *st, const char *buf, size_t len, uint64_t bounds, size_t *tail)
+{
+    size_t t = 0;
+    while (t < len && st->bounds == bounds && !cw_cut_safe(st, (unsigned char)buf[t]))
+        cw_cut_scan(st, buf + t++, 1);
+    *tail = t;
+    return t < len && st->bounds == bounds;
+}
+
+bool cw_cut_find(cw_cut_state_t *st, const char *buf, size_t len, size_t head_max, size_t tail_max,
+                 size_t *head, size_t *tail)
+{
+    uint64_t bounds = 0;
+    size_t t = len > tail_max ? len - tail_max : 0;
+    if (t <= head_max || !cw_cut_head(st, buf, head_max, head, &bounds))
+        return false;
+    cw_cut_scan(st, buf + head_max, t - head_max);
+    if (!cw_cut_tail(st, buf + t, len - t, bounds, tail))
+        return false;
+    *tail += t;
+    return true;
 }
 
 /* ---- JSON ---- */
@@ -775,6 +898,7 @@ struct cw_csv {
     int n_cells;                         /* may exceed CSV_COLS_MAX: only the first are kept */
     bool complete;
     bool oversize;
+    char *cut; /* a message over CW_RECORD_MAX, spliced (allocated at the first) */
 };
 
 static apr_status_t csv_cleanup(void *data)
@@ -782,6 +906,7 @@ static apr_status_t csv_cleanup(void *data)
     cw_csv_t *csv = data;
     csv_free(&csv->parser);
     free(csv->cells);
+    free(csv->cut);
     return APR_SUCCESS;
 }
 
@@ -1070,6 +1195,33 @@ static cw_decode_result_t decode_csv_message(cw_csv_t *csv, const char *b, size_
     return res;
 }
 
+/* A message over CW_RECORD_MAX (brokers may be set to carry larger ones): its head and tail
+ * around the marker, as replay does with a long line (doc/formats.md §1.3), decoded and flagged
+ * truncated; the dead letter oversize_line when the cut would cross fields. */
+static cw_decode_result_t decode_long_message(cw_csv_t *csv, const char *b, size_t len, bool json, cw_event_t *ev)
+{
+    cw_cut_state_t st;
+    size_t head, tail, n;
+    cw_decode_result_t res;
+    cw_cut_init(&st, json ? CW_CUT_JSON : CW_CUT_CSV, false);
+    if (!cw_cut_find(&st, b, len, CW_MESSAGE_CUT, CW_MESSAGE_CUT, &head, &tail)) {
+        cw_event_reset(ev, csv->stream);
+        return result(CW_DEC_UNCUT, CW_F_NONE);
+    }
+    if (!csv->cut && !(csv->cut = malloc(2 * CW_MESSAGE_CUT + CW_CUT_MARKER_LEN))) {
+        cw_event_reset(ev, csv->stream);
+        return result(CW_DEC_OVERSIZE, CW_F_NONE);
+    }
+    memcpy(csv->cut, b, head);
+    memcpy(csv->cut + head, CW_CUT_MARKER, CW_CUT_MARKER_LEN);
+    memcpy(csv->cut + head + CW_CUT_MARKER_LEN, b + tail, len - tail);
+    n = head + CW_CUT_MARKER_LEN + len - tail;
+    res = cw_decode_message(csv, csv->cut, n, ev);
+    if (res.reason == CW_DEC_OK)
+        ev->damage |= CW_DAMAGE_TRUNCATED;
+    return res;
+}
+
 cw_decode_result_t cw_decode_message(cw_csv_t *csv, const char *b, size_t len, cw_event_t *ev)
 {
     size_t i = 0, n;
@@ -1077,10 +1229,12 @@ cw_decode_result_t cw_decode_message(cw_csv_t *csv, const char *b, size_t len, c
         len = 0;
     while (i < len && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n'))
         i++;
-    if (len > CW_RECORD_MAX || i == len) { /* an empty message (a tombstone): no required field */
+    if (i == len) { /* an empty message (a tombstone): no required field */
         cw_event_reset(ev, csv->stream);
-        return result(len > CW_RECORD_MAX ? CW_DEC_OVERSIZE : CW_DEC_MISSING_FIELD, CW_F_NONE);
+        return result(CW_DEC_MISSING_FIELD, CW_F_NONE);
     }
+    if (len > CW_RECORD_MAX)
+        return decode_long_message(csv, b, len, b[i] == '{', ev);
     if (b[i] == '{')
         return cw_decode_json(csv->stream, b, len, ev);
     if ((n = plain_length(b, len)) != 0)

@@ -6,6 +6,12 @@
  * out the head with the smallest (event time, input index) and refills that input on the next
  * call. Records that do not decode go to the dead-letter callback as they are read.
  *
+ * A longer line (a 3 MB comment in a statement) is read through without being held: its first
+ * CUT_HEAD bytes and its last CUT_TAIL bytes are kept and spliced around CW_CUT_MARKER, when the
+ * cut falls inside one value (cw_cut_state_t follows the format's quoting), and the record it
+ * belongs to is decoded as usual and flagged truncated. Memory stays bounded whatever the line's
+ * length: the read buffer (BUF_SIZE) and the spliced line (CUT_SIZE), once per input.
+ *
  * Native audit formats frame records themselves: a pgaudit message ends only when the next line
  * does not begin with a tab, so the message being gathered waits in `pend` while the line that
  * ends it starts the next one; a MySQL JSON object ends at its closing brace, which may be in the
@@ -23,6 +29,12 @@
 
 #define READ_CHUNK (256u << 10)
 #define BUF_SIZE (CW_RECORD_MAX + READ_CHUNK)
+#define CUT_HEAD (256u << 10)
+#define CUT_TAIL (256u << 10)
+#define CUT_RAW 256 /* the first bytes of a line that cannot be cut, for its dead letter */
+#define CUT_SIZE (CUT_HEAD + CW_CUT_MARKER_LEN + CUT_TAIL + CUT_RAW)
+_Static_assert(CUT_HEAD + CW_CUT_MARKER_LEN + CUT_TAIL <= CW_RECORD_MAX / 4 * 3,
+               "a spliced line leaves room in a record for the lines around it");
 
 typedef enum { FMT_JSON, FMT_CSV, FMT_PGAUDIT, FMT_MARIADB, FMT_MYSQL_JSON } format_t;
 
@@ -36,6 +48,10 @@ typedef struct {
     size_t pos, len;
     bool eof;
     int64_t line;       /* lines consumed so far */
+    char *cut;          /* the last line over CW_RECORD_MAX, spliced (allocated at the first) */
+    bool line_cut;      /* the line next_line returned is spliced, at offset cut_at */
+    size_t cut_at;
+    bool rec_cut;       /* CSV: the record being assembled holds a spliced line */
     char *rec;          /* raw bytes of the record being assembled */
     size_t rec_len;
     int64_t rec_line;   /* its first line */
@@ -50,6 +66,8 @@ typedef struct {
     int64_t pend_lines; /* pgaudit: its physical lines */
     bool pending;
     bool pend_oversize;
+    bool pend_uncut;    /* pgaudit: one of its lines was over CW_RECORD_MAX and could not be cut */
+    bool pend_cut;      /* the gathered record holds a spliced line */
     int depth;          /* JSON: nesting depth of the object being gathered (0: between objects) */
     bool in_string, escaped;
     const char *cur;    /* JSON: the line being scanned, valid until next_line is called again */
@@ -74,6 +92,7 @@ static apr_status_t source_cleanup(void *data)
     free(s->buf);
     free(s->rec);
     free(s->pend);
+    free(s->cut);
     return APR_SUCCESS;
 }
 
@@ -111,24 +130,102 @@ static cw_status_t fill(source_t *s, char *err, size_t errlen)
     return CW_OK;
 }
 
+/* How a line of this input is quoted where it begins (pgaudit: a continuation line goes on with
+ * the message gathered so far; MySQL JSON and CSV: a line may go on inside a string or a field). */
+static void cut_start(const source_t *s, cw_cut_state_t *st)
+{
+    if (s->fmt == FMT_JSON || s->fmt == FMT_MYSQL_JSON) {
+        cw_cut_init(st, CW_CUT_JSON, s->fmt == FMT_MYSQL_JSON && s->depth > 0 && s->in_string);
+    } else if (s->fmt == FMT_MARIADB) {
+        cw_cut_init(st, CW_CUT_SQL, false);
+    } else if (s->fmt == FMT_CSV) {
+        cw_cut_init(st, CW_CUT_CSV, cw_csv_in_record(s->csv));
+    } else {
+        cw_cut_init(st, CW_CUT_CSV, false);
+        if (s->pending && s->buf[s->pos] == '\t')
+            cw_cut_scan(st, s->pend, s->pend_len);
+    }
+}
+
+/* Read on to the end of the line (one byte past its newline, or the end of input) into *end,
+ * keeping in the buffer no more than CUT_TAIL bytes before the last read: st follows the bytes
+ * dropped and stands at s->pos. 0, or -1 on a read error. */
+static int long_line_end(source_t *s, cw_cut_state_t *st, size_t *end, char *err, size_t errlen)
+{
+    for (;;) {
+        char *nl = memchr(s->buf + s->pos, '\n', s->len - s->pos);
+        if (nl || s->eof) {
+            *end = nl ? (size_t)(nl - s->buf) + 1 : s->len;
+            return 0;
+        }
+        if (s->len - s->pos > CUT_TAIL) {
+            size_t drop = s->len - s->pos - CUT_TAIL;
+            cw_cut_scan(st, s->buf + s->pos, drop);
+            s->pos += drop;
+        }
+        if (fill(s, err, errlen) != CW_OK)
+            return -1;
+    }
+}
+
+/* A line over CW_RECORD_MAX, whose first CW_RECORD_MAX + 1 bytes at least are in the buffer:
+ * spliced into s->cut as its head, the marker and its tail (returns 1, line_cut set), or when
+ * the cut would cross a boundary, skipped (returns 2, line and len give its first bytes). */
+static int long_line(source_t *s, const char **line, size_t *len, char *err, size_t errlen)
+{
+    cw_cut_state_t st;
+    size_t head = 0, end, tail = 0;
+    uint64_t bounds = 0;
+    bool ok;
+    if (!s->cut && !(s->cut = malloc(CUT_SIZE))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    cut_start(s, &st);
+    memcpy(s->cut + CUT_SIZE - CUT_RAW, s->buf + s->pos, CUT_RAW);
+    ok = cw_cut_head(&st, s->buf + s->pos, CUT_HEAD, &head, &bounds);
+    memcpy(s->cut, s->buf + s->pos, head);
+    s->pos += CUT_HEAD;
+    if (long_line_end(s, &st, &end, err, errlen) < 0)
+        return -1;
+    if (end - s->pos > CUT_TAIL) {
+        cw_cut_scan(&st, s->buf + s->pos, end - s->pos - CUT_TAIL);
+        s->pos = end - CUT_TAIL;
+    }
+    ok = ok && cw_cut_tail(&st, s->buf + s->pos, end - s->pos, bounds, &tail);
+    s->pos += tail;
+    s->line++;
+    if (!ok) {
+        s->pos = end;
+        *line = s->cut + CUT_SIZE - CUT_RAW;
+        *len = CUT_RAW;
+        return 2;
+    }
+    memcpy(s->cut + head, CW_CUT_MARKER, CW_CUT_MARKER_LEN);
+    memcpy(s->cut + head + CW_CUT_MARKER_LEN, s->buf + s->pos, end - s->pos);
+    *line = s->cut;
+    *len = head + CW_CUT_MARKER_LEN + end - s->pos;
+    s->pos = end;
+    s->line_cut = true;
+    s->cut_at = head;
+    return 1;
+}
+
 /* The next physical line, with its newline if it has one. Returns 1 and sets line and len, 0 at
- * end of input, -1 on a read error, 2 for a line longer than CW_RECORD_MAX (skipped; line and
- * len give its first bytes). */
+ * end of input, -1 on a read error, 2 for a line longer than CW_RECORD_MAX that cannot be cut
+ * (skipped; line and len give its first bytes). A longer line that can be cut is returned
+ * spliced (long_line) with line_cut set. */
 static int next_line(source_t *s, const char **line, size_t *len, char *err, size_t errlen)
 {
+    s->line_cut = false;
     for (;;) {
         char *start = s->buf + s->pos;
         size_t avail = s->len - s->pos;
         char *nl = memchr(start, '\n', avail);
         if (nl || (s->eof && avail > 0)) {
             size_t n = nl ? (size_t)(nl - start) + 1 : avail;
-            if (n > CW_RECORD_MAX) {
-                *line = start;
-                *len = 256;
-                s->pos += n;
-                s->line++;
-                return 2;
-            }
+            if (n > CW_RECORD_MAX)
+                return long_line(s, line, len, err, errlen);
             *line = start;
             *len = n;
             s->pos += n;
@@ -137,26 +234,8 @@ static int next_line(source_t *s, const char **line, size_t *len, char *err, siz
         }
         if (s->eof)
             return 0;
-        if (avail > CW_RECORD_MAX) {
-            /* an overlong line: discard up to its newline, then report it */
-            s->pos = s->len;
-            for (;;) {
-                if (fill(s, err, errlen) != CW_OK)
-                    return -1;
-                nl = memchr(s->buf, '\n', s->len);
-                if (nl) {
-                    s->pos = (size_t)(nl - s->buf) + 1;
-                    break;
-                }
-                s->pos = s->len;
-                if (s->eof)
-                    break;
-            }
-            s->line++;
-            *line = "";
-            *len = 0;
-            return 2;
-        }
+        if (avail > CW_RECORD_MAX)
+            return long_line(s, line, len, err, errlen);
         if (fill(s, err, errlen) != CW_OK)
             return -1;
     }
@@ -214,6 +293,7 @@ static bool rec_append(source_t *s, const char *p, size_t n)
 
 static const cw_decode_result_t BAD_CSV = {CW_DEC_BAD_CSV, CW_F_NONE};
 static const cw_decode_result_t OVERSIZE = {CW_DEC_OVERSIZE, CW_F_NONE};
+static const cw_decode_result_t UNCUT = {CW_DEC_UNCUT, CW_F_NONE};
 
 /* A decoded CSV record: the head (true), or a dead letter (false). */
 static bool csv_result(cw_replay_t *r, source_t *s, cw_decode_result_t res)
@@ -223,6 +303,8 @@ static bool csv_result(cw_replay_t *r, source_t *s, cw_decode_result_t res)
         return false;
     }
     set_head(s, s->rec_line);
+    if (s->rec_cut)
+        s->ev.damage |= CW_DAMAGE_TRUNCATED;
     return true;
 }
 
@@ -272,9 +354,11 @@ static bool native_record(cw_replay_t *r, source_t *s)
         return false;
     }
     if (s->pend_oversize)
-        res = OVERSIZE;
+        res = s->pend_uncut ? UNCUT : OVERSIZE;
     if (res.reason == CW_DEC_OK) {
         set_head(s, s->pend_line);
+        if (s->pend_cut)
+            s->ev.damage |= CW_DAMAGE_TRUNCATED;
         return true;
     }
     dead(r, s, s->pend_line, res, s->rec, s->rec_len);
@@ -285,6 +369,8 @@ static void pend_start(source_t *s, const char *p, size_t n)
 {
     s->pending = true;
     s->pend_oversize = false;
+    s->pend_uncut = false;
+    s->pend_cut = false;
     s->pend_len = 0;
     s->pend_line = s->line;
     s->pend_lines = 0;
@@ -319,6 +405,7 @@ static cw_status_t advance_pgaudit(cw_replay_t *r, source_t *s, char *err, size_
         if (cw_pgaudit_continues(line, len) && got == 1) {
             if (s->pending) {
                 pend_append(s, line, len);
+                s->pend_cut |= s->line_cut;
                 s->pend_lines++;
             } else {
                 r->skipped++; /* the rest of a message cut off at the start of the file */
@@ -326,16 +413,18 @@ static cw_status_t advance_pgaudit(cw_replay_t *r, source_t *s, char *err, size_
             continue;
         }
         if (got == 2 && cw_pgaudit_continues(line, len)) {
-            s->pend_oversize |= s->pending; /* an overlong continuation line */
+            if (s->pending) /* a continuation line over CW_RECORD_MAX that cannot be cut */
+                s->pend_oversize = s->pend_uncut = true;
             continue;
         }
         head = native_record(r, s);
         if (got == 2) {
-            dead(r, s, s->line, OVERSIZE, line, len);
+            dead(r, s, s->line, UNCUT, line, len);
         } else if (blank(line, len)) {
             r->skipped++;
         } else {
             pend_start(s, line, len);
+            s->pend_cut = s->line_cut;
             s->pend_lines = 1;
         }
         if (head)
@@ -393,6 +482,7 @@ static bool json_scan(cw_replay_t *r, source_t *s)
             }
         }
         pend_append(s, p + start, i - start);
+        s->pend_cut |= s->line_cut && s->cut_at >= start && s->cut_at < i;
         s->cur_off = i;
         if (done)
             return true;
@@ -419,8 +509,8 @@ static cw_status_t advance_mysql_json(cw_replay_t *r, source_t *s, char *err, si
         if (got == 0)
             break;
         if (got == 2) {
-            /* a line over CW_RECORD_MAX: refused; what it belonged to is lost, start afresh */
-            dead(r, s, s->line, OVERSIZE, line, len);
+            /* a line over CW_RECORD_MAX that cannot be cut: what it belonged to is lost, start afresh */
+            dead(r, s, s->line, UNCUT, line, len);
             s->pending = false;
             s->depth = 0;
             continue;
@@ -451,7 +541,7 @@ static cw_status_t advance_mariadb(cw_replay_t *r, source_t *s, char *err, size_
         if (got < 0)
             return CW_ERR_IO;
         if (got == 2) {
-            dead(r, s, s->line, OVERSIZE, line, len);
+            dead(r, s, s->line, UNCUT, line, len);
             continue;
         }
         if (blank(line, len)) {
@@ -459,6 +549,7 @@ static cw_status_t advance_mariadb(cw_replay_t *r, source_t *s, char *err, size_
             continue;
         }
         pend_start(s, line, len);
+        s->pend_cut = s->line_cut;
         s->pend_lines = 1;
         if (native_record(r, s))
             return CW_OK;
@@ -486,7 +577,7 @@ static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen
         if (got == 2) {
             if (s->fmt == FMT_CSV && cw_csv_in_record(s->csv))
                 cw_csv_reset(s->csv);
-            dead(r, s, s->line, OVERSIZE, line, len);
+            dead(r, s, s->line, UNCUT, line, len);
             continue;
         }
         if (s->fmt == FMT_JSON) {
@@ -501,6 +592,8 @@ static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen
                 memcpy(s->rec, line, len);
                 s->rec_len = len;
                 set_head(s, s->line);
+                if (s->line_cut)
+                    s->ev.damage |= CW_DAMAGE_TRUNCATED;
                 return CW_OK;
             }
             dead(r, s, s->line, res, line, len);
@@ -514,7 +607,9 @@ static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen
             }
             s->rec_len = 0;
             s->rec_line = s->line;
+            s->rec_cut = false;
         }
+        s->rec_cut |= s->line_cut;
         if (!rec_append(s, line, len)) {
             cw_csv_reset(s->csv);
             dead(r, s, s->rec_line, OVERSIZE, s->rec, s->rec_len);

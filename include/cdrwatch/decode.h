@@ -34,6 +34,7 @@ typedef enum {
     CW_DEC_BAD_UTF8,      /* a text field is not valid UTF-8 */
     CW_DEC_BAD_PREFIX,    /* a pgaudit AUDIT line that does not start with the log_line_prefix */
     CW_DEC_LATE,          /* older than the engine clock minus the allowed lateness */
+    CW_DEC_UNCUT,         /* a line over CW_RECORD_MAX whose cut would not fall inside one value */
     CW_DEC_REASON_COUNT
 } cw_reason_t;
 
@@ -62,6 +63,45 @@ bool cw_utf8_valid(const char *s, size_t len);
  * (anywhere in s, the cut part included) to *damage and returns the length written. Allocates
  * nothing; the common case (valid, short) is one pass and a memcpy. */
 size_t cw_text_repair(char *dst, size_t max, const char *s, size_t len, unsigned *damage);
+
+/* ---- cutting an over-long line ----
+ * A line over CW_RECORD_MAX (a 3 MB comment in a statement) is not refused: its head and its tail
+ * are kept around CW_CUT_MARKER, provided the bytes cut away lie inside one value (a quoted string
+ * or field, or in CSV an unquoted field), so that what is left still parses. A cw_cut_state_t
+ * follows the quoting of a line byte by byte and counts the boundaries it crosses (quotes opened
+ * or closed, separators); a cut from position h to position t is safe when both are safe places
+ * (cw_cut_safe) and no boundary lies between them (the same count at h and at t). */
+typedef enum {
+    CW_CUT_JSON, /* "..." with backslash escapes (\uXXXX included); only strings may be cut */
+    CW_CUT_CSV,  /* "..." with doubled quotes, fields between commas (canonical CSV, pgaudit) */
+    CW_CUT_SQL,  /* '...' with backslash escapes, fields between commas (MariaDB server_audit) */
+} cw_cut_syntax_t;
+
+typedef struct {
+    cw_cut_syntax_t syntax;
+    bool quoted;     /* inside a quoted value */
+    bool quote_seen; /* CSV: a quote inside a quoted value, closing it or the first of a pair */
+    unsigned esc;    /* escaped bytes still to come (JSON: 5 right after the backslash) */
+    uint64_t bounds; /* boundaries crossed so far */
+} cw_cut_state_t;
+
+/* The state at the start of a line; quoted when the line continues a quoted value. */
+void cw_cut_init(cw_cut_state_t *st, cw_cut_syntax_t syntax, bool quoted);
+/* Follow n bytes. */
+void cw_cut_scan(cw_cut_state_t *st, const char *p, size_t n);
+/* May a cut begin or end right before the byte next (not inside an escape or a UTF-8 sequence,
+ * inside a value)? */
+bool cw_cut_safe(const cw_cut_state_t *st, unsigned char next);
+/* The last safe place in buf[0, head_max] (buf holds head_max + 1 bytes at least) into *head and
+ * the boundary count there into *bounds, false if none; st has followed buf[0, head_max). */
+bool cw_cut_head(cw_cut_state_t *st, const char *buf, size_t head_max, size_t *head, uint64_t *bounds);
+/* The first safe place in buf (which continues where st stands) with the boundary count bounds
+ * into *tail; false when a boundary comes first or buf ends. */
+bool cw_cut_tail(cw_cut_state_t *st, const char *buf, size_t len, uint64_t bounds, size_t *tail);
+/* For a value held whole in memory (a Kafka message): where a cut of buf may begin (*head, at
+ * most head_max) and end (*tail, so that at most tail_max bytes follow), true when it is safe. */
+bool cw_cut_find(cw_cut_state_t *st, const char *buf, size_t len, size_t head_max, size_t tail_max,
+                 size_t *head, size_t *tail);
 
 /* One-time process setup (cJSON hooks). Safe to call more than once. */
 void cw_decode_init(void);
@@ -143,10 +183,15 @@ bool cw_csv_decode_line(cw_csv_t *csv, const char *buf, size_t len, cw_event_t *
 
 /* ---- messages ---- */
 
+#define CW_MESSAGE_CUT (256u << 10) /* head and tail kept of a message over CW_RECORD_MAX */
+
 /* Decode one message (Kafka's `run` and `demo`): JSON when its first non-blank byte is '{',
  * otherwise one headerless CSV record in csv's columns (cw_csv_set_columns), through the fast
  * path when it has no quote or line break inside, through libcsv otherwise. An empty or blank
- * message is missing_field, one over CW_RECORD_MAX oversize. csv is left without a partial record. */
+ * message is missing_field. One over CW_RECORD_MAX (a broker may carry them) keeps its first and
+ * last CW_MESSAGE_CUT bytes around CW_CUT_MARKER when the cut falls inside one value, and is
+ * decoded and flagged truncated (a copy in a buffer csv allocates once); otherwise it is
+ * oversize_line. csv is left without a partial record. */
 cw_decode_result_t cw_decode_message(cw_csv_t *csv, const char *buf, size_t len, cw_event_t *ev);
 
 #endif

@@ -310,6 +310,33 @@ static void test_cut(void)
 
 /* Random bytes inserted into the statement of a valid record, encoded as the format requires
  * (JSON: quote and backslash escaped; CSV: a quoted field), never make it a dead letter. */
+/* Ordinary text is checked eight bytes at a time: a damaged byte is found wherever it falls in
+ * its word, and the bytes around 0x20 and 0x7f are told apart. */
+static void test_word_path(void)
+{
+    static const struct {
+        unsigned char byte;
+        unsigned damage;
+    } bytes[] = {{0x1f, CW_DAMAGE_CONTROL}, {0x01, CW_DAMAGE_CONTROL}, {0x7f, CW_DAMAGE_CONTROL},
+                 {0x80, CW_DAMAGE_BAD_UTF8}, {0xff, CW_DAMAGE_BAD_UTF8}, {0x00, CW_DAMAGE_NUL},
+                 {0x20, 0}, {0x7e, 0}, {0x21, 0}};
+    int wrong = 0;
+    for (size_t b = 0; b < sizeof bytes / sizeof bytes[0]; b++) {
+        for (size_t at = 0; at < 24; at++) {
+            char text[24], dst[80];
+            unsigned damage = 0;
+            memset(text, 'a', sizeof text);
+            text[at] = (char)bytes[b].byte;
+            cw_text_repair(dst, sizeof dst - 1, text, sizeof text, &damage);
+            if (damage != bytes[b].damage) {
+                printf("# byte %02x at %zu: damage %u, expected %u\n", bytes[b].byte, at, damage, bytes[b].damage);
+                wrong++;
+            }
+        }
+    }
+    is_int(wrong, 0, "a damaged byte is found at every place of a word, printable bytes pass");
+}
+
 static void test_fuzz(apr_pool_t *pool)
 {
     cw_csv_t *csv;
@@ -356,6 +383,7 @@ int main(void)
     test_tricks(pool);
     test_json_escapes();
     test_cut();
+    test_word_path();
     test_fuzz(pool);
     apr_pool_destroy(pool);
     apr_terminate();

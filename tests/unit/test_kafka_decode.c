@@ -130,6 +130,51 @@ static void check(cw_stream_t s, const char *msg, cw_reason_t expect, const char
     ok(line_agrees(s, msg, strlen(msg), &lines_taken), label);
 }
 
+/* A message over 1 MiB (a broker set to carry them): a 3 MiB comment in a statement is cut, the
+ * record decoded and flagged truncated, in JSON and in CSV; one whose cut would cross fields is
+ * oversize_line. */
+static void test_long_messages(void)
+{
+    static const struct {
+        const char *head, *mid, *tail;
+        cw_reason_t want;
+        const char *name;
+    } cases[] = {
+        {"{\"ts\":\"2026-03-02T10:00:02Z\",\"principal\":\"thief\",\"action\":\"SELECT\",\"rows\":900000,"
+         "\"statement\":\"select * /* ", "", " */\"}", CW_DEC_OK, "JSON, a 3 MiB comment"},
+        {"2026-03-02T10:00:02Z,thief,SELECT,ws1,psql,mediation,mediation.cdr_voice,900000,,\"select * /* ", "",
+         " */\",,ok,s1", CW_DEC_OK, "CSV, a 3 MiB comment in a quoted field"},
+        {"{\"ts\":\"2026-03-02T10:00:02Z\",\"principal\":\"thief\",\"action\":\"SELECT\",\"rows\":900000,"
+         "\"statement\":\"select * /* ", "\",\"object\":\"", " */\"}", CW_DEC_UNCUT, "JSON, two long values"},
+        {"2026-03-02T10:00:02Z,thief,SELECT,ws1,psql,mediation,mediation.cdr_voice,900000,,\"select * /* ", "\",\"",
+         " */\",ok,s1", CW_DEC_UNCUT, "CSV, two long values"},
+    };
+    size_t big = 3u << 20;
+    char *msg = malloc(big + 4096), name[200];
+    cw_event_t ev;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = strlen(cases[i].head), m = strlen(cases[i].mid);
+        cw_decode_result_t r;
+        memcpy(msg, cases[i].head, n);
+        memset(msg + n, 'A', big);
+        memcpy(msg + n + big / 2, cases[i].mid, m);
+        n += big;
+        memcpy(msg + n, cases[i].tail, strlen(cases[i].tail));
+        n += strlen(cases[i].tail);
+        r = cw_decode_message(fast[CW_STREAM_AUDIT], msg, n, &ev);
+        snprintf(name, sizeof name, "%s: %s", cases[i].name, cw_reason_name(cases[i].want));
+        is_int(r.reason, cases[i].want, name);
+        if (cases[i].want != CW_DEC_OK)
+            continue;
+        snprintf(name, sizeof name, "%s: flagged truncated, rows kept, head and tail kept", cases[i].name);
+        ok((ev.damage & CW_DAMAGE_TRUNCATED) && ev.u.audit.rows == 900000 &&
+               !strncmp(ev.u.audit.statement, "select * /* AAA", 15) &&
+               !strcmp(ev.u.audit.statement + strlen(ev.u.audit.statement) - 6, "AAA */"),
+           name);
+    }
+    free(msg);
+}
+
 int main(void)
 {
     apr_pool_t *pool;
@@ -183,6 +228,7 @@ int main(void)
           CW_DEC_OK, "a failed statement");
     check(CW_STREAM_AUDIT, "{\"ts\":\"2026-03-02T10:00:02Z\",\"principal\":\"carol\",\"action\":\"SELECT\"}", CW_DEC_OK,
           "JSON");
+    test_long_messages();
     check(CW_STREAM_AUDIT, " {\"ts\":\"2026-03-02T10:00:02Z\"", CW_DEC_BAD_JSON, "broken JSON after a blank");
 
     /* random messages: mostly near-CSV, with quotes, CR and LF now and then */
