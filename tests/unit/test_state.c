@@ -309,10 +309,11 @@ static size_t keys_after_restore(apr_pool_t *p, const char *cfg, const cw_wbuf_t
     return cw_engine_keys(e);
 }
 
-static bool only_p1(void *ctx, const cw_rule_t *rule, const char *key, size_t len)
+static bool only_p1(void *ctx, const cw_rule_t *rule, const char *key, size_t len, uint32_t src)
 {
     (void)ctx;
     (void)rule;
+    (void)src;
     return key && len == 2 && memcmp(key, "p1", 2) == 0;
 }
 
