@@ -704,29 +704,38 @@ cw_status_t cw_state_write_file(cw_engine_t *e, const char *path, char *err, siz
     return st;
 }
 
-cw_status_t cw_state_load_file(cw_engine_t *e, const char *path, char *err, size_t errlen)
+cw_status_t cw_state_read_file(const char *path, unsigned char **data, size_t *len, char *err, size_t errlen)
 {
-    char why[512];
     struct stat sb;
-    unsigned char *data = NULL;
-    size_t got = 0;
-    cw_status_t st;
     FILE *f = fopen(path, "rb");
+    *data = NULL;
+    *len = 0;
     if (!f || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         snprintf(err, errlen, "%s: cannot read the state: %s", path, f ? "not a regular file" : strerror(errno));
         if (f)
             fclose(f);
         return CW_ERR_USAGE;
     }
-    if (sb.st_size > 0 && !(data = malloc((size_t)sb.st_size))) {
+    if (!(*data = malloc(sb.st_size > 0 ? (size_t)sb.st_size : 1))) {
         fclose(f);
         snprintf(err, errlen, "%s: out of memory reading %lld bytes", path, (long long)sb.st_size);
         return CW_ERR_NOMEM;
     }
-    if (data)
-        got = fread(data, 1, (size_t)sb.st_size, f);
+    if (sb.st_size > 0)
+        *len = fread(*data, 1, (size_t)sb.st_size, f);
     fclose(f);
-    st = cw_state_restore(e, data ? data : (const unsigned char *)"", got, why, sizeof why);
+    return CW_OK;
+}
+
+cw_status_t cw_state_load_file(cw_engine_t *e, const char *path, char *err, size_t errlen)
+{
+    char why[512];
+    unsigned char *data;
+    size_t got;
+    cw_status_t st = cw_state_read_file(path, &data, &got, err, errlen);
+    if (st != CW_OK)
+        return st;
+    st = cw_state_restore(e, data, got, why, sizeof why);
     if (st != CW_OK)
         snprintf(err, errlen, "%s: %s", path, why);
     free(data);

@@ -167,6 +167,9 @@ typedef struct {
     cw_time_t kafka_commit_interval;
     cw_time_t kafka_stats_interval;
     cw_time_t kafka_shutdown_timeout;
+    const char *state_topic;      /* state.topic: checkpoints of run */
+    cw_time_t state_interval;     /* ms; 0: no checkpoints */
+    int64_t state_part_size;      /* bytes per checkpoint message */
     cw_kv_t *kafka_props;         /* passed through to librdkafka */
     int n_kafka_props;
     apr_array_header_t *list_names; /* const char *: names of the `lists` entries, in file order */

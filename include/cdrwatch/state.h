@@ -124,6 +124,9 @@ cw_status_t cw_state_restore_with(cw_engine_t *e, const void *data, size_t len, 
 /* Write the snapshot to path atomically: path.tmp.<pid> in the same directory, mode 0600,
  * fsync, rename, fsync of the directory. CW_ERR_IO with a message on failure. */
 cw_status_t cw_state_write_file(cw_engine_t *e, const char *path, char *err, size_t errlen);
+/* Read a whole file into *data (malloc'd, the caller frees it); CW_ERR_USAGE with a message
+ * naming the file when it cannot be read. */
+cw_status_t cw_state_read_file(const char *path, unsigned char **data, size_t *len, char *err, size_t errlen);
 /* Read path and restore it; the message names the file. */
 cw_status_t cw_state_load_file(cw_engine_t *e, const char *path, char *err, size_t errlen);
 
