@@ -38,6 +38,14 @@
  * configured), so a broker outage only delays commits. The audit consumer, being the group
  * member, commits the CDR partitions' positions too (they are the same for every instance,
  * give or take the moment each commits).
+ *
+ * Learned state. With state.interval > 0, the engine is checkpointed to the compacted topic
+ * state.topic (every state.interval, at shutdown and on revocation): a part per audit partition
+ * (the keys its records last touched: every key is tagged with the input of the record that
+ * last touched it) and one for the group (CDR reference, evidence ring, CDR-stream rules). On an
+ * assignment the parts of the assigned partitions are read back and merged into the new engine,
+ * and each partition resumes at its checkpoint's offset (silent up to the committed offset):
+ * the rewind above is what remains when there is no usable checkpoint.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -102,6 +110,14 @@ typedef struct {
     cw_decode_result_t res;
 } part_t;
 
+/* A message of a checkpoint of the learned state, held until it may be produced. */
+typedef struct state_msg {
+    char key[640];
+    size_t keylen;
+    cw_wbuf_t value;
+    struct state_msg *next;
+} state_msg_t;
+
 /* Offsets reached at a moment, committed once every message produced before it is acked. */
 typedef struct ckpt {
     long pending;             /* produced, not acknowledged */
@@ -109,6 +125,9 @@ typedef struct ckpt {
     bool dropped;             /* its generation ended before it could be committed */
     bool failed;              /* a message of it was not delivered: never committed */
     rd_kafka_topic_partition_list_t *offsets;
+    state_msg_t *state;       /* a checkpoint of the learned state taken with these offsets:
+                               * produced once every message before it is acknowledged, and the
+                               * offsets committed once it is */
     struct ckpt *next;
 } ckpt_t;
 
@@ -434,10 +453,9 @@ static void await_commits(runner_t *r, cw_time_t ms)
 
 /* Produce one message for the open checkpoint; waits while the local queue is full. Returns false
  * if it could not be queued (the checkpoint then never commits). */
-static bool produce(runner_t *r, const char *topic, int32_t partition, const void *key, size_t keylen,
-                    const void *val, size_t len, rd_kafka_headers_t *hdrs)
+static bool produce_for(runner_t *r, ckpt_t *ck, const char *topic, int32_t partition, const void *key,
+                        size_t keylen, const void *val, size_t len, rd_kafka_headers_t *hdrs)
 {
-    ckpt_t *ck = r->ck_tail;
     cw_time_t waited_since = 0;
     for (;;) {
         rd_kafka_resp_err_t err;
@@ -476,6 +494,13 @@ static bool produce(runner_t *r, const char *topic, int32_t partition, const voi
     return false;
 }
 
+/* For the open checkpoint. */
+static bool produce(runner_t *r, const char *topic, int32_t partition, const void *key, size_t keylen,
+                    const void *val, size_t len, rd_kafka_headers_t *hdrs)
+{
+    return produce_for(r, r->ck_tail, topic, partition, key, keylen, val, len, hdrs);
+}
+
 static void on_alert(void *ctx, const cw_alert_t *a)
 {
     runner_t *r = ctx;
@@ -495,7 +520,7 @@ static void on_alert(void *ctx, const cw_alert_t *a)
         n--;
     for (int i = 0; i < rule->n_key; i++)
         by_principal |= rule->key[i] == CW_F_PRINCIPAL;
-    if (by_principal && a->ev->stream == CW_STREAM_AUDIT) {
+    if (by_principal && a->ev && a->ev->stream == CW_STREAM_AUDIT) { /* silence alerts have no record */
         key = a->ev->u.audit.principal;
         keylen = strlen(key);
     } else {
@@ -642,9 +667,10 @@ static void commit_ready(runner_t *r, bool sync);
  * state.topic, keyed GROUP/TOPIC/PARTITION or GROUP/cdr, split into messages of at most
  * state.part_size (keys KEY#1, KEY#2... after the first). Every message starts with an
  * envelope: magic, version, checkpoint id, part index and count, and the input positions the
- * part covers (the next offset to process of each of its partitions). The messages belong to
- * the open commit checkpoint, which is sealed right after: the offsets they cover are committed
- * only once the broker has acknowledged them. */
+ * part covers (the next offset to process of each of its partitions). The messages are held by
+ * the commit checkpoint sealed right after, and produced only once every alert and dead letter
+ * before them is acknowledged: a checkpoint in the topic never covers an alert that could be
+ * lost. The offsets are committed once the broker has the checkpoint. */
 
 typedef struct {
     runner_t *r;
@@ -728,16 +754,24 @@ static bool put_part(runner_t *r, const part_t *only, uint64_t id)
     count = (uint32_t)((w.len + chunk - 1) / chunk);
     for (uint32_t i = 0; i < count && ok; i++) {
         size_t from = (size_t)i * chunk, n = w.len - from < chunk ? w.len - from : chunk;
-        char key[640];
-        cw_wbuf_t m;
-        int keylen = i ? snprintf(key, sizeof key, "%s#%u", base, i) : snprintf(key, sizeof key, "%s", base);
-        cw_wbuf_init(&m);
-        put_envelope(r, only, id, i, count, &m);
-        cw_wbuf_bytes(&m, w.data + from, n);
-        ok = !m.failed && produce(r, r->cfg->state_topic, 0, key, (size_t)keylen, m.data, m.len, NULL);
-        if (m.failed)
+        state_msg_t *sm = calloc(1, sizeof *sm), **tail = &r->ck_tail->state;
+        if (!sm) {
             set_fatal(r, "checkpoint: out of memory");
-        cw_wbuf_free(&m);
+            ok = false;
+            break;
+        }
+        sm->keylen = (size_t)(i ? snprintf(sm->key, sizeof sm->key, "%s#%u", base, i)
+                                : snprintf(sm->key, sizeof sm->key, "%s", base));
+        cw_wbuf_init(&sm->value);
+        put_envelope(r, only, id, i, count, &sm->value);
+        cw_wbuf_bytes(&sm->value, w.data + from, n);
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = sm; /* in order: the parts of a key follow each other */
+        if (sm->value.failed) {
+            set_fatal(r, "checkpoint: out of memory");
+            ok = false;
+        }
     }
     cw_wbuf_free(&w);
     return ok;
@@ -763,6 +797,8 @@ static void checkpoint(runner_t *r)
             return;
     r->ckpt_mark = done;
     r->st.checkpoints++;
+    cw_log(CW_LOG_DEBUG, "state: checkpoint %llu taken after %llu records", (unsigned long long)r->st.checkpoints,
+           (unsigned long long)done);
     seal(r);
 }
 
@@ -958,8 +994,9 @@ static wanted_t *wanted_of(runner_t *r, wanted_t *w, int n, const rd_kafka_topic
 
 /* Check every partition's checkpoint against the group's committed offset (in all): where it
  * resumes (resume[i], -1: as if never committed), or the first reason it cannot. A checkpoint
- * beyond the committed offset is not used: the alerts of the records before it are not known to
- * be acknowledged. One behind is: the records in between are read again silently. */
+ * behind the committed offset is used: the records in between are read again silently. One
+ * beyond it is too: it was produced only once every alert of the records before it had been
+ * acknowledged (the commit that follows it did not happen). */
 static bool check_positions(runner_t *r, wanted_t *w, int n, const rd_kafka_topic_partition_list_t *all,
                             int64_t *resume, char *why, size_t whylen)
 {
@@ -978,7 +1015,7 @@ static bool check_positions(runner_t *r, wanted_t *w, int n, const rd_kafka_topi
         wanted_t *x = wanted_of(r, w, n, e);
         int64_t pos = ckpt_position(&x->done_pos, e->topic, e->partition);
         int64_t committed = e->offset >= 0 ? e->offset : -1;
-        if (pos == -2 || (pos < 0) != (committed < 0) || pos > committed) {
+        if (pos == -2 || (pos < 0 && committed >= 0)) {
             snprintf(why, whylen, "%s: its position of %s/%d (%lld) does not fit the committed offset (%lld)",
                      x->key, e->topic, (int)e->partition, (long long)pos, (long long)committed);
             return false;
@@ -1055,7 +1092,7 @@ static void end_generation(runner_t *r, bool commit, cw_time_t flush_ms)
     if (commit)
         checkpoint(r); /* revocation or shutdown: the state goes with the partitions */
     seal(r);
-    if (commit) {
+    for (int round = 0; commit && round < 2; round++) { /* the alerts, then the learned state */
         rd_kafka_flush(r->prod, (int)wait_budget(r, flush_ms));
         commit_ready(r, true);
     }
@@ -1288,7 +1325,7 @@ static void seal(runner_t *r)
         e->metadata = strdup(meta);
         e->metadata_size = e->metadata ? strlen(meta) : 0;
     }
-    if (ck->offsets->cnt == 0 && ck->pending == 0) { /* nothing to commit, nothing to wait for */
+    if (ck->offsets->cnt == 0 && ck->pending == 0 && !ck->state) { /* nothing to commit or wait for */
         rd_kafka_topic_partition_list_destroy(ck->offsets);
         ck->offsets = NULL;
         return;
@@ -1299,8 +1336,27 @@ static void seal(runner_t *r)
         set_fatal(r, "out of memory");
 }
 
+static void state_free(ckpt_t *ck)
+{
+    while (ck->state) {
+        state_msg_t *sm = ck->state;
+        ck->state = sm->next;
+        cw_wbuf_free(&sm->value);
+        free(sm);
+    }
+}
+
+/* Produce the state checkpoint a commit checkpoint holds (its messages count as its own). */
+static void produce_state(runner_t *r, ckpt_t *ck)
+{
+    for (state_msg_t *sm = ck->state; sm && !ck->failed; sm = sm->next)
+        produce_for(r, ck, r->cfg->state_topic, 0, sm->key, sm->keylen, sm->value.data, sm->value.len, NULL);
+    state_free(ck);
+}
+
 static void ckpt_free(ckpt_t *ck)
 {
+    state_free(ck);
     if (ck->offsets)
         rd_kafka_topic_partition_list_destroy(ck->offsets);
     free(ck);
@@ -1312,6 +1368,13 @@ static void commit_ready(runner_t *r, bool sync)
     rd_kafka_topic_partition_list_t *merged = NULL;
     while (r->ck_head && r->ck_head->sealed && r->ck_head->pending == 0 && !r->ck_head->failed) {
         ckpt_t *ck = r->ck_head;
+        if (ck->state && !ck->dropped) {
+            /* every alert before it is acknowledged: the learned state may go, and the offsets
+             * once the broker has it */
+            produce_state(r, ck);
+            if (ck->pending || ck->failed)
+                break;
+        }
         r->ck_head = ck->next;
         r->n_sealed--;
         if (!ck->dropped && ck->offsets && ck->offsets->cnt) {
@@ -1999,10 +2062,12 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
         cw_time_t left;
         checkpoint(r);
         seal(r);
-        left = deadline - mono_ms();
-        rd_kafka_flush(r->prod, left > 0 ? (int)left : 0);
-        cw_log(CW_LOG_DEBUG, "shutdown: flushed, %lld ms left", (long long)(deadline - mono_ms()));
-        commit_ready(r, true);
+        for (int round = 0; round < 2; round++) { /* the alerts, then the learned state */
+            left = deadline - mono_ms();
+            rd_kafka_flush(r->prod, left > 0 ? (int)left : 0);
+            cw_log(CW_LOG_DEBUG, "shutdown: flushed, %lld ms left", (long long)(deadline - mono_ms()));
+            commit_ready(r, true);
+        }
         cw_log(CW_LOG_DEBUG, "shutdown: committed, %lld ms left", (long long)(deadline - mono_ms()));
         for (ckpt_t *ck = r->ck_head; ck; ck = ck->next)
             if (ck->sealed && ck->pending) {
