@@ -658,6 +658,22 @@ static int cdr_partition_count(runner_t *r)
 static void seal(runner_t *r);
 static void commit_ready(runner_t *r, bool sync);
 
+/* Flush the producer and commit, until every sealed checkpoint is committed or flush_ms (within
+ * the shutdown deadline) is spent: a checkpoint holding learned state takes two rounds (its
+ * messages go once the alerts before them are acknowledged, its offsets once they are). */
+static void flush_and_commit(runner_t *r, cw_time_t flush_ms)
+{
+    cw_time_t until = mono_ms() + wait_budget(r, flush_ms);
+    for (int round = 0; round <= CKPT_MAX + 1; round++) {
+        cw_time_t left = until - mono_ms();
+        rd_kafka_flush(r->prod, left > 0 ? (int)left : 0);
+        commit_ready(r, true);
+        if (r->fatal || !r->ck_head || !r->ck_head->sealed || r->ck_head->failed || until - mono_ms() <= 0)
+            break;
+    }
+    cw_log(CW_LOG_DEBUG, "flushed and committed, %lld ms left", (long long)(until - mono_ms()));
+}
+
 /* ---- learned state: checkpoints in the state topic ----
  *
  * A checkpoint round serializes the engine into parts: one per assigned audit partition (the
@@ -1092,10 +1108,8 @@ static void end_generation(runner_t *r, bool commit, cw_time_t flush_ms)
     if (commit)
         checkpoint(r); /* revocation or shutdown: the state goes with the partitions */
     seal(r);
-    for (int round = 0; commit && round < 2; round++) { /* the alerts, then the learned state */
-        rd_kafka_flush(r->prod, (int)wait_budget(r, flush_ms));
-        commit_ready(r, true);
-    }
+    if (commit)
+        flush_and_commit(r, flush_ms);
     for (ckpt_t *ck = r->ck_head; ck; ck = ck->next)
         if (ck->sealed && !ck->dropped) {
             ck->dropped = true;
@@ -2062,12 +2076,8 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
         cw_time_t left;
         checkpoint(r);
         seal(r);
-        for (int round = 0; round < 2; round++) { /* the alerts, then the learned state */
-            left = deadline - mono_ms();
-            rd_kafka_flush(r->prod, left > 0 ? (int)left : 0);
-            cw_log(CW_LOG_DEBUG, "shutdown: flushed, %lld ms left", (long long)(deadline - mono_ms()));
-            commit_ready(r, true);
-        }
+        left = deadline - mono_ms();
+        flush_and_commit(r, left > 0 ? left : 0);
         cw_log(CW_LOG_DEBUG, "shutdown: committed, %lld ms left", (long long)(deadline - mono_ms()));
         for (ckpt_t *ck = r->ck_head; ck; ck = ck->next)
             if (ck->sealed && ck->pending) {
