@@ -5,8 +5,9 @@
 # the first part, checkpoints its state to the compacted topic cdrwatch-state, and a restart over
 # the rest raises exactly the alerts of one uninterrupted replay of the 14 days:
 #  1. a clean stop and a restart: the restart restores the checkpoint and reads no record again;
-#  2. a `kill -9` in the middle: the restart reads only what follows its last checkpoint (from
-#     its own statistics and the positions it resumes from), not the days before;
+#  2. a `kill -9` (no shutdown: the last periodic checkpoint counts): the restart reads only what
+#     follows that checkpoint (from its own statistics and the positions it resumes from), not
+#     the days before;
 #  3. `run --state-in` with the snapshot of a replay of the first part, on topics that hold only
 #     the second: the alerts of a replay of the whole after the cut;
 #  and the state topic is created compacted. Each case has its own topics and group.
@@ -79,11 +80,10 @@ bash "$BROKER_SH" tool kafka.admin.ConfigCommand --bootstrap-server "$BROKER" --
     --entity-name cdrwatch-state --describe > "$TMP/state-topic" 2>&1 || true
 contains "$TMP/state-topic" "cleanup.policy=compact" "the state topic is created with cleanup.policy=compact"
 
-# 2. kill -9 in the middle, once a checkpoint taken after the first part is in the topic (its
-# commit follows it: the commits count grows)
+# 2. kill -9 once a periodic checkpoint taken after the first part is in the topic (its commit
+# follows it: the commits count grows), then the second part arrives and a restart reads it
 use_case 2
 load 2 A
-load 2 B
 "$CDRWATCH" run --config "$TMP/c2.json" -b "$BROKER" -G s2 --verbose > "$TMP/k.out" 2> "$TMP/k.err" &
 RUN_PID=$!
 BG_PIDS+=("$RUN_PID")
@@ -93,6 +93,7 @@ commits=$(stats_value "$TMP/k.err" commits || echo 0)
 WAIT_STEP=0.02 wait_until 60 stats_at_least "$TMP/k.err" commits $((commits + 2)) || true
 kill -9 "$RUN_PID"
 wait "$RUN_PID" 2> /dev/null || true
+load 2 B
 run_to_end 2 s2
 is "$rc" 0 "kill: the restart ends cleanly"
 contains "$TMP/err" "no rewind" "kill: the restart restores the checkpoints"
