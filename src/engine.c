@@ -21,6 +21,7 @@
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <apr_strings.h>
@@ -97,6 +98,7 @@ typedef struct {
     uint64_t rules;     /* bit i: rule rt[i] counted this record */
     uint64_t principal; /* hash of the principal */
     cw_time_t ts;
+    uint32_t src;       /* input it came from (checkpoints split the ring by input partition) */
     char object[64];
     char statement[160];
     char subscriber[CW_MSISDN_MAX + 1];
@@ -426,6 +428,7 @@ static void remember(cw_engine_t *e, const cw_view_t *v)
     if (e->ring_used < e->ring_size)
         e->ring_used++;
     x->rules = e->rec_rules;
+    x->src = e->cur_src;
     x->principal = cw_hash64(au->principal, strlen(au->principal), 7);
     x->ts = v->ev->ts;
     cw_strlcpy(x->object, au->object, sizeof x->object);
@@ -985,11 +988,15 @@ void cw_engine_load_clock(cw_engine_t *e, cw_rbuf_t *r, bool merge)
 
 void cw_engine_set_tag(cw_engine_t *e, uint32_t src) { e->cur_src = src; }
 
-void cw_engine_save_ring(const cw_engine_t *e, cw_wbuf_t *w)
+void cw_engine_save_ring(const cw_engine_t *e, cw_wbuf_t *w, cw_state_select_fn select, void *ctx)
 {
-    cw_wbuf_u32(w, (uint32_t)e->ring_used);
+    size_t at = cw_wbuf_reserve32(w);
+    uint32_t n = 0;
     for (size_t k = e->ring_used; k > 0; k--) {
         const evidence_t *x = &e->ring[(e->ring_next + e->ring_size - k) % e->ring_size];
+        if (select && !select(ctx, NULL, NULL, 0, x->src))
+            continue;
+        n++;
         cw_wbuf_u64(w, x->rules);
         cw_wbuf_u64(w, x->principal);
         cw_wbuf_i64(w, x->ts);
@@ -997,6 +1004,33 @@ void cw_engine_save_ring(const cw_engine_t *e, cw_wbuf_t *w)
         cw_wbuf_str(w, x->statement, strlen(x->statement));
         cw_wbuf_str(w, x->subscriber, strlen(x->subscriber));
     }
+    cw_wbuf_patch32(w, at, n);
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const evidence_t *x = a, *y = b;
+    return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/* After a merge: the ring in event-time order (parts are restored one after the other), the
+ * newest ring_size records kept. Stable: records of one part keep their order. */
+static void ring_sort(cw_engine_t *e, evidence_t *all, size_t n)
+{
+    size_t keep = n < e->ring_size ? n : e->ring_size;
+    /* insertion sort: each part is sorted already, and a ring holds a few thousand records */
+    for (size_t i = 1; i < n; i++) {
+        evidence_t t = all[i];
+        size_t j = i;
+        while (j > 0 && by_time(&all[j - 1], &t) > 0) {
+            all[j] = all[j - 1];
+            j--;
+        }
+        all[j] = t;
+    }
+    memcpy(e->ring, all + (n - keep), keep * sizeof *all);
+    e->ring_used = keep;
+    e->ring_next = keep % e->ring_size;
 }
 
 static void get_text(cw_rbuf_t *r, char *dst, size_t size)
@@ -1007,28 +1041,45 @@ static void get_text(cw_rbuf_t *r, char *dst, size_t size)
     dst[s ? n : 0] = '\0';
 }
 
-bool cw_engine_load_ring(cw_engine_t *e, cw_rbuf_t *r, const int *rule_map, int n_map)
+bool cw_engine_load_ring(cw_engine_t *e, cw_rbuf_t *r, const int *rule_map, int n_map, bool merge)
 {
     uint32_t n = cw_rbuf_count(r, 8 + 8 + 8 + 3 * 4, UINT32_MAX, "evidence records");
+    evidence_t *all = NULL;
+    size_t n_all = 0;
+    if (merge && e->ring_size && n) {
+        /* what the engine holds, oldest first, then this part's records */
+        if (!(all = malloc((e->ring_used + n) * sizeof *all))) {
+            cw_rbuf_fail(r, "out of memory");
+            return false;
+        }
+        for (size_t k = e->ring_used; k > 0; k--)
+            all[n_all++] = e->ring[(e->ring_next + e->ring_size - k) % e->ring_size];
+    }
     for (uint32_t k = 0; k < n && !r->failed; k++) {
-        evidence_t tmp, *x = e->ring_size ? &e->ring[e->ring_next] : &tmp;
+        evidence_t tmp, *x = all ? &all[n_all++] : e->ring_size ? &e->ring[e->ring_next] : &tmp;
         uint64_t bits = cw_rbuf_u64(r), mapped = 0;
         for (int b = 0; b < 64 && b < n_map; b++) {
             if ((bits >> b & 1) && rule_map[b] >= 0 && rule_map[b] < 64)
                 mapped |= UINT64_C(1) << rule_map[b];
         }
         x->rules = mapped;
+        x->src = e->cur_src; /* the restore's tag */
         x->principal = cw_rbuf_u64(r);
         x->ts = cw_rbuf_i64(r);
         get_text(r, x->object, sizeof x->object);
         get_text(r, x->statement, sizeof x->statement);
         get_text(r, x->subscriber, sizeof x->subscriber);
-        if (!e->ring_size)
-            continue; /* this configuration keeps no evidence */
+        if (!e->ring_size || all)
+            continue; /* this configuration keeps no evidence, or merged below */
         /* a smaller ring keeps the newest records, as it would have */
         e->ring_next = (e->ring_next + 1) % e->ring_size;
         if (e->ring_used < e->ring_size)
             e->ring_used++;
+    }
+    if (all) {
+        if (!r->failed)
+            ring_sort(e, all, n_all);
+        free(all);
     }
     return !r->failed;
 }

@@ -42,7 +42,7 @@
  * Learned state. With state.interval > 0, the engine is checkpointed to the compacted topic
  * state.topic (every state.interval, at shutdown and on revocation): a part per audit partition
  * (the keys its records last touched: every key is tagged with the input of the record that
- * last touched it) and one for the group (CDR reference, evidence ring, CDR-stream rules). On an
+ * last touched it) and one for the group (CDR reference, CDR-stream rules). On an
  * assignment the parts of the assigned partitions are read back and merged into the new engine,
  * and each partition resumes at its checkpoint's offset (silent up to the committed offset):
  * the rewind above is what remains when there is no usable checkpoint.
@@ -677,8 +677,8 @@ static void flush_and_commit(runner_t *r, cw_time_t flush_ms)
 /* ---- learned state: checkpoints in the state topic ----
  *
  * A checkpoint round serializes the engine into parts: one per assigned audit partition (the
- * keys of audit rules last touched by a record of it, first_seen pairs included) and one for
- * the group (the CDR reference, the evidence ring, the keys of CDR-stream rules and the keys
+ * keys of audit rules last touched by a record of it, first_seen pairs and evidence records
+ * included) and one for the group (the CDR reference, the keys of CDR-stream rules and the keys
  * no record has touched since they were restored untagged). Each goes to partition 0 of
  * state.topic, keyed GROUP/TOPIC/PARTITION or GROUP/cdr, split into messages of at most
  * state.part_size (keys KEY#1, KEY#2... after the first). Every message starts with an
@@ -707,6 +707,8 @@ static bool select_part(void *ctx, const cw_rule_t *rule, const char *key, size_
     select_t *s = ctx;
     (void)key;
     (void)len;
+    if (!rule) /* an evidence record: with the partition it came from */
+        return s->group ? !is_audit_source(s->r, src) : src == s->src;
     if (!s->group)
         return rule->stream == CW_STREAM_AUDIT && src == s->src;
     return rule->stream == CW_STREAM_CDR || !is_audit_source(s->r, src);

@@ -367,10 +367,10 @@ cw_status_t cw_state_serialize_part(cw_engine_t *e, cw_state_select_fn select, v
         cw_engine_save_rule(e, i, w, select, select_ctx);
         section_end(w, s);
     }
+    s = section_begin(w, SEC_RING);
+    cw_engine_save_ring(e, w, select, select_ctx);
+    section_end(w, s);
     if (shared) {
-        s = section_begin(w, SEC_RING);
-        cw_engine_save_ring(e, w);
-        section_end(w, s);
         s = section_begin(w, SEC_REFERENCE);
         cw_reference_sizing(cw_engine_reference(e), sizing);
         for (int i = 0; i < 3; i++)
@@ -512,17 +512,17 @@ static bool load_section(restore_t *rs, uint32_t tag, cw_rbuf_t *r)
     case SEC_CLOCK: cw_engine_load_clock(rs->e, r, rs->o.merge); return !r->failed;
     case SEC_SOURCES: return load_sources(rs, r);
     case SEC_RULE: return load_rule(rs, r);
-    case SEC_RING: return cw_engine_load_ring(rs->e, r, rs->rule_map, rs->n_rules);
+    case SEC_RING: return cw_engine_load_ring(rs->e, r, rs->rule_map, rs->n_rules, rs->o.merge);
     case SEC_REFERENCE: return load_reference(rs, r);
     default: return true;
     }
 }
 
 /* Sections in order: clock, sources, rules (any number), ring, reference, end; a part
- * (cw_state_serialize_part, not shared) ends after the rules. */
+ * (cw_state_serialize_part, not shared) has no reference. */
 static bool expected_next(uint32_t prev, uint32_t tag)
 {
-    if (tag == SEC_END && (prev == SEC_SOURCES || prev == SEC_RULE))
+    if (tag == SEC_END && prev == SEC_RING)
         return true;
     if (tag == SEC_RULE)
         return prev == SEC_SOURCES || prev == SEC_RULE;

@@ -58,8 +58,10 @@ void cw_engine_load_clock(cw_engine_t *e, struct cw_rbuf *r, bool merge);
 void cw_engine_set_tag(cw_engine_t *e, uint32_t src);
 /* The evidence ring, oldest first; rule bits are engine rule indexes (rule_map: snapshot index
  * -> engine index or -1, n_map entries). */
-void cw_engine_save_ring(const cw_engine_t *e, struct cw_wbuf *w);
-bool cw_engine_load_ring(cw_engine_t *e, struct cw_rbuf *r, const int *rule_map, int n_map);
+/* select (NULL: all) is asked about each record with rule and key NULL and the input it came
+ * from. merge: the records join those the engine holds, in event-time order, the newest kept. */
+void cw_engine_save_ring(const cw_engine_t *e, struct cw_wbuf *w, cw_state_select_fn select, void *ctx);
+bool cw_engine_load_ring(cw_engine_t *e, struct cw_rbuf *r, const int *rule_map, int n_map, bool merge);
 /* One rule's per-key state (keys least recently updated first). */
 void cw_engine_save_rule(cw_engine_t *e, int i, struct cw_wbuf *w, cw_state_select_fn select, void *ctx);
 /* merge: a key already present takes the snapshot's value; silence candidates are appended. */

@@ -10,6 +10,8 @@
 #     the days before;
 #  3. `run --state-in` with the snapshot of a replay of the first part, on topics that hold only
 #     the second: the alerts of a replay of the whole after the cut;
+#  4. two instances, one killed (-9) after the first part: the other takes its partition and its
+#     state, and over the second part the alerts of both are an uninterrupted replay's;
 #  and the state topic is created compacted. Each case has its own topics and group.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/kafka_lib.sh"
@@ -122,5 +124,46 @@ same_file "$TMP/got3" "$TMP/expected-after" "state-in: run over the second part 
 run "$CDRWATCH" run --config "$TMP/c3.json" -b "$BROKER" -G s3 --state-in "$TMP/cdrA.csv"
 is "$rc" 2 "state-in: a file that is not a snapshot: exit 2"
 contains "$TMP/err" "not a cdrwatch state file" "state-in: ... saying so"
+
+# 4. a rebalance: two instances (an audit partition each), one killed, the other takes over
+use_case 4
+load 4 A
+start_instance() { # start_instance NAME: in the background, its pid in the variable of that name
+    "$CDRWATCH" run --config "$TMP/c4.json" -b "$BROKER" -G s4 --verbose > "$TMP/$1.out" 2> "$TMP/$1.err" &
+    BG_PIDS+=("$!")
+    printf -v "$1" '%s' "$!"
+}
+start_instance x
+start_instance y
+last_assigned() { grep -o 'assigned [0-9]* partition(s) of db-audit4' "$TMP/$1.err" | tail -1 | cut -d' ' -f2; }
+one_each() { [ "$(last_assigned x)" = 1 ] && [ "$(last_assigned y)" = 1 ]; }
+ok_status "$(wait_until 120 one_each; echo $?)" "rebalance: the two instances share the two audit partitions"
+# each has read its share of the first part, checkpointed it, and committed after it
+settled() { # settled NAME: no lag, and a checkpoint taken after every record it read (none when
+    # it read nothing: what it restored is in the topic already)
+    local n
+    [ "$(stats_value "$TMP/$1.err" lag)" = 0 ] && n=$(stats_value "$TMP/$1.err" "records in") &&
+        awk -v n="$n" '/state: checkpoint [0-9]+ taken after/ && $(NF - 1) >= n { f = 1 } END { exit !(f || n == 0) }' "$TMP/$1.err"
+}
+ok_status "$(WAIT_STEP=0.05 wait_until 120 eval 'settled x && settled y'; echo $?)" "rebalance: both read their share of the first part and checkpointed it"
+commits=$(stats_value "$TMP/y.err" commits || echo 0)
+WAIT_STEP=0.02 wait_until 60 stats_at_least "$TMP/y.err" commits $((commits + 2)) || true
+kill -9 "$y"
+wait "$y" 2> /dev/null || true
+both() { [ "$(last_assigned x)" = 2 ]; }
+ok_status "$(wait_until 120 both; echo $?)" "rebalance: the survivor is assigned both audit partitions"
+contains "$TMP/x.err" "state: restored 3 checkpoint part(s)" "rebalance: ... and restores their checkpoints, the killed one's included"
+before=$(stats_value "$TMP/x.err" "records in" || echo 0)
+# frozen while the second part is loaded: a topic loaded before the other would run a day ahead
+# of it, and the other's records would rightly be late (doc/kafka.md, "Event time")
+kill -STOP "$x"
+load 4 B
+kill -CONT "$x"
+ok_status "$(WAIT_STEP=0.05 wait_until 120 stats_at_least "$TMP/x.err" "records in" $((before + n_b)); echo $?)" \
+    "rebalance: the survivor reads the second part, all of it"
+stop_run "$x"
+is "$rc" 0 "rebalance: the survivor stops cleanly"
+alerts_of 4 > "$TMP/got4"
+same_file "$TMP/got4" "$TMP/expected" "rebalance: the alerts of both instances are those of an uninterrupted replay"
 
 done_testing

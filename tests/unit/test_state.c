@@ -414,6 +414,8 @@ static bool select_part(void *ctx, const cw_rule_t *rule, const char *key, size_
     part_sel_t *ps = ctx;
     (void)key;
     (void)len;
+    if (!rule) /* an evidence record */
+        return ps->part ? src == (uint32_t)ps->part : src != 2 && src != 3;
     return ps->part ? rule->stream == CW_STREAM_AUDIT && src == (uint32_t)ps->part
                     : rule->stream == CW_STREAM_CDR || (src != 2 && src != 3);
 }
