@@ -1332,10 +1332,13 @@ static void seal(runner_t *r)
         char meta[64];
         /* every partition whose commit the broker has not confirmed yet — a failed commit is
          * carried by the next one; never below the group's offset (still rebuilding there) */
-        if (p->next < 0 || p->next <= p->confirmed)
+        /* a partition restored at a checkpoint beyond the committed offset is committed there
+         * even before it reads anything */
+        int64_t next = resume_offset(p);
+        if (next < 0 || next <= p->confirmed)
             continue;
         e = rd_kafka_topic_partition_list_add(ck->offsets, p->topic, p->partition);
-        e->offset = p->next;
+        e->offset = next;
         snprintf(meta, sizeof meta, META_PREFIX "%lld",
                  (long long)(p->rewind ? cw_rewind_point(p->rewind, t) : p->start >= 0 ? p->start : p->next));
         e->metadata = strdup(meta);
