@@ -7,7 +7,11 @@
  *  - at least once, end to end: an input offset is committed only after every alert and dead
  *    letter that it and every earlier record raised has been acknowledged by the broker
  *    (idempotent producer, acks=all). Duplicates after a crash carry the same event.id.
- *  - after a restart or a rebalance the windows are rebuilt: each partition is read again from a
+ *  - the learned state is checkpointed to the compacted topic state.topic (a part per audit
+ *    partition, one for the group; every state.interval, at shutdown and on revocation; produced
+ *    once the alerts before it are acknowledged, its offsets committed once it is). After a
+ *    restart or a rebalance it is restored and each partition resumes at its checkpoint.
+ *  - without a usable checkpoint the windows are rebuilt: each partition is read again from a
  *    rewind point, kept in the commit's metadata, that holds every record younger than the
  *    longest (window + suppression) of the rules. Records before the committed offset only
  *    rebuild state (their alerts and dead letters were delivered before); the alerts that follow
