@@ -267,6 +267,8 @@ static cw_status_t start_cluster(demo_t *d)
     }
     if (st == CW_OK)
         st = create_topic(d, cfg->alerts_topic, 1);
+    if (st == CW_OK && cfg->state_interval > 0) /* the mock cannot create topics on request */
+        st = create_topic(d, cfg->state_topic, 1);
     if (st == CW_OK)
         cw_log(CW_LOG_INFO, "demo: mock cluster of 3 brokers at %s; topics %s and %s (%d partition%s each), %s",
                d->brokers, cfg->input[CW_STREAM_CDR].topic, cfg->input[CW_STREAM_AUDIT].topic, d->partitions,

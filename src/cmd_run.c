@@ -15,7 +15,8 @@
 #include "cdrwatch/cli.h"
 
 static const char usage[] =
-    "Usage: cdrwatch run [--config FILE]... [--brokers HOST:PORT,...] [--group ID] [--exit-at-end]\n"
+    "Usage: cdrwatch run [--config FILE]... [--brokers HOST:PORT,...] [--group ID] [--state-in FILE]\n"
+    "                    [--exit-at-end]\n"
     "\n"
     "Consume the database audit topic (in a consumer group) and the CDR topic (every partition,\n"
     "on every instance), run the detection engine over both merged in event-time order, and\n"
@@ -28,6 +29,8 @@ static const char usage[] =
     "                           given more than once, later files override earlier ones\n"
     "  -b, --brokers LIST       bootstrap brokers HOST:PORT,... (overrides kafka.brokers, as kcat -b)\n"
     "  -G, --group ID           consumer group (overrides kafka.group, as kcat -G)\n"
+    "      --state-in FILE      start from what a replay learned (its --state-out FILE) instead of\n"
+    "                           the group's checkpoints; partitions start at the committed offsets\n"
     "  -e, --exit-at-end        stop once every partition is read to its end and everything is\n"
     "                           processed, acknowledged and committed (as kcat -e)\n"
     "  -q, --quiet              warnings and errors only on standard error\n"
@@ -36,11 +39,13 @@ static const char usage[] =
     "\n"
     "Alerts are delivered at least once: an input offset is committed only after the broker has\n"
     "acknowledged every alert raised before it, so a crash loses nothing and the duplicates it\n"
-    "may cause carry the same event.id. On start and on every rebalance the windows are rebuilt\n"
-    "by reading each partition again from a point one rewind span (the longest window plus\n"
-    "suppression of the rules) before where it stopped. Records that do not decode, or come\n"
-    "too late, go to <topic>.dlq with headers cdrwatch-error and cdrwatch-source. Statistics go\n"
-    "to standard error every kafka.stats_interval.\n"
+    "may cause carry the same event.id. The learned state is checkpointed to a compacted topic\n"
+    "(state.topic, every state.interval, at shutdown and on revocation); on start and on every\n"
+    "rebalance it is restored and each partition resumes where its checkpoint was taken. Without\n"
+    "a usable checkpoint the windows are rebuilt by reading each partition again from a point one\n"
+    "rewind span (the longest window plus suppression of the rules) before where it stopped.\n"
+    "Records that do not decode, or come too late, go to <topic>.dlq with headers cdrwatch-error\n"
+    "and cdrwatch-source. Statistics go to standard error every kafka.stats_interval.\n"
     "\n"
     "Exit status: 0 stopped by a signal (or at the end with --exit-at-end), 1 a fatal error,\n"
     "2 a usage or configuration error.\n"
@@ -73,6 +78,7 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
                                          {"brokers", required_argument, NULL, 'b'},
                                          {"group", required_argument, NULL, 'G'},
                                          {"exit-at-end", no_argument, NULL, 'e'},
+                                         {"state-in", required_argument, NULL, 'S'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"verbose", no_argument, NULL, 'v'},
                                          {"help", no_argument, NULL, 'h'},
@@ -93,6 +99,7 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
         case 'b': kopts.brokers = optarg; break;
         case 'G': kopts.group = optarg; break;
         case 'e': kopts.exit_at_end = true; break;
+        case 'S': kopts.state_in = optarg; break;
         case 'q': cw_log_set_level(CW_LOG_WARN); break;
         case 'v': cw_log_set_level(CW_LOG_DEBUG); break;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;

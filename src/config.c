@@ -125,6 +125,18 @@ static const option_t config_options[] = {
     {"kafka.properties", T_PROPS, "{}", 0, 0, CFG(kafka_prop_list), 0,
      "Any librdkafka property, passed as is (security.protocol, sasl.*, ssl.*...). Values of "
      "secret properties are never printed."},
+    {"state", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Checkpoints of what `run` has learned (doc/state.md)."},
+    {"state.topic", T_STRING, "\"cdrwatch-state\"", 1, 249, CFG(state_topic), 0,
+     "Compacted Kafka topic `run` checkpoints its learned state to (created with "
+     "cleanup.policy=compact if missing), keyed GROUP/TOPIC/PARTITION per audit partition and "
+     "GROUP/cdr for the CDR reference; read back on every assignment."},
+    {"state.interval", T_DURATION, "\"60s\"", 0, CW_MS_PER_DAY, CFG(state_interval), 0,
+     "How often `run` checkpoints its state (also at shutdown and when partitions are revoked); "
+     "a restart reads only what follows the last checkpoint. 0 turns checkpoints off: every "
+     "assignment rebuilds the windows from the rewind points."},
+    {"state.part_size", T_INT, "900000", 1024, 100000000, CFG(state_part_size), 0,
+     "Largest checkpoint message in bytes: bigger snapshots are split into parts (keep it under "
+     "the broker's message.max.bytes)."},
     {"lists", T_LISTS, "{}", 0, 0, CFG(lists), 0,
      "Named lists of patterns ('*' and '?' wildcards, case-insensitive) that filters refer to "
      "as \"@name\"."},

@@ -21,6 +21,7 @@
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <apr_strings.h>
@@ -97,6 +98,7 @@ typedef struct {
     uint64_t rules;     /* bit i: rule rt[i] counted this record */
     uint64_t principal; /* hash of the principal */
     cw_time_t ts;
+    uint32_t src;       /* input it came from (checkpoints split the ring by input partition) */
     char object[64];
     char statement[160];
     char subscriber[CW_MSISDN_MAX + 1];
@@ -126,6 +128,9 @@ struct cw_engine {
     bool extracted_done;
     int8_t *memo; /* per distinct filter condition, reset per record */
     uint64_t unchecked; /* busy keys beyond a silence rule's candidate list */
+    uint32_t cur_src;   /* input of the record in hand: every key it touches is tagged with it
+                         * (checkpoints split the state by input partition); CW_STATE_NO_SOURCE
+                         * between records and while a snapshot without tags is restored */
 };
 
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
@@ -179,6 +184,9 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
     }
     if (cw_keytab_create(pool, (size_t)r->max_keys, kmax, value, &rt->keys) != CW_OK)
         goto nomem;
+    cw_keytab_tag_with(rt->keys, &e->cur_src);
+    if (rt->pairs)
+        cw_keytab_tag_with(rt->pairs, &e->cur_src);
     if (kmax + 1 + CW_HOST_MAX > e->keybuf_len)
         e->keybuf_len = kmax + 1 + CW_HOST_MAX;
     return CW_OK;
@@ -198,6 +206,7 @@ cw_status_t cw_engine_create(apr_pool_t *pool, const cw_config_t *cfg, cw_alert_
     e->max_ts = INT64_MIN;
     e->first_ts = INT64_MIN;
     e->next_silence_check = INT64_MIN;
+    e->cur_src = CW_STATE_NO_SOURCE;
     e->sources = apr_array_make(pool, 8, sizeof(cw_pos_t));
     e->rt = apr_pcalloc(pool, (size_t)(cfg->n_rules ? cfg->n_rules : 1) * sizeof(rule_rt_t));
     e->keybuf_len = 64;
@@ -419,6 +428,7 @@ static void remember(cw_engine_t *e, const cw_view_t *v)
     if (e->ring_used < e->ring_size)
         e->ring_used++;
     x->rules = e->rec_rules;
+    x->src = e->cur_src;
     x->principal = cw_hash64(au->principal, strlen(au->principal), 7);
     x->ts = v->ev->ts;
     utf8_copy(x->object, au->object, sizeof x->object);
@@ -870,6 +880,7 @@ cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
     if (e->first_ts == INT64_MIN)
         e->first_ts = ev->ts;
     cw_engine_set_position(e, (uint32_t)ev->source_index, ev->pos.offset);
+    e->cur_src = (uint32_t)ev->source_index;
     e->metrics.records[ev->stream]++;
     if (ev->damage) {
         e->metrics.damaged_records++;
@@ -900,6 +911,7 @@ cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
         silence_check(e);
         e->next_silence_check = e->max_ts + CW_MS_PER_MINUTE;
     }
+    e->cur_src = CW_STATE_NO_SOURCE;
     return CW_DEC_OK;
 }
 
@@ -961,18 +973,35 @@ void cw_engine_save_clock(const cw_engine_t *e, cw_wbuf_t *w)
     cw_wbuf_i64(w, e->next_silence_check);
 }
 
-void cw_engine_load_clock(cw_engine_t *e, cw_rbuf_t *r)
+void cw_engine_load_clock(cw_engine_t *e, cw_rbuf_t *r, bool merge)
 {
-    e->max_ts = cw_rbuf_i64(r);
-    e->first_ts = cw_rbuf_i64(r);
-    e->next_silence_check = cw_rbuf_i64(r);
+    cw_time_t max_ts = cw_rbuf_i64(r), first_ts = cw_rbuf_i64(r), next_check = cw_rbuf_i64(r);
+    if (!merge || e->max_ts == INT64_MIN) {
+        e->max_ts = max_ts;
+        e->first_ts = first_ts;
+        e->next_silence_check = next_check;
+        return;
+    }
+    /* parts of one engine (or of instances of one group): the newest clock, the oldest start */
+    if (max_ts > e->max_ts)
+        e->max_ts = max_ts;
+    if (first_ts != INT64_MIN && first_ts < e->first_ts)
+        e->first_ts = first_ts;
+    if (next_check > e->next_silence_check)
+        e->next_silence_check = next_check;
 }
 
-void cw_engine_save_ring(const cw_engine_t *e, cw_wbuf_t *w)
+void cw_engine_set_tag(cw_engine_t *e, uint32_t src) { e->cur_src = src; }
+
+void cw_engine_save_ring(const cw_engine_t *e, cw_wbuf_t *w, cw_state_select_fn select, void *ctx)
 {
-    cw_wbuf_u32(w, (uint32_t)e->ring_used);
+    size_t at = cw_wbuf_reserve32(w);
+    uint32_t n = 0;
     for (size_t k = e->ring_used; k > 0; k--) {
         const evidence_t *x = &e->ring[(e->ring_next + e->ring_size - k) % e->ring_size];
+        if (select && !select(ctx, NULL, NULL, 0, x->src))
+            continue;
+        n++;
         cw_wbuf_u64(w, x->rules);
         cw_wbuf_u64(w, x->principal);
         cw_wbuf_i64(w, x->ts);
@@ -980,6 +1009,33 @@ void cw_engine_save_ring(const cw_engine_t *e, cw_wbuf_t *w)
         cw_wbuf_str(w, x->statement, strlen(x->statement));
         cw_wbuf_str(w, x->subscriber, strlen(x->subscriber));
     }
+    cw_wbuf_patch32(w, at, n);
+}
+
+static int by_time(const void *a, const void *b)
+{
+    const evidence_t *x = a, *y = b;
+    return x->ts < y->ts ? -1 : x->ts > y->ts;
+}
+
+/* After a merge: the ring in event-time order (parts are restored one after the other), the
+ * newest ring_size records kept. Stable: records of one part keep their order. */
+static void ring_sort(cw_engine_t *e, evidence_t *all, size_t n)
+{
+    size_t keep = n < e->ring_size ? n : e->ring_size;
+    /* insertion sort: each part is sorted already, and a ring holds a few thousand records */
+    for (size_t i = 1; i < n; i++) {
+        evidence_t t = all[i];
+        size_t j = i;
+        while (j > 0 && by_time(&all[j - 1], &t) > 0) {
+            all[j] = all[j - 1];
+            j--;
+        }
+        all[j] = t;
+    }
+    memcpy(e->ring, all + (n - keep), keep * sizeof *all);
+    e->ring_used = keep;
+    e->ring_next = keep % e->ring_size;
 }
 
 static void get_text(cw_rbuf_t *r, char *dst, size_t size)
@@ -990,28 +1046,45 @@ static void get_text(cw_rbuf_t *r, char *dst, size_t size)
     dst[s ? n : 0] = '\0';
 }
 
-bool cw_engine_load_ring(cw_engine_t *e, cw_rbuf_t *r, const int *rule_map, int n_map)
+bool cw_engine_load_ring(cw_engine_t *e, cw_rbuf_t *r, const int *rule_map, int n_map, bool merge)
 {
     uint32_t n = cw_rbuf_count(r, 8 + 8 + 8 + 3 * 4, UINT32_MAX, "evidence records");
+    evidence_t *all = NULL;
+    size_t n_all = 0;
+    if (merge && e->ring_size && n) {
+        /* what the engine holds, oldest first, then this part's records */
+        if (!(all = malloc((e->ring_used + n) * sizeof *all))) {
+            cw_rbuf_fail(r, "out of memory");
+            return false;
+        }
+        for (size_t k = e->ring_used; k > 0; k--)
+            all[n_all++] = e->ring[(e->ring_next + e->ring_size - k) % e->ring_size];
+    }
     for (uint32_t k = 0; k < n && !r->failed; k++) {
-        evidence_t tmp, *x = e->ring_size ? &e->ring[e->ring_next] : &tmp;
+        evidence_t tmp, *x = all ? &all[n_all++] : e->ring_size ? &e->ring[e->ring_next] : &tmp;
         uint64_t bits = cw_rbuf_u64(r), mapped = 0;
         for (int b = 0; b < 64 && b < n_map; b++) {
             if ((bits >> b & 1) && rule_map[b] >= 0 && rule_map[b] < 64)
                 mapped |= UINT64_C(1) << rule_map[b];
         }
         x->rules = mapped;
+        x->src = e->cur_src; /* the restore's tag */
         x->principal = cw_rbuf_u64(r);
         x->ts = cw_rbuf_i64(r);
         get_text(r, x->object, sizeof x->object);
         get_text(r, x->statement, sizeof x->statement);
         get_text(r, x->subscriber, sizeof x->subscriber);
-        if (!e->ring_size)
-            continue; /* this configuration keeps no evidence */
+        if (!e->ring_size || all)
+            continue; /* this configuration keeps no evidence, or merged below */
         /* a smaller ring keeps the newest records, as it would have */
         e->ring_next = (e->ring_next + 1) % e->ring_size;
         if (e->ring_used < e->ring_size)
             e->ring_used++;
+    }
+    if (all) {
+        if (!r->failed)
+            ring_sort(e, all, n_all);
+        free(all);
     }
     return !r->failed;
 }
@@ -1049,7 +1122,7 @@ static void save_key(void *data, const char *key, size_t len, void *value)
 {
     save_ctx_t *c = data;
     cw_wbuf_t *w = c->w;
-    if (c->select && !c->select(c->ctx, c->rt->rule, key, len))
+    if (c->select && !c->select(c->ctx, c->rt->rule, key, len, cw_keytab_tag_of(c->rt->keys, value)))
         return;
     c->n++;
     cw_wbuf_str(w, key, len);
@@ -1089,6 +1162,8 @@ static void save_pair(void *data, const char *key, size_t len, void *value)
     save_ctx_t *c = data;
     uint64_t h;
     (void)len;
+    if (c->select && !c->select(c->ctx, c->rt->rule, NULL, 0, cw_keytab_tag_of(c->rt->pairs, value)))
+        return;
     memcpy(&h, key, sizeof h);
     c->n++;
     cw_wbuf_u64(c->w, h);
@@ -1103,11 +1178,9 @@ void cw_engine_save_rule(cw_engine_t *e, int i, cw_wbuf_t *w, cw_state_select_fn
     cw_keytab_foreach(rt->keys, save_key, &c);
     cw_wbuf_patch32(w, c.count_at, c.n);
     if (rt->pairs) {
-        bool keep = !select || select(ctx, rt->rule, NULL, 0);
         c.n = 0;
         c.count_at = cw_wbuf_reserve32(w);
-        if (keep)
-            cw_keytab_foreach(rt->pairs, save_pair, &c);
+        cw_keytab_foreach(rt->pairs, save_pair, &c);
         cw_wbuf_patch32(w, c.count_at, c.n);
     }
     if (rt->rule->kind == CW_KIND_SILENCE) {
@@ -1115,7 +1188,9 @@ void cw_engine_save_rule(cw_engine_t *e, int i, cw_wbuf_t *w, cw_state_select_fn
         c.count_at = cw_wbuf_reserve32(w);
         for (int k = 0; k < rt->n_cand; k++) {
             const char *key = rt->cand_keys + (size_t)k * rt->cand_stride;
-            if (select && !select(ctx, rt->rule, key, rt->cand_len[k]))
+            const void *value = cw_keytab_find(rt->keys, key, rt->cand_len[k]);
+            if (select && !select(ctx, rt->rule, key, rt->cand_len[k],
+                                  value ? cw_keytab_tag_of(rt->keys, value) : CW_STATE_NO_SOURCE))
                 continue;
             cw_wbuf_str(w, key, rt->cand_len[k]);
             c.n++;
@@ -1195,7 +1270,7 @@ static void load_value(const rule_rt_t *rt, cw_rbuf_t *r, void *value, const uin
     }
 }
 
-static bool load_keys(rule_rt_t *rt, cw_rbuf_t *r, const uint32_t *src_map, uint32_t n_src)
+static bool load_keys(rule_rt_t *rt, cw_rbuf_t *r, const uint32_t *src_map, uint32_t n_src, bool merge)
 {
     uint32_t n = cw_rbuf_count(r, 5, UINT32_MAX, "keys");
     for (uint32_t k = 0; k < n && !r->failed; k++) {
@@ -1205,7 +1280,7 @@ static bool load_keys(rule_rt_t *rt, cw_rbuf_t *r, const uint32_t *src_map, uint
         void *value = key ? cw_keytab_get(rt->keys, key, len, &created) : NULL;
         if (r->failed)
             break;
-        if (!value || !created) {
+        if (!value || (!created && !merge)) { /* merging parts: the later one's value wins */
             cw_rbuf_fail(r, "rule %s: key %u is %s", rt->rule->id, k, value ? "a duplicate" : "too long");
             break;
         }
@@ -1230,29 +1305,40 @@ static bool load_pairs(rule_rt_t *rt, cw_rbuf_t *r)
     return !r->failed;
 }
 
-static bool load_candidates(rule_rt_t *rt, cw_rbuf_t *r)
+static bool is_candidate(const rule_rt_t *rt, const char *key, size_t len)
+{
+    for (int k = 0; k < rt->n_cand; k++)
+        if (rt->cand_len[k] == len && memcmp(rt->cand_keys + (size_t)k * rt->cand_stride, key, len) == 0)
+            return true;
+    return false;
+}
+
+static bool load_candidates(rule_rt_t *rt, cw_rbuf_t *r, bool merge)
 {
     uint32_t n = cw_rbuf_count(r, 4, SILENCE_CANDIDATES, "silence candidates");
-    rt->n_cand = 0;
+    if (!merge)
+        rt->n_cand = 0;
     for (uint32_t k = 0; k < n && !r->failed; k++) {
         size_t len;
         const char *key = cw_rbuf_str(r, rt->cand_stride, &len);
         if (!key)
             break;
+        if (merge && (rt->n_cand >= SILENCE_CANDIDATES || is_candidate(rt, key, len)))
+            continue; /* parts are appended in the order they are restored */
         memcpy(rt->cand_keys + (size_t)rt->n_cand * rt->cand_stride, key, len);
         rt->cand_len[rt->n_cand++] = (uint16_t)len;
     }
     return !r->failed;
 }
 
-bool cw_engine_load_rule(cw_engine_t *e, int i, cw_rbuf_t *r, const uint32_t *src_map, uint32_t n_src)
+bool cw_engine_load_rule(cw_engine_t *e, int i, cw_rbuf_t *r, const uint32_t *src_map, uint32_t n_src, bool merge)
 {
     rule_rt_t *rt = &e->rt[i];
-    if (!load_keys(rt, r, src_map, n_src))
+    if (!load_keys(rt, r, src_map, n_src, merge))
         return false;
     if (rt->pairs && !load_pairs(rt, r))
         return false;
-    if (rt->rule->kind == CW_KIND_SILENCE && !load_candidates(rt, r))
+    if (rt->rule->kind == CW_KIND_SILENCE && !load_candidates(rt, r, merge))
         return false;
     return true;
 }

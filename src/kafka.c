@@ -38,6 +38,14 @@
  * configured), so a broker outage only delays commits. The audit consumer, being the group
  * member, commits the CDR partitions' positions too (they are the same for every instance,
  * give or take the moment each commits).
+ *
+ * Learned state. With state.interval > 0, the engine is checkpointed to the compacted topic
+ * state.topic (every state.interval, at shutdown and on revocation): a part per audit partition
+ * (the keys its records last touched: every key is tagged with the input of the record that
+ * last touched it) and one for the group (CDR reference, CDR-stream rules). On an
+ * assignment the parts of the assigned partitions are read back and merged into the new engine,
+ * and each partition resumes at its checkpoint's offset (silent up to the committed offset):
+ * the rewind above is what remains when there is no usable checkpoint.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,6 +69,7 @@
 #include "cdrwatch/kafka.h"
 #include "cdrwatch/kmerge.h"
 #include "cdrwatch/log.h"
+#include "cdrwatch/state.h"
 
 #define BATCH_MAX 5000          /* records per loop iteration before the queues are served again */
 /* Memory held in buffered records (payload plus librdkafka's per-message overhead, estimated)
@@ -74,6 +83,9 @@
 #define REWIND_SAMPLES 512      /* samples kept per partition by its rewind tracker */
 #define CKPT_MAX 64             /* sealed checkpoints waiting for acknowledgements */
 #define META_PREFIX "cdrwatch rewind="
+#define CKPT_MAGIC "CDRWCKPT"   /* a checkpoint message: envelope (doc/state.md), then a chunk */
+#define CKPT_VERSION 1u
+#define STATE_READ_MS 30000     /* longest wait for the state topic's end on an assignment */
 
 typedef struct runner runner_t;
 
@@ -98,6 +110,14 @@ typedef struct {
     cw_decode_result_t res;
 } part_t;
 
+/* A message of a checkpoint of the learned state, held until it may be produced. */
+typedef struct state_msg {
+    char key[640];
+    size_t keylen;
+    cw_wbuf_t value;
+    struct state_msg *next;
+} state_msg_t;
+
 /* Offsets reached at a moment, committed once every message produced before it is acked. */
 typedef struct ckpt {
     long pending;             /* produced, not acknowledged */
@@ -105,6 +125,9 @@ typedef struct ckpt {
     bool dropped;             /* its generation ended before it could be committed */
     bool failed;              /* a message of it was not delivered: never committed */
     rd_kafka_topic_partition_list_t *offsets;
+    state_msg_t *state;       /* a checkpoint of the learned state taken with these offsets:
+                               * produced once every message before it is acknowledged, and the
+                               * offsets committed once it is */
     struct ckpt *next;
 } ckpt_t;
 
@@ -115,6 +138,7 @@ struct runner {
     cw_kafka_opts_t opts;
     const char *brokers, *group;
     rd_kafka_t *prod, *audit, *cdr;
+    rd_kafka_t *stc;          /* reads the state topic on assignments (created at the first) */
     rd_kafka_queue_t *q_prod, *q_audit, *q_cdr;
     rd_kafka_queue_t *q_commit;    /* results of asynchronous commits */
     int commits_in_flight;
@@ -123,6 +147,13 @@ struct runner {
     const char *dlq_topic[CW_STREAM_COUNT];
     cw_time_t rewind_span;
     bool earliest;            /* auto.offset.reset is earliest (for never-committed CDR parts) */
+    bool state_on;            /* checkpoints to state.topic (state.interval > 0) */
+    unsigned char *state_in;  /* run --state-in: the snapshot the first generation starts from */
+    size_t state_in_len;
+    uint64_t ckpt_salt;       /* makes checkpoint ids of instances differ */
+    uint64_t ckpt_seq;
+    uint64_t ckpt_mark;       /* records processed at the last checkpoint; UINT64_MAX: none yet */
+    cw_time_t last_state;
 
     /* the generation */
     bool gen_active;
@@ -422,21 +453,21 @@ static void await_commits(runner_t *r, cw_time_t ms)
 
 /* Produce one message for the open checkpoint; waits while the local queue is full. Returns false
  * if it could not be queued (the checkpoint then never commits). */
-static bool produce(runner_t *r, const char *topic, const void *key, size_t keylen, const void *val,
-                    size_t len, rd_kafka_headers_t *hdrs)
+static bool produce_for(runner_t *r, ckpt_t *ck, const char *topic, int32_t partition, const void *key,
+                        size_t keylen, const void *val, size_t len, rd_kafka_headers_t *hdrs)
 {
-    ckpt_t *ck = r->ck_tail;
     cw_time_t waited_since = 0;
     for (;;) {
         rd_kafka_resp_err_t err;
         if (hdrs)
-            err = rd_kafka_producev(r->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
-                                    RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_HEADERS(hdrs),
+            err = rd_kafka_producev(r->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                                    RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_VALUE((void *)val, len),
+                                    RD_KAFKA_V_HEADERS(hdrs),
                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(ck),
                                     RD_KAFKA_V_END);
         else
-            err = rd_kafka_producev(r->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
-                                    RD_KAFKA_V_VALUE((void *)val, len),
+            err = rd_kafka_producev(r->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                                    RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_VALUE((void *)val, len),
                                     RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(ck),
                                     RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -463,6 +494,13 @@ static bool produce(runner_t *r, const char *topic, const void *key, size_t keyl
     return false;
 }
 
+/* For the open checkpoint. */
+static bool produce(runner_t *r, const char *topic, int32_t partition, const void *key, size_t keylen,
+                    const void *val, size_t len, rd_kafka_headers_t *hdrs)
+{
+    return produce_for(r, r->ck_tail, topic, partition, key, keylen, val, len, hdrs);
+}
+
 static void on_alert(void *ctx, const cw_alert_t *a)
 {
     runner_t *r = ctx;
@@ -482,7 +520,7 @@ static void on_alert(void *ctx, const cw_alert_t *a)
         n--;
     for (int i = 0; i < rule->n_key; i++)
         by_principal |= rule->key[i] == CW_F_PRINCIPAL;
-    if (by_principal && a->ev->stream == CW_STREAM_AUDIT) {
+    if (by_principal && a->ev && a->ev->stream == CW_STREAM_AUDIT) { /* silence alerts have no record */
         key = a->ev->u.audit.principal;
         keylen = strlen(key);
     } else {
@@ -493,7 +531,7 @@ static void on_alert(void *ctx, const cw_alert_t *a)
                 keybuf[i] = '/';
         key = keybuf;
     }
-    if (produce(r, r->cfg->alerts_topic, key, keylen, r->buf, n, NULL))
+    if (produce(r, r->cfg->alerts_topic, RD_KAFKA_PARTITION_UA, key, keylen, r->buf, n, NULL))
         r->st.alerts++;
 }
 
@@ -513,7 +551,7 @@ static void dead_letter(runner_t *r, part_t *p, const rd_kafka_message_t *m, cw_
     h = rd_kafka_headers_new(2);
     rd_kafka_header_add(h, "cdrwatch-error", -1, why, -1);
     rd_kafka_header_add(h, "cdrwatch-source", -1, src, -1);
-    produce(r, r->dlq_topic[p->stream], m->key, m->key_len, m->payload ? m->payload : "", m->len, h);
+    produce(r, r->dlq_topic[p->stream], RD_KAFKA_PARTITION_UA, m->key, m->key_len, m->payload ? m->payload : "", m->len, h);
 }
 
 /* ---- the generation: partitions, engine, merge ---- */
@@ -620,6 +658,448 @@ static int cdr_partition_count(runner_t *r)
 static void seal(runner_t *r);
 static void commit_ready(runner_t *r, bool sync);
 
+/* Flush the producer and commit, until every sealed checkpoint is committed or flush_ms (within
+ * the shutdown deadline) is spent: a checkpoint holding learned state takes two rounds (its
+ * messages go once the alerts before them are acknowledged, its offsets once they are). */
+static void flush_and_commit(runner_t *r, cw_time_t flush_ms)
+{
+    cw_time_t until = mono_ms() + wait_budget(r, flush_ms);
+    for (int round = 0; round <= CKPT_MAX + 1; round++) {
+        cw_time_t left = until - mono_ms();
+        rd_kafka_flush(r->prod, left > 0 ? (int)left : 0);
+        commit_ready(r, true);
+        if (r->fatal || !r->ck_head || !r->ck_head->sealed || r->ck_head->failed || until - mono_ms() <= 0)
+            break;
+    }
+    cw_log(CW_LOG_DEBUG, "flushed and committed, %lld ms left", (long long)(until - mono_ms()));
+}
+
+/* ---- learned state: checkpoints in the state topic ----
+ *
+ * A checkpoint round serializes the engine into parts: one per assigned audit partition (the
+ * keys of audit rules last touched by a record of it, first_seen pairs and evidence records
+ * included) and one for the group (the CDR reference, the keys of CDR-stream rules and the keys
+ * no record has touched since they were restored untagged). Each goes to partition 0 of
+ * state.topic, keyed GROUP/TOPIC/PARTITION or GROUP/cdr, split into messages of at most
+ * state.part_size (keys KEY#1, KEY#2... after the first). Every message starts with an
+ * envelope: magic, version, checkpoint id, part index and count, and the input positions the
+ * part covers (the next offset to process of each of its partitions). The messages are held by
+ * the commit checkpoint sealed right after, and produced only once every alert and dead letter
+ * before them is acknowledged: a checkpoint in the topic never covers an alert that could be
+ * lost. The offsets are committed once the broker has the checkpoint. */
+
+typedef struct {
+    runner_t *r;
+    uint32_t src; /* the audit partition's engine source */
+    bool group;
+} select_t;
+
+static bool is_audit_source(runner_t *r, uint32_t src)
+{
+    for (int i = 0; i < r->n_parts; i++)
+        if (r->parts[i]->stream == CW_STREAM_AUDIT && r->parts[i]->source_id == src)
+            return true;
+    return false;
+}
+
+static bool select_part(void *ctx, const cw_rule_t *rule, const char *key, size_t len, uint32_t src)
+{
+    select_t *s = ctx;
+    (void)key;
+    (void)len;
+    if (!rule) /* an evidence record: with the partition it came from */
+        return s->group ? !is_audit_source(s->r, src) : src == s->src;
+    if (!s->group)
+        return rule->stream == CW_STREAM_AUDIT && src == s->src;
+    return rule->stream == CW_STREAM_CDR || !is_audit_source(s->r, src);
+}
+
+/* GROUP/cdr, or GROUP/TOPIC/PARTITION for an audit partition. */
+static void state_key(const runner_t *r, const char *topic, int32_t partition, char *out, size_t n)
+{
+    if (topic)
+        snprintf(out, n, "%s/%s/%d", r->group, topic, (int)partition);
+    else
+        snprintf(out, n, "%s/cdr", r->group);
+}
+
+/* The next offset to process of a partition: where a restored engine resumes (-1: unknown, the
+ * partition starts where the group's committed offset or auto.offset.reset says). */
+static int64_t resume_offset(const part_t *p)
+{
+    return p->next >= 0 ? p->next : p->start >= 0 ? p->start : -1;
+}
+
+static void put_envelope(runner_t *r, const part_t *only, uint64_t id, uint32_t index, uint32_t count,
+                         cw_wbuf_t *m)
+{
+    uint32_t n = 0;
+    size_t at;
+    cw_wbuf_bytes(m, CKPT_MAGIC, 8);
+    cw_wbuf_u32(m, CKPT_VERSION);
+    cw_wbuf_u64(m, id);
+    cw_wbuf_u32(m, index);
+    cw_wbuf_u32(m, count);
+    at = cw_wbuf_reserve32(m);
+    for (int i = 0; i < r->n_parts; i++) {
+        const part_t *p = r->parts[i];
+        if (only ? p != only : p->stream != CW_STREAM_CDR)
+            continue;
+        cw_wbuf_str(m, p->topic, strlen(p->topic));
+        cw_wbuf_u32(m, (uint32_t)p->partition);
+        cw_wbuf_i64(m, resume_offset(p));
+        n++;
+    }
+    cw_wbuf_patch32(m, at, n);
+}
+
+/* One part (only: an audit partition; NULL: the group's), in as many messages as it takes. */
+static bool put_part(runner_t *r, const part_t *only, uint64_t id)
+{
+    select_t sel = {r, only ? only->source_id : 0, only == NULL};
+    size_t chunk = (size_t)r->cfg->state_part_size;
+    uint32_t count;
+    char base[600], err[512];
+    cw_wbuf_t w;
+    bool ok = true;
+    cw_wbuf_init(&w);
+    if (cw_state_serialize_part(r->engine, select_part, &sel, only == NULL, &w, err, sizeof err) != CW_OK) {
+        set_fatal(r, "checkpoint: %s", err);
+        cw_wbuf_free(&w);
+        return false;
+    }
+    state_key(r, only ? only->topic : NULL, only ? only->partition : 0, base, sizeof base);
+    count = (uint32_t)((w.len + chunk - 1) / chunk);
+    for (uint32_t i = 0; i < count && ok; i++) {
+        size_t from = (size_t)i * chunk, n = w.len - from < chunk ? w.len - from : chunk;
+        state_msg_t *sm = calloc(1, sizeof *sm), **tail = &r->ck_tail->state;
+        if (!sm) {
+            set_fatal(r, "checkpoint: out of memory");
+            ok = false;
+            break;
+        }
+        sm->keylen = (size_t)(i ? snprintf(sm->key, sizeof sm->key, "%s#%u", base, i)
+                                : snprintf(sm->key, sizeof sm->key, "%s", base));
+        cw_wbuf_init(&sm->value);
+        put_envelope(r, only, id, i, count, &sm->value);
+        cw_wbuf_bytes(&sm->value, w.data + from, n);
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = sm; /* in order: the parts of a key follow each other */
+        if (sm->value.failed) {
+            set_fatal(r, "checkpoint: out of memory");
+            ok = false;
+        }
+    }
+    cw_wbuf_free(&w);
+    return ok;
+}
+
+/* A checkpoint round (state.interval, shutdown, revocation): every part, then a seal, so that the
+ * offsets they cover are committed once the broker has them. Nothing when nothing was processed
+ * since the last one of this generation (it still holds). */
+static void checkpoint(runner_t *r)
+{
+    uint64_t done, id;
+    r->last_state = mono_ms();
+    if (!r->state_on || !r->gen_active || r->fatal)
+        return;
+    done = r->st.records + r->st.rebuilt;
+    if (done == r->ckpt_mark)
+        return;
+    id = ((uint64_t)wall_ms() << 20) ^ ((r->ckpt_salt + r->ckpt_seq++) & 0xfffff);
+    if (!put_part(r, NULL, id))
+        return;
+    for (int i = 0; i < r->n_parts; i++)
+        if (r->parts[i]->stream == CW_STREAM_AUDIT && !put_part(r, r->parts[i], id))
+            return;
+    r->ckpt_mark = done;
+    r->st.checkpoints++;
+    cw_log(CW_LOG_DEBUG, "state: checkpoint %llu taken after %llu records", (unsigned long long)r->st.checkpoints,
+           (unsigned long long)done);
+    seal(r);
+}
+
+/* ---- learned state: reading the checkpoints back on an assignment ---- */
+
+/* One wanted part while the state topic is read: the checkpoint being assembled, and the
+ * newest complete one. */
+typedef struct {
+    char key[600];
+    uint64_t id;            /* being assembled */
+    uint32_t count, got;
+    cw_wbuf_t data, pos;    /* its snapshot bytes so far; its positions block (from part 0) */
+    bool complete;
+    cw_wbuf_t done, done_pos;
+    bool damaged;           /* the newest message of the key is not a usable checkpoint */
+    char why[256];
+} wanted_t;
+
+static void wanted_free(wanted_t *w)
+{
+    cw_wbuf_free(&w->data);
+    cw_wbuf_free(&w->pos);
+    cw_wbuf_free(&w->done);
+    cw_wbuf_free(&w->done_pos);
+}
+
+/* Parse a message's envelope: false (and why) if it is not a checkpoint message of this build. */
+static bool parse_envelope(const rd_kafka_message_t *m, uint64_t *id, uint32_t *index, uint32_t *count,
+                           const unsigned char **pos, size_t *pos_len, size_t *body_at, char *why, size_t whylen)
+{
+    cw_rbuf_t rb;
+    size_t start;
+    uint32_t n;
+    if (m->len < 8 || memcmp(m->payload, CKPT_MAGIC, 8) != 0) {
+        snprintf(why, whylen, "not a cdrwatch checkpoint");
+        return false;
+    }
+    cw_rbuf_init(&rb, m->payload, m->len, 0, why, whylen);
+    rb.pos = 8;
+    if (cw_rbuf_u32(&rb) != CKPT_VERSION && !rb.failed) {
+        snprintf(why, whylen, "checkpoint of another format version");
+        return false;
+    }
+    *id = cw_rbuf_u64(&rb);
+    *index = cw_rbuf_u32(&rb);
+    *count = cw_rbuf_u32(&rb);
+    start = rb.pos;
+    n = cw_rbuf_count(&rb, 4 + 4 + 8, 1u << 20, "positions");
+    for (uint32_t i = 0; i < n && !rb.failed; i++) {
+        size_t len;
+        cw_rbuf_str(&rb, 249, &len);
+        cw_rbuf_u32(&rb);
+        cw_rbuf_i64(&rb);
+    }
+    if (!rb.failed && (*count == 0 || *index >= *count))
+        cw_rbuf_fail(&rb, "part %u of %u", *index, *count);
+    *pos = (const unsigned char *)m->payload + start;
+    *pos_len = rb.pos - start;
+    *body_at = rb.pos;
+    return !rb.failed;
+}
+
+static void wanted_feed(wanted_t *w, const rd_kafka_message_t *m)
+{
+    uint64_t id;
+    uint32_t index, count;
+    const unsigned char *pos;
+    size_t pos_len, body_at;
+    if (!parse_envelope(m, &id, &index, &count, &pos, &pos_len, &body_at, w->why, sizeof w->why)) {
+        w->damaged = true; /* the newest word on this key is garbage: nothing older counts */
+        w->complete = false;
+        w->count = 0;
+        return;
+    }
+    if (index == 0) {
+        w->id = id;
+        w->count = count;
+        w->got = 0;
+        w->data.len = w->pos.len = 0;
+        w->data.failed = w->pos.failed = false;
+        cw_wbuf_bytes(&w->pos, pos, pos_len);
+    } else if (!w->count || id != w->id || index != w->got) {
+        return; /* a part of an older checkpoint that compaction has not removed yet */
+    }
+    cw_wbuf_bytes(&w->data, (const unsigned char *)m->payload + body_at, m->len - body_at);
+    if (++w->got < w->count)
+        return;
+    {
+        cw_wbuf_t t = w->done;
+        w->done = w->data;
+        w->data = t;
+        t = w->done_pos;
+        w->done_pos = w->pos;
+        w->pos = t;
+    }
+    w->complete = !w->done.failed && !w->done_pos.failed;
+    w->damaged = false;
+    w->count = 0;
+}
+
+/* Does the partition exist (metadata of the state topic through rk)? */
+static bool topic_exists(rd_kafka_t *rk, const char *topic)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    bool exists = false;
+    if (!rkt)
+        return false;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
+        exists = md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return exists;
+}
+
+/* Read partition 0 of the state topic to its end, feeding the wanted keys. False when the topic
+ * does not exist or its end was not reached. */
+static bool read_state_topic(runner_t *r, wanted_t *w, int n)
+{
+    rd_kafka_topic_partition_list_t *l;
+    cw_time_t until = mono_ms() + STATE_READ_MS;
+    bool at_end = false;
+    if (!topic_exists(r->stc, r->cfg->state_topic))
+        return false;
+    l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, r->cfg->state_topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(r->stc, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    while (!at_end && mono_ms() < until && !stop_requests) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(r->stc, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            at_end = true;
+        for (int i = 0; !m->err && m->key && i < n; i++) {
+            size_t kl = strlen(w[i].key);
+            if (m->key_len >= kl && memcmp(m->key, w[i].key, kl) == 0 &&
+                (m->key_len == kl || ((const char *)m->key)[kl] == '#'))
+                wanted_feed(&w[i], m);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_assign(r->stc, NULL);
+    return at_end;
+}
+
+/* The position a checkpoint's positions block gives (topic, partition); -2 if absent. */
+static int64_t ckpt_position(const cw_wbuf_t *pos, const char *topic, int32_t partition)
+{
+    char why[64];
+    cw_rbuf_t rb;
+    uint32_t n;
+    cw_rbuf_init(&rb, pos->data, pos->len, 0, why, sizeof why);
+    n = cw_rbuf_u32(&rb);
+    for (uint32_t i = 0; i < n && !rb.failed; i++) {
+        size_t len;
+        const char *t = cw_rbuf_str(&rb, 249, &len);
+        int32_t part = (int32_t)cw_rbuf_u32(&rb);
+        int64_t off = cw_rbuf_i64(&rb);
+        if (t && len == strlen(topic) && memcmp(t, topic, len) == 0 && part == partition)
+            return off;
+    }
+    return -2;
+}
+
+/* The keys wanted on an assignment: the group's part, then one per audit partition of all. */
+static int want_parts(runner_t *r, const rd_kafka_topic_partition_list_t *all, wanted_t **out)
+{
+    wanted_t *w = calloc((size_t)all->cnt + 1, sizeof *w);
+    int n = 1;
+    if (!w)
+        return 0;
+    state_key(r, NULL, 0, w[0].key, sizeof w[0].key);
+    for (int i = 0; i < all->cnt; i++)
+        if (strcmp(all->elems[i].topic, r->cfg->input[CW_STREAM_AUDIT].topic) == 0)
+            state_key(r, all->elems[i].topic, all->elems[i].partition, w[n++].key, sizeof w[0].key);
+    *out = w;
+    return n;
+}
+
+static wanted_t *wanted_of(runner_t *r, wanted_t *w, int n, const rd_kafka_topic_partition_t *e)
+{
+    char key[600];
+    if (strcmp(e->topic, r->cfg->input[CW_STREAM_AUDIT].topic) != 0)
+        return &w[0];
+    state_key(r, e->topic, e->partition, key, sizeof key);
+    for (int i = 1; i < n; i++)
+        if (strcmp(w[i].key, key) == 0)
+            return &w[i];
+    return &w[0];
+}
+
+/* Check every partition's checkpoint against the group's committed offset (in all): where it
+ * resumes (resume[i], -1: as if never committed), or the first reason it cannot. A checkpoint
+ * behind the committed offset is used: the records in between are read again silently. One
+ * beyond it is too: it was produced only once every alert of the records before it had been
+ * acknowledged (the commit that follows it did not happen). */
+static bool check_positions(runner_t *r, wanted_t *w, int n, const rd_kafka_topic_partition_list_t *all,
+                            int64_t *resume, char *why, size_t whylen)
+{
+    for (int i = 0; i < n; i++) {
+        if (w[i].damaged) {
+            snprintf(why, whylen, "%s: %s", w[i].key, w[i].why);
+            return false;
+        }
+        if (!w[i].complete) {
+            snprintf(why, whylen, "%s: no complete checkpoint", w[i].key);
+            return false;
+        }
+    }
+    for (int i = 0; i < all->cnt; i++) {
+        const rd_kafka_topic_partition_t *e = &all->elems[i];
+        wanted_t *x = wanted_of(r, w, n, e);
+        int64_t pos = ckpt_position(&x->done_pos, e->topic, e->partition);
+        int64_t committed = e->offset >= 0 ? e->offset : -1;
+        if (pos == -2 || (pos < 0 && committed >= 0)) {
+            snprintf(why, whylen, "%s: its position of %s/%d (%lld) does not fit the committed offset (%lld)",
+                     x->key, e->topic, (int)e->partition, (long long)pos, (long long)committed);
+            return false;
+        }
+        resume[i] = pos;
+    }
+    return true;
+}
+
+/* Merge every part into the (fresh) engine: the group's first (it logs each rule's decision). */
+static bool merge_parts(runner_t *r, wanted_t *w, int n, const rd_kafka_topic_partition_list_t *all,
+                        char *why, size_t whylen)
+{
+    char err[512];
+    for (int i = 0; i < n; i++) {
+        cw_state_restore_opts_t o = {true, CW_STATE_NO_SOURCE, i > 0};
+        if (i > 0) {
+            for (int j = 0; j < all->cnt; j++)
+                if (wanted_of(r, w, n, &all->elems[j]) == &w[i])
+                    o.tag = cw_engine_source_id(r->engine, all->elems[j].topic, all->elems[j].partition);
+        }
+        if (cw_state_restore_with(r->engine, w[i].done.data, w[i].done.len, &o, err, sizeof err) != CW_OK) {
+            snprintf(why, whylen, "%s: %s", w[i].key, err);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* On an assignment: restore the engine from the checkpoints of its partitions, and say where each
+ * resumes. False, with one line saying why, when there is none to use (the engine is then
+ * spoiled if *spoiled): the generation rebuilds from the rewind points as without checkpoints. */
+static bool restore_checkpoints(runner_t *r, const rd_kafka_topic_partition_list_t *all, int64_t *resume,
+                                bool *spoiled)
+{
+    wanted_t *w = NULL;
+    int n = want_parts(r, all, &w);
+    char why[1536] = "";
+    bool read, any = false, ok = false;
+    *spoiled = false;
+    if (!n) {
+        set_fatal(r, "out of memory");
+        return false;
+    }
+    read = read_state_topic(r, w, n);
+    for (int i = 0; i < n; i++)
+        any |= w[i].complete || w[i].damaged;
+    if (!read || !any)
+        cw_log(CW_LOG_INFO, "state: %s in topic %s for group %s: windows rebuilt from the rewind points",
+               read ? "no checkpoint" : "no checkpoint readable (the topic does not exist yet?)", r->cfg->state_topic,
+               r->group);
+    else if (!check_positions(r, w, n, all, resume, why, sizeof why))
+        cw_log(CW_LOG_WARN, "state: checkpoint not used (%s): windows rebuilt from the rewind points", why);
+    else if (!(ok = merge_parts(r, w, n, all, why, sizeof why))) {
+        *spoiled = true;
+        cw_log(CW_LOG_WARN, "state: checkpoint not usable (%s): windows rebuilt from the rewind points", why);
+    } else {
+        cw_log(CW_LOG_INFO, "state: restored %d checkpoint part(s) from %s: no rewind", n, r->cfg->state_topic);
+    }
+    for (int i = 0; i < n; i++)
+        wanted_free(&w[i]);
+    free(w);
+    return ok;
+}
+
+
 /* End the current generation: commit what is acknowledged (unless the partitions were lost),
  * forget buffered records and every checkpoint that cannot be committed any more. */
 static void end_generation(runner_t *r, bool commit, cw_time_t flush_ms)
@@ -627,11 +1107,11 @@ static void end_generation(runner_t *r, bool commit, cw_time_t flush_ms)
     int dropped = 0;
     if (!r->gen_active)
         return;
+    if (commit)
+        checkpoint(r); /* revocation or shutdown: the state goes with the partitions */
     seal(r);
-    if (commit) {
-        rd_kafka_flush(r->prod, (int)wait_budget(r, flush_ms));
-        commit_ready(r, true);
-    }
+    if (commit)
+        flush_and_commit(r, flush_ms);
     for (ckpt_t *ck = r->ck_head; ck; ck = ck->next)
         if (ck->sealed && !ck->dropped) {
             ck->dropped = true;
@@ -669,6 +1149,8 @@ static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t 
     rd_kafka_resp_err_t err;
     char err_buf[512];
     int rebuilding = 0;
+    int64_t *resume = NULL;
+    bool restored = false, from_file = false, spoiled = false;
 
     for (int i = 0; i < n_cdr; i++)
         rd_kafka_topic_partition_list_add(all, cfg->input[CW_STREAM_CDR].topic, i);
@@ -691,6 +1173,23 @@ static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t 
         rd_kafka_topic_partition_list_destroy(all);
         return;
     }
+    resume = apr_pcalloc(r->gen_pool, (size_t)(all->cnt ? all->cnt : 1) * sizeof *resume);
+    if (r->state_in && !err) {
+        /* checked when the run started: it restores */
+        from_file = restored = cw_state_restore(r->engine, r->state_in, r->state_in_len, err_buf, sizeof err_buf) == CW_OK;
+        cw_log(CW_LOG_INFO, "state: started from the --state-in snapshot; the input positions in it are replay's and "
+                            "are ignored: partitions start at the group's committed offsets (or as auto.offset.reset says)");
+        free(r->state_in);
+        r->state_in = NULL;
+    } else if (r->state_on && !err) {
+        restored = restore_checkpoints(r, all, resume, &spoiled);
+    }
+    if (spoiled && cw_engine_create(r->gen_pool, cfg, on_alert, r, &r->engine, err_buf, sizeof err_buf) != CW_OK) {
+        set_fatal(r, "%s", err_buf);
+        rd_kafka_topic_partition_list_destroy(all);
+        return;
+    }
+    r->ckpt_mark = restored && !from_file ? r->st.records + r->st.rebuilt : UINT64_MAX;
     cw_kmerge_create(r->gen_pool, all->cnt ? all->cnt : 1, cfg->kafka_idle_wait, decode_head, free_message,
                      r, &r->merge);
     for (int s = 0; s < CW_STREAM_COUNT; s++) {
@@ -729,8 +1228,10 @@ static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t 
             p->next = -1;
             p->confirmed = e->offset >= 0 ? e->offset : -1;
             p->silent_until = p->confirmed;
-            rewind = e->offset >= 0 ? parse_meta(e) : -1;
-            if (e->offset >= 0)
+            rewind = e->offset >= 0 && !restored ? parse_meta(e) : -1;
+            if (restored && !from_file && resume[i] >= 0)
+                p->start = resume[i]; /* the checkpoint's position, at or before the committed offset */
+            else if (e->offset >= 0)
                 p->start = rewind >= 0 && rewind <= e->offset ? rewind : e->offset;
             else if (e->offset == RD_KAFKA_OFFSET_STORED)
                 p->start = RD_KAFKA_OFFSET_STORED;
@@ -759,9 +1260,13 @@ static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t 
         err = rd_kafka_assign(r->cdr, lc);
     if (err)
         set_fatal(r, "kafka: cannot assign partitions: %s", rd_kafka_err2str(err));
+    if (restored)
+        r->st.restored++;
     cw_log(CW_LOG_INFO, "assigned %d partition(s) of %s and all %d of %s%s", la->cnt,
            cfg->input[CW_STREAM_AUDIT].topic, n_cdr, cfg->input[CW_STREAM_CDR].topic,
-           rebuilding ? "; rebuilding the windows from the rewind points" : "");
+           !rebuilding ? ""
+           : restored  ? "; reading again silently from the checkpoint to the committed offsets"
+                       : "; rebuilding the windows from the rewind points");
     rd_kafka_topic_partition_list_destroy(la);
     rd_kafka_topic_partition_list_destroy(lc);
     rd_kafka_topic_partition_list_destroy(all);
@@ -827,16 +1332,19 @@ static void seal(runner_t *r)
         char meta[64];
         /* every partition whose commit the broker has not confirmed yet — a failed commit is
          * carried by the next one; never below the group's offset (still rebuilding there) */
-        if (p->next < 0 || p->next <= p->confirmed)
+        /* a partition restored at a checkpoint beyond the committed offset is committed there
+         * even before it reads anything */
+        int64_t next = resume_offset(p);
+        if (next < 0 || next <= p->confirmed)
             continue;
         e = rd_kafka_topic_partition_list_add(ck->offsets, p->topic, p->partition);
-        e->offset = p->next;
+        e->offset = next;
         snprintf(meta, sizeof meta, META_PREFIX "%lld",
                  (long long)(p->rewind ? cw_rewind_point(p->rewind, t) : p->start >= 0 ? p->start : p->next));
         e->metadata = strdup(meta);
         e->metadata_size = e->metadata ? strlen(meta) : 0;
     }
-    if (ck->offsets->cnt == 0 && ck->pending == 0) { /* nothing to commit, nothing to wait for */
+    if (ck->offsets->cnt == 0 && ck->pending == 0 && !ck->state) { /* nothing to commit or wait for */
         rd_kafka_topic_partition_list_destroy(ck->offsets);
         ck->offsets = NULL;
         return;
@@ -847,8 +1355,27 @@ static void seal(runner_t *r)
         set_fatal(r, "out of memory");
 }
 
+static void state_free(ckpt_t *ck)
+{
+    while (ck->state) {
+        state_msg_t *sm = ck->state;
+        ck->state = sm->next;
+        cw_wbuf_free(&sm->value);
+        free(sm);
+    }
+}
+
+/* Produce the state checkpoint a commit checkpoint holds (its messages count as its own). */
+static void produce_state(runner_t *r, ckpt_t *ck)
+{
+    for (state_msg_t *sm = ck->state; sm && !ck->failed; sm = sm->next)
+        produce_for(r, ck, r->cfg->state_topic, 0, sm->key, sm->keylen, sm->value.data, sm->value.len, NULL);
+    state_free(ck);
+}
+
 static void ckpt_free(ckpt_t *ck)
 {
+    state_free(ck);
     if (ck->offsets)
         rd_kafka_topic_partition_list_destroy(ck->offsets);
     free(ck);
@@ -860,6 +1387,13 @@ static void commit_ready(runner_t *r, bool sync)
     rd_kafka_topic_partition_list_t *merged = NULL;
     while (r->ck_head && r->ck_head->sealed && r->ck_head->pending == 0 && !r->ck_head->failed) {
         ckpt_t *ck = r->ck_head;
+        if (ck->state && !ck->dropped) {
+            /* every alert before it is acknowledged: the learned state may go, and the offsets
+             * once the broker has it */
+            produce_state(r, ck);
+            if (ck->pending || ck->failed)
+                break;
+        }
         r->ck_head = ck->next;
         r->n_sealed--;
         if (!ck->dropped && ck->offsets && ck->offsets->cnt) {
@@ -1097,7 +1631,7 @@ static void report_stats(runner_t *r)
     n = (size_t)snprintf(line, sizeof line,
                          "stats: records in %llu (cdr %llu, audit %llu), rebuilt %llu; alerts out %llu; "
                          "dead letters %llu (late %llu); acknowledged %llu; commits %llu; evictions %llu; "
-                         "lag %lld; partitions cdr %d, audit %d",
+                         "lag %lld; partitions cdr %d, audit %d; checkpoints %llu, restored %llu",
                          (unsigned long long)r->st.records,
                          (unsigned long long)r->st.records_by_stream[CW_STREAM_CDR],
                          (unsigned long long)r->st.records_by_stream[CW_STREAM_AUDIT],
@@ -1105,7 +1639,8 @@ static void report_stats(runner_t *r)
                          (unsigned long long)r->st.dead_total, (unsigned long long)r->st.dead[CW_DEC_LATE],
                          (unsigned long long)r->st.acked, (unsigned long long)r->st.commits,
                          (unsigned long long)r->st.evictions, (long long)r->st.lag, parts[CW_STREAM_CDR],
-                         parts[CW_STREAM_AUDIT]);
+                         parts[CW_STREAM_AUDIT], (unsigned long long)r->st.checkpoints,
+                         (unsigned long long)r->st.restored);
     for (int i = 0; i < CW_STREAM_COUNT + 1 && n < sizeof line; i++)
         if (r->rdk_stats[i][0])
             n += (size_t)snprintf(line + n, sizeof line - n, "; %s", r->rdk_stats[i]);
@@ -1159,7 +1694,7 @@ cw_status_t cw_kafka_conf_set(rd_kafka_conf_t *conf, const cw_config_t *cfg, con
     return CW_ERR_USAGE;
 }
 
-typedef enum { CLIENT_PRODUCER, CLIENT_AUDIT, CLIENT_CDR } client_t;
+typedef enum { CLIENT_PRODUCER, CLIENT_AUDIT, CLIENT_CDR, CLIENT_STATE } client_t;
 
 /* Properties cdrwatch sets itself: a user value would break a guarantee. */
 static const char *const managed[] = {"enable.auto.commit", "enable.auto.offset.store", "enable.partition.eof",
@@ -1172,12 +1707,13 @@ static cw_status_t make_client(runner_t *r, client_t kind, rd_kafka_t **out, cha
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char why[512];
     cw_status_t st = CW_OK;
-    static const char *const names[] = {"producer", "audit consumer", "cdr consumer"};
+    static const char *const names[] = {"producer", "audit consumer", "cdr consumer", "state reader"};
+    static const char *const ids[] = {"cdrwatch", "cdrwatch-audit", "cdrwatch-cdr", "cdrwatch-state"};
 
 #define SET(k, v) \
     if (st == CW_OK) st = cw_kafka_conf_set(conf, cfg, k, v, false, err, errlen)
     SET("bootstrap.servers", r->brokers);
-    SET("client.id", kind == CLIENT_PRODUCER ? "cdrwatch" : kind == CLIENT_AUDIT ? "cdrwatch-audit" : "cdrwatch-cdr");
+    SET("client.id", ids[kind]);
     if (kind == CLIENT_PRODUCER) {
         SET("enable.idempotence", "true");
         SET("acks", "all");
@@ -1249,6 +1785,10 @@ static void destroy_clients(runner_t *r, cw_time_t deadline)
     if (r->q_cdr)
         rd_kafka_queue_destroy(r->q_cdr);
     r->q_prod = r->q_audit = r->q_cdr = NULL;
+    if (r->stc) {
+        rd_kafka_destroy_flags(r->stc, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        r->stc = NULL;
+    }
     if (r->audit) {
         cw_time_t left = deadline - mono_ms();
         bool close = left > 0 && !r->brokers_down;
@@ -1309,6 +1849,50 @@ static void prime_outputs(runner_t *r)
     }
 }
 
+/* Create the state topic (one partition, cleanup.policy=compact) unless it exists. A broker
+ * that cannot (no CreateTopics, no right to) is told once; with auto-creation on, the first
+ * checkpoint creates it, not compacted. */
+static void create_state_topic(runner_t *r)
+{
+    char why[512];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(r->cfg->state_topic, 1, -1, why, sizeof why);
+    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(r->prod, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(r->prod);
+    rd_kafka_event_t *ev;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    const char *msg = "no answer";
+    /* asked through the state reader: a consumer's metadata request never auto-creates it */
+    bool exists = topic_exists(r->stc, r->cfg->state_topic);
+    if (!exists && nt && ao && q && rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact") == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_AdminOptions_set_request_timeout(ao, 10000, why, sizeof why);
+        rd_kafka_CreateTopics(r->prod, &nt, 1, ao, q);
+        if ((ev = rd_kafka_queue_poll(q, 15000))) {
+            const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+            size_t cnt = 0;
+            const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &cnt) : NULL;
+            err = rd_kafka_event_error(ev);
+            msg = rd_kafka_event_error_string(ev);
+            if (!err && cnt == 1) {
+                err = rd_kafka_topic_result_error(tr[0]);
+                msg = rd_kafka_topic_result_error_string(tr[0]);
+            }
+            if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                cw_log(CW_LOG_INFO, "state topic %s created (cleanup.policy=compact)", r->cfg->state_topic);
+            else if (err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                cw_log(CW_LOG_WARN, "state topic %s not created (%s: %s): checkpoints go to it if the broker "
+                                    "creates it (then not compacted)", r->cfg->state_topic, rd_kafka_err2name(err),
+                       msg ? msg : "");
+            rd_kafka_event_destroy(ev);
+        }
+    }
+    if (q)
+        rd_kafka_queue_destroy(q);
+    if (ao)
+        rd_kafka_AdminOptions_destroy(ao);
+    if (nt)
+        rd_kafka_NewTopic_destroy(nt);
+}
+
 static cw_status_t setup(runner_t *r, char *err, size_t errlen)
 {
     cw_status_t st;
@@ -1322,6 +1906,12 @@ static cw_status_t setup(runner_t *r, char *err, size_t errlen)
         return st;
     rd_kafka_poll_set_consumer(r->audit);
     rd_kafka_poll_set_consumer(r->cdr);
+    if (r->state_on) {
+        if ((st = make_client(r, CLIENT_STATE, &r->stc, err, errlen)) != CW_OK)
+            return st;
+        rd_kafka_poll_set_consumer(r->stc);
+        create_state_topic(r);
+    }
     if (pipe(fds) != 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         return CW_ERR;
@@ -1386,6 +1976,8 @@ static void consume(runner_t *r)
         serve_commits(r, 0);
         sleep_ms = r->gen_active ? run_batch(r) : 1000;
         now = mono_ms();
+        if (r->state_on && now - r->last_state >= cfg->state_interval)
+            checkpoint(r); /* seals too */
         if (now - r->last_seal >= cfg->kafka_commit_interval)
             seal(r);
         commit_ready(r, false);
@@ -1402,6 +1994,8 @@ static void consume(runner_t *r)
         next_timer = r->last_seal + cfg->kafka_commit_interval;
         if (cfg->kafka_stats_interval && r->last_stats + cfg->kafka_stats_interval < next_timer)
             next_timer = r->last_stats + cfg->kafka_stats_interval;
+        if (r->state_on && r->last_state + cfg->state_interval < next_timer)
+            next_timer = r->last_state + cfg->state_interval;
         if (next_timer - now < sleep_ms)
             sleep_ms = next_timer - now > 0 ? (int)(next_timer - now) : 0;
         if (sleep_ms > 0 && !stop_requests) {
@@ -1410,6 +2004,27 @@ static void consume(runner_t *r)
         }
         drain_pipe(r->wake_rd);
     }
+}
+
+/* run --state-in: read the file and check that it restores into this configuration's engine,
+ * before any Kafka work (a bad file is a usage error); the first generation starts from it. */
+static cw_status_t load_state_in(runner_t *r, char *err, size_t errlen)
+{
+    apr_pool_t *trial;
+    cw_engine_t *e;
+    char why[512];
+    cw_status_t st = cw_state_read_file(r->opts.state_in, &r->state_in, &r->state_in_len, err, errlen);
+    cw_state_restore_opts_t quiet = {false, CW_STATE_NO_SOURCE, true};
+    if (st != CW_OK)
+        return st;
+    apr_pool_create(&trial, r->pool);
+    st = cw_engine_create(trial, r->cfg, NULL, NULL, &e, err, errlen);
+    if (st == CW_OK && (st = cw_state_restore_with(e, r->state_in, r->state_in_len, &quiet, why, sizeof why)) != CW_OK) {
+        snprintf(err, errlen, "%s: %s", r->opts.state_in, why);
+        st = CW_ERR_USAGE;
+    }
+    apr_pool_destroy(trial);
+    return st;
 }
 
 cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafka_opts_t *opts,
@@ -1429,6 +2044,8 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
     r->group = r->opts.group ? r->opts.group : cfg->group;
     r->rewind_span = cw_kafka_rewind_span(cfg);
     r->earliest = true;
+    r->state_on = cfg->state_interval > 0;
+    r->ckpt_salt = (uint64_t)getpid() * 2654435761u ^ (uint64_t)mono_ms();
     r->wake_rd = -1;
     r->st.lag = -1;
     for (int s = 0; s < CW_STREAM_COUNT; s++)
@@ -1439,16 +2056,19 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
     r->buf = apr_palloc(pool, CW_ALERT_MAX);
     stop_requests = 0;
 
+    if (r->opts.state_in && (st = load_state_in(r, err, errlen)) != CW_OK)
+        goto out;
     if ((st = setup(r, err, errlen)) != CW_OK) {
         destroy_clients(r, mono_ms());
         goto out;
     }
     cw_log(CW_LOG_INFO, "consuming %s (group %s) and every partition of %s from %s; alerts to %s, "
-                        "dead letters to %s and %s; windows rebuilt over %s on assignment",
+                        "dead letters to %s and %s; %s%s; without a checkpoint, windows rebuilt over %s on assignment",
            cfg->input[CW_STREAM_AUDIT].topic, r->group, cfg->input[CW_STREAM_CDR].topic, r->brokers,
            cfg->alerts_topic, r->dlq_topic[CW_STREAM_AUDIT], r->dlq_topic[CW_STREAM_CDR],
+           r->state_on ? "checkpoints to " : "checkpoints off", r->state_on ? cfg->state_topic : "",
            cw_duration_format(r->rewind_span, span));
-    r->last_seal = r->last_stats = mono_ms();
+    r->last_seal = r->last_stats = r->last_state = mono_ms();
 
     consume(r);
 
@@ -1458,11 +2078,10 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
     r->shutdown_deadline = deadline;
     if (!r->fatal && r->gen_active) {
         cw_time_t left;
+        checkpoint(r);
         seal(r);
         left = deadline - mono_ms();
-        rd_kafka_flush(r->prod, left > 0 ? (int)left : 0);
-        cw_log(CW_LOG_DEBUG, "shutdown: flushed, %lld ms left", (long long)(deadline - mono_ms()));
-        commit_ready(r, true);
+        flush_and_commit(r, left > 0 ? left : 0);
         cw_log(CW_LOG_DEBUG, "shutdown: committed, %lld ms left", (long long)(deadline - mono_ms()));
         for (ckpt_t *ck = r->ck_head; ck; ck = ck->next)
             if (ck->sealed && ck->pending) {
@@ -1489,6 +2108,7 @@ out:
         close(r->wake_rd);
     if (stats)
         *stats = r->st;
+    free(r->state_in);
     apr_pool_destroy(r->gen_pool);
     return st;
 }

@@ -340,6 +340,12 @@ static void save_sources(cw_engine_t *e, cw_wbuf_t *w)
 cw_status_t cw_state_serialize(cw_engine_t *e, cw_state_select_fn select, void *select_ctx, cw_wbuf_t *w,
                                char *err, size_t errlen)
 {
+    return cw_state_serialize_part(e, select, select_ctx, true, w, err, errlen);
+}
+
+cw_status_t cw_state_serialize_part(cw_engine_t *e, cw_state_select_fn select, void *select_ctx, bool shared,
+                                    cw_wbuf_t *w, char *err, size_t errlen)
+{
     size_t header = w->len, s;
     uint64_t sizing[3];
     cw_wbuf_bytes(w, CW_STATE_MAGIC, 8);
@@ -362,14 +368,16 @@ cw_status_t cw_state_serialize(cw_engine_t *e, cw_state_select_fn select, void *
         section_end(w, s);
     }
     s = section_begin(w, SEC_RING);
-    cw_engine_save_ring(e, w);
+    cw_engine_save_ring(e, w, select, select_ctx);
     section_end(w, s);
-    s = section_begin(w, SEC_REFERENCE);
-    cw_reference_sizing(cw_engine_reference(e), sizing);
-    for (int i = 0; i < 3; i++)
-        cw_wbuf_u64(w, sizing[i]);
-    cw_reference_save(cw_engine_reference(e), w);
-    section_end(w, s);
+    if (shared) {
+        s = section_begin(w, SEC_REFERENCE);
+        cw_reference_sizing(cw_engine_reference(e), sizing);
+        for (int i = 0; i < 3; i++)
+            cw_wbuf_u64(w, sizing[i]);
+        cw_reference_save(cw_engine_reference(e), w);
+        section_end(w, s);
+    }
     section_end(w, section_begin(w, SEC_END));
     if (w->failed) {
         snprintf(err, errlen, "out of memory building the state snapshot (%zu bytes so far)", w->len);
@@ -387,6 +395,7 @@ cw_status_t cw_state_serialize(cw_engine_t *e, cw_state_select_fn select, void *
 
 typedef struct {
     cw_engine_t *e;
+    cw_state_restore_opts_t o;
     uint32_t *src_map;  /* snapshot source id -> engine source id */
     uint32_t n_src;
     int *rule_map;      /* snapshot rule ordinal -> engine rule index, -1 if not kept */
@@ -415,7 +424,8 @@ static bool load_sources(restore_t *rs, cw_rbuf_t *r)
         memcpy(name, s, len);
         name[len] = '\0';
         rs->src_map[i] = cw_engine_source_id(rs->e, name, partition);
-        cw_engine_set_position(rs->e, rs->src_map[i], offset);
+        if (!rs->o.merge) /* parts of other moments would move positions back */
+            cw_engine_set_position(rs->e, rs->src_map[i], offset);
         rs->n_src = i + 1;
     }
     return !r->failed;
@@ -450,7 +460,8 @@ static bool load_rule(restore_t *rs, cw_rbuf_t *r)
     rs->n_rules++;
     i = find_rule(rs->e, id, len);
     if (i < 0) {
-        cw_log(CW_LOG_INFO, "state: rule %.*s is not in the configuration: its state is dropped", (int)len, id);
+        if (!rs->o.quiet)
+            cw_log(CW_LOG_INFO, "state: rule %.*s is not in the configuration: its state is dropped", (int)len, id);
         r->pos = r->len;
         return true;
     }
@@ -460,15 +471,17 @@ static bool load_rule(restore_t *rs, cw_rbuf_t *r)
     }
     rs->seen[i] = true;
     if (fp != cw_rule_fingerprint(cw_engine_rule(rs->e, i)) || kind != cw_engine_rule(rs->e, i)->kind) {
-        cw_log(CW_LOG_INFO, "state: rule %.*s changed (kind, stream, filter, key, metric, windows or baseline): "
+        if (!rs->o.quiet)
+            cw_log(CW_LOG_INFO, "state: rule %.*s changed (kind, stream, filter, key, metric, windows or baseline): "
                "it starts fresh", (int)len, id);
         r->pos = r->len;
         return true;
     }
-    if (!cw_engine_load_rule(rs->e, i, r, rs->src_map, rs->n_src))
+    if (!cw_engine_load_rule(rs->e, i, r, rs->src_map, rs->n_src, rs->o.merge))
         return false;
     rs->rule_map[ordinal] = i;
-    cw_log(CW_LOG_INFO, "state: rule %.*s: state kept", (int)len, id);
+    if (!rs->o.quiet)
+        cw_log(CW_LOG_INFO, "state: rule %.*s: state kept", (int)len, id);
     return true;
 }
 
@@ -482,7 +495,8 @@ static bool load_reference(restore_t *rs, cw_rbuf_t *r)
     if (r->failed)
         return false;
     if (memcmp(have, sizing, sizeof have) != 0) {
-        cw_log(CW_LOG_INFO, "state: the CDR reference was sized %llu x %llu with %llu links, the configuration "
+        if (!rs->o.quiet)
+            cw_log(CW_LOG_INFO, "state: the CDR reference was sized %llu x %llu with %llu links, the configuration "
                "says %llu x %llu with %llu: it starts fresh", (unsigned long long)sizing[1],
                (unsigned long long)sizing[0], (unsigned long long)sizing[2], (unsigned long long)have[1],
                (unsigned long long)have[0], (unsigned long long)have[2]);
@@ -495,18 +509,21 @@ static bool load_reference(restore_t *rs, cw_rbuf_t *r)
 static bool load_section(restore_t *rs, uint32_t tag, cw_rbuf_t *r)
 {
     switch (tag) {
-    case SEC_CLOCK: cw_engine_load_clock(rs->e, r); return !r->failed;
+    case SEC_CLOCK: cw_engine_load_clock(rs->e, r, rs->o.merge); return !r->failed;
     case SEC_SOURCES: return load_sources(rs, r);
     case SEC_RULE: return load_rule(rs, r);
-    case SEC_RING: return cw_engine_load_ring(rs->e, r, rs->rule_map, rs->n_rules);
+    case SEC_RING: return cw_engine_load_ring(rs->e, r, rs->rule_map, rs->n_rules, rs->o.merge);
     case SEC_REFERENCE: return load_reference(rs, r);
     default: return true;
     }
 }
 
-/* Sections in order: clock, sources, rules (any number), ring, reference, end. */
+/* Sections in order: clock, sources, rules (any number), ring, reference, end; a part
+ * (cw_state_serialize_part, not shared) has no reference. */
 static bool expected_next(uint32_t prev, uint32_t tag)
 {
+    if (tag == SEC_END && prev == SEC_RING)
+        return true;
     if (tag == SEC_RULE)
         return prev == SEC_SOURCES || prev == SEC_RULE;
     if (tag == SEC_RING)
@@ -592,7 +609,14 @@ static cw_status_t check_header(const unsigned char *d, size_t len, char *err, s
 
 cw_status_t cw_state_restore(cw_engine_t *e, const void *data, size_t len, char *err, size_t errlen)
 {
-    restore_t rs = {e, NULL, 0, NULL, 0, NULL};
+    return cw_state_restore_with(e, data, len, NULL, err, errlen);
+}
+
+cw_status_t cw_state_restore_with(cw_engine_t *e, const void *data, size_t len, const cw_state_restore_opts_t *o,
+                                  char *err, size_t errlen)
+{
+    static const cw_state_restore_opts_t plain = {false, CW_STATE_NO_SOURCE, false};
+    restore_t rs = {e, o ? *o : plain, NULL, 0, NULL, 0, NULL};
     cw_status_t st = check_header(data, len, err, errlen);
     int n = cw_engine_rule_count(e);
     if (st != CW_OK)
@@ -601,8 +625,10 @@ cw_status_t cw_state_restore(cw_engine_t *e, const void *data, size_t len, char 
         snprintf(err, errlen, "out of memory");
         return CW_ERR_NOMEM;
     }
+    cw_engine_set_tag(e, rs.o.tag);
     st = restore_body(&rs, (const unsigned char *)data + CW_STATE_HEADER, len - CW_STATE_HEADER, err, errlen);
-    for (int i = 0; st == CW_OK && i < n; i++) {
+    cw_engine_set_tag(e, CW_STATE_NO_SOURCE);
+    for (int i = 0; st == CW_OK && !rs.o.quiet && i < n; i++) {
         if (!rs.seen[i])
             cw_log(CW_LOG_INFO, "state: rule %s is not in the snapshot: it starts fresh", cw_engine_rule(e, i)->id);
     }
@@ -678,29 +704,38 @@ cw_status_t cw_state_write_file(cw_engine_t *e, const char *path, char *err, siz
     return st;
 }
 
-cw_status_t cw_state_load_file(cw_engine_t *e, const char *path, char *err, size_t errlen)
+cw_status_t cw_state_read_file(const char *path, unsigned char **data, size_t *len, char *err, size_t errlen)
 {
-    char why[512];
     struct stat sb;
-    unsigned char *data = NULL;
-    size_t got = 0;
-    cw_status_t st;
     FILE *f = fopen(path, "rb");
+    *data = NULL;
+    *len = 0;
     if (!f || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         snprintf(err, errlen, "%s: cannot read the state: %s", path, f ? "not a regular file" : strerror(errno));
         if (f)
             fclose(f);
         return CW_ERR_USAGE;
     }
-    if (sb.st_size > 0 && !(data = malloc((size_t)sb.st_size))) {
+    if (!(*data = malloc(sb.st_size > 0 ? (size_t)sb.st_size : 1))) {
         fclose(f);
         snprintf(err, errlen, "%s: out of memory reading %lld bytes", path, (long long)sb.st_size);
         return CW_ERR_NOMEM;
     }
-    if (data)
-        got = fread(data, 1, (size_t)sb.st_size, f);
+    if (sb.st_size > 0)
+        *len = fread(*data, 1, (size_t)sb.st_size, f);
     fclose(f);
-    st = cw_state_restore(e, data ? data : (const unsigned char *)"", got, why, sizeof why);
+    return CW_OK;
+}
+
+cw_status_t cw_state_load_file(cw_engine_t *e, const char *path, char *err, size_t errlen)
+{
+    char why[512];
+    unsigned char *data;
+    size_t got;
+    cw_status_t st = cw_state_read_file(path, &data, &got, err, errlen);
+    if (st != CW_OK)
+        return st;
+    st = cw_state_restore(e, data, got, why, sizeof why);
     if (st != CW_OK)
         snprintf(err, errlen, "%s: %s", path, why);
     free(data);

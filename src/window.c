@@ -100,7 +100,7 @@ typedef struct {
     uint64_t hash;
     uint32_t lru_prev, lru_next; /* towards older / newer */
     uint32_t keylen;
-    uint32_t pad;
+    uint32_t tag; /* *tag_src when the key was last got (cw_keytab_tag_with); NIL: none */
     /* followed by key_max + 1 bytes of key, then the value, 8-byte aligned */
 } entry_t;
 
@@ -117,6 +117,7 @@ struct cw_keytab {
     size_t index_mask;
     uint32_t lru_old, lru_new;
     uint64_t evictions;
+    const uint32_t *tag_src; /* NULL: entries are not tagged */
 };
 
 static inline entry_t *entry_at(const cw_keytab_t *t, uint32_t i)
@@ -261,6 +262,7 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
                 lru_unlink(t, i);
                 lru_push_new(t, i);
             }
+            e->tag = t->tag_src ? *t->tag_src : NIL;
             *created = false;
             return (unsigned char *)e + t->value_off;
         }
@@ -282,6 +284,7 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
     memset(e, 0, t->stride);
     e->hash = h;
     e->keylen = (uint32_t)len;
+    e->tag = t->tag_src ? *t->tag_src : NIL;
     memcpy(key_of(e), key, len);
     s = h & t->index_mask;
     while (t->index[s])
@@ -320,6 +323,13 @@ void cw_keytab_foreach(cw_keytab_t *t, void (*fn)(void *ctx, const char *key, si
 size_t cw_keytab_memory(const cw_keytab_t *t)
 {
     return t->cap * t->stride + (t->index_mask + 1) * sizeof *t->index;
+}
+
+void cw_keytab_tag_with(cw_keytab_t *t, const uint32_t *src) { t->tag_src = src; }
+
+uint32_t cw_keytab_tag_of(const cw_keytab_t *t, const void *value)
+{
+    return ((const entry_t *)((const unsigned char *)value - t->value_off))->tag;
 }
 
 size_t cw_keytab_count(const cw_keytab_t *t) { return t->count; }

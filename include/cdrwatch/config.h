@@ -270,6 +270,9 @@ typedef struct {
         };
     };
     cw_named_lists_t lists;
+    const char *state_topic;      /* state.topic: checkpoints of run */
+    cw_time_t state_interval;     /* ms; 0: no checkpoints */
+    int64_t state_part_size;      /* bytes per checkpoint message */
     cw_rule_t *rules;
     int n_rules;
     union {

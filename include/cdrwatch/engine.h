@@ -44,21 +44,30 @@ size_t cw_engine_memory(const cw_engine_t *e);
  * record the engine took from it. */
 struct cw_wbuf;
 struct cw_rbuf;
-/* Which keys of a rule a snapshot keeps (NULL: all); see state.h. */
-typedef bool (*cw_state_select_fn)(void *ctx, const cw_rule_t *rule, const char *key, size_t len);
+/* Which keys of a rule a snapshot keeps (NULL: all); see state.h. src: the source id of the
+ * record that last touched the key (CW_STATE_NO_SOURCE: none since it was restored untagged). */
+#define CW_STATE_NO_SOURCE UINT32_MAX
+typedef bool (*cw_state_select_fn)(void *ctx, const cw_rule_t *rule, const char *key, size_t len, uint32_t src);
 int cw_engine_rule_count(const cw_engine_t *e);
 const cw_rule_t *cw_engine_rule(const cw_engine_t *e, int i);
 int cw_engine_source_count(const cw_engine_t *e);
 cw_pos_t cw_engine_source(const cw_engine_t *e, int i);
 void cw_engine_set_position(cw_engine_t *e, uint32_t src, int64_t offset);
 void cw_engine_save_clock(const cw_engine_t *e, struct cw_wbuf *w);
-void cw_engine_load_clock(cw_engine_t *e, struct cw_rbuf *r);
+/* merge: into an engine that may hold other parts already (the newest clock wins). */
+void cw_engine_load_clock(cw_engine_t *e, struct cw_rbuf *r, bool merge);
+/* Tag the keys restored from now on as last touched by source src (CW_STATE_NO_SOURCE: none). */
+void cw_engine_set_tag(cw_engine_t *e, uint32_t src);
 /* The evidence ring, oldest first; rule bits are engine rule indexes (rule_map: snapshot index
  * -> engine index or -1, n_map entries). */
-void cw_engine_save_ring(const cw_engine_t *e, struct cw_wbuf *w);
-bool cw_engine_load_ring(cw_engine_t *e, struct cw_rbuf *r, const int *rule_map, int n_map);
+/* select (NULL: all) is asked about each record with rule and key NULL and the input it came
+ * from. merge: the records join those the engine holds, in event-time order, the newest kept. */
+void cw_engine_save_ring(const cw_engine_t *e, struct cw_wbuf *w, cw_state_select_fn select, void *ctx);
+bool cw_engine_load_ring(cw_engine_t *e, struct cw_rbuf *r, const int *rule_map, int n_map, bool merge);
 /* One rule's per-key state (keys least recently updated first). */
 void cw_engine_save_rule(cw_engine_t *e, int i, struct cw_wbuf *w, cw_state_select_fn select, void *ctx);
-bool cw_engine_load_rule(cw_engine_t *e, int i, struct cw_rbuf *r, const uint32_t *src_map, uint32_t n_src);
+/* merge: a key already present takes the snapshot's value; silence candidates are appended. */
+bool cw_engine_load_rule(cw_engine_t *e, int i, struct cw_rbuf *r, const uint32_t *src_map, uint32_t n_src,
+                         bool merge);
 
 #endif

@@ -7,7 +7,11 @@
  *  - at least once, end to end: an input offset is committed only after every alert and dead
  *    letter that it and every earlier record raised has been acknowledged by the broker
  *    (idempotent producer, acks=all). Duplicates after a crash carry the same event.id.
- *  - after a restart or a rebalance the windows are rebuilt: each partition is read again from a
+ *  - the learned state is checkpointed to the compacted topic state.topic (a part per audit
+ *    partition, one for the group; every state.interval, at shutdown and on revocation; produced
+ *    once the alerts before it are acknowledged, its offsets committed once it is). After a
+ *    restart or a rebalance it is restored and each partition resumes at its checkpoint.
+ *  - without a usable checkpoint the windows are rebuilt: each partition is read again from a
  *    rewind point, kept in the commit's metadata, that holds every record younger than the
  *    longest (window + suppression) of the rules. Records before the committed offset only
  *    rebuild state (their alerts and dead letters were delivered before); the alerts that follow
@@ -40,7 +44,9 @@ typedef struct {
     uint64_t dead_total;
     uint64_t evictions;       /* keys evicted from full key tables */
     uint64_t commits;         /* successful offset commits */
-    uint64_t assignments;     /* partition assignments received (each rebuilds the windows) */
+    uint64_t assignments;     /* partition assignments received */
+    uint64_t restored;        /* of them, started from checkpoints (or --state-in), not rebuilt */
+    uint64_t checkpoints;     /* checkpoint rounds written to state.topic */
     int64_t lag;              /* records behind the end over every partition; -1 unknown */
     int64_t records_pending;  /* records buffered, not yet processed */
     int64_t shutdown_wait_ms; /* from the stop to the end of the driver's own waits (flush,
@@ -57,6 +63,9 @@ typedef struct {
      * inject faults at a chosen point). May call cw_kafka_stop. */
     void (*tick)(void *ctx, const cw_kafka_stats_t *stats);
     void *tick_ctx;
+    /* run --state-in: the snapshot (of a replay) the first generation starts from, instead of
+     * the checkpoints and the rewind; NULL: none. Checked before any Kafka work. */
+    const char *state_in;
 } cw_kafka_opts_t;
 
 /* Run until cw_kafka_stop (or the end, with exit_at_end). Returns CW_OK after a clean stop,

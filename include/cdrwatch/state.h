@@ -91,22 +91,42 @@ bool cw_state_get_baseline(cw_rbuf_t *r, cw_baseline_t *b);
 
 /* ---- snapshots ---- */
 
-/* Selection of keys: return true to keep this key of this rule. NULL keeps everything. The
- * first_seen pairs are hashes of (key, value) and cannot be selected by key: they are offered
- * once per rule with key NULL. */
-typedef bool (*cw_state_select_fn)(void *ctx, const cw_rule_t *rule, const char *key, size_t len);
+/* Selection of keys (cw_state_select_fn, engine.h): return true to keep this key of this rule.
+ * NULL keeps everything. Every key carries the source id of the record that last touched it
+ * (src; CW_STATE_NO_SOURCE when none did since it was restored untagged), so a checkpoint can
+ * keep one input partition's keys. The first_seen pairs are hashes of (key, value): each is
+ * offered with key NULL and its own src. */
 
 /* Serialize the engine's learned state (header included) into w, which the caller initialised. */
 cw_status_t cw_state_serialize(cw_engine_t *e, cw_state_select_fn select, void *select_ctx, cw_wbuf_t *w,
                                char *err, size_t errlen);
+/* The same, but a part: shared false leaves out the evidence ring and the CDR reference (a
+ * checkpoint of one input partition; restored with merge, see below). */
+cw_status_t cw_state_serialize_part(cw_engine_t *e, cw_state_select_fn select, void *select_ctx, bool shared,
+                                    cw_wbuf_t *w, char *err, size_t errlen);
+
+typedef struct {
+    bool merge;   /* into an engine that may hold other parts already: a key present takes this
+                   * part's value, silence candidates are appended, the newest clock and the
+                   * oldest first record win, the sources' positions are left alone */
+    uint32_t tag; /* the keys restored count as last touched by this source id */
+    bool quiet;   /* no per-rule decision lines (the first part of a set logs them) */
+} cw_state_restore_opts_t;
+
 /* Restore a snapshot into a freshly created engine (no record processed yet), after its sources
  * were registered. CW_ERR_USAGE with a message when the bytes are not a usable snapshot; the
  * engine may then hold part of the state and must be discarded. */
 cw_status_t cw_state_restore(cw_engine_t *e, const void *data, size_t len, char *err, size_t errlen);
+/* The same with options (NULL: cw_state_restore's: no merge, no tag, decisions logged). */
+cw_status_t cw_state_restore_with(cw_engine_t *e, const void *data, size_t len, const cw_state_restore_opts_t *o,
+                                  char *err, size_t errlen);
 
 /* Write the snapshot to path atomically: path.tmp.<pid> in the same directory, mode 0600,
  * fsync, rename, fsync of the directory. CW_ERR_IO with a message on failure. */
 cw_status_t cw_state_write_file(cw_engine_t *e, const char *path, char *err, size_t errlen);
+/* Read a whole file into *data (malloc'd, the caller frees it); CW_ERR_USAGE with a message
+ * naming the file when it cannot be read. */
+cw_status_t cw_state_read_file(const char *path, unsigned char **data, size_t *len, char *err, size_t errlen);
 /* Read path and restore it; the message names the file. */
 cw_status_t cw_state_load_file(cw_engine_t *e, const char *path, char *err, size_t errlen);
 

@@ -61,6 +61,12 @@ void *cw_keytab_find(const cw_keytab_t *t, const char *key, size_t len);
 /* Call fn for every entry, least recently updated first. fn must not insert. */
 void cw_keytab_foreach(cw_keytab_t *t, void (*fn)(void *ctx, const char *key, size_t len, void *value),
                        void *ctx);
+/* Tag every entry got from now on with *src as it is at that moment (the engine points it at
+ * the input of the record in hand: checkpoints split the state by input partition). Entries
+ * got while src is NULL, or *src is UINT32_MAX, carry no tag (UINT32_MAX). */
+void cw_keytab_tag_with(cw_keytab_t *t, const uint32_t *src);
+/* The tag of an entry, from the value pointer cw_keytab_get or cw_keytab_foreach gave. */
+uint32_t cw_keytab_tag_of(const cw_keytab_t *t, const void *value);
 /* Bytes allocated (entries and index). */
 size_t cw_keytab_memory(const cw_keytab_t *t);
 size_t cw_keytab_count(const cw_keytab_t *t);

@@ -11,6 +11,8 @@
 #   broker.sh stop DIR              SIGTERM (controlled shutdown), SIGKILL after 30 s
 #   broker.sh kill DIR              SIGKILL: the broker is gone at once, as in a crash
 #   broker.sh restart DIR           start a stopped node again: same port, same data
+#   broker.sh tool CLASS ARGS...    run one of Kafka's command-line tools (kafka.admin.ConfigCommand...)
+#                                   from the cached jars
 #   broker.sh check                 exit 0 when java and kcat are there (and mvn, or the jars
 #                                   cached); otherwise print what is missing, exit 1
 #
@@ -193,5 +195,10 @@ restart)
     [ -f "$2/server.properties" ] || die "$2 holds no broker"
     launch "$(cd "$2" && pwd)" || { tail -20 "$2/broker.log" >&2; die "the broker did not restart"; }
     ;;
-*) die "usage: broker.sh fetch | check | start DIR [PARTITIONS] | stop DIR | kill DIR | restart DIR" ;;
+tool)
+    [ $# -ge 2 ] || die "usage: broker.sh tool CLASS ARGS..."
+    shift
+    java $KAFKA_JVM_OPTS -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$libs/*" "$@"
+    ;;
+*) die "usage: broker.sh fetch | check | start DIR [PARTITIONS] | stop DIR | kill DIR | restart DIR | tool CLASS ARGS" ;;
 esac

@@ -1,7 +1,8 @@
 /*
  * test_kafka_mock.c — fault injection on the Kafka driver with librdkafka's mock cluster (in
  * process, no broker): produce and commit request errors, every broker down in the middle of a
- * run, a stop in the middle and a restart, a stop while the brokers are down (bounded time), a
+ * run, a stop in the middle and a restart (with checkpoints of the learned state, damaged or not,
+ * and without: the rewind), a stop while the brokers are down (bounded time), a
  * permanent delivery failure (exit with an error, nothing committed past it), dead letters, and
  * the configuration errors librdkafka reports. The real-broker tests are tests/e2e/kafka_*.sh.
  *
@@ -28,8 +29,12 @@
 #define N_RECORDS 3000
 #define MAX_IDS 4096
 
+/* Preceded by one of: checkpoints every 300 ms in messages of at most 1 KiB (so that every
+ * part is split), or (scenario 5) state.interval 0: checkpoints off, the rewind alone. */
+static const char with_checkpoints[] = "{\"state\": {\"interval\": \"300ms\", \"part_size\": 1024},";
+static const char without_checkpoints[] = "{\"state\": {\"interval\": \"0s\"},";
 static const char config_json[] =
-    "{\"kafka\": {\"commit_interval\": \"100ms\", \"stats_interval\": \"0s\", \"idle_wait\": \"200ms\","
+    " \"kafka\": {\"commit_interval\": \"100ms\", \"stats_interval\": \"0s\", \"idle_wait\": \"200ms\","
     "  \"shutdown_timeout\": \"5s\","
     "  \"properties\": {\"session.timeout.ms\": \"6000\", \"heartbeat.interval.ms\": \"500\"}},"
     " \"rules\": ["
@@ -161,11 +166,14 @@ typedef struct {
     const char *brokers;
 } cluster_t;
 
-static void cluster_start(cluster_t *c, const cw_config_t *cfg, bool with_bad_record)
+static void load(const cluster_t *c, const cw_config_t *cfg, bool with_bad_record, int from, int to);
+
+/* A mock cluster with the input's first n records loaded (the dead-letter scenario's bad record
+ * among them when with_bad_record). */
+static void cluster_start_n(cluster_t *c, const cw_config_t *cfg, bool with_bad_record, int n)
 {
     char why[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_t *p;
     rd_kafka_conf_set(conf, "log_level", "0", why, sizeof why);
     c->host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
     c->mc = rd_kafka_mock_cluster_new(c->host, 3);
@@ -175,12 +183,26 @@ static void cluster_start(cluster_t *c, const cw_config_t *cfg, bool with_bad_re
     rd_kafka_mock_topic_create(c->mc, cfg->alerts_topic, 1, 3);
     rd_kafka_mock_topic_create(c->mc, "db-audit.dlq", 1, 3);
     rd_kafka_mock_topic_create(c->mc, "cdr.dlq", 1, 3);
-    conf = rd_kafka_conf_new();
+    rd_kafka_mock_topic_create(c->mc, cfg->state_topic, 1, 3); /* the mock has no CreateTopics */
+    load(c, cfg, with_bad_record, 0, n);
+}
+
+static void cluster_start(cluster_t *c, const cw_config_t *cfg, bool with_bad_record)
+{
+    cluster_start_n(c, cfg, with_bad_record, N_RECORDS);
+}
+
+/* Produce records [from, to) to their partitions. */
+static void load(const cluster_t *c, const cw_config_t *cfg, bool with_bad_record, int from, int to)
+{
+    char why[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_t *p;
     rd_kafka_conf_set(conf, "bootstrap.servers", c->brokers, why, sizeof why);
     rd_kafka_conf_set(conf, "enable.idempotence", "true", why, sizeof why);
     rd_kafka_conf_set(conf, "log_level", "0", why, sizeof why);
     p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-    for (int i = 0; i < N_RECORDS; i++) {
+    for (int i = from; i < to; i++) {
         const record_t *r = &records[i];
         rd_kafka_producev(p, RD_KAFKA_V_TOPIC(cfg->input[r->stream].topic), RD_KAFKA_V_PARTITION(r->partition),
                           RD_KAFKA_V_KEY(r->key, strlen(r->key)),
@@ -564,6 +586,130 @@ static void stop_and_restart(apr_pool_t *pool, const cw_config_t *cfg)
     cluster_stop(&c);
 }
 
+/* The state topic read to its end: how many messages are parts after the first of a split
+ * checkpoint (key KEY#N), and a copy of the last message keyed exactly `key` (malloc'd). */
+static int state_messages(const cluster_t *c, const cw_config_t *cfg, const char *key, unsigned char **last,
+                          size_t *last_len)
+{
+    char why[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_t *rk;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    int split = 0;
+    *last = NULL;
+    *last_len = 0;
+    rd_kafka_conf_set(conf, "bootstrap.servers", c->brokers, why, sizeof why);
+    rd_kafka_conf_set(conf, "group.id", "reader", why, sizeof why);
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", why, sizeof why);
+    rd_kafka_conf_set(conf, "log_level", "0", why, sizeof why);
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    rd_kafka_topic_partition_list_add(l, cfg->state_topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    for (;;) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 10000);
+        bool eof = !m || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
+        if (m && !m->err && m->key) {
+            split += memchr(m->key, '#', m->key_len) != NULL;
+            if (m->key_len == strlen(key) && memcmp(m->key, key, m->key_len) == 0) {
+                free(*last);
+                *last = malloc(m->len);
+                memcpy(*last, m->payload, m->len);
+                *last_len = m->len;
+            }
+        }
+        if (m)
+            rd_kafka_message_destroy(m);
+        if (eof)
+            break;
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return split;
+}
+
+static void produce_one(const cluster_t *c, const char *topic, const char *key, const void *val, size_t len)
+{
+    char why[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_t *p;
+    rd_kafka_conf_set(conf, "bootstrap.servers", c->brokers, why, sizeof why);
+    rd_kafka_conf_set(conf, "log_level", "0", why, sizeof why);
+    p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+    rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_KEY(key, strlen(key)),
+                      RD_KAFKA_V_VALUE((void *)val, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_flush(p, 30000);
+    rd_kafka_destroy(p);
+}
+
+/* 10. checkpoints: a stop in the middle and a restart equal an uninterrupted run exactly, and the
+ * restart reads nothing again — it restores the checkpoint written at the stop (split in parts
+ * of 1 KiB) and resumes at its offsets. */
+static void checkpoint_restart(const cw_config_t *cfg)
+{
+    cluster_t c;
+    cw_kafka_stats_t st;
+    injector_t in = {0};
+    char err[1024];
+    unsigned char *last;
+    size_t last_len;
+    long long done;
+    cluster_start_n(&c, cfg, false, N_RECORDS / 2); /* the second half comes after the stop */
+    in.fault = STOP;
+    in.after = N_RECORDS / 2;
+    is_int(run(&c, cfg, "g10", false, &in, &st, err, sizeof err), CW_OK, "checkpoints: a clean stop");
+    ok(st.checkpoints >= 1, "checkpoints: written (every state.interval and at the stop)");
+    done = committed_total(&c, cfg, "g10");
+    is_int(done, N_RECORDS / 2, "checkpoints: the first half is processed and committed");
+    load(&c, cfg, false, N_RECORDS / 2, N_RECORDS);
+    ok(state_messages(&c, cfg, "g10/db-audit/0", &last, &last_len) > 0 && last,
+       "checkpoints: the parts larger than state.part_size are split in several messages");
+    free(last);
+    is_int(run(&c, cfg, "g10", true, NULL, &st, err, sizeof err), CW_OK, "checkpoints, restart: reaches the end");
+    is_int(st.restored, 1, "checkpoints, restart: the engine is restored from the checkpoint");
+    is_int(st.rebuilt, 0, "checkpoints, restart: no record read again");
+    is_int(st.records, N_RECORDS - done, "checkpoints, restart: it reads exactly the records after the checkpoint");
+    check_alerts(&c, cfg, false, "checkpoints, stop and restart");
+    cluster_stop(&c);
+}
+
+/* 11. a damaged checkpoint (its last message replaced by one whose snapshot fails its checksum):
+ * the restart says so and falls back to the rewind — every partition from the rewind point its
+ * commit carries, the alerts of the records from the committed offsets delivered, as in 5. */
+static void damaged_checkpoint(apr_pool_t *pool, const cw_config_t *cfg)
+{
+    cluster_t c;
+    cw_kafka_stats_t st;
+    injector_t in = {0};
+    char err[1024];
+    unsigned char *last;
+    size_t last_len;
+    long long committed[3], rewind[3];
+    cluster_start_n(&c, cfg, false, N_RECORDS / 2);
+    in.fault = STOP;
+    in.after = N_RECORDS / 2;
+    is_int(run(&c, cfg, "g11", false, &in, &st, err, sizeof err), CW_OK, "damaged checkpoint: a clean stop");
+    load(&c, cfg, false, N_RECORDS / 2, N_RECORDS);
+    read_topic(&c, cfg->alerts_topic, &first, NULL, NULL);
+    state_messages(&c, cfg, "g11/db-audit/0", &last, &last_len);
+    ok(last && last_len > 40, "damaged checkpoint: the partition's checkpoint is in the state topic");
+    if (last) {
+        static const unsigned char one[4] = {1, 0, 0, 0};
+        memcpy(last + 24, one, 4); /* one part only: its snapshot is cut short */
+        last[last_len - 1] ^= 0x5a;
+        produce_one(&c, cfg->state_topic, "g11/db-audit/0", last, last_len);
+        free(last);
+    }
+    ok(committed_positions(&c, cfg, "g11", committed, rewind), "damaged checkpoint: the group's commits can be read");
+    feed(pool, cfg, rewind, committed, &restart_want);
+    is_int(run(&c, cfg, "g11", true, NULL, &st, err, sizeof err), CW_OK, "damaged checkpoint, restart: reaches the end");
+    is_int(st.restored, 0, "damaged checkpoint, restart: not restored");
+    ok(st.rebuilt > 0, "damaged checkpoint, restart: the windows are rebuilt from the rewind points instead");
+    union_ids(&want, &first, &restart_want);
+    check_against(&c, cfg, &want, false, "damaged checkpoint, stop and restart");
+    cluster_stop(&c);
+}
+
 /* A run that does not come back: fail with a message rather than hang the suite. */
 static void on_watchdog(int sig)
 {
@@ -609,7 +755,7 @@ static void stop_while_down(const cw_config_t *cfg)
     cluster_stop(&c);
 }
 
-/* 7. the alerts topic refuses every write: exit with an error, nothing committed past it */
+/* 7. every write is refused (alerts, checkpoints): exit with an error, nothing committed past it */
 static void refused_delivery(const cw_config_t *cfg)
 {
     static rd_kafka_resp_err_t refused[1000];
@@ -622,7 +768,7 @@ static void refused_delivery(const cw_config_t *cfg)
     rd_kafka_mock_push_request_errors_array(c.mc, 0 /* Produce */, sizeof refused / sizeof refused[0], refused);
     is_int(run(&c, cfg, "g7", true, NULL, &st, err, sizeof err), CW_ERR,
            "delivery refused: the run ends with an error (exit 1)");
-    ok(strstr(err, "cdr-alerts") != NULL || strstr(err, "fatal") != NULL,
+    ok(strstr(err, "cdr-alerts") != NULL || strstr(err, cfg->state_topic) != NULL || strstr(err, "fatal") != NULL,
        "delivery refused: the message says what could not be delivered");
     printf("#   %s\n", err);
     {
@@ -680,8 +826,9 @@ static void config_errors(apr_pool_t *pool)
 int main(void)
 {
     apr_pool_t *pool;
-    cw_config_t *cfg;
+    cw_config_t *cfg, *cfg_rewind;
     char err[1024];
+    const char *rewind_json;
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress as it happens, interleaved with stderr */
     apr_initialize();
@@ -689,7 +836,13 @@ int main(void)
     cw_decode_init();
     /* the faults make librdkafka and the driver talk; CW_MOCK_VERBOSE=1 lets them */
     cw_log_set_level(getenv("CW_MOCK_VERBOSE") ? CW_LOG_DEBUG : CW_LOG_ERROR);
-    if (cw_config_parse(pool, "test", config_json, sizeof config_json - 1, &cfg, err, sizeof err) != CW_OK) {
+    if (cw_config_parse(pool, "test", apr_pstrcat(pool, with_checkpoints, config_json, NULL),
+                        strlen(with_checkpoints) + strlen(config_json), &cfg, err, sizeof err) != CW_OK) {
+        printf("Bail out! %s\n", err);
+        return 1;
+    }
+    rewind_json = apr_pstrcat(pool, without_checkpoints, config_json, NULL);
+    if (cw_config_parse(pool, "test", rewind_json, strlen(rewind_json), &cfg_rewind, err, sizeof err) != CW_OK) {
         printf("Bail out! %s\n", err);
         return 1;
     }
@@ -707,7 +860,7 @@ int main(void)
     if (scenario(4))
         brokers_down(cfg);
     if (scenario(5))
-        stop_and_restart(pool, cfg);
+        stop_and_restart(pool, cfg_rewind);
     if (scenario(6))
         stop_while_down(cfg);
     if (scenario(7))
@@ -716,6 +869,10 @@ int main(void)
         dead_letter(cfg);
     if (scenario(9))
         config_errors(pool);
+    if (scenario(10))
+        checkpoint_restart(cfg);
+    if (scenario(11))
+        damaged_checkpoint(pool, cfg);
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();
