@@ -685,11 +685,14 @@ static void damaged_checkpoint(apr_pool_t *pool, const cw_config_t *cfg)
     unsigned char *last;
     size_t last_len;
     long long committed[3], rewind[3];
-    cluster_start_n(&c, cfg, false, N_RECORDS / 2);
+    /* the whole input loaded first, as in 5: the rewind's exact guarantee is about a stop in the
+     * middle of records that are all there (with the second half loaded after the stop, as in 10,
+     * the first run's time merge reaches the end of some partitions early and the rebuilt engine
+     * sees another order: 1 missed alert in 1 of 2 CI runs under ASan) */
+    cluster_start(&c, cfg, false);
     in.fault = STOP;
     in.after = N_RECORDS / 2;
     is_int(run(&c, cfg, "g11", false, &in, &st, err, sizeof err), CW_OK, "damaged checkpoint: a clean stop");
-    load(&c, cfg, false, N_RECORDS / 2, N_RECORDS);
     read_topic(&c, cfg->alerts_topic, &first, NULL, NULL);
     state_messages(&c, cfg, "g11/db-audit/0", &last, &last_len);
     ok(last && last_len > 40, "damaged checkpoint: the partition's checkpoint is in the state topic");
