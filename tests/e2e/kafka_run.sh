@@ -50,14 +50,16 @@ ok_status "$(! grep -q "not-a-real-secret-4711" "$TMP/err"; echo $?)" "no secret
 
 # statistics to a topic as well, with librdkafka's own (statistics.interval.ms)
 "$JQ" '.outputs.stats_topic = "cdrwatch-stats" | .outputs.alerts_topic = "cdr-alerts-stats"
-       | .kafka.properties["statistics.interval.ms"] = "500"' "$KCONFIG" > "$TMP/stats.json"
+       | .kafka.properties["statistics.interval.ms"] = "100"' "$KCONFIG" > "$TMP/stats.json"
 run timeout 120 "$CDRWATCH" run --config "$TMP/stats.json" -b "$BROKER" -G t1-stats --exit-at-end
 is "$rc" 0 "a run with statistics to a topic exits 0"
 contains "$TMP/err" "brokers up 1/1" "the statistics line has librdkafka's view of the brokers"
 topic_messages cdrwatch-stats '%k\t%s\n' > "$TMP/stats"
 is "$(grep '^cdrwatch/' "$TMP/stats" | tail -1 | cut -f2- | "$JQ" -r '[.records, .alerts, .lag] | @tsv')" \
     "$(printf '63318\t%s\t0' "$n_expected")" "the statistics topic has cdrwatch's counters (records, alerts, lag)"
-ok_status "$(grep '^librdkafka/' "$TMP/stats" | head -1 | cut -f2- | "$JQ" -e '.brokers and .name' > /dev/null; echo $?)" \
+# grep -m1, not grep | head -1: under pipefail, head closing the pipe early kills grep with SIGPIPE
+# once the topic holds more than a pipe's worth of statistics (a failure in 1 of 4 CI runs)
+ok_status "$(grep -m1 '^librdkafka/' "$TMP/stats" | cut -f2- | "$JQ" -e '.brokers and .name' > /dev/null; echo $?)" \
     "and librdkafka's statistics"
 
 done_testing
