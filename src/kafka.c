@@ -1140,6 +1140,22 @@ static void end_generation(runner_t *r, bool commit, cw_time_t flush_ms)
 
 /* Start a generation for the audit partitions just assigned: rewind points and committed offsets
  * from the group, a fresh engine, the CDR topic assigned whole. */
+/* Where a partition starts: at the checkpoint's position (resume >= 0, at or before the committed
+ * offset), else at its rewind point (or the committed offset without one), else as the group or
+ * auto.offset.reset says. */
+static int64_t start_offset(const runner_t *r, cw_stream_t s, const rd_kafka_topic_partition_t *e, int64_t rewind,
+                            int64_t resume)
+{
+    if (resume >= 0)
+        return resume;
+    if (e->offset >= 0)
+        return rewind >= 0 && rewind <= e->offset ? rewind : e->offset;
+    if (e->offset == RD_KAFKA_OFFSET_STORED)
+        return RD_KAFKA_OFFSET_STORED;
+    /* never committed */
+    return s == CW_STREAM_AUDIT ? RD_KAFKA_OFFSET_INVALID : r->earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+}
+
 static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t *assigned)
 {
     const cw_config_t *cfg = r->cfg;
@@ -1229,16 +1245,7 @@ static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t 
             p->confirmed = e->offset >= 0 ? e->offset : -1;
             p->silent_until = p->confirmed;
             rewind = e->offset >= 0 && !restored ? parse_meta(e) : -1;
-            if (restored && !from_file && resume[i] >= 0)
-                p->start = resume[i]; /* the checkpoint's position, at or before the committed offset */
-            else if (e->offset >= 0)
-                p->start = rewind >= 0 && rewind <= e->offset ? rewind : e->offset;
-            else if (e->offset == RD_KAFKA_OFFSET_STORED)
-                p->start = RD_KAFKA_OFFSET_STORED;
-            else /* never committed */
-                p->start = s == CW_STREAM_AUDIT ? RD_KAFKA_OFFSET_INVALID
-                           : r->earliest        ? RD_KAFKA_OFFSET_BEGINNING
-                                                : RD_KAFKA_OFFSET_END;
+            p->start = start_offset(r, s, e, rewind, restored && !from_file ? resume[i] : -1);
             p->received = p->start >= 0 ? p->start : -1;
             if (p->start >= 0 && p->confirmed > p->start)
                 rebuilding++;
