@@ -1580,12 +1580,13 @@ static void update_lagging(runner_t *r)
     }
 }
 
-/* Process up to BATCH_MAX records; returns how long the loop may sleep (ms). */
+/* Process up to BATCH_MAX records (opts.batch); returns how long the loop may sleep (ms). */
 static int run_batch(runner_t *r)
 {
     cw_time_t now = mono_ms(), until = 0;
     bool lag_checked = false;
-    for (int n = 0; n < BATCH_MAX && r->gen_active && !r->fatal && !stop_requests; n++) {
+    int batch = r->opts.batch > 0 ? r->opts.batch : BATCH_MAX;
+    for (int n = 0; n < batch && r->gen_active && !r->fatal && !stop_requests; n++) {
         int input;
         void *item;
         bool decoded;

@@ -63,6 +63,9 @@ typedef struct {
      * inject faults at a chosen point). May call cw_kafka_stop. */
     void (*tick)(void *ctx, const cw_kafka_stats_t *stats);
     void *tick_ctx;
+    /* Records processed per loop iteration at most (0: the default, 5000). Lower, the tick comes
+     * more often: a test that stops at a chosen record count stops within `batch` of it. */
+    int batch;
     /* run --state-in: the snapshot (of a replay) the first generation starts from, instead of
      * the checkpoints and the rewind; NULL: none. Checked before any Kafka work. */
     const char *state_in;
