@@ -22,8 +22,12 @@ static const char usage[] =
     "on every instance), run the detection engine over both merged in event-time order, and\n"
     "produce alerts to the alerts topic, until SIGINT or SIGTERM. Topics, group, brokers and any\n"
     "librdkafka property come from the configuration (see cdrwatch check-config --list-options).\n"
-    "SIGHUP reloads the watchlist file (watchlist.file); a file with an error is refused and the\n"
-    "previous watchlist stays.\n"
+    "SIGHUP reads the configuration files again and runs on them: rules, thresholds, lists, host\n"
+    "classes and the watchlist file take effect at the next record, and each rule whose state-\n"
+    "shaping definition did not change (only its threshold, severity or suppression, say) keeps\n"
+    "what it has learned. The files are checked whole first: one with an error is refused, with\n"
+    "its message, and the running configuration stays. inputs, outputs, kafka and state settings\n"
+    "take effect at the next start (a warning names those that changed).\n"
     "\n"
     "  -c, --config FILE        configuration (default: the built-in config/cdrwatch.json);\n"
     "                           given more than once, later files override earlier ones\n"
@@ -117,6 +121,7 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
     }
     if ((rc = cw_cli_load_config(pool, configs, &cfg)) != CW_EXIT_OK)
         return rc;
+    kopts.config_paths = configs; /* SIGHUP reads them again */
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -2131,3 +2131,77 @@ void cw_config_describe(FILE *out, bool roff)
     for (size_t i = 0; i < N_RULE_OPTIONS; i++)
         describe_one(out, "rules[].", &rule_options[i], roff);
 }
+
+/* ---- what a running `run` cannot change ---- */
+
+static bool restart_only(const option_t *o)
+{
+    static const char *const sections[] = {"inputs.", "outputs.", "kafka.", "state."};
+    for (size_t i = 0; i < sizeof sections / sizeof *sections; i++)
+        if (strncmp(o->path, sections[i], strlen(sections[i])) == 0)
+            return o->type != T_OBJECT;
+    return false;
+}
+
+static size_t value_size(opt_type_t t)
+{
+    switch (t) {
+    case T_STRING: return sizeof(const char *);
+    case T_DURATION: return sizeof(cw_time_t);
+    case T_INT: return sizeof(int64_t);
+    case T_COLUMNS: return sizeof(cw_column_list_t);
+    case T_PROPS: return sizeof(cw_kv_list_t);
+    default: return 0;
+    }
+}
+
+static bool same_value(const option_t *o, const char *a, const char *b)
+{
+    char *ta = NULL, *tb = NULL;
+    size_t na = 0, nb = 0;
+    FILE *fa, *fb;
+    bool same;
+    if (o->type == T_PROPS) { /* printing redacts secrets: compare the values themselves */
+        const cw_kv_list_t *x = (const void *)a, *y = (const void *)b;
+        if (x->n != y->n)
+            return false;
+        for (int i = 0; i < x->n; i++)
+            if (strcmp(x->items[i].key, y->items[i].key) != 0 || strcmp(x->items[i].value, y->items[i].value) != 0)
+                return false;
+        return true;
+    }
+    fa = open_memstream(&ta, &na);
+    fb = open_memstream(&tb, &nb);
+    if (fa)
+        types[o->type].print(fa, o, a, 0);
+    if (fb)
+        types[o->type].print(fb, o, b, 0);
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    same = ta && tb && na == nb && memcmp(ta, tb, na) == 0;
+    free(ta);
+    free(tb);
+    return same;
+}
+
+void cw_config_keep_restart_only(cw_config_t *to, const cw_config_t *from, char *changed, size_t n)
+{
+    size_t used = 0;
+    if (n)
+        changed[0] = '\0';
+    for (size_t i = 0; i < N_CONFIG_OPTIONS; i++) {
+        const option_t *o = &config_options[i];
+        size_t size = value_size(o->type);
+        char *dst = (char *)to + o->offset;
+        const char *src = (const char *)from + o->offset;
+        if (!restart_only(o) || !size)
+            continue;
+        if (!same_value(o, dst, src) && used < n) {
+            int k = snprintf(changed + used, n - used, "%s%s", used ? ", " : "", o->path);
+            used += k > 0 ? (size_t)k : 0;
+        }
+        memcpy(dst, src, size);
+    }
+}

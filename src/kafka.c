@@ -133,8 +133,11 @@ typedef struct ckpt {
 
 struct runner {
     apr_pool_t *pool;
-    apr_pool_t *gen_pool;     /* the current generation: engine, merge, parts */
-    const cw_config_t *cfg;
+    apr_pool_t *gen_pool;     /* the current generation: merge, parts, engine_pool */
+    apr_pool_t *engine_pool;  /* the engine of the generation (replaced by a reload) */
+    const cw_config_t *cfg;   /* the running configuration: the first, or the last reloaded */
+    const cw_config_t *cfg0;  /* the first (its inputs, outputs, kafka and state stay) */
+    apr_pool_t *cfg_pool;     /* of the last reloaded configuration; NULL: none */
     cw_kafka_opts_t opts;
     const char *brokers, *group;
     rd_kafka_t *prod, *audit, *cdr;
@@ -214,16 +217,6 @@ void cw_kafka_stop(void)
     }
 }
 
-/* SIGHUP: replace the watchlist of the running engine; on error the previous one stays. */
-static void reload_watchlist(cw_engine_t *engine, const cw_config_t *cfg)
-{
-    char why[512];
-    cw_reference_t *ref = cw_engine_reference(engine);
-    if (cw_reference_load_watchlist(ref, cfg->watchlist_file, &cfg->watchlist_ids, why, sizeof why) == CW_OK)
-        cw_log(CW_LOG_INFO, "watchlist reloaded: %zu identifiers", cw_reference_watchlist_size(ref));
-    else
-        cw_log(CW_LOG_ERROR, "watchlist not reloaded, the previous one stays: %s", why);
-}
 
 static cw_time_t mono_ms(void)
 {
@@ -1136,10 +1129,10 @@ static void end_generation(runner_t *r, bool commit, cw_time_t flush_ms)
     r->parts = NULL;
     r->n_parts = 0;
     apr_pool_clear(r->gen_pool);
+    r->engine_pool = NULL; /* cleared with it */
+    r->engine = NULL;
 }
 
-/* Start a generation for the audit partitions just assigned: rewind points and committed offsets
- * from the group, a fresh engine, the CDR topic assigned whole. */
 /* Where a partition starts: at the checkpoint's position (resume >= 0, at or before the committed
  * offset), else at its rewind point (or the committed offset without one), else as the group or
  * auto.offset.reset says. */
@@ -1156,6 +1149,17 @@ static int64_t start_offset(const runner_t *r, cw_stream_t s, const rd_kafka_top
     return s == CW_STREAM_AUDIT ? RD_KAFKA_OFFSET_INVALID : r->earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
 }
 
+/* A fresh engine for the generation, in a pool of its own (a reload replaces it). */
+static cw_status_t new_engine(runner_t *r, char *err, size_t errlen)
+{
+    if (r->engine_pool)
+        apr_pool_destroy(r->engine_pool);
+    apr_pool_create(&r->engine_pool, r->gen_pool);
+    return cw_engine_create(r->engine_pool, r->cfg, on_alert, r, &r->engine, err, errlen);
+}
+
+/* Start a generation for the audit partitions just assigned: rewind points and committed offsets
+ * from the group, a fresh engine, the CDR topic assigned whole. */
 static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t *assigned)
 {
     const cw_config_t *cfg = r->cfg;
@@ -1184,7 +1188,7 @@ static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t 
     }
     rd_kafka_topic_partition_list_sort(all, NULL, NULL);
 
-    if (cw_engine_create(r->gen_pool, cfg, on_alert, r, &r->engine, err_buf, sizeof err_buf) != CW_OK) {
+    if (new_engine(r, err_buf, sizeof err_buf) != CW_OK) {
         set_fatal(r, "%s", err_buf);
         rd_kafka_topic_partition_list_destroy(all);
         return;
@@ -1200,7 +1204,7 @@ static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t 
     } else if (r->state_on && !err) {
         restored = restore_checkpoints(r, all, resume, &spoiled);
     }
-    if (spoiled && cw_engine_create(r->gen_pool, cfg, on_alert, r, &r->engine, err_buf, sizeof err_buf) != CW_OK) {
+    if (spoiled && new_engine(r, err_buf, sizeof err_buf) != CW_OK) {
         set_fatal(r, "%s", err_buf);
         rd_kafka_topic_partition_list_destroy(all);
         return;
@@ -1639,7 +1643,7 @@ static void report_stats(runner_t *r)
     n = (size_t)snprintf(line, sizeof line,
                          "stats: records in %llu (cdr %llu, audit %llu), rebuilt %llu; alerts out %llu; "
                          "dead letters %llu (late %llu); acknowledged %llu; commits %llu; evictions %llu; "
-                         "lag %lld; partitions cdr %d, audit %d; checkpoints %llu, restored %llu",
+                         "lag %lld; partitions cdr %d, audit %d; checkpoints %llu, restored %llu; reloads %llu",
                          (unsigned long long)r->st.records,
                          (unsigned long long)r->st.records_by_stream[CW_STREAM_CDR],
                          (unsigned long long)r->st.records_by_stream[CW_STREAM_AUDIT],
@@ -1648,7 +1652,7 @@ static void report_stats(runner_t *r)
                          (unsigned long long)r->st.acked, (unsigned long long)r->st.commits,
                          (unsigned long long)r->st.evictions, (long long)r->st.lag, parts[CW_STREAM_CDR],
                          parts[CW_STREAM_AUDIT], (unsigned long long)r->st.checkpoints,
-                         (unsigned long long)r->st.restored);
+                         (unsigned long long)r->st.restored, (unsigned long long)r->st.reloads);
     for (int i = 0; i < CW_STREAM_COUNT + 1 && n < sizeof line; i++)
         if (r->rdk_stats[i][0])
             n += (size_t)snprintf(line + n, sizeof line - n, "; %s", r->rdk_stats[i]);
@@ -1955,6 +1959,99 @@ static cw_status_t setup(runner_t *r, char *err, size_t errlen)
     return CW_OK;
 }
 
+/* ---- SIGHUP ---- */
+
+/* Without configuration files to read again (opts.config_paths NULL): replace the watchlist of
+ * the running engine; on error the previous one stays. */
+static void reload_watchlist(runner_t *r)
+{
+    char why[512];
+    cw_reference_t *ref;
+    if (!r->gen_active) /* the next engine loads the file when it is created */
+        return;
+    ref = cw_engine_reference(r->engine);
+    if (cw_reference_load_watchlist(ref, r->cfg->watchlist_file, &r->cfg->watchlist_ids, why, sizeof why) == CW_OK)
+        cw_log(CW_LOG_INFO, "watchlist reloaded: %zu identifiers", cw_reference_watchlist_size(ref));
+    else
+        cw_log(CW_LOG_ERROR, "watchlist not reloaded, the previous one stays: %s", why);
+}
+
+/* Read the configuration layers again and check them whole: the files, then an engine built from
+ * them (rules, lists, host classes, the watchlist file) holding the running engine's state (or,
+ * between generations, an empty one, discarded). On success *cfg and *pool (the configuration's)
+ * are the new ones, and so are *epool and *engine (NULL between generations); on failure nothing
+ * changed and err says why. */
+static cw_status_t reload_check(runner_t *r, cw_config_t **cfg, apr_pool_t **pool, apr_pool_t **epool,
+                                cw_engine_t **engine, char *err, size_t errlen)
+{
+    char changed[512];
+    cw_status_t st;
+    const apr_array_header_t *paths = r->opts.config_paths;
+    apr_pool_create(pool, r->pool);
+    *epool = NULL;
+    *engine = NULL;
+    st = cw_config_load_layers(*pool, (const char *const *)paths->elts, paths->nelts, cfg, err, errlen);
+    if (st == CW_OK) {
+        cw_config_keep_restart_only(*cfg, r->cfg0, changed, sizeof changed);
+        if (*changed)
+            cw_log(CW_LOG_WARN, "configuration: %s changed: not applied until cdrwatch run restarts", changed);
+        apr_pool_create(epool, r->gen_active ? r->gen_pool : *pool);
+        st = r->gen_active ? cw_state_carry(*epool, r->engine, *cfg, on_alert, r, engine, err, errlen)
+                           : cw_engine_create(*epool, *cfg, NULL, NULL, engine, err, errlen);
+        if (!r->gen_active) { /* a trial: the next generation creates its own */
+            apr_pool_destroy(*epool);
+            *epool = NULL;
+            *engine = NULL;
+        }
+    }
+    if (st != CW_OK) {
+        if (*epool)
+            apr_pool_destroy(*epool);
+        apr_pool_destroy(*pool);
+    }
+    return st;
+}
+
+/* SIGHUP with configuration files: read them again and, once the whole is checked, run on it —
+ * rules, thresholds, lists, host classes and the watchlist take effect at the next record; the
+ * state of the rules whose fingerprint did not change is kept (cw_state_carry). A file with an
+ * error is refused with its message and the running configuration stays. Inputs, outputs, kafka
+ * and state settings shape the clients and topics: they stay until a restart (a warning names
+ * those that changed). */
+static void reload_config(runner_t *r)
+{
+    cw_config_t *cfg;
+    apr_pool_t *pool, *epool;
+    cw_engine_t *engine;
+    char err[1024];
+    if (reload_check(r, &cfg, &pool, &epool, &engine, err, sizeof err) != CW_OK) {
+        cw_log(CW_LOG_ERROR, "configuration not reloaded, the running one stays: %s", err);
+        return;
+    }
+    if (engine) {
+        r->evictions_before += cw_engine_metrics(r->engine)->evictions;
+        apr_pool_destroy(r->engine_pool); /* the old engine, before the configuration it points into */
+        r->engine_pool = epool;
+        r->engine = engine;
+    }
+    if (r->cfg_pool)
+        apr_pool_destroy(r->cfg_pool);
+    r->cfg_pool = pool;
+    r->cfg = cfg;
+    r->rewind_span = cw_kafka_rewind_span(cfg);
+    r->st.reloads++;
+    cw_log(CW_LOG_INFO, "configuration reloaded from %s: %d rule(s)%s", cfg->path ? cfg->path : "the built-in file",
+           cfg->n_rules, engine ? ", the state of unchanged rules kept" : "");
+}
+
+static void reload(runner_t *r)
+{
+    if (r->opts.config_paths)
+        reload_config(r);
+    else
+        reload_watchlist(r);
+}
+
 /* ---- the run ---- */
 
 static void drain_pipe(int fd)
@@ -1968,16 +2065,16 @@ static void drain_pipe(int fd)
  * something to do; until a stop, a fatal error or (exit_at_end) the end of every partition. */
 static void consume(runner_t *r)
 {
-    const cw_config_t *cfg = r->cfg;
     sig_atomic_t reloads_done = reload_requests;
     while (!stop_requests && !r->fatal) {
+        const cw_config_t *cfg;
         cw_time_t now, next_timer;
         int sleep_ms;
         if (reload_requests != reloads_done) {
             reloads_done = reload_requests;
-            if (r->gen_active) /* later engines (after a rewind) load the file when created */
-                reload_watchlist(r->engine, cfg);
+            reload(r);
         }
+        cfg = r->cfg;
         rd_kafka_poll(r->prod, 0);
         drain(r, r->audit);
         drain(r, r->cdr);
@@ -2046,7 +2143,7 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
 
     r->pool = pool;
     apr_pool_create(&r->gen_pool, pool);
-    r->cfg = cfg;
+    r->cfg = r->cfg0 = cfg;
     r->opts = opts ? *opts : none;
     r->brokers = r->opts.brokers ? r->opts.brokers : cfg->brokers;
     r->group = r->opts.group ? r->opts.group : cfg->group;
@@ -2118,5 +2215,7 @@ out:
         *stats = r->st;
     free(r->state_in);
     apr_pool_destroy(r->gen_pool);
+    if (r->cfg_pool)
+        apr_pool_destroy(r->cfg_pool);
     return st;
 }

@@ -638,6 +638,52 @@ cw_status_t cw_state_restore_with(cw_engine_t *e, const void *data, size_t len, 
     return st;
 }
 
+/* ---- carrying the state into an engine of another configuration ---- */
+
+typedef struct {
+    uint32_t src;
+} carry_select_t;
+
+static bool select_tag(void *ctx, const cw_rule_t *rule, const char *key, size_t len, uint32_t src)
+{
+    (void)rule;
+    (void)key;
+    (void)len;
+    return src == ((const carry_select_t *)ctx)->src;
+}
+
+/* Serialize what old's keys tagged src hold and restore it into e (merge after the first). */
+static cw_status_t carry_part(cw_engine_t *old, cw_engine_t *e, uint32_t src, bool first, char *err, size_t errlen)
+{
+    carry_select_t sel = {src};
+    cw_state_restore_opts_t o = {!first, src, !first};
+    cw_wbuf_t w;
+    cw_status_t st;
+    cw_wbuf_init(&w);
+    st = cw_state_serialize_part(old, select_tag, &sel, first, &w, err, errlen);
+    if (st == CW_OK)
+        st = cw_state_restore_with(e, w.data, w.len, &o, err, errlen);
+    cw_wbuf_free(&w);
+    return st;
+}
+
+cw_status_t cw_state_carry(apr_pool_t *pool, cw_engine_t *old, const cw_config_t *cfg, cw_alert_sink_fn sink,
+                           void *sink_ctx, cw_engine_t **out, char *err, size_t errlen)
+{
+    cw_engine_t *e;
+    int n = cw_engine_source_count(old);
+    cw_status_t st = cw_engine_create(pool, cfg, sink, sink_ctx, &e, err, errlen);
+    /* the untagged keys with the shared sections first (clock, positions, reference, decisions
+     * logged), then one part per source, so that every key keeps the source it is tagged with */
+    if (st == CW_OK)
+        st = carry_part(old, e, CW_STATE_NO_SOURCE, true, err, errlen);
+    for (int i = 0; st == CW_OK && i < n; i++)
+        st = carry_part(old, e, (uint32_t)i, false, err, errlen);
+    if (st == CW_OK)
+        *out = e;
+    return st;
+}
+
 /* ---- files ---- */
 
 static cw_status_t write_all(int fd, const unsigned char *p, size_t n)

@@ -323,6 +323,12 @@ void cw_config_print(const cw_config_t *cfg, FILE *out);
  * list of `lists`, a filter condition) are listed one by one. */
 void cw_config_print_origins(const cw_config_t *cfg, FILE *out);
 
+/* The settings a running `run` cannot change, because its Kafka clients and topics are built on
+ * them — every option under inputs, outputs, kafka and state: copied from `from` into `to` (a
+ * reloaded configuration keeps the running ones); `changed` receives the paths of those that
+ * differed, comma-separated ("" when none). */
+void cw_config_keep_restart_only(cw_config_t *to, const cw_config_t *from, char *changed, size_t n);
+
 /* Print every option with type, default, range and help: format "text" or "man" (roff). */
 void cw_config_describe(FILE *out, bool roff);
 

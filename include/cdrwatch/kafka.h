@@ -28,6 +28,7 @@
 #ifndef CDRWATCH_KAFKA_H
 #define CDRWATCH_KAFKA_H
 
+#include <apr_tables.h>
 #include <librdkafka/rdkafka.h>
 #include "cdrwatch/config.h"
 #include "cdrwatch/decode.h"
@@ -47,6 +48,7 @@ typedef struct {
     uint64_t assignments;     /* partition assignments received */
     uint64_t restored;        /* of them, started from checkpoints (or --state-in), not rebuilt */
     uint64_t checkpoints;     /* checkpoint rounds written to state.topic */
+    uint64_t reloads;         /* configurations reloaded (SIGHUP) and run on */
     int64_t lag;              /* records behind the end over every partition; -1 unknown */
     int64_t records_pending;  /* records buffered, not yet processed */
     int64_t shutdown_wait_ms; /* from the stop to the end of the driver's own waits (flush,
@@ -69,6 +71,12 @@ typedef struct {
     /* run --state-in: the snapshot (of a replay) the first generation starts from, instead of
      * the checkpoints and the rewind; NULL: none. Checked before any Kafka work. */
     const char *state_in;
+    /* The configuration layers (const char * paths, as given to cw_config_load_layers; none: the
+     * built-in configuration) that SIGHUP (cw_kafka_reload) reads again: checked whole first
+     * (a file with an error is refused, the running configuration stays), then run on with the
+     * state of the rules whose fingerprint did not change; inputs, outputs, kafka and state
+     * settings wait for a restart. NULL: SIGHUP reloads only the watchlist file. */
+    const apr_array_header_t *config_paths;
 } cw_kafka_opts_t;
 
 /* Run until cw_kafka_stop (or the end, with exit_at_end). Returns CW_OK after a clean stop,
@@ -77,7 +85,8 @@ typedef struct {
 cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafka_opts_t *opts,
                          cw_kafka_stats_t *stats, char *err, size_t errlen);
 
-/* Ask the running pipeline to reload the watchlist file (SIGHUP); async-signal-safe. */
+/* Ask the running pipeline to reload its configuration (SIGHUP; see opts.config_paths);
+ * async-signal-safe. */
 void cw_kafka_reload(void);
 
 /* Ask the running pipeline to finish (async-signal-safe). A second call shortens the wait for

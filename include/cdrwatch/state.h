@@ -121,6 +121,15 @@ cw_status_t cw_state_restore(cw_engine_t *e, const void *data, size_t len, char 
 cw_status_t cw_state_restore_with(cw_engine_t *e, const void *data, size_t len, const cw_state_restore_opts_t *o,
                                   char *err, size_t errlen);
 
+/* A new engine for cfg (created in pool, with sink) holding what old has learned, by the rules of
+ * a restore: a rule whose fingerprint matches keeps its state, a changed or new one starts fresh,
+ * a removed one is dropped, each decision logged once; the reference is kept unless its sizing
+ * changed. old's sources are registered in the same order (their ids stay valid) with their
+ * positions, and every key keeps the source it is tagged with (checkpoints still split by input
+ * partition). old is left as it was. Used by run's SIGHUP reload. */
+cw_status_t cw_state_carry(apr_pool_t *pool, cw_engine_t *old, const cw_config_t *cfg, cw_alert_sink_fn sink,
+                           void *sink_ctx, cw_engine_t **out, char *err, size_t errlen);
+
 /* Write the snapshot to path atomically: path.tmp.<pid> in the same directory, mode 0600,
  * fsync, rename, fsync of the directory. CW_ERR_IO with a message on failure. */
 cw_status_t cw_state_write_file(cw_engine_t *e, const char *path, char *err, size_t errlen);

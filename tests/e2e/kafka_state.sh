@@ -13,6 +13,8 @@
 #  4. two instances, one killed (-9) after the first part: the other is assigned its partition and
 #     restores its checkpoint; over the second part (read by a new instance from the
 #     checkpoints) the alerts are an uninterrupted replay's;
+#  5. SIGHUP: a broken configuration is refused, a good one is run on with the state of the rules
+#     it did not change (a threshold, a severity), a changed rule and an added one fresh;
 #  and the state topic is created compacted. Each case has its own topics and group.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/kafka_lib.sh"
@@ -169,5 +171,66 @@ contains "$TMP/err" "state: restored 3 checkpoint part(s)" "rebalance: ... from 
 is "$(stats_value "$TMP/err" "records in")" "$n_b" "rebalance: ... reading the second part, nothing before"
 alerts_of 4 > "$TMP/got4"
 same_file "$TMP/got4" "$TMP/expected" "rebalance: the alerts of both instances are those of an uninterrupted replay"
+
+# 5. SIGHUP. The run is started with a second, empty configuration layer; once it has processed
+# the first part, a broken layer is refused (the run goes on with its configuration), then a good
+# one is run on: a severity and a threshold changed (those rules keep their state), a bucket
+# changed (that rule starts fresh), a rule added. Then the audit records of the second part
+# arrive while it runs, all in one partition (loaded live into two topics or partitions, one would
+# run ahead of the other and the records behind would rightly be late): the alerts are a replay's
+# of them, from the first part's snapshot, with the new layer (the same decisions, rule by rule)
+# — the learned rules included.
+use_case 5
+echo '{}' > "$TMP/layer5.json"
+load 5 A
+"$CDRWATCH" run --config "$TMP/c5.json" --config "$TMP/layer5.json" -b "$BROKER" -G s5 --verbose \
+    > "$TMP/h.out" 2> "$TMP/h.err" &
+RUN_PID=$!
+BG_PIDS+=("$RUN_PID")
+ok_status "$(WAIT_STEP=0.1 wait_until 120 stats_at_least "$TMP/h.err" "records in" "$n_a"; echo $?)" \
+    "reload: the run processes the first part"
+echo '{"rules": [{"id": "cdr-off-hours", "severity": ' > "$TMP/layer5.json"
+kill -HUP "$RUN_PID"
+refused() { grep -q "configuration not reloaded" "$TMP/h.err"; }
+ok_status "$(WAIT_STEP=0.1 wait_until 60 refused; echo $?)" "reload: a broken file is refused"
+contains "$TMP/h.err" "configuration not reloaded, the running one stays: $TMP/layer5.json" \
+    "reload: ... with the file's error"
+ok_status "$(kill -0 "$RUN_PID"; echo $?)" "reload: ... and the run goes on"
+cat > "$TMP/layer5.json" << 'EOF'
+{"rules": [
+  {"id": "cdr-off-hours", "severity": 61},
+  {"id": "cdr-bulk-read-1h", "threshold": 30000},
+  {"id": "cdr-statement-burst-1h", "bucket": "10m"},
+  {"id": "reload-added", "name": "Added by a reload", "filter": {"object": "@cdr_objects", "action": "@read_actions"},
+   "key": ["principal"], "metric": {"kind": "sum", "field": "rows"}, "window": "1h", "bucket": "5m",
+   "threshold": 2000, "suppress": "6h", "severity": 30}
+]}
+EOF
+kill -HUP "$RUN_PID"
+reloaded() { stats_at_least "$TMP/h.err" reloads 1; }
+ok_status "$(WAIT_STEP=0.1 wait_until 60 reloaded; echo $?)" "reload: a good file is run on"
+contains "$TMP/h.err" "configuration reloaded from $TMP/layer5.json: 18 rule(s), the state of unchanged rules kept" \
+    "reload: ... saying so"
+for r in cdr-off-hours cdr-bulk-read-1h first-seen-client-host; do
+    contains "$TMP/h.err" "state: rule $r: state kept" "reload: $r keeps its state"
+done
+contains "$TMP/h.err" "state: rule cdr-statement-burst-1h changed" "reload: the rule whose bucket changed starts fresh"
+contains "$TMP/h.err" "state: rule reload-added is not in the snapshot: it starts fresh" "reload: the added rule starts fresh"
+kcat -P -b "$BROKER" -t db-audit5 -p 0 -z gzip < "$TMP/audB.jsonl"
+n_audb=$(wc -l < "$TMP/audB.jsonl")
+ok_status "$(WAIT_STEP=0.1 wait_until 120 stats_at_least "$TMP/h.err" "records in" $((n_a + n_audb)); echo $?)" \
+    "reload: the run processes the audit records of the second part"
+is "$(stats_value "$TMP/h.err" late)" 0 "reload: ... none of them late"
+stop_run "$RUN_PID"
+is "$rc" 0 "reload: the run stops cleanly"
+"$CDRWATCH" replay --quiet --config "$TMP/base.json" --config "$TMP/layer5.json" --audit "$TMP/audB.jsonl" \
+    --state-in "$TMP/a.state" 2> "$TMP/b5-err" | normalize > "$TMP/b5-alerts"
+LC_ALL=C sort -u "$TMP/a-alerts" "$TMP/b5-alerts" > "$TMP/expected5"
+"$JQ" -r '.rule.id' "$TMP/b5-alerts" | sort -u > "$TMP/rules5"
+for r in reload-added cdr-off-hours first-seen-client-host; do
+    contains "$TMP/rules5" "$r" "reload: $r raises an alert over the second part"
+done
+alerts_of 5 > "$TMP/got5"
+same_file "$TMP/got5" "$TMP/expected5" "reload: the alerts are the first part's, then a replay's of the second from its snapshot with the new layer"
 
 done_testing

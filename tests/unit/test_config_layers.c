@@ -160,6 +160,35 @@ static void test_one_or_none(const char *base)
     is_str(origin(a, "rules[0].name"), base, "one layer: its values come from it");
 }
 
+/* A reload of `run` keeps the running inputs, outputs, kafka and state settings (its clients are
+ * built on them) and names those the new files changed; everything else is the new files'. */
+static void test_keep_restart_only(void)
+{
+    static const char running[] = "{\"kafka\":{\"brokers\":\"k1:9092\",\"properties\":{\"sasl.password\":\"a\"}},"
+                                  "\"state\":{\"interval\":\"60s\"}}";
+    static const char reloaded[] =
+        "{\"kafka\":{\"brokers\":\"k2:9092\",\"properties\":{\"sasl.password\":\"b\"}},"
+        "\"inputs\":{\"cdr\":{\"csv_columns\":[\"start_time\",\"calling_msisdn\"]}},\"state\":{\"interval\":\"5s\"},"
+        "\"engine\":{\"max_keys\":77}}";
+    cw_config_t *a, *b, *c;
+    char why[512], changed[512];
+    if (cw_config_parse(pool, "running", running, strlen(running), &a, why, sizeof why) != CW_OK ||
+        cw_config_parse(pool, "reloaded", reloaded, strlen(reloaded), &b, why, sizeof why) != CW_OK ||
+        cw_config_parse(pool, "same", running, strlen(running), &c, why, sizeof why) != CW_OK) {
+        printf("Bail out! %s\n", why);
+        exit(1);
+    }
+    cw_config_keep_restart_only(b, a, changed, sizeof changed);
+    is_str(changed, "inputs.cdr.csv_columns, kafka.brokers, kafka.properties, state.interval",
+           "restart-only: the changed settings are named (a secret property too, never its value)");
+    ok(strcmp(b->brokers, "k1:9092") == 0 && b->state_interval == 60000 && b->n_kafka_props == 1 &&
+           strcmp(b->kafka_props[0].value, "a") == 0 && b->input[CW_STREAM_CDR].n_columns == a->input[CW_STREAM_CDR].n_columns,
+       "restart-only: ... and keep the running values");
+    is_int(b->max_keys, 77, "restart-only: the other settings are the reloaded file's");
+    cw_config_keep_restart_only(c, a, changed, sizeof changed);
+    is_str(changed, "", "restart-only: nothing named when nothing changed");
+}
+
 int main(void)
 {
     const char *base, *over;
@@ -174,6 +203,7 @@ int main(void)
     test_merge(base, over);
     test_errors(base);
     test_one_or_none(base);
+    test_keep_restart_only();
     if (system(apr_pstrcat(pool, "rm -rf '", dir, "'", NULL)) != 0)
         printf("# could not remove %s\n", dir);
     apr_pool_destroy(pool);

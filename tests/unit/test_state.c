@@ -488,6 +488,108 @@ static void test_parts(int cut)
     apr_pool_destroy(p);
 }
 
+/* ---- carrying the state into an engine of another configuration (run's SIGHUP) ---- */
+
+static size_t part_keys(cw_engine_t *e, int part)
+{
+    part_sel_t ps = {part, 0};
+    cw_wbuf_t w;
+    char err[256];
+    cw_state_restore_opts_t o = {true, CW_STATE_NO_SOURCE, true};
+    apr_pool_t *p;
+    size_t n;
+    apr_pool_create(&p, root);
+    cw_wbuf_init(&w);
+    cw_state_serialize_part(e, select_part, &ps, part == 0, &w, err, sizeof err);
+    {
+        cw_engine_t *alone = parted_engine(p);
+        cw_state_restore_with(alone, w.data, w.len, &o, err, sizeof err);
+        n = cw_engine_keys(alone);
+    }
+    cw_wbuf_free(&w);
+    apr_pool_destroy(p);
+    return n;
+}
+
+static cw_engine_t *carried(apr_pool_t *p, cw_engine_t *old, const char *json)
+{
+    cw_config_t *cfg;
+    cw_engine_t *e = NULL;
+    char err[512];
+    if (cw_config_parse(p, "reloaded", json, strlen(json), &cfg, err, sizeof err) != CW_OK ||
+        cw_state_carry(p, old, cfg, sink, NULL, &e, err, sizeof err) != CW_OK)
+        printf("# carry: %s\n", err);
+    return e;
+}
+
+/* The same configuration carried at `cut`: the new engine raises exactly the old one's alerts,
+ * holds the same keys, and each key stays tagged with its input partition (the checkpoint parts
+ * are the same); the old engine is left as it was. */
+static void test_carry(int cut)
+{
+    static got_t want[8192];
+    apr_pool_t *p;
+    cw_engine_t *a, *b;
+    int n_want, same = 1;
+    char name[160];
+    apr_pool_create(&p, root);
+    parted = true;
+    a = parted_engine(p);
+    feed(a, 0, cut);
+    b = carried(p, a, CONFIG);
+    if (!b) {
+        ok(0, "carry: a new engine");
+        apr_pool_destroy(p);
+        parted = false;
+        return;
+    }
+    snprintf(name, sizeof name, "carry at %d: the same keys (%zu), in the same checkpoint parts", cut, cw_engine_keys(a));
+    ok(cw_engine_keys(b) == cw_engine_keys(a) && part_keys(b, 0) == part_keys(a, 0) &&
+       part_keys(b, 2) == part_keys(a, 2) && part_keys(b, 3) == part_keys(a, 3), name);
+    n_got = 0;
+    feed(a, cut, N_REC);
+    memcpy(want, got, sizeof got);
+    n_want = n_got;
+    n_got = 0;
+    feed(b, cut, N_REC);
+    for (int i = 0; i < n_want && i < n_got; i++)
+        same &= strcmp(want[i].id, got[i].id) == 0 && want[i].at == got[i].at;
+    snprintf(name, sizeof name, "carry at %d: the new engine raises the old one's %d alerts, in order", cut, n_want);
+    ok(same && n_got == n_want && n_want > 0, name);
+    parted = false;
+    apr_pool_destroy(p);
+}
+
+static void test_carry_changes(void)
+{
+    apr_pool_t *p;
+    cw_engine_t *a;
+    const char *th_end = strstr(CONFIG, "},{\"id\":\"dist\"");
+    char *only_th, *added, *low;
+    size_t th_keys;
+    apr_pool_create(&p, root);
+    only_th = apr_psprintf(p, "%.*s}]}", (int)(th_end - CONFIG), CONFIG);
+    a = engine(p, only_th);
+    feed(a, 0, 1500);
+    th_keys = cw_engine_keys(a);
+    low = replace(p, only_th, "\"threshold\":400", "\"threshold\":40");
+    is_int(cw_engine_keys(carried(p, a, low)), th_keys, "carry: a changed threshold keeps the rule's state");
+    is_int(cw_engine_keys(carried(p, a, replace(p, only_th, "\"bucket\":\"10m\"", "\"bucket\":\"5m\""))), 0,
+           "carry: a changed bucket starts the rule fresh");
+    added = apr_psprintf(p, "%.*s,{\"id\":\"new\",\"name\":\"new\",\"window\":\"1h\",\"bucket\":\"1h\",\"threshold\":9}]}",
+                         (int)(strlen(only_th) - 2), only_th);
+    {
+        cw_engine_t *b = carried(p, a, added);
+        is_int(b ? cw_engine_rule_count(b) : 0, 2, "carry: an added rule is in the new engine");
+        is_int(b ? cw_engine_keys(b) : 0, th_keys, "... starting fresh, the kept rule with its keys");
+        feed(b, 1500, 1600);
+        ok(cw_engine_keys(b) > th_keys, "... and tracks keys from the next record on");
+    }
+    /* the running engine is what it was: a fresh carry from it still holds the same keys */
+    is_int(cw_engine_keys(a), th_keys, "carry: the old engine is left as it was");
+    apr_pool_destroy(p);
+}
+
 int main(void)
 {
     static const int cuts[] = {1, 2, 17, 100, 288, 577, 1000, 1013, 1500, 2210, 2399, 2950, 3333, 3999};
@@ -510,6 +612,10 @@ int main(void)
         test_parts(cuts[i]);
     test_bad_input();
     test_config_changes();
+    for (size_t i = 1; i < sizeof cuts / sizeof cuts[0] - 1; i += 4)
+        test_carry(cuts[i]);
+    test_carry(cuts[sizeof cuts / sizeof cuts[0] - 3]);
+    test_carry_changes();
     test_file();
     apr_pool_destroy(root);
     apr_terminate();
