@@ -241,7 +241,7 @@ static void test_bad_input(void)
     memcpy(d, w.data, w.len);
     d[8] = 3;
     restore_into_fresh(d, w.len, err, sizeof err);
-    is_str(err, "format version 3, this build reads 1", "another format version is refused, saying which");
+    is_str(err, "format version 3, this build reads 2", "another format version is refused, saying which");
     memcpy(d, w.data, w.len);
     d[w.len / 2] ^= 0x10;
     restore_into_fresh(d, w.len, err, sizeof err);
