@@ -218,6 +218,29 @@ static void encode_key(out_t *o, const cw_alert_t *a)
     puts_(o, "}");
 }
 
+/* cdrwatch.detection: which test fired, the floor, and the key's own figures */
+static void encode_detection(out_t *o, const cw_alert_t *a)
+{
+    if (!a->test)
+        return;
+    member_str(o, ",\"detection\":{\"test\":", a->test, 16);
+    member_number(o, ",\"floor\":", (double)a->floor);
+    if (a->profile >= 0)
+        member_number(o, ",\"profile\":", a->profile);
+    if (a->peak >= 0)
+        member_number(o, ",\"peak\":", a->peak);
+    if (a->n_new_fields) {
+        puts_(o, ",\"new\":[");
+        for (int i = 0; i < a->n_new_fields; i++) {
+            if (i)
+                puts_(o, ",");
+            str(o, cw_field_name(a->new_fields[i]), 32);
+        }
+        puts_(o, "]");
+    }
+    puts_(o, "}");
+}
+
 /* cdrwatch.metric and cdrwatch.detail */
 static void encode_metric(out_t *o, const cw_alert_t *a)
 {
@@ -235,6 +258,7 @@ static void encode_metric(out_t *o, const cw_alert_t *a)
         puts_(o, "}");
     }
     puts_(o, "}");
+    encode_detection(o, a);
     if (a->detail_name) {
         puts_(o, ",\"detail\":{");
         str(o, a->detail_name, 64);

@@ -1,6 +1,8 @@
 /*
  * baseline.c — hour-of-week EWMA profiles (see baseline.h).
  */
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include "cdrwatch/baseline.h"
 
@@ -138,4 +140,69 @@ const char *cw_base_level_name(cw_base_level_t l)
 {
     static const char *const names[] = {"none", "hour_of_week", "hour_of_day", "overall"};
     return names[l];
+}
+
+/* ---- peaks ---- */
+
+/* bfloat16 rounded towards zero: a stored peak is never above the value seen. */
+static inline uint16_t to_bf16_down(double d)
+{
+    float f = (float)d;
+    uint32_t u;
+    if (!(d > 0))
+        return 0;
+    if ((double)f > d)
+        f = nextafterf(f, 0);
+    memcpy(&u, &f, sizeof u);
+    return (uint16_t)(u >> 16);
+}
+
+static inline int64_t day_of(cw_time_t t)
+{
+    int64_t d = t / CW_MS_PER_DAY;
+    return (t % CW_MS_PER_DAY < 0) ? d - 1 : d;
+}
+
+void cw_peaks_init(cw_peaks_t *p)
+{
+    memset(p, 0, sizeof *p);
+    for (int i = 0; i < CW_PEAK_DAYS; i++)
+        p->day[i] = INT32_MIN;
+}
+
+void cw_peaks_add(cw_peaks_t *p, cw_time_t t, double v)
+{
+    int64_t day = day_of(t);
+    int row = (int)(((day % CW_PEAK_DAYS) + CW_PEAK_DAYS) % CW_PEAK_DAYS);
+    int hour = (int)((t - day * CW_MS_PER_DAY) / CW_MS_PER_HOUR);
+    uint16_t b = to_bf16_down(v);
+    if (p->day[row] != (int32_t)day) {
+        if (p->day[row] != INT32_MIN && p->day[row] > (int32_t)day)
+            return; /* a late record of a day already overwritten */
+        memset(p->peak[row], 0, sizeof p->peak[row]);
+        p->day[row] = (int32_t)day;
+    }
+    /* positive bfloat16 values order as their bit patterns */
+    if (b > p->peak[row][hour])
+        p->peak[row][hour] = b;
+}
+
+double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, bool same_hour)
+{
+    int64_t today = day_of(t);
+    int hour_now = (int)((t - today * CW_MS_PER_DAY) / CW_MS_PER_HOUR);
+    double high = -1;
+    for (int row = 0; row < CW_PEAK_DAYS; row++) {
+        int64_t day = p->day[row];
+        if (p->day[row] == INT32_MIN || day > today || day <= today - CW_PEAK_DAYS)
+            continue;
+        for (int h = same_hour ? hour_now : 0; h < (same_hour ? hour_now + 1 : 24); h++) {
+            cw_time_t end = day * CW_MS_PER_DAY + (cw_time_t)(h + 1) * CW_MS_PER_HOUR;
+            if (end > t - window)
+                continue; /* that hour overlaps the window being judged */
+            if (from_bf16(p->peak[row][h]) > high)
+                high = from_bf16(p->peak[row][h]);
+        }
+    }
+    return high;
 }

@@ -223,6 +223,18 @@ static const option_t rule_options[] = {
      "Observations an hour-of-week slot needs before it is used on its own."},
     {"baseline.alpha", T_NUMBER, "0.3", 0, 1, RULE(baseline_alpha), 0,
      "Weight of a new hour in the moving averages (0 < alpha <= 1)."},
+    {"adaptive", T_OBJECT, NULL, 0, 0, NOOFF, 0,
+     "Kind threshold: after learning, a crossing the key's own history explains does not alert; "
+     "a key without history still meets the threshold from its first record (doc/rules.md, "
+     "\"Adaptive floors\")."},
+    {"adaptive.factor", T_NUMBER, "0", 0, 1000, RULE(adaptive_factor), 0,
+     "Explained when the value is at most factor * the key's own highest value of that window "
+     "in the last 14 days, at the same hour of day for windows shorter than a day (0: off)."},
+    {"adaptive.seen", T_KEY, "[]", 0, CW_KEY_FIELDS_MAX, RULE(adaptive_seen_list), 0,
+     "Explained when the record's values of these fields (e.g. [\"object\", \"action\"]) were "
+     "already seen for the key ([]: off)."},
+    {"adaptive.learning", T_DURATION, "\"7d\"", 0, 365 * CW_MS_PER_DAY, RULE(adaptive_learning), 0,
+     "A key's history explains nothing until its first record is this old."},
     {"seen", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Kind first_seen."},
     {"seen.field", T_TEXTFIELD, "\"\"", 0, 0, RULE(seen_field), 0,
      "The field whose new values are reported (client_host, client_app, action, object...); "
@@ -1517,6 +1529,10 @@ static cw_status_t check_metric(ctx_t *c, const char *at, const cw_rule_t *r)
                                        "(distinct counts do not add up hour by hour)");
     if (r->baseline_alpha <= 0)
         return fail(c, AT("baseline.alpha"), "expected a number above 0 and at most 1, got 0");
+    if (r->adaptive_factor > 0 && r->n_adaptive_seen > 0)
+        return fail(c, AT("adaptive"), "expected either factor or seen, not both");
+    if (r->adaptive_factor > 0 && r->adaptive_factor < 1)
+        return fail(c, AT("adaptive.factor"), "expected 0 (off) or at least 1, got %g", r->adaptive_factor);
     return CW_OK;
 #undef AT
 }
@@ -1535,6 +1551,8 @@ static cw_status_t check_rule(ctx_t *c, const char *path, cw_rule_t *r, const cJ
     }
     if (r->max_keys == 0)
         r->max_keys = c->cfg->max_keys;
+    if (r->kind != CW_KIND_THRESHOLD && (r->adaptive_factor > 0 || r->n_adaptive_seen > 0))
+        return fail(c, AT("adaptive"), "expected only with kind \"threshold\"");
     switch (r->kind) {
     case CW_KIND_THRESHOLD:
         if ((st = check_windows(c, at, r, obj)) != CW_OK || (st = check_metric(c, at, r)) != CW_OK)

@@ -81,6 +81,8 @@ typedef struct {
     size_t win_off[CW_WINDOWS_MAX];
     size_t hll_off[CW_WINDOWS_MAX]; /* 0: none */
     size_t base_off;                /* 0: no baseline */
+    size_t peak_off[CW_WINDOWS_MAX];  /* adaptive peaks of each window; 0: none */
+    bool adaptive;                  /* the rule has adaptive floors (peaks, or pairs seen) */
     const char *metric_name;
     const char *window_name[CW_WINDOWS_MAX];
     const char *new_key_name; /* first_seen: detail name of a key never seen ("new_key_client_host") */
@@ -161,6 +163,15 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
             rt->base_off = value;
             value += align8(sizeof(cw_baseline_t));
         }
+        for (int w = 0; r->adaptive_factor > 0 && w < r->n_windows; w++) {
+            rt->peak_off[w] = value;
+            value += align8(sizeof(cw_peaks_t));
+        }
+        rt->adaptive = r->adaptive_factor > 0 || r->n_adaptive_seen > 0;
+        /* adaptive seen: the (key, values) pairs, as a 64-bit hash, as first_seen keeps them */
+        if (r->n_adaptive_seen > 0 &&
+            cw_keytab_create(pool, (size_t)r->max_keys, sizeof(uint64_t), sizeof(seen_pair_t), &rt->pairs) != CW_OK)
+            goto nomem;
         break;
     case CW_KIND_FIRST_SEEN:
         value = sizeof(seen_key_t);
@@ -522,28 +533,182 @@ static void distinct_add(cw_engine_t *e, const rule_rt_t *rt, th_state_t *st, in
     (void)win;
 }
 
+static inline cw_baseline_t *base_of(const rule_rt_t *rt, th_state_t *st)
+{
+    return rt->base_off ? (cw_baseline_t *)((char *)st + rt->base_off) : NULL;
+}
+static inline cw_peaks_t *peaks_of(const rule_rt_t *rt, th_state_t *st, int w)
+{
+    return rt->peak_off[w] ? (cw_peaks_t *)((char *)st + rt->peak_off[w]) : NULL;
+}
+
+static void threshold_init(const rule_rt_t *rt, th_state_t *st, cw_time_t ts)
+{
+    const cw_rule_t *r = rt->rule;
+    st->first_ts = ts;
+    st->suppressed_until = INT64_MIN;
+    for (int w = 0; w < r->n_windows; w++) {
+        cw_window_init(win_of(rt, st, w), rt->nb[w]);
+        for (int k = 0; rt->hll_off[w] && k < rt->nb[w]; k++)
+            cw_hll_init(&hll_of(rt, st, w)[k]);
+        if (peaks_of(rt, st, w))
+            cw_peaks_init(peaks_of(rt, st, w));
+    }
+    if (base_of(rt, st))
+        cw_baseline_init(base_of(rt, st));
+}
+
+/* adaptive seen: a hash of (key, the record's values of the seen fields), in e->pairbuf */
+static void seen_pair(cw_engine_t *e, const cw_rule_t *r, const cw_event_t *ev, size_t keylen)
+{
+    uint64_t h = cw_hash64(e->keybuf, keylen, 0x61646170);
+    for (int i = 0; i < r->n_adaptive_seen; i++) {
+        const char *s = cw_event_str(ev, r->adaptive_seen[i]);
+        h = cw_hash64(s, strlen(s) + 1, h); /* with the NUL: ("ab","c") differs from ("a","bc") */
+    }
+    memcpy(e->pairbuf, &h, sizeof h);
+}
+
+/* How a crossing of a window's floor was judged: the figures its alert reports. */
+typedef struct {
+    double mean, var, limit; /* baseline; limit: the effective threshold */
+    cw_base_level_t level;
+    bool profiled;           /* a profile of the key took part (baseline or adaptive) */
+    double profile, peak;    /* the own figure exceeded, the key's own peak; -1: none */
+    bool seen_new;           /* adaptive seen: the record's values are new for the key */
+} verdict_t;
+
+/* The baseline's test of a crossing: true when the key's profile does not explain it. */
+static bool baseline_exceeded(const rule_rt_t *rt, th_state_t *st, int w, cw_time_t ts, double value, verdict_t *vd)
+{
+    const cw_rule_t *r = rt->rule;
+    const cw_window_spec_t *ws = &r->windows[w];
+    int hours = (int)((ws->window + CW_MS_PER_HOUR - 1) / CW_MS_PER_HOUR);
+    double mean, var;
+    if (ts - st->first_ts < r->baseline_learning)
+        return false;
+    vd->level = cw_baseline_expect(base_of(rt, st), ts, hours, (int)r->baseline_min_observations, &mean, &var);
+    if (vd->level == CW_BASE_NONE)
+        return false;
+    /* the floor is inclusive (like a static threshold); the profile tests are strict */
+    if (r->baseline_ratio > 0 && !(value > r->baseline_ratio * mean))
+        return false;
+    if (r->baseline_sigma > 0 && !(value > mean + r->baseline_sigma * sqrt(var)))
+        return false;
+    if (r->baseline_ratio * mean > vd->limit)
+        vd->limit = r->baseline_ratio * mean;
+    if (r->baseline_sigma > 0 && mean + r->baseline_sigma * sqrt(var) > vd->limit)
+        vd->limit = mean + r->baseline_sigma * sqrt(var);
+    vd->mean = mean;
+    vd->var = var;
+    vd->profiled = true;
+    vd->profile = vd->limit;
+    return true;
+}
+
+/* The adaptive test of a crossing, once the key has learned: true when its own history does
+ * not explain it. A key without history (too young, or no peak old enough) is left to the
+ * floor. pair_known: the record's seen values were already in the key's pairs. */
+static bool adaptive_exceeded(const rule_rt_t *rt, th_state_t *st, int w, cw_time_t ts, double value,
+                              bool pair_known, verdict_t *vd)
+{
+    const cw_rule_t *r = rt->rule;
+    const cw_window_spec_t *ws = &r->windows[w];
+    if (ts - st->first_ts < r->adaptive_learning)
+        return true;
+    if (r->n_adaptive_seen > 0) {
+        if (pair_known)
+            return false;
+        vd->profiled = vd->seen_new = true;
+        return true;
+    }
+    if (peaks_of(rt, st, w)) {
+        double high = cw_peaks_high(peaks_of(rt, st, w), ts, ws->window, ws->window < CW_MS_PER_DAY);
+        if (high < 0)
+            return true;
+        if (value <= r->adaptive_factor * high)
+            return false;
+        vd->profiled = true;
+        vd->peak = high;
+        if (r->adaptive_factor * high > vd->profile)
+            vd->profile = r->adaptive_factor * high;
+    }
+    return true;
+}
+
+static void threshold_alert(cw_engine_t *e, rule_rt_t *rt, th_state_t *st, int w, cw_view_t *v, size_t keylen,
+                            double value, const verdict_t *vd)
+{
+    const cw_rule_t *r = rt->rule;
+    const cw_window_spec_t *ws = &r->windows[w];
+    cw_window_t *win = win_of(rt, st, w);
+    cw_alert_t a;
+    uint32_t src;
+    int64_t off;
+    alert_init(e, rt, &a, v->ev, keylen);
+    cw_window_bounds(win, rt->nb[w], ws->bucket, &a.window_start, &a.window_end);
+    a.window_name = rt->window_name[w];
+    a.value = value;
+    a.threshold = vd->limit;
+    a.records = win->count;
+    if (cw_window_first(win, rt->nb[w], &src, &off))
+        a.first = position(e, src, off);
+    if (rt->base_off) {
+        a.has_baseline = true;
+        a.baseline_mean = vd->mean;
+        a.baseline_sd = sqrt(vd->var);
+        a.baseline_level = cw_base_level_name(vd->level);
+    }
+    a.floor = ws->threshold;
+    a.test = !vd->profiled ? "static" : ws->threshold > 0 ? "both" : "profile";
+    a.profile = vd->profile;
+    a.peak = vd->peak;
+    if (vd->seen_new) {
+        a.new_fields = r->adaptive_seen;
+        a.n_new_fields = r->n_adaptive_seen;
+    }
+    gather_evidence(e, rt, v, &a);
+    emit(e, &a);
+}
+
+/* Window w of a key after the record was added: alert on a crossing that neither the floor's
+ * profile tests nor the key's own history explain. */
+static void threshold_check(cw_engine_t *e, rule_rt_t *rt, th_state_t *st, int w, cw_view_t *v, size_t keylen,
+                            double value, bool pair_known)
+{
+    const cw_window_spec_t *ws = &rt->rule->windows[w];
+    verdict_t vd = {0, 0, (double)ws->threshold, CW_BASE_NONE, false, -1, -1, false};
+    if ((st->fired >> w & 1) || value < (double)ws->threshold)
+        return;
+    if (rt->base_off && !baseline_exceeded(rt, st, w, v->ev->ts, value, &vd))
+        return;
+    if (rt->adaptive && !adaptive_exceeded(rt, st, w, v->ev->ts, value, pair_known, &vd))
+        return; /* explained: not fired, so the next record is judged again */
+    st->fired |= 1u << w;
+    if (v->ev->ts < st->suppressed_until) {
+        e->metrics.suppressed++;
+        return;
+    }
+    threshold_alert(e, rt, st, w, v, keylen, value, &vd);
+    st->suppressed_until = v->ev->ts + rt->rule->suppress;
+}
+
 static void apply_threshold(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
 {
     const cw_rule_t *r = rt->rule;
     const cw_event_t *ev = v->ev;
-    bool created;
+    bool created, pair_known = false;
     size_t keylen = cw_rule_key(r, ev, e->keybuf, e->keybuf_len);
     th_state_t *st = cw_keytab_get(rt->keys, e->keybuf, keylen, &created);
     int64_t contrib = cw_rule_value(r, ev);
-    cw_baseline_t *base = rt->base_off ? (cw_baseline_t *)((char *)st + rt->base_off) : NULL;
 
     if (!st)
         return;
-    if (created) {
-        st->first_ts = ev->ts;
-        st->suppressed_until = INT64_MIN;
-        for (int w = 0; w < r->n_windows; w++) {
-            cw_window_init(win_of(rt, st, w), rt->nb[w]);
-            for (int k = 0; rt->hll_off[w] && k < rt->nb[w]; k++)
-                cw_hll_init(&hll_of(rt, st, w)[k]);
-        }
-        if (base)
-            cw_baseline_init(base);
+    if (created)
+        threshold_init(rt, st, ev->ts);
+    if (rt->pairs) {
+        seen_pair(e, r, ev, keylen);
+        pair_known = cw_keytab_find(rt->pairs, e->pairbuf, sizeof(uint64_t)) != NULL;
     }
     e->rec_rules |= rt->bit < 64 ? UINT64_C(1) << rt->bit : 0;
     for (int w = 0; w < r->n_windows; w++) {
@@ -561,59 +726,18 @@ static void apply_threshold(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
         if (r->metric == CW_METRIC_DISTINCT)
             distinct_add(e, rt, st, w, v);
         value = window_value(rt, st, w);
-        if ((st->fired >> w & 1) || value < (double)ws->threshold)
-            continue;
-        /* crossed the floor: with a baseline, also above the key's own profile */
-        double mean = 0, var = 0, limit = (double)ws->threshold;
-        cw_base_level_t level = CW_BASE_NONE;
-        if (base) {
-            int hours = (int)((ws->window + CW_MS_PER_HOUR - 1) / CW_MS_PER_HOUR);
-            if (ev->ts - st->first_ts < r->baseline_learning)
-                continue;
-            level = cw_baseline_expect(base, ev->ts, hours, (int)r->baseline_min_observations, &mean, &var);
-            if (level == CW_BASE_NONE)
-                continue;
-            /* the floor is inclusive (like a static threshold); the profile tests are strict */
-            if (r->baseline_ratio > 0 && !(value > r->baseline_ratio * mean))
-                continue;
-            if (r->baseline_sigma > 0 && !(value > mean + r->baseline_sigma * sqrt(var)))
-                continue;
-            if (r->baseline_ratio * mean > limit)
-                limit = r->baseline_ratio * mean;
-            if (r->baseline_sigma > 0 && mean + r->baseline_sigma * sqrt(var) > limit)
-                limit = mean + r->baseline_sigma * sqrt(var);
-        }
-        st->fired |= 1u << w;
-        if (ev->ts < st->suppressed_until) {
-            e->metrics.suppressed++;
-            continue;
-        }
-        {
-            cw_alert_t a;
-            uint32_t src;
-            int64_t off;
-            alert_init(e, rt, &a, ev, keylen);
-            cw_window_bounds(win, rt->nb[w], ws->bucket, &a.window_start, &a.window_end);
-            a.window_name = rt->window_name[w];
-            a.value = value;
-            a.threshold = limit;
-            a.records = win->count;
-            if (cw_window_first(win, rt->nb[w], &src, &off))
-                a.first = position(e, src, off);
-            if (base) {
-                a.has_baseline = true;
-                a.baseline_mean = mean;
-                a.baseline_sd = sqrt(var);
-                a.baseline_level = cw_base_level_name(level);
-                a.floor = ws->threshold;
-            }
-            gather_evidence(e, rt, v, &a);
-            emit(e, &a);
-        }
-        st->suppressed_until = ev->ts + r->suppress;
+        threshold_check(e, rt, st, w, v, keylen, value, pair_known);
+        if (peaks_of(rt, st, w))
+            cw_peaks_add(peaks_of(rt, st, w), ev->ts, value);
     }
-    if (base)
-        cw_baseline_add(base, ev->ts, (double)contrib, r->baseline_alpha);
+    if (rt->pairs && !pair_known) {
+        bool pair_new;
+        seen_pair_t *p = cw_keytab_get(rt->pairs, e->pairbuf, sizeof(uint64_t), &pair_new);
+        if (p && pair_new)
+            p->ts = ev->ts;
+    }
+    if (base_of(rt, st))
+        cw_baseline_add(base_of(rt, st), ev->ts, (double)contrib, r->baseline_alpha);
 }
 
 /* ---- first_seen ---- */
@@ -1112,6 +1236,9 @@ static void save_threshold(const rule_rt_t *rt, cw_wbuf_t *w, th_state_t *st)
         cw_wbuf_u8(w, rt->hll_off[wi] != 0);
         for (int k = 0; rt->hll_off[wi] && k < rt->nb[wi]; k++)
             cw_state_put_hll(w, &hll_of(rt, st, wi)[k]);
+        cw_wbuf_u8(w, rt->peak_off[wi] != 0);
+        if (rt->peak_off[wi])
+            cw_state_put_peaks(w, peaks_of(rt, st, wi));
     }
     cw_wbuf_u8(w, rt->base_off != 0);
     if (rt->base_off)
@@ -1229,6 +1356,10 @@ static bool load_threshold(const rule_rt_t *rt, cw_rbuf_t *r, th_state_t *st, co
             cw_rbuf_fail(r, "rule %s: distinct sketches differ from its definition", r0->id);
         for (int k = 0; rt->hll_off[wi] && k < rt->nb[wi] && !r->failed; k++)
             cw_state_get_hll(r, &hll_of(rt, st, wi)[k]);
+        if ((cw_rbuf_u8(r) != 0) != (rt->peak_off[wi] != 0) && !r->failed)
+            cw_rbuf_fail(r, "rule %s: adaptive peaks differ from its definition", r0->id);
+        if (rt->peak_off[wi] && !r->failed)
+            cw_state_get_peaks(r, peaks_of(rt, st, wi));
     }
     if ((cw_rbuf_u8(r) != 0) != (rt->base_off != 0) && !r->failed)
         cw_rbuf_fail(r, "rule %s: baseline differs from its definition", r0->id);

@@ -237,6 +237,11 @@ uint64_t cw_rule_fingerprint(const cw_rule_t *r)
         h = fp_i64(h, r->baseline_sigma > 0 || r->baseline_ratio > 0);
         if (r->baseline_sigma > 0 || r->baseline_ratio > 0)
             h = cw_hash64(&r->baseline_alpha, sizeof r->baseline_alpha, h);
+        /* adaptive: peaks kept or not, and which fields make a pair seen (not the factor) */
+        h = fp_i64(h, r->adaptive_factor > 0);
+        h = fp_i64(h, r->n_adaptive_seen);
+        for (int i = 0; i < r->n_adaptive_seen; i++)
+            h = fp_i64(h, r->adaptive_seen[i]);
         break;
     case CW_KIND_FIRST_SEEN: h = fp_i64(h, r->seen_field); break;
     case CW_KIND_SEQUENCE: h = fp_str(fp_filter(h, &r->trigger), r->extract); break;

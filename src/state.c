@@ -296,6 +296,25 @@ void cw_state_put_baseline(cw_wbuf_t *w, const cw_baseline_t *b)
     cw_wbuf_bytes(w, b->n, CW_BASELINE_SLOTS);
 }
 
+void cw_state_put_peaks(cw_wbuf_t *w, const cw_peaks_t *p)
+{
+    for (int d = 0; d < CW_PEAK_DAYS; d++) {
+        cw_wbuf_u32(w, (uint32_t)p->day[d]);
+        for (int h = 0; h < 24; h++)
+            cw_wbuf_u16(w, p->peak[d][h]);
+    }
+}
+
+bool cw_state_get_peaks(cw_rbuf_t *r, cw_peaks_t *p)
+{
+    for (int d = 0; d < CW_PEAK_DAYS; d++) {
+        p->day[d] = (int32_t)cw_rbuf_u32(r);
+        for (int h = 0; h < 24; h++)
+            p->peak[d][h] = cw_rbuf_u16(r);
+    }
+    return !r->failed;
+}
+
 bool cw_state_get_baseline(cw_rbuf_t *r, cw_baseline_t *b)
 {
     const unsigned char *p;

@@ -31,6 +31,14 @@ typedef struct {
     double baseline_mean, baseline_sd;
     const char *baseline_level;  /* hour_of_week, hour_of_day, overall */
     int64_t floor;               /* the static floor, with a baseline */
+    /* cdrwatch.detection (threshold rules): which test fired — "static" (the floor alone: no
+     * profile of the key was used), "profile" (the key's own profile alone: a floor of 0) or
+     * "both" (the floor, and the key's own profile did not explain the value) */
+    const char *test;
+    double profile;              /* the own-profile figure the value exceeded; < 0: none */
+    double peak;                 /* adaptive peaks: the key's own highest value; < 0: none */
+    const cw_field_t *new_fields; /* adaptive seen: the fields whose values were new */
+    int n_new_fields;
     uint64_t records;            /* records counted in the window */
     cw_pos_t first;              /* oldest record still in the window */
     cw_pos_t last;               /* the record that raised it, or the last one seen (silence) */

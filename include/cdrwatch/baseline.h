@@ -11,6 +11,7 @@
 #ifndef CDRWATCH_BASELINE_H
 #define CDRWATCH_BASELINE_H
 
+#include <stdbool.h>
 #include "cdrwatch/common.h"
 
 #define CW_BASELINE_SLOTS 168
@@ -38,5 +39,27 @@ void cw_baseline_add(cw_baseline_t *b, cw_time_t t, double v, double alpha);
 cw_base_level_t cw_baseline_expect(const cw_baseline_t *b, cw_time_t t, int hours, int min_obs,
                                    double *mean, double *var);
 const char *cw_base_level_name(cw_base_level_t l);
+
+/*
+ * A key's peaks: the highest value its window reached in each clock hour of the last
+ * CW_PEAK_DAYS days (a row per day, a column per hour of day), kept so that a crossing of a
+ * static floor can be explained by the key's own history (the adaptive floors of
+ * doc/rules.md). Values are bfloat16 rounded down, so a peak never claims more than was seen.
+ * 728 bytes. No allocation.
+ */
+#define CW_PEAK_DAYS 14
+typedef struct {
+    int32_t day[CW_PEAK_DAYS];       /* day number (t / 1 d) of each row; INT32_MIN: empty */
+    uint16_t peak[CW_PEAK_DAYS][24]; /* bfloat16, 0 for an hour without a record */
+} cw_peaks_t;
+
+void cw_peaks_init(cw_peaks_t *p);
+/* The window's value was v at time t (a row older than CW_PEAK_DAYS is reused). */
+void cw_peaks_add(cw_peaks_t *p, cw_time_t t, double v);
+/* The highest value of the key's history that a crossing at t of a window of length `window`
+ * may be compared with: only hours that ended at least `window` before t (so the history does
+ * not overlap the window being judged) and, with same_hour, only hours of t's hour of day.
+ * Returns -1 when no row qualifies (a key without history there). */
+double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, bool same_hour);
 
 #endif

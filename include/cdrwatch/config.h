@@ -165,6 +165,20 @@ typedef struct {
     cw_time_t baseline_learning;
     int64_t baseline_min_observations;
     double baseline_alpha;
+    /* adaptive floors (doc/rules.md): once the key's first record is adaptive_learning old, a
+     * crossing its own history explains does not alert. Peaks: explained when the value is at
+     * most adaptive_factor times the key's own highest value of the window over the last 14
+     * days (at the same hour of day for windows under a day; 0: off). Seen: explained when the
+     * record's values of these fields were seen for the key before (n 0: off). */
+    double adaptive_factor;
+    cw_time_t adaptive_learning;
+    union {
+        cw_key_list_t adaptive_seen_list;
+        struct {
+            cw_field_t adaptive_seen[CW_KEY_FIELDS_MAX];
+            int n_adaptive_seen;
+        };
+    };
     /* first_seen */
     cw_field_t seen_field;
     bool seen_new_principal;

@@ -28,7 +28,7 @@
 #include "cdrwatch/window.h"
 
 #define CW_STATE_MAGIC "CDRWSTAT" /* 8 bytes */
-#define CW_STATE_VERSION 1u
+#define CW_STATE_VERSION 2u /* 2: adaptive peaks in threshold keys */
 #define CW_STATE_HEADER 24 /* magic 8, version 4, checksum 4, body length 8 */
 
 /* ---- the codec: a growing write buffer and a bounds-checked reader ---- */
@@ -88,6 +88,9 @@ void cw_state_put_hll(cw_wbuf_t *w, const cw_hll_t *h);
 bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *h);
 void cw_state_put_baseline(cw_wbuf_t *w, const cw_baseline_t *b);
 bool cw_state_get_baseline(cw_rbuf_t *r, cw_baseline_t *b);
+/* A window's adaptive peaks (baseline.h): the day of each row, then its 24 bfloat16 peaks. */
+void cw_state_put_peaks(cw_wbuf_t *w, const cw_peaks_t *p);
+bool cw_state_get_peaks(cw_rbuf_t *r, cw_peaks_t *p);
 
 /* ---- snapshots ---- */
 

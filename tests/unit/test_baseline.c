@@ -1,10 +1,33 @@
-/* test_baseline.c — hour-of-week profiles: slots, zero hours, EWMA arithmetic, fallbacks. */
+/* test_baseline.c — hour-of-week profiles: slots, zero hours, EWMA arithmetic, fallbacks; and
+ * the adaptive peaks: per hour of day, never overlapping the window judged, 14 days kept. */
 #include <math.h>
 #include "cdrwatch/baseline.h"
 #include "tap.h"
 
 #define H CW_MS_PER_HOUR
 static const cw_time_t MONDAY = 1772409600000LL; /* 2026-03-02T00:00:00Z, a Monday */
+
+static void test_peaks(void)
+{
+    const cw_time_t D = 24 * H;
+    cw_peaks_t p;
+    cw_peaks_init(&p);
+    ok(cw_peaks_high(&p, MONDAY + D, H, true) < 0, "peaks: no history, no figure");
+    cw_peaks_add(&p, MONDAY + 2 * H + 60000, 300);
+    cw_peaks_add(&p, MONDAY + 2 * H + 120000, 200); /* lower: the peak stays 300 */
+    cw_peaks_add(&p, MONDAY + 5 * H, 50);
+    ok(cw_peaks_high(&p, MONDAY + D + 2 * H + 60000, H, true) == 300, "peaks: the same hour of an earlier day: 300");
+    ok(cw_peaks_high(&p, MONDAY + D + 3 * H, H, true) == 0, "peaks: another hour of a day with history: 0");
+    ok(cw_peaks_high(&p, MONDAY + 2 * H + 30 * 60000, H, true) < 0, "peaks: the hour being judged is not its own history");
+    /* a 24-hour window at Tuesday 04:00 covers Monday 04:00 on: only Monday 02-03 qualifies */
+    ok(cw_peaks_high(&p, MONDAY + D + 4 * H, D, false) == 300, "peaks: a day window compares with hours that ended a day before");
+    ok(cw_peaks_high(&p, MONDAY + D + 2 * H, D, false) == 0, "peaks: ... and not with the hours it overlaps (02 on)");
+    ok(cw_peaks_high(&p, MONDAY + 14 * D + 2 * H, H, true) < 0, "peaks: history older than 14 days is forgotten");
+    cw_peaks_add(&p, MONDAY + 14 * D + 9 * H, 7);
+    ok(cw_peaks_high(&p, MONDAY + 15 * D + 2 * H, H, true) == 0, "peaks: a row reused 14 days later starts empty");
+    cw_peaks_add(&p, MONDAY + 3 * H, 1000); /* a late record of a day whose row was reused */
+    ok(cw_peaks_high(&p, MONDAY + 15 * D + 9 * H, H, true) == 7, "peaks: a late record does not overwrite a newer day");
+}
 
 int main(void)
 {
@@ -50,5 +73,6 @@ int main(void)
         ok(mean >= m1, "the 24-hour total includes the 10h hour");
     }
     is_str(cw_base_level_name(CW_BASE_HOUR_OF_DAY), "hour_of_day", "level names");
+    test_peaks();
     return done_testing();
 }

@@ -12,6 +12,9 @@ typedef struct {
     cw_time_t start, end, at;
     uint64_t records;
     int64_t first_line;
+    char test[16];       /* cdrwatch.detection.test */
+    double profile, peak;
+    int n_new;
 } seen_t;
 
 static seen_t seen[32];
@@ -34,6 +37,10 @@ static void sink(void *ctx, const cw_alert_t *a)
     s->at = a->ev->ts;
     s->records = a->records;
     s->first_line = a->first.offset;
+    snprintf(s->test, sizeof s->test, "%s", a->test ? a->test : "");
+    s->profile = a->profile;
+    s->peak = a->peak;
+    s->n_new = a->n_new_fields;
 }
 
 static cw_engine_t *engine_for(const char *json)
@@ -161,6 +168,61 @@ static void test_keys_and_eviction(void)
     is_int(n_seen, 1, "a was evicted: its 99 rows are gone, 1 does not cross");
 }
 
+/* Adaptive floors, peaks: a key with history is judged by its own peak at that hour (both
+ * directions), a key without history by the floor from its first record. */
+static const char *CONFIG_PEAKS =
+    "{\"rules\":[{\"id\":\"bulk\",\"name\":\"Bulk\",\"filter\":{\"object\":\"*cdr*\"},"
+    "\"metric\":{\"kind\":\"sum\",\"field\":\"rows\"},\"window\":\"1h\",\"bucket\":\"5m\","
+    "\"threshold\":100,\"suppress\":\"1m\",\"adaptive\":{\"factor\":1.5,\"learning\":\"1d\"}}]}";
+
+static void test_adaptive_peaks(void)
+{
+    const cw_time_t DAY = 1440 * MIN, H = 60 * MIN;
+    cw_engine_t *e = engine_for(CONFIG_PEAKS);
+    line_no = 0;
+    feed(e, "batch", T0 + 2 * H, 200, "cdr", false); /* day 0: no history yet */
+    is_int(n_seen, 1, "peaks: a key in its learning period meets the floor");
+    is_str(seen[0].test, "static", "... and the alert says the static floor fired");
+    feed(e, "batch", T0 + DAY + 2 * H, 250, "cdr", false); /* 250 <= 1.5 x 200 */
+    is_int(n_seen, 1, "peaks: after learning, 250 rows at an hour where the key read 200 is explained");
+    feed(e, "batch", T0 + 2 * DAY + 2 * H, 400, "cdr", false); /* 400 > 1.5 x 250 */
+    is_int(n_seen, 2, "peaks: 400 rows at that hour exceed 1.5 x its own peak (250): alert");
+    is_str(seen[1].test, "both", "... the floor and the own profile both fired");
+    ok(seen[1].profile == 375 && seen[1].peak == 250, "... compared with 1.5 x its peak 250 = 375");
+    feed(e, "batch", T0 + 2 * DAY + 14 * H, 150, "cdr", false);
+    is_int(n_seen, 3, "peaks: 150 rows at an hour the key never read is not explained");
+    is_str(seen[2].test, "both", "... by its own profile");
+    feed(e, "newbie", T0 + 2 * DAY + 15 * H, 150, "cdr", false);
+    is_int(n_seen, 4, "peaks: a key without history meets the floor from its first record");
+    is_str(seen[3].test, "static", "... and the alert says static");
+    feed(e, "batch", T0 + 3 * DAY + 5 * H, 90, "cdr", false);
+    is_int(n_seen, 4, "peaks: under the floor nothing alerts, profile or not");
+}
+
+/* Adaptive floors, seen: after learning, a record whose (key, object) was seen is explained. */
+static const char *CONFIG_SEEN =
+    "{\"rules\":[{\"id\":\"export\",\"name\":\"Export\",\"metric\":{\"kind\":\"count\"},"
+    "\"window\":\"1h\",\"bucket\":\"5m\",\"threshold\":1,\"suppress\":\"0s\","
+    "\"adaptive\":{\"seen\":[\"object\"],\"learning\":\"1d\"}}]}";
+
+static void test_adaptive_seen(void)
+{
+    const cw_time_t DAY = 1440 * MIN;
+    cw_engine_t *e = engine_for(CONFIG_SEEN);
+    line_no = 0;
+    feed(e, "etl", T0, 5, "cdr_a", false);
+    is_int(n_seen, 1, "seen: during learning the floor alerts");
+    is_str(seen[0].test, "static", "... static");
+    feed(e, "etl", T0 + DAY + 10 * MIN, 5, "cdr_a", false);
+    is_int(n_seen, 1, "seen: after learning, the object the key always reads is explained");
+    feed(e, "etl", T0 + DAY + 20 * MIN, 5, "cdr_b", false);
+    is_int(n_seen, 2, "seen: a new object for the key alerts");
+    is_str(seen[1].test, "both", "... both: the floor, and new for its profile");
+    is_int(seen[1].n_new, 1, "... naming the one field that was new");
+    feed(e, "other", T0 + DAY + 30 * MIN, 5, "cdr_a", false);
+    is_int(n_seen, 3, "seen: another key's history explains nothing for a new key");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -169,6 +231,8 @@ int main(void)
     test_threshold_and_rearm();
     test_suppression();
     test_keys_and_eviction();
+    test_adaptive_peaks();
+    test_adaptive_seen();
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();

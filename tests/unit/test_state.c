@@ -1,6 +1,7 @@
 /* test_state.c — engine snapshots: a stream cut anywhere and resumed from a snapshot raises the
  * same alerts (same ids) as the uncut stream, for every rule kind (threshold with two windows and
- * a baseline, distinct counts, first_seen, sequence, silence) and the CDR reference; a restored
+ * a baseline, distinct counts, adaptive peaks and adaptive seen pairs, first_seen, sequence,
+ * silence) and the CDR reference; a restored
  * engine serializes to the same bytes; damaged, truncated, foreign and crafted inputs are refused
  * without a crash (run it under ASan/UBSan); configuration changes keep or drop each rule's state
  * by its fingerprint. */
@@ -36,6 +37,10 @@ static const char *const CONFIG =
     " \"new_principal\":true,\"learning\":\"1d\"},\"suppress\":\"1h\"},"
     "{\"id\":\"seq\",\"name\":\"seq\",\"kind\":\"sequence\",\"filter\":{\"object\":\"*cdr*\"},"
     " \"sequence\":{\"trigger\":{\"action\":[\"GRANT\"]},\"extract\":\"[[:space:]]to[[:space:]]+([[:alnum:]_]+)\",\"within\":\"6h\"}},"
+    "{\"id\":\"adp\",\"name\":\"adp\",\"metric\":{\"kind\":\"sum\",\"field\":\"rows\"},\"window\":\"1h\",\"bucket\":\"10m\","
+    " \"threshold\":400,\"suppress\":\"1h\",\"adaptive\":{\"factor\":1.5,\"learning\":\"2d\"}},"
+    "{\"id\":\"uexp\",\"name\":\"uexp\",\"window\":\"1h\",\"bucket\":\"10m\",\"threshold\":1,\"suppress\":\"0s\","
+    " \"adaptive\":{\"seen\":[\"client_host\"],\"learning\":\"1d\"}},"
     "{\"id\":\"sil\",\"name\":\"sil\",\"kind\":\"silence\",\"key\":[\"principal\"],"
     " \"silence\":{\"gap\":\"3h\",\"min_records\":10,\"min_active_hours\":3}}]}";
 
@@ -178,7 +183,7 @@ static void test_split(int cut)
 static void kinds_alerted(void)
 {
     /* the comparison is only worth something if every rule fired after some cut */
-    static const char *const rules[] = {"th", "dist", "watch", "fs", "seq", "sil"};
+    static const char *const rules[] = {"th", "dist", "watch", "fs", "seq", "adp", "uexp", "sil"};
     apr_pool_t *p;
     apr_pool_create(&p, root);
     for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
@@ -196,6 +201,18 @@ static void kinds_alerted(void)
         n = n_got;
         snprintf(name, sizeof name, "rule %s alone raises alerts in the stream (%d)", rules[r], n);
         ok(n > 0, name);
+        if (strstr(cfg, "\"adaptive\"")) {
+            /* and its own history explains some crossings, so the snapshot's peaks and pairs
+             * decide alerts after the cuts */
+            char *key = strstr(cfg, "\"adaptive\""), *comma = key, *close = strchr(key, '}');
+            while (*comma != ',')
+                comma--;
+            memmove(comma, close + 1, strlen(close + 1) + 1); /* drop ,"adaptive":{...} */
+            n_got = 0;
+            feed(engine(p, cfg), 0, N_REC);
+            snprintf(name, sizeof name, "rule %s without adaptive raises more alerts (%d > %d)", rules[r], n_got, n);
+            ok(n_got > n, name);
+        }
     }
     apr_pool_destroy(p);
 }
@@ -241,7 +258,7 @@ static void test_bad_input(void)
     memcpy(d, w.data, w.len);
     d[8] = 3;
     restore_into_fresh(d, w.len, err, sizeof err);
-    is_str(err, "format version 3, this build reads 1", "another format version is refused, saying which");
+    is_str(err, "format version 3, this build reads 2", "another format version is refused, saying which");
     memcpy(d, w.data, w.len);
     d[w.len / 2] ^= 0x10;
     restore_into_fresh(d, w.len, err, sizeof err);
@@ -357,6 +374,20 @@ static void test_config_changes(void)
     is_int(keys_after_restore(p, window_changed, &w), 0, "a changed bucket starts the rule fresh");
     is_int(keys_after_restore(p, added, &w), 0, "an added rule starts fresh");
     ok(cw_rule_fingerprint(&cw_engine_rule(th_only, 0)[0]) != 0, "fingerprints are computed");
+    {
+        /* the adaptive rules alone: the factor keeps the peaks, peaks off or other seen fields drop */
+        const char *adp = strstr(CONFIG, "{\"id\":\"adp\""), *sil = strstr(CONFIG, ",{\"id\":\"sil\"");
+        char *only_adp = apr_psprintf(p, "%.*s%.*s]}", (int)(strstr(CONFIG, "\"rules\":[") - CONFIG + 9), CONFIG,
+                                      (int)(sil - adp), adp);
+        size_t adp_keys = keys_after_restore(p, only_adp, &w);
+        ok(adp_keys > 0, "the adaptive rules' keys are restored");
+        is_int(keys_after_restore(p, replace(p, only_adp, "\"factor\":1.5", "\"factor\":2"), &w), adp_keys,
+               "a changed adaptive.factor keeps the state");
+        ok(keys_after_restore(p, replace(p, only_adp, "\"factor\":1.5", "\"factor\":0"), &w) < adp_keys,
+           "adaptive peaks turned off start that rule fresh");
+        ok(keys_after_restore(p, replace(p, only_adp, "[\"client_host\"]", "[\"client_app\"]"), &w) < adp_keys,
+           "other adaptive.seen fields start that rule fresh");
+    }
 
     /* a selection keeps a subset of the keys (the later per-partition checkpoints) */
     cw_wbuf_init(&sel);
