@@ -116,6 +116,8 @@ struct cw_engine {
     bool has_silence;
     cw_alert_sink_fn sink;
     void *sink_ctx;
+    cw_observer_fn observe; /* NULL: none (cw_engine_set_observer) */
+    void *observe_ctx;
     cw_metrics_t metrics;
     cw_reference_t *ref;
     apr_array_header_t *sources; /* cw_pos_t: name and partition of each source id */
@@ -561,6 +563,10 @@ static void apply_threshold(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
         if (r->metric == CW_METRIC_DISTINCT)
             distinct_add(e, rt, st, w, v);
         value = window_value(rt, st, w);
+        if (e->observe) {
+            cw_observation_t o = {r, (int)(rt - e->rt), w, e->keybuf, keylen, ev, value, ws->threshold};
+            e->observe(e->observe_ctx, &o);
+        }
         if ((st->fired >> w & 1) || value < (double)ws->threshold)
             continue;
         /* crossed the floor: with a baseline, also above the key's own profile */
@@ -913,6 +919,12 @@ cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
     }
     e->cur_src = CW_STATE_NO_SOURCE;
     return CW_DEC_OK;
+}
+
+void cw_engine_set_observer(cw_engine_t *e, cw_observer_fn fn, void *ctx)
+{
+    e->observe = fn;
+    e->observe_ctx = ctx;
 }
 
 cw_time_t cw_engine_clock(const cw_engine_t *e)

@@ -69,6 +69,7 @@ typedef struct {
 /* An allow-list entry: records matching every given part are not counted by the rule. */
 typedef struct {
     cw_strlist_t principal, client_host, client_app, hours_src;
+    const char *comment; /* why the entry is there (ignored by detection) */
     bool has_hours;
     cw_hours_t hours;
 } cw_allow_t;
@@ -133,6 +134,7 @@ typedef struct {
     const char *id;
     const char *name;
     const char *description;
+    const char *comment; /* a note, e.g. the evidence `cdrwatch tune` gives (ignored by detection) */
     bool enabled;
     cw_rule_kind_t kind;
     cw_stream_t stream;
