@@ -1903,18 +1903,24 @@ static cw_status_t merge_layers(ctx_t *c, const char *const *paths, int n, cJSON
         char *text;
         size_t len;
         cJSON *layer;
-        c->file = paths[i];
-        if ((st = read_text(c->pool, paths[i], &text, &len, c->err, c->errlen)) != CW_OK ||
-            (st = parse_json(paths[i], text, len, &layer, c->err, c->errlen)) != CW_OK)
+        c->file = paths[i] ? paths[i] : BUILTIN_NAME; /* NULL: the built-in configuration */
+        if (paths[i]) {
+            if ((st = read_text(c->pool, paths[i], &text, &len, c->err, c->errlen)) != CW_OK)
+                break;
+        } else {
+            text = (char *)cw_default_config;
+            len = cw_default_config_len;
+        }
+        if ((st = parse_json(c->file, text, len, &layer, c->err, c->errlen)) != CW_OK)
             break;
         if (!cJSON_IsObject(layer)) {
             st = fail(c, "(top level)", "expected an object, got %s", got(c, layer));
             cJSON_Delete(layer);
         } else if (!*root) {
             *root = layer;
-            set_origin_all(c, layer, "", paths[i]);
+            set_origin_all(c, layer, "", c->file);
         } else {
-            st = merge_object(c, *root, layer, "", paths[i]);
+            st = merge_object(c, *root, layer, "", c->file);
             cJSON_Delete(layer);
         }
     }
