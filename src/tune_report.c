@@ -139,25 +139,24 @@ static void hline(FILE *f, const axes_t *ax, double v, const char *colour, const
     fputs("</text>", f);
 }
 
-/* The key's series as a step line: each slot's maximum held across the slot; gaps break it. */
+/* The key's series as a step line: each slot's maximum held across the slot; a run of slots
+ * starts and ends on the axis (no record counted in a gap), so a lone peak shows as a spike. */
 static void series(FILE *f, const axes_t *ax, const float *s, const char *colour)
 {
     bool open = false;
-    for (int i = 0; i < ax->slots; i++) {
-        if (isnan(s[i])) {
+    for (int i = 0; i <= ax->slots; i++) {
+        if (i == ax->slots || isnan(s[i])) {
             if (open)
-                fputs("'/>", f);
+                fprintf(f, " %.1f,%.1f'/>", x_of(ax, i), y_of(ax, 0));
             open = false;
             continue;
         }
         if (!open)
-            fprintf(f, "<polyline class='series' fill='none' stroke='%s' stroke-width='1.6' points='", colour);
-        fprintf(f, "%s%.1f,%.1f %.1f,%.1f", open ? " " : "", x_of(ax, i), y_of(ax, s[i]), x_of(ax, i + 1),
-                y_of(ax, s[i]));
+            fprintf(f, "<polyline class='series' fill='none' stroke='%s' stroke-width='1.6' points='%.1f,%.1f",
+                    colour, x_of(ax, i), y_of(ax, 0));
+        fprintf(f, " %.1f,%.1f %.1f,%.1f", x_of(ax, i), y_of(ax, s[i]), x_of(ax, i + 1), y_of(ax, s[i]));
         open = true;
     }
-    if (open)
-        fputs("'/>", f);
 }
 
 static double top_of(const cw_tune_key_t **keys, int n, int w)
@@ -220,7 +219,7 @@ static void plot(FILE *f, const cw_tune_t *t, const cw_tune_rule_t *tr, cw_tune_
         fputs(top[i]->allow ? " (allow-listed)" : "", f);
         fputs("</span>", f);
     }
-    fprintf(f, "<span class='muted'>each point: the highest value in %s of event time</span></div>",
+    fprintf(f, "<span class='muted'>each step: the highest value in %s of event time; on the axis: no record counted</span></div>",
             cw_duration_format(t->slot_ms, d));
 }
 
