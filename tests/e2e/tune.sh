@@ -31,6 +31,11 @@ IN=(--cdr "$D/cdr.csv" --audit "$D/audit.jsonl" --watchlist "$D/watchlist.txt")
 run "$CDRWATCH" tune --help
 is "$rc" 0 "tune --help exits 0"
 contains "$TMP/out" "Examples:" "tune --help teaches by example"
+sed -n '/^\.B tune$/,/^\.B check\\-config$/p' "$top_srcdir/doc/cdrwatch.1" |
+    { grep -oE '\\-\\-[a-z]+(\\-[a-z]+)*' || true; } | sed 's/\\-/-/g' | sort -u > "$TMP/man-opts"
+for opt in $(grep -oE -- '^ +(-[a-z], )?--[a-z][a-z-]+' "$TMP/out" | grep -oE -- '--[a-z-]+' | sort -u); do
+    [ "$opt" = "--help" ] || contains "$TMP/man-opts" "$opt" "the man page documents tune $opt"
+done
 run "$CDRWATCH" tune "${IN[@]}"
 is "$rc" 2 "tune without --write: exit 2"
 contains "$TMP/err" "--write" "... and says --write is required"
