@@ -177,6 +177,9 @@ static const option_t rule_options[] = {
     {"name", T_STRING, NULL, 1, 200, RULE(name), 0, "Short human-readable name (rule.name)."},
     {"description", T_STRING, "\"\"", 0, 4000, RULE(description), 0,
      "What the rule catches and how to tune it."},
+    {"comment", T_STRING, "\"\"", 0, 100000, RULE(comment), 0,
+     "A note for people, ignored by detection: why a layer changes the rule (`cdrwatch tune` "
+     "writes the evidence for its proposals here)."},
     {"enabled", T_BOOL, "true", 0, 0, RULE(enabled), 0, "A disabled rule is loaded and checked, not run."},
     {"kind", T_KIND, "\"threshold\"", 0, 0, RULE(kind), 0,
      "threshold (a metric over sliding windows), first_seen (a value never seen before for the "
@@ -267,7 +270,8 @@ static const option_t rule_options[] = {
     {"allow", T_ALLOW, "[]", 0, 1000, RULE(allow_list), 0,
      "Allow-list: records matching every part of an entry are not counted: "
      "[{\"principal\": [...], \"client_host\": [...], \"client_app\": [...], \"hours\": "
-     "[\"Mon-Fri 07-20\"]}] (parts optional, patterns as in filter)."},
+     "[\"Mon-Fri 07-20\"], \"comment\": \"why\"}] (parts optional, patterns as in filter; "
+     "comment is a note for people, ignored by detection)."},
     {"include_failed", T_BOOL, "false", 0, 0, RULE(include_failed), 0,
      "Count audit records whose status is fail (off: failed statements read nothing)."},
     {"max_keys", T_INT, "0", 0, 100000000, RULE(max_keys), 0,
@@ -1109,14 +1113,16 @@ static const option_t allow_options[] = {
     {"client_host", T_STRLIST, "[]", 0, 100000, ALLOW(client_host), 0, ""},
     {"client_app", T_STRLIST, "[]", 0, 100000, ALLOW(client_app), 0, ""},
     {"hours", T_STRLIST, "[]", 0, 100, ALLOW(hours_src), 0, ""},
+    {"comment", T_STRING, "\"\"", 0, 100000, ALLOW(comment), 0, ""},
 };
+#define N_ALLOW_OPTIONS (sizeof allow_options / sizeof allow_options[0])
 
 /* One allow-list entry: patterns expanded, hours parsed. */
 static cw_status_t parse_allow_entry(ctx_t *c, const char *path, const cJSON *v, cw_allow_t *a,
                                      const cw_rule_t *rule)
 {
     cw_status_t st;
-    if ((st = walk(c, v, allow_options, 4, "", path, (char *)a, rule)) != CW_OK ||
+    if ((st = walk(c, v, allow_options, N_ALLOW_OPTIONS, "", path, (char *)a, rule)) != CW_OK ||
         (st = expand_patterns(c, path, &a->principal, &a->principal)) != CW_OK ||
         (st = expand_patterns(c, path, &a->client_host, &a->client_host)) != CW_OK ||
         (st = expand_patterns(c, path, &a->client_app, &a->client_app)) != CW_OK)
@@ -1169,6 +1175,10 @@ static void print_allow(FILE *out, const option_t *o, const void *src, int level
         print_strlist(out, &a->client_app);
         fputs(", \"hours\": ", out);
         print_strlist(out, &a->hours_src);
+        if (*a->comment) {
+            fputs(", \"comment\": ", out);
+            print_json_string(out, a->comment);
+        }
         fputc('}', out);
     }
     fputc(']', out);
@@ -1911,18 +1921,24 @@ static cw_status_t merge_layers(ctx_t *c, const char *const *paths, int n, cJSON
         char *text;
         size_t len;
         cJSON *layer;
-        c->file = paths[i];
-        if ((st = read_text(c->pool, paths[i], &text, &len, c->err, c->errlen)) != CW_OK ||
-            (st = parse_json(paths[i], text, len, &layer, c->err, c->errlen)) != CW_OK)
+        c->file = paths[i] ? paths[i] : BUILTIN_NAME; /* NULL: the built-in configuration */
+        if (paths[i]) {
+            if ((st = read_text(c->pool, paths[i], &text, &len, c->err, c->errlen)) != CW_OK)
+                break;
+        } else {
+            text = (char *)cw_default_config;
+            len = cw_default_config_len;
+        }
+        if ((st = parse_json(c->file, text, len, &layer, c->err, c->errlen)) != CW_OK)
             break;
         if (!cJSON_IsObject(layer)) {
             st = fail(c, "(top level)", "expected an object, got %s", got(c, layer));
             cJSON_Delete(layer);
         } else if (!*root) {
             *root = layer;
-            set_origin_all(c, layer, "", paths[i]);
+            set_origin_all(c, layer, "", c->file);
         } else {
-            st = merge_object(c, *root, layer, "", paths[i]);
+            st = merge_object(c, *root, layer, "", c->file);
             cJSON_Delete(layer);
         }
     }
@@ -2016,6 +2032,8 @@ static void print_object(FILE *out, const option_t *table, size_t n, const char 
                                      strcmp(o->path, "threshold") == 0)
                                   : strcmp(o->path, "windows") == 0))
             continue; /* one form of windows, as given */
+        if (rule && table == rule_options && strcmp(o->path, "comment") == 0 && !*rule->comment)
+            continue; /* a note is printed only where a layer gave one */
         if (!first)
             fputs(",\n", out);
         first = false;

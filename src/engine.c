@@ -118,6 +118,8 @@ struct cw_engine {
     bool has_silence;
     cw_alert_sink_fn sink;
     void *sink_ctx;
+    cw_observer_fn observe; /* NULL: none (cw_engine_set_observer) */
+    void *observe_ctx;
     cw_metrics_t metrics;
     cw_reference_t *ref;
     apr_array_header_t *sources; /* cw_pos_t: name and partition of each source id */
@@ -726,6 +728,10 @@ static void apply_threshold(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
         if (r->metric == CW_METRIC_DISTINCT)
             distinct_add(e, rt, st, w, v);
         value = window_value(rt, st, w);
+        if (e->observe) {
+            cw_observation_t o = {r, (int)(rt - e->rt), w, e->keybuf, keylen, ev, value, ws->threshold};
+            e->observe(e->observe_ctx, &o);
+        }
         threshold_check(e, rt, st, w, v, keylen, value, pair_known);
         if (peaks_of(rt, st, w))
             cw_peaks_add(peaks_of(rt, st, w), ev->ts, value);
@@ -1037,6 +1043,12 @@ cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
     }
     e->cur_src = CW_STATE_NO_SOURCE;
     return CW_DEC_OK;
+}
+
+void cw_engine_set_observer(cw_engine_t *e, cw_observer_fn fn, void *ctx)
+{
+    e->observe = fn;
+    e->observe_ctx = ctx;
 }
 
 cw_time_t cw_engine_clock(const cw_engine_t *e)

@@ -24,9 +24,13 @@ static const char usage[] =
     "  cdrwatch demo [--config FILE] [--cdr FILE]... [--audit FILE]...\n"
     "      The whole Kafka path in this process with librdkafka's mock cluster (no broker):\n"
     "      load the bundled dataset (or the files), run, print the alerts read back.\n"
+    "  cdrwatch tune [--config FILE]... [--cdr FILE]... [--audit FILE]... [--audit-format FMT]\n"
+    "                [--since TIME] [--until TIME] --write OVERLAY.json [--report REPORT.html]\n"
+    "      Replay history, propose thresholds and allow-list entries that keep its alerts quiet,\n"
+    "      write them as a configuration layer (with their evidence) and an HTML report.\n"
     "  cdrwatch check-config [--config FILE]... [--origin] [--list-options[=man]]\n"
     "      Validate a configuration and print the effective one (defaults filled in).\n"
-    "      --config may be given more than once (replay, run, check-config): the files are\n"
+    "      --config may be given more than once (replay, run, tune, check-config): the files are\n"
     "      layers, later ones overriding earlier ones (rules matched by id).\n"
     "  cdrwatch score --labels FILE [--alerts FILE|-] [--learning-until TIME] [--grace DURATION]\n"
     "                 [--format text|markdown|json] [--check]\n"
@@ -45,6 +49,8 @@ static const char usage[] =
     "  cdrwatch check-config --config config/cdrwatch.json\n"
     "  cdrwatch replay --cdr datasets/scenarios/cdr.csv.gz --audit datasets/scenarios/audit.jsonl.gz \\\n"
     "      | cdrwatch score --labels datasets/scenarios/labels.csv --learning-until 2026-03-09T00:00:00Z\n"
+    "  cdrwatch tune --cdr cdr.csv.gz --audit audit.jsonl.gz --until 2026-03-09T00:00:00Z \\\n"
+    "      --write tuned.json --report tune.html\n"
     "\n"
     "Exit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n";
 
@@ -77,11 +83,13 @@ int main(int argc, char **argv)
         rc = cw_cmd_run(pool, argc - 1, argv + 1);
     else if (strcmp(argv[1], "score") == 0)
         rc = cw_cmd_score(pool, argc - 1, argv + 1);
+    else if (strcmp(argv[1], "tune") == 0)
+        rc = cw_cmd_tune(pool, argc - 1, argv + 1);
     else if (strcmp(argv[1], "demo") == 0)
         rc = cw_cmd_demo(pool, argc - 1, argv + 1);
     else {
-        fprintf(stderr, "cdrwatch: error: unknown command '%s' (expected replay, run, check-config or "
-                        "score; see cdrwatch --help)\n", argv[1]);
+        fprintf(stderr, "cdrwatch: error: unknown command '%s' (expected replay, run, tune, "
+                        "check-config, score or demo; see cdrwatch --help)\n", argv[1]);
         rc = 2;
     }
     apr_pool_destroy(pool);

@@ -22,6 +22,7 @@ int cw_cmd_check_config(apr_pool_t *pool, int argc, char **argv);
 int cw_cmd_run(apr_pool_t *pool, int argc, char **argv);
 int cw_cmd_score(apr_pool_t *pool, int argc, char **argv);
 int cw_cmd_demo(apr_pool_t *pool, int argc, char **argv);
+int cw_cmd_tune(apr_pool_t *pool, int argc, char **argv);
 
 /* The exit status of a status: 0 for CW_OK, 2 for CW_ERR_USAGE, 1 for any other. */
 int cw_cli_exit_status(cw_status_t st);

@@ -69,6 +69,7 @@ typedef struct {
 /* An allow-list entry: records matching every given part are not counted by the rule. */
 typedef struct {
     cw_strlist_t principal, client_host, client_app, hours_src;
+    const char *comment; /* why the entry is there (ignored by detection) */
     bool has_hours;
     cw_hours_t hours;
 } cw_allow_t;
@@ -133,6 +134,7 @@ typedef struct {
     const char *id;
     const char *name;
     const char *description;
+    const char *comment; /* a note, e.g. the evidence `cdrwatch tune` gives (ignored by detection) */
     bool enabled;
     cw_rule_kind_t kind;
     cw_stream_t stream;
@@ -319,7 +321,8 @@ cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out
                            size_t errlen);
 /* Load configuration layers: paths[0] first, each later file overriding the earlier ones (objects
  * merged key by key, rules matched by id and merged, every other value and list replaced);
- * n == 0 loads the built-in default. Fills cfg->origins. A message names the file the offending
+ * n == 0 loads the built-in default; a NULL path is the built-in default as a layer (so a tuning
+ * layer can go on top of it). Fills cfg->origins. A message names the file the offending
  * value came from and its key path in the merged configuration (rules[N] counts the merged
  * rules: an earlier layer's rules first, then the new ids of each later layer). */
 cw_status_t cw_config_load_layers(apr_pool_t *pool, const char *const *paths, int n, cw_config_t **out,

@@ -22,6 +22,24 @@ typedef void (*cw_alert_sink_fn)(void *ctx, const cw_alert_t *alert);
 
 cw_status_t cw_engine_create(apr_pool_t *pool, const cw_config_t *cfg, cw_alert_sink_fn sink,
                              void *sink_ctx, cw_engine_t **out, char *err, size_t errlen);
+/* An observation of a threshold rule: each time a record it counts is added to window w of
+ * key (key fields joined by CW_KEY_SEP, not NUL-terminated), the window's value after it and the
+ * window's static threshold (with a baseline: the floor). Tools that study a configuration
+ * (`cdrwatch tune`) read the metric's distribution through it; detection never depends on it. */
+typedef struct {
+    const cw_rule_t *rule;
+    int rule_index; /* cw_engine_rule(e, rule_index) == rule */
+    int window;     /* index in rule->windows */
+    const char *key;
+    size_t keylen;
+    const cw_event_t *ev; /* the record just counted */
+    double value;
+    int64_t threshold;
+} cw_observation_t;
+typedef void (*cw_observer_fn)(void *ctx, const cw_observation_t *obs);
+/* Call fn (NULL: none, the default) at each evaluation of a threshold rule. */
+void cw_engine_set_observer(cw_engine_t *e, cw_observer_fn fn, void *ctx);
+
 /* Register a source (file or topic/partition) once; records carry its id in source_index, and
  * evidence positions are reported against it. */
 uint32_t cw_engine_source_id(cw_engine_t *e, const char *name, int32_t partition);

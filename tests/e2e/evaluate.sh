@@ -123,6 +123,32 @@ profile_table() {
             | "\(.) (\(. * $den * 10 / $num | round / 10))"] | join(" | ")) + " |"' "${names[@]}"
 }
 
+# ---- after tune (issue 9, item 3) -------------------------------------------------------------
+# --profiles only: per profile, `cdrwatch tune` over the learning week writes an overlay, and the
+# replay of all 17 days with the shipped configuration plus that overlay is scored. The profile
+# is generated again (the generator is deterministic): evaluate_profile removes its inputs.
+# tune never sees the labels; they only score.
+after_tune_profile() {
+    local name=$1 dir="$TMP/$1-tune"
+    "$GEN" --profile "$name" "${PROFILE_ARGS[@]}" --out-dir "$dir" > /dev/null 2>&1 || return 1
+    local in=(--cdr "$dir/cdr.csv" --audit "$dir/audit.jsonl" --watchlist "$dir/watchlist.txt")
+    "$CDRWATCH" tune --quiet "${in[@]}" --until "$LEARNING_UNTIL" --write "$dir/overlay.json" || return 1
+    "$CDRWATCH" replay --quiet --config config/cdrwatch.json --config "$dir/overlay.json" "${in[@]}" \
+        > "$dir/alerts.jsonl" || return 1
+    rm -f "$dir/cdr.csv" "$dir/audit.jsonl"
+    "$CDRWATCH" score --labels "$dir/labels.csv" --learning-until "$LEARNING_UNTIL" --alerts "$dir/alerts.jsonl" \
+        --format json > "$TMP/$name-tuned.json"
+}
+# The row of the per-profile table: false positives after tune, per week in brackets.
+after_tune_row() {
+    local names=() n
+    for n in $PROFILES; do names+=("$TMP/$n-tuned.json"); done
+    "$JQ" -rs --argjson num "$PROFILE_WEEKS_NUM" --argjson den "$PROFILE_WEEKS_DEN" '
+        "| false positives after tune (per week) | " + ([.[] | .totals.false_positives
+            | "\(.) (\(. * $den * 10 / $num | round / 10))"] | join(" | ")) + " |"' "${names[@]}"
+}
+# ---- end of after tune ------------------------------------------------------------------------
+
 if [ "$MODE" != "--profiles" ]; then
     evaluate_scenarios
 fi
@@ -136,6 +162,11 @@ done
 if [ "$MODE" = "--profiles" ]; then
     [ "$tap_failed" -eq 0 ] || { echo "evaluate.sh: a profile failed to generate, replay or score" >&2; exit 1; }
     profile_table
+    # after tune (issue 9, item 3)
+    for p in $PROFILES; do
+        after_tune_profile "$p" || { echo "evaluate.sh: tune of profile $p failed" >&2; exit 1; }
+    done
+    after_tune_row
     exit 0
 fi
 "$JQ" -r '.scenarios[] | select(.scenario as $s | ["app-credential-abuse", "batch-extra-run",
