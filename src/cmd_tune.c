@@ -54,7 +54,7 @@ static const char usage[] =
     "  -h, --help               this text\n"
     "\n"
     "A threshold rises to the margin above the highest value of the keys that alerted, unless\n"
-    "that is more than 4 times the current threshold: then the few keys (at most 3) that alone\n"
+    "that is more than 1.5 times the current threshold: then the few keys (at most 3) that alone\n"
     "force it get an allow-list entry (their principal, with the client hosts and programs they\n"
     "used) and the threshold rises only for the rest. Other rules (first seen, sequence, silence)\n"
     "get allow-list entries for the keys that alerted. Review the layer before using it: tune\n"

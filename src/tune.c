@@ -393,7 +393,7 @@ static void describe(cw_tune_t *t, cw_tune_rule_t *tr)
                          tr->n_allow, tr->n_allow == 1 ? "y" : "ies", tr->n_allow == 1 ? "" : "s",
                          tr->n_allow == 1 ? "s" : "");
     if (tr->large_raise)
-        s = apr_psprintf(t->pool, "%s; WARNING: the threshold rises more than %.0f times: review it", s,
+        s = apr_psprintf(t->pool, "%s; WARNING: the threshold rises more than %g times: review it", s,
                          CW_TUNE_MAX_RAISE);
     tr->evidence = s;
 }

@@ -30,7 +30,10 @@
 #define CW_TUNE_SET_MAX 4           /* client hosts / programs remembered per key */
 #define CW_TUNE_ALLOW_MAX 3         /* keys a threshold proposal may allow-list */
 #define CW_TUNE_OTHER_ALLOW_MAX 10  /* keys allow-listed for a rule of another kind */
-#define CW_TUNE_MAX_RAISE 4.0       /* a bigger raise of a threshold allow-lists keys instead */
+/* A bigger raise of a threshold allow-lists the keys that force it instead: a static floor
+ * guards every account, new and dormant ones first, and raising it far for one batch job would
+ * blind it for all (the allow-list entry is pinned to that job's hosts and programs). */
+#define CW_TUNE_MAX_RAISE 1.5
 #define CW_TUNE_DEFAULT_MARGIN 1.25 /* proposed threshold / highest benign value */
 
 typedef struct {

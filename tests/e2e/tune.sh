@@ -4,11 +4,12 @@
 #   evaluate.sh generates it), tune over the learning week writes a configuration layer that
 #   check-config accepts, each change with its evidence; the replay of the learning week with the
 #   shipped configuration plus that layer raises no alert of the tuned rules on the keys that
-#   alerted; the replay of all 17 days raises fewer false positives after the learning week
-#   (cdrwatch score against the labels — tune never sees them);
-# - with a layer that lowers cdr-bulk-read-1h ten times, the billing extract alone forces a raise
-#   beyond 4 times: tune proposes an allow-list entry for svc_billing (its host and program) and
-#   the replay with it is quiet for that key;
+#   alerted; with the static floors alone (adaptive floors off), the replay of all 17 days raises
+#   fewer false positives after the learning week with tune's layer (cdrwatch score against the
+#   labels — tune never sees them);
+# - with a layer that lowers cdr-bulk-read-1h ten times, the keys that force a raise beyond 1.5
+#   times get allow-list entries (at most 3), svc_billing's with its host and program, and the
+#   replay with them is quiet for that key;
 # - the report is one self-contained HTML file that a real headless Chromium renders: its DOM
 #   has the SVG plots (one per window of each threshold rule shown, with polyline points), and a
 #   screenshot is left in the build tree (tests/e2e/tune-report.png); data strings are escaped;
@@ -78,22 +79,34 @@ is "$(comm -12 "$TMP/pairs.before" "$TMP/pairs.after" | tr '\n' ' ')" "" \
     "with the overlay, none of those keys raises an alert of its tuned rule in the learning week"
 contains "$TMP/tune.err" "alerts before, 0 after" "tune's own second replay measures 0 alerts left"
 
+# Scored after the learning week, with the static floors alone (the shipped rules without their
+# adaptive floors, which already explain the batch accounts' volumes after the learning week):
+# what tune saw in the learning week predicts the false positives that follow, and its overlay
+# removes them. (With the adaptive floors, those left are of rules with a baseline, quiet in the
+# learning week: tune cannot see them there — doc/tune.md.)
 fp() { "$CDRWATCH" score --labels "$D/labels.csv" --learning-until "$LEARNING_UNTIL" --alerts "$1" --format json |
            "$JQ" -r .totals.false_positives; }
-fp_before=$(fp "$TMP/before.jsonl")
-fp_after=$(fp "$TMP/after.jsonl")
+"$JQ" '{rules: [.rules[] | select(.adaptive) | {id, adaptive: {factor: 0, seen: []}}]}' "$SHIPPED" > "$TMP/static.json"
+STATIC=(--config "$SHIPPED" --config "$TMP/static.json")
+run "$CDRWATCH" tune "${IN[@]}" "${STATIC[@]}" --until "$LEARNING_UNTIL" --write "$TMP/static-overlay.json" --quiet
+is "$rc" 0 "tune over the learning week, static floors alone, exits 0"
+"$CDRWATCH" replay --quiet "${IN[@]}" "${STATIC[@]}" > "$TMP/static-before.jsonl"
+"$CDRWATCH" replay --quiet "${IN[@]}" "${STATIC[@]}" --config "$TMP/static-overlay.json" > "$TMP/static-after.jsonl"
+fp_before=$(fp "$TMP/static-before.jsonl")
+fp_after=$(fp "$TMP/static-after.jsonl")
 ok_status "$([ "$fp_after" -lt "$fp_before" ]; echo $?)" \
-    "after the learning week, fewer false positives with the overlay: $fp_before -> $fp_after"
+    "static floors alone: after the learning week, fewer false positives with the overlay: $fp_before -> $fp_after"
 
-# ---- a raise beyond 4 times: an allow-list entry ----
+# ---- a raise beyond 1.5 times: allow-list entries ----
 echo '{"rules": [{"id": "cdr-bulk-read-1h", "threshold": 4000}]}' > "$TMP/low.json"
 run "$CDRWATCH" tune "${IN[@]}" --config "$SHIPPED" --config "$TMP/low.json" --until "$LEARNING_UNTIL" \
     --write "$TMP/allow.json"
 is "$rc" 0 "tune with a threshold ten times lower exits 0"
-is "$("$JQ" -c '.rules[] | select(.id == "cdr-bulk-read-1h") | [.allow[] | {principal, client_host, client_app}]' \
-    "$TMP/allow.json")" \
-    '[{"principal":["svc_billing"],"client_host":["billing01.corp.example"],"client_app":["billing-extract"]}]' \
-    "svc_billing alone forces a raise beyond 4 times: an allow-list entry for it, its host and program"
+"$JQ" -c '.rules[] | select(.id == "cdr-bulk-read-1h") | .allow[] | {principal, client_host, client_app}' \
+    "$TMP/allow.json" > "$TMP/allowed"
+contains "$TMP/allowed" '{"principal":["svc_billing"],"client_host":["billing01.corp.example"],"client_app":["billing-extract"]}' \
+    "the keys that force a raise beyond 1.5 times get an allow-list entry: svc_billing, pinned to its host and program"
+ok_status "$([ "$(wc -l < "$TMP/allowed")" -le 3 ]; echo $?)" "... at most 3 of them ($(wc -l < "$TMP/allowed"))"
 run "$CDRWATCH" replay --quiet --config "$SHIPPED" --config "$TMP/low.json" --config "$TMP/allow.json" "${IN[@]}"
 is "$("$JQ" -r --arg until "$LEARNING_UNTIL" 'select(.["@timestamp"] < $until and .rule.id == "cdr-bulk-read-1h"
     and .user.name == "svc_billing") | .event.id' "$TMP/out" | wc -l)" 0 \
