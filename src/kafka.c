@@ -86,6 +86,7 @@
 #define CKPT_MAGIC "CDRWCKPT"   /* a checkpoint message: envelope (doc/state.md), then a chunk */
 #define CKPT_VERSION 1u
 #define STATE_READ_MS 30000     /* longest wait for the state topic's end on an assignment */
+#define STATE_CHECK_MS 500      /* longest wait for the state topic's metadata before a checkpoint */
 
 typedef struct runner runner_t;
 
@@ -788,15 +789,60 @@ static bool put_part(runner_t *r, const part_t *only, uint64_t id)
     return ok;
 }
 
+typedef enum { TOPIC_UNKNOWN, TOPIC_MISSING, TOPIC_EXISTS } topic_state_t;
+
+/* Does the topic exist? From the cluster's list of topics (asking never auto-creates it, and no
+ * topic handle is created: a consumer holding one for a topic deleted meanwhile hangs in
+ * rd_kafka_destroy, librdkafka 2.0). TOPIC_UNKNOWN when no answer came within timeout_ms. */
+static topic_state_t topic_listed(rd_kafka_t *rk, const char *topic, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    topic_state_t ts = TOPIC_UNKNOWN;
+    if (rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ts = TOPIC_MISSING;
+        for (int i = 0; i < md->topic_cnt && ts == TOPIC_MISSING; i++)
+            if (strcmp(md->topics[i].topic, topic) == 0)
+                ts = md->topics[i].partition_cnt > 0 ? TOPIC_EXISTS : TOPIC_UNKNOWN;
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return ts;
+}
+
+static bool topic_exists(rd_kafka_t *rk, const char *topic)
+{
+    return topic_listed(rk, topic, 10000) == TOPIC_EXISTS;
+}
+
+static void create_state_topic(runner_t *r);
+
+/* At each checkpoint round, even one with nothing new to write: is the state topic still there? Deleted under a running instance
+ * (by hand, by a cleanup script), it is created again, compacted, before the producer writes to
+ * it — a broker with auto.create.topics.enable would create it itself, not compacted, and one
+ * without it would refuse the checkpoint. Every round writes every part, so the next checkpoint
+ * is complete. No answer within STATE_CHECK_MS (a broker away): the round goes on. */
+static bool check_state_topic(runner_t *r)
+{
+    /* (no state reader at the end: its clients are being destroyed, the revocation checkpoints) */
+    if (!r->stc || topic_listed(r->stc, r->cfg->state_topic, STATE_CHECK_MS) != TOPIC_MISSING)
+        return false;
+    cw_log(CW_LOG_WARN, "state topic %s is gone (deleted?): creating it again; the checkpoints in it are lost, "
+                        "a whole one is written now", r->cfg->state_topic);
+    create_state_topic(r);
+    return true;
+}
+
 /* A checkpoint round (state.interval, shutdown, revocation): every part, then a seal, so that the
  * offsets they cover are committed once the broker has them. Nothing when nothing was processed
- * since the last one of this generation (it still holds). */
+ * since the last one of this generation (it still holds), unless the state topic was gone. */
 static void checkpoint(runner_t *r)
 {
     uint64_t done, id;
     r->last_state = mono_ms();
     if (!r->state_on || !r->gen_active || r->fatal)
         return;
+    if (check_state_topic(r))
+        r->ckpt_mark = UINT64_MAX; /* what it held is gone: write it again */
     done = r->st.records + r->st.rebuilt;
     if (done == r->ckpt_mark)
         return;
@@ -908,22 +954,6 @@ static void wanted_feed(wanted_t *w, const rd_kafka_message_t *m)
     w->complete = !w->done.failed && !w->done_pos.failed;
     w->damaged = false;
     w->count = 0;
-}
-
-/* Does the partition exist (metadata of the state topic through rk)? */
-static bool topic_exists(rd_kafka_t *rk, const char *topic)
-{
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    bool exists = false;
-    if (!rkt)
-        return false;
-    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR && md->topic_cnt == 1)
-        exists = md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR && md->topics[0].partition_cnt > 0;
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    return exists;
 }
 
 /* Read partition 0 of the state topic to its end, feeding the wanted keys. False when the topic

@@ -15,10 +15,13 @@
 #     checkpoints) the alerts are an uninterrupted replay's;
 #  5. SIGHUP: a broken configuration is refused, a good one is run on with the state of the rules
 #     it did not change (a threshold, a severity), a changed rule and an added one fresh;
+#  6. the state topic deleted under a running instance: created again, compacted, the whole state
+#     written to it at once; a restart restores from it;
 #  and the state topic is created compacted. Each case has its own topics and group.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/kafka_lib.sh"
 need_broker
+KTOPIC=$top_builddir/tests/kafka/ktopic # deletes a topic, prints its cleanup.policy
 broker_start b6 2 # two partitions per topic: a checkpoint part per audit partition
 
 T=2026-03-11T00:00:00Z
@@ -232,5 +235,36 @@ for r in reload-added cdr-off-hours first-seen-client-host; do
 done
 alerts_of 5 > "$TMP/got5"
 same_file "$TMP/got5" "$TMP/expected5" "reload: the alerts are the first part's, then a replay's of the second from its snapshot with the new layer"
+
+# 6. the state topic deleted under a running instance (after it checkpointed the first part):
+# it is created again, compacted, and the whole state written to it at the next round; a restart
+# after the second part restores from it and reads nothing again
+use_case 6
+load 6 A
+"$CDRWATCH" run --config "$TMP/c6.json" -b "$BROKER" -G s6 --verbose > "$TMP/d.out" 2> "$TMP/d.err" &
+RUN_PID=$!
+BG_PIDS+=("$RUN_PID")
+taken_after() { # taken_after FILE N: a checkpoint was taken after at least N records
+    awk -v n="$2" '/state: checkpoint [0-9]+ taken after/ && $(NF - 1) >= n { f = 1 } END { exit !f }' "$1"
+}
+ok_status "$(WAIT_STEP=0.1 wait_until 120 taken_after "$TMP/d.err" "$n_a"; echo $?)" "topic deleted: the first part is checkpointed"
+"$KTOPIC" "$BROKER" delete cdrwatch-state
+gone() { grep -q "state topic cdrwatch-state is gone" "$TMP/d.err"; }
+ok_status "$(WAIT_STEP=0.1 wait_until 60 gone; echo $?)" "topic deleted: the run notices at its next checkpoint round"
+# the whole state written again after that line: a checkpoint taken after the first part
+rewritten() { sed -n '/state topic cdrwatch-state is gone/,$p' "$TMP/d.err" > "$TMP/d.after"; taken_after "$TMP/d.after" "$n_a"; }
+ok_status "$(WAIT_STEP=0.1 wait_until 60 rewritten; echo $?)" "topic deleted: ... and writes the whole state to it again"
+is "$("$KTOPIC" "$BROKER" policy cdrwatch-state)" "cleanup.policy=compact" "topic deleted: it is created again compacted"
+ok_status "$(kill -0 "$RUN_PID"; echo $?)" "topic deleted: the run goes on"
+stop_run "$RUN_PID"
+is "$rc" 0 "topic deleted: the run stops cleanly"
+load 6 B
+run_to_end 6 s6
+is "$rc" 0 "topic deleted: the restart over the second part ends cleanly"
+contains "$TMP/err" "state: restored 3 checkpoint part(s) from cdrwatch-state: no rewind" \
+    "topic deleted: the restart restores the checkpoints written after it"
+is "$(stats_value "$TMP/err" "records in")" "$n_b" "topic deleted: ... reading the second part, nothing before"
+alerts_of 6 > "$TMP/got6"
+same_file "$TMP/got6" "$TMP/expected" "topic deleted: the alerts are those of an uninterrupted replay"
 
 done_testing
