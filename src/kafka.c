@@ -87,6 +87,7 @@
 #define CKPT_VERSION 1u
 #define STATE_READ_MS 30000     /* longest wait for the state topic's end on an assignment */
 #define STATE_CHECK_MS 500      /* longest wait for the state topic's metadata before a checkpoint */
+#define STATE_SEGMENT_BYTES (64LL << 20) /* segment.bytes of the state topic we create (at least) */
 
 typedef struct runner runner_t;
 
@@ -1903,9 +1904,18 @@ static void create_state_topic(runner_t *r)
     rd_kafka_event_t *ev;
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
     const char *msg = "no answer";
+    char segment[32];
     /* asked through the state reader: a consumer's metadata request never auto-creates it */
     bool exists = topic_exists(r->stc, r->cfg->state_topic);
-    if (!exists && nt && ao && q && rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact") == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    /* compacted; small segments and an eager cleaner, so that what an assignment reads back (the
+     * partition from its start) stays near one checkpoint per key: the active segment is never
+     * compacted, and with the broker's defaults (1 GiB, dirty ratio 0.5) it would hold hundreds of
+     * rounds of a big state */
+    snprintf(segment, sizeof segment, "%lld", (long long)(r->cfg->state_part_size * 2 > STATE_SEGMENT_BYTES
+                                                              ? r->cfg->state_part_size * 2 : STATE_SEGMENT_BYTES));
+    if (!exists && nt && ao && q && rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact") == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_NewTopic_set_config(nt, "segment.bytes", segment) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_NewTopic_set_config(nt, "min.cleanable.dirty.ratio", "0.1") == RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_AdminOptions_set_request_timeout(ao, 10000, why, sizeof why);
         rd_kafka_CreateTopics(r->prod, &nt, 1, ao, q);
         if ((ev = rd_kafka_queue_poll(q, 15000))) {
@@ -1919,7 +1929,8 @@ static void create_state_topic(runner_t *r)
                 msg = rd_kafka_topic_result_error_string(tr[0]);
             }
             if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-                cw_log(CW_LOG_INFO, "state topic %s created (cleanup.policy=compact)", r->cfg->state_topic);
+                cw_log(CW_LOG_INFO, "state topic %s created (cleanup.policy=compact, segment.bytes=%s)",
+                       r->cfg->state_topic, segment);
             else if (err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
                 cw_log(CW_LOG_WARN, "state topic %s not created (%s: %s): checkpoints go to it if the broker "
                                     "creates it (then not compacted)", r->cfg->state_topic, rd_kafka_err2name(err),
