@@ -1189,6 +1189,28 @@ static cw_status_t new_engine(runner_t *r, char *err, size_t errlen)
     return cw_engine_create(r->engine_pool, r->cfg, on_alert, r, &r->engine, err, errlen);
 }
 
+/* The input of partition e (its committed offset in e->offset) of stream s, read from `start`:
+ * the next in merge order. */
+static part_t *add_part(runner_t *r, cw_stream_t s, const rd_kafka_topic_partition_t *e, int64_t start)
+{
+    part_t *p = apr_pcalloc(r->gen_pool, sizeof *p);
+    p->r = r;
+    p->stream = s;
+    p->topic = r->cfg->input[s].topic;
+    p->partition = e->partition;
+    p->rk = s == CW_STREAM_CDR ? r->cdr : r->audit;
+    p->input = cw_kmerge_add(r->merge);
+    p->source_id = cw_engine_source_id(r->engine, p->topic, p->partition);
+    p->next = -1;
+    p->confirmed = e->offset >= 0 ? e->offset : -1;
+    p->silent_until = p->confirmed;
+    p->start = start;
+    p->received = start >= 0 ? start : -1;
+    r->parts[r->n_parts++] = p;
+    r->by_partition[s][p->partition] = p;
+    return p;
+}
+
 /* Start a generation for the audit partitions just assigned: rewind points and committed offsets
  * from the group, a fresh engine, the CDR topic assigned whole. */
 static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t *assigned)
@@ -1268,24 +1290,10 @@ static void start_generation(runner_t *r, const rd_kafka_topic_partition_list_t 
             int64_t rewind;
             if (strcmp(e->topic, cfg->input[s].topic) != 0)
                 continue;
-            p = apr_pcalloc(r->gen_pool, sizeof *p);
-            p->r = r;
-            p->stream = s;
-            p->topic = cfg->input[s].topic;
-            p->partition = e->partition;
-            p->rk = s == CW_STREAM_CDR ? r->cdr : r->audit;
-            p->input = cw_kmerge_add(r->merge);
-            p->source_id = cw_engine_source_id(r->engine, p->topic, p->partition);
-            p->next = -1;
-            p->confirmed = e->offset >= 0 ? e->offset : -1;
-            p->silent_until = p->confirmed;
             rewind = e->offset >= 0 && !restored ? parse_meta(e) : -1;
-            p->start = start_offset(r, s, e, rewind, restored && !from_file ? resume[i] : -1);
-            p->received = p->start >= 0 ? p->start : -1;
+            p = add_part(r, s, e, start_offset(r, s, e, rewind, restored && !from_file ? resume[i] : -1));
             if (p->start >= 0 && p->confirmed > p->start)
                 rebuilding++;
-            r->parts[r->n_parts++] = p;
-            r->by_partition[s][p->partition] = p;
             rd_kafka_topic_partition_list_add(s == CW_STREAM_CDR ? lc : la, p->topic, p->partition)->offset =
                 p->start;
             cw_log(CW_LOG_DEBUG, "%s/%d: committed %lld, rewind %lld, start %lld", p->topic, p->partition,
