@@ -22,7 +22,7 @@
  * but their alerts and dead letters are not produced again (they were acknowledged before the
  * commit). The rebalance protocol is eager (librdkafka's default range,roundrobin): since every
  * assignment rebuilds the windows anyway, cooperative rebalancing would gain nothing, and
- * librdkafka 2.0.2 has known cooperative close bugs (notes/kafka.md §4.2). The cost is one
+ * librdkafka 2.0.2 has known cooperative close bugs (doc/design.md). The cost is one
  * rewind span of input read again per instance on every rebalance or restart.
  *
  * Time merge. Every partition is an input of a cw_kmerge_t: records go to the engine oldest

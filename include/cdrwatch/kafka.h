@@ -3,7 +3,7 @@
  * in a consumer group and the CDR topic whole, merge every partition by event time, run the
  * engine, produce alerts and dead letters, commit.
  *
- * Guarantees (DESIGN.md "Kafka"; the reasoning is at the top of kafka.c):
+ * Guarantees (doc/kafka.md and doc/design.md; the reasoning is at the top of kafka.c):
  *  - at least once, end to end: an input offset is committed only after every alert and dead
  *    letter that it and every earlier record raised has been acknowledged by the broker
  *    (idempotent producer, acks=all). Duplicates after a crash carry the same event.id.
