@@ -256,9 +256,12 @@ static void test_bad_input(void)
     is_str(err, "not a cdrwatch state file", "... as not a state file");
     is_int(restore_into_fresh("", 0, err, sizeof err), CW_ERR_USAGE, "an empty file is refused");
     memcpy(d, w.data, w.len);
-    d[8] = 3;
+    d[8] = 2;
     restore_into_fresh(d, w.len, err, sizeof err);
-    is_str(err, "format version 3, this build reads 2", "another format version is refused, saying which");
+    is_str(err, "format version 2, this build reads 3", "an older format version is refused, saying which");
+    d[8] = 4;
+    restore_into_fresh(d, w.len, err, sizeof err);
+    is_str(err, "format version 4, this build reads 3", "a newer format version is refused, saying which");
     memcpy(d, w.data, w.len);
     d[w.len / 2] ^= 0x10;
     restore_into_fresh(d, w.len, err, sizeof err);
