@@ -1416,6 +1416,7 @@ static void load_value(const rule_rt_t *rt, cw_rbuf_t *r, void *value, const uin
 static bool load_keys(rule_rt_t *rt, cw_rbuf_t *r, const uint32_t *src_map, uint32_t n_src, bool merge)
 {
     uint32_t n = cw_rbuf_count(r, 2, UINT32_MAX, "keys");
+    cw_keytab_reserve(rt->keys, n);
     for (uint32_t k = 0; k < n && !r->failed; k++) {
         size_t len;
         bool created;
@@ -1435,6 +1436,7 @@ static bool load_keys(rule_rt_t *rt, cw_rbuf_t *r, const uint32_t *src_map, uint
 static bool load_pairs(rule_rt_t *rt, cw_rbuf_t *r)
 {
     uint32_t n = cw_rbuf_count(r, 8 + 1, UINT32_MAX, "first_seen pairs");
+    cw_keytab_reserve(rt->pairs, n);
     for (uint32_t k = 0; k < n && !r->failed; k++) {
         uint64_t h = cw_rbuf_u64(r);
         char key[sizeof h];
