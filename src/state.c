@@ -32,9 +32,11 @@ static const char *section_name(uint32_t tag)
 
 /* ---- CRC-32C ---- */
 
+/* Slicing by 8 (eight tables, eight bytes a step; Intel's 2006 method), the same value as the
+ * bytewise loop: a snapshot of a hundred megabytes is checked in a fraction of a second. */
 uint32_t cw_crc32c(const void *data, size_t n)
 {
-    static uint32_t table[256];
+    static uint32_t table[8][256];
     static int ready;
     const unsigned char *p = data;
     uint32_t crc = 0xffffffffu;
@@ -43,12 +45,20 @@ uint32_t cw_crc32c(const void *data, size_t n)
             uint32_t c = i;
             for (int k = 0; k < 8; k++)
                 c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-            table[i] = c;
+            table[0][i] = c;
         }
+        for (uint32_t i = 0; i < 256; i++)
+            for (int t = 1; t < 8; t++)
+                table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
         ready = 1;
     }
+    for (; n >= 8; n -= 8, p += 8) {
+        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        crc = table[7][lo & 0xff] ^ table[6][lo >> 8 & 0xff] ^ table[5][lo >> 16 & 0xff] ^ table[4][lo >> 24] ^
+              table[3][p[4]] ^ table[2][p[5]] ^ table[1][p[6]] ^ table[0][p[7]];
+    }
     for (size_t i = 0; i < n; i++)
-        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+        crc = table[0][(crc ^ p[i]) & 0xff] ^ (crc >> 8);
     return crc ^ 0xffffffffu;
 }
 
