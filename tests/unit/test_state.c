@@ -740,7 +740,17 @@ static void test_sparse(void)
     ok(n <= 16, "a window of 168 buckets with one used is at most 16 bytes");
     ok(cw_state_get_window(&r, &b.w, NB, map, 2) && r.pos == w.len && memcmp(&a, &b, sizeof a) == 0,
        "... and reads back to the same window, the other buckets empty");
-    w.data[6] = NB; /* the used bucket's gap (after head 3 bytes, sum, count, used): past the last slot */
+    cw_wbuf_free(&w);
+    cw_wbuf_init(&w); /* head, sum, count, 1 used bucket, its gap: one past the last slot */
+    cw_wbuf_sv(&w, a.w.head);
+    cw_wbuf_sv(&w, 42);
+    cw_wbuf_uv(&w, 1);
+    cw_wbuf_uv(&w, 1);
+    cw_wbuf_uv(&w, NB);
+    cw_wbuf_sv(&w, 42);
+    cw_wbuf_uv(&w, 1);
+    cw_wbuf_uv(&w, 1);
+    cw_wbuf_sv(&w, 12345);
     cw_rbuf_init(&r, w.data, w.len, 0, err, sizeof err);
     ok(!cw_state_get_window(&r, &b.w, NB, map, 2) && strstr(err, "goes past the 168 slots"),
        "a bucket gap past the window's slots is refused");
