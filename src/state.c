@@ -3,7 +3,10 @@
  *
  * The file is a 24-byte header (magic "CDRWSTAT", u32 format version, u32 CRC-32C of the body,
  * u64 body length) and a body of sections (u32 tag, u64 length, payload) in a fixed order:
- * clock, sources, one per rule, evidence ring, CDR reference, end. Each module encodes its own
+ * clock, sources, one per rule, evidence ring, CDR reference, end. Since version 3 the payloads
+ * are compact: LEB128 varints (zig-zag for signed values, event times relative to the snapshot's
+ * clock) and, of the fixed-size per-key structures, only the used slots (window buckets, sketches,
+ * peak rows, baseline slots) as (gap, value) lists. Each module encodes its own
  * private state (engine.c the per-key values, reference.c the sketches) with the codec below;
  * this file owns the framing, the checks and the decisions about configuration changes. Nothing
  * read is trusted before the checksum matches, and even then every count is checked against
