@@ -346,6 +346,49 @@ static bool only_p1(void *ctx, const cw_rule_t *rule, const char *key, size_t le
     return key && len == 2 && memcmp(key, "p1", 2) == 0;
 }
 
+/* The threshold rule's keys in save order (least recently updated first), via a selection. */
+typedef struct {
+    char keys[64][32];
+    int n;
+} key_list_t;
+
+static bool list_th_keys(void *ctx, const cw_rule_t *rule, const char *key, size_t len, uint32_t src)
+{
+    key_list_t *l = ctx;
+    (void)src;
+    if (key && rule && strcmp(rule->id, "th") == 0 && l->n < 64 && len < sizeof l->keys[0])
+        snprintf(l->keys[l->n++], sizeof l->keys[0], "%.*s", (int)len, key);
+    return false;
+}
+
+static void th_keys_of(cw_engine_t *e, key_list_t *l)
+{
+    cw_wbuf_t w;
+    char err[128];
+    l->n = 0;
+    cw_wbuf_init(&w);
+    cw_state_serialize(e, list_th_keys, l, &w, err, sizeof err);
+    cw_wbuf_free(&w);
+}
+
+/* A smaller max_keys: the restore keeps the most recently updated keys, as the running engine
+ * would have (key tables make room for the announced count in one step, up to max_keys). */
+static void test_smaller_max_keys(apr_pool_t *p, const char *only_th, const cw_wbuf_t *w)
+{
+    char err[256];
+    key_list_t all, two;
+    cw_engine_t *whole = engine(p, only_th);
+    cw_engine_t *small = engine(p, replace(p, only_th, "\"suppress\":\"2h\"", "\"suppress\":\"2h\",\"max_keys\":2"));
+    int same;
+    cw_state_restore(whole, w->data, w->len, err, sizeof err);
+    cw_state_restore(small, w->data, w->len, err, sizeof err);
+    th_keys_of(whole, &all);
+    th_keys_of(small, &two);
+    same = all.n > 2 && two.n == 2 && strcmp(two.keys[0], all.keys[all.n - 2]) == 0 &&
+           strcmp(two.keys[1], all.keys[all.n - 1]) == 0;
+    ok(same, "a smaller max_keys keeps the 2 most recently updated keys of the snapshot, in order");
+}
+
 static void test_config_changes(void)
 {
     apr_pool_t *p;
@@ -377,6 +420,7 @@ static void test_config_changes(void)
     is_int(keys_after_restore(p, window_changed, &w), 0, "a changed bucket starts the rule fresh");
     is_int(keys_after_restore(p, added, &w), 0, "an added rule starts fresh");
     ok(cw_rule_fingerprint(&cw_engine_rule(th_only, 0)[0]) != 0, "fingerprints are computed");
+    test_smaller_max_keys(p, only_th, &w);
     {
         /* the adaptive rules alone: the factor keeps the peaks, peaks off or other seen fields drop */
         const char *adp = strstr(CONFIG, "{\"id\":\"adp\""), *sil = strstr(CONFIG, ",{\"id\":\"sil\"");
