@@ -1138,12 +1138,12 @@ void cw_engine_save_ring(const cw_engine_t *e, cw_wbuf_t *w, cw_state_select_fn 
         if (select && !select(ctx, NULL, NULL, 0, x->src))
             continue;
         n++;
-        cw_wbuf_u64(w, x->rules);
+        cw_wbuf_uv(w, x->rules);
         cw_wbuf_u64(w, x->principal);
-        cw_wbuf_i64(w, x->ts);
-        cw_wbuf_str(w, x->object, strlen(x->object));
-        cw_wbuf_str(w, x->statement, strlen(x->statement));
-        cw_wbuf_str(w, x->subscriber, strlen(x->subscriber));
+        cw_wbuf_time(w, x->ts);
+        cw_wbuf_vstr(w, x->object, strlen(x->object));
+        cw_wbuf_vstr(w, x->statement, strlen(x->statement));
+        cw_wbuf_vstr(w, x->subscriber, strlen(x->subscriber));
     }
     cw_wbuf_patch32(w, at, n);
 }
@@ -1177,14 +1177,14 @@ static void ring_sort(cw_engine_t *e, evidence_t *all, size_t n)
 static void get_text(cw_rbuf_t *r, char *dst, size_t size)
 {
     size_t n;
-    const char *s = cw_rbuf_str(r, size - 1, &n);
+    const char *s = cw_rbuf_vstr(r, size - 1, &n);
     memcpy(dst, s ? s : "", s ? n : 0);
     dst[s ? n : 0] = '\0';
 }
 
 bool cw_engine_load_ring(cw_engine_t *e, cw_rbuf_t *r, const int *rule_map, int n_map, bool merge)
 {
-    uint32_t n = cw_rbuf_count(r, 8 + 8 + 8 + 3 * 4, UINT32_MAX, "evidence records");
+    uint32_t n = cw_rbuf_count(r, 1 + 8 + 1 + 3, UINT32_MAX, "evidence records");
     evidence_t *all = NULL;
     size_t n_all = 0;
     if (merge && e->ring_size && n) {
@@ -1198,7 +1198,7 @@ bool cw_engine_load_ring(cw_engine_t *e, cw_rbuf_t *r, const int *rule_map, int 
     }
     for (uint32_t k = 0; k < n && !r->failed; k++) {
         evidence_t tmp, *x = all ? &all[n_all++] : e->ring_size ? &e->ring[e->ring_next] : &tmp;
-        uint64_t bits = cw_rbuf_u64(r), mapped = 0;
+        uint64_t bits = cw_rbuf_uv(r), mapped = 0;
         for (int b = 0; b < 64 && b < n_map; b++) {
             if ((bits >> b & 1) && rule_map[b] >= 0 && rule_map[b] < 64)
                 mapped |= UINT64_C(1) << rule_map[b];
@@ -1206,7 +1206,7 @@ bool cw_engine_load_ring(cw_engine_t *e, cw_rbuf_t *r, const int *rule_map, int 
         x->rules = mapped;
         x->src = e->cur_src; /* the restore's tag */
         x->principal = cw_rbuf_u64(r);
-        x->ts = cw_rbuf_i64(r);
+        x->ts = cw_rbuf_time(r);
         get_text(r, x->object, sizeof x->object);
         get_text(r, x->statement, sizeof x->statement);
         get_text(r, x->subscriber, sizeof x->subscriber);
@@ -1238,16 +1238,16 @@ typedef struct {
 static void save_threshold(const rule_rt_t *rt, cw_wbuf_t *w, th_state_t *st)
 {
     const cw_rule_t *r = rt->rule;
-    cw_wbuf_i64(w, st->first_ts);
-    cw_wbuf_i64(w, st->suppressed_until);
-    cw_wbuf_u32(w, st->fired);
+    cw_wbuf_time(w, st->first_ts);
+    cw_wbuf_time(w, st->suppressed_until);
+    cw_wbuf_uv(w, st->fired);
     cw_wbuf_u8(w, (uint8_t)r->n_windows);
     for (int wi = 0; wi < r->n_windows; wi++) {
-        cw_wbuf_u32(w, (uint32_t)rt->nb[wi]);
+        cw_wbuf_uv(w, (uint32_t)rt->nb[wi]);
         cw_state_put_window(w, win_of(rt, st, wi), rt->nb[wi], NULL);
         cw_wbuf_u8(w, rt->hll_off[wi] != 0);
-        for (int k = 0; rt->hll_off[wi] && k < rt->nb[wi]; k++)
-            cw_state_put_hll(w, &hll_of(rt, st, wi)[k]);
+        if (rt->hll_off[wi])
+            cw_state_put_hlls(w, hll_of(rt, st, wi), rt->nb[wi]);
         cw_wbuf_u8(w, rt->peak_off[wi] != 0);
         if (rt->peak_off[wi])
             cw_state_put_peaks(w, peaks_of(rt, st, wi));
@@ -1264,33 +1264,33 @@ static void save_key(void *data, const char *key, size_t len, void *value)
     if (c->select && !c->select(c->ctx, c->rt->rule, key, len, cw_keytab_tag_of(c->rt->keys, value)))
         return;
     c->n++;
-    cw_wbuf_str(w, key, len);
+    cw_wbuf_vstr(w, key, len);
     switch (c->rt->rule->kind) {
     case CW_KIND_THRESHOLD: save_threshold(c->rt, w, value); break;
     case CW_KIND_FIRST_SEEN: {
         const seen_key_t *k = value;
-        cw_wbuf_i64(w, k->first_ts);
-        cw_wbuf_i64(w, k->suppressed_until);
+        cw_wbuf_time(w, k->first_ts);
+        cw_wbuf_time(w, k->suppressed_until);
         break;
     }
     case CW_KIND_SEQUENCE: {
         const seq_state_t *s = value;
-        cw_wbuf_i64(w, s->trigger_ts);
-        cw_wbuf_u32(w, s->src);
-        cw_wbuf_u32(w, s->fired);
-        cw_wbuf_i64(w, s->off);
+        cw_wbuf_time(w, s->trigger_ts);
+        cw_wbuf_uv(w, s->src);
+        cw_wbuf_uv(w, s->fired);
+        cw_wbuf_sv(w, s->off);
         break;
     }
     case CW_KIND_SILENCE: {
         const silence_state_t *s = value;
-        cw_wbuf_i64(w, s->last_ts);
-        cw_wbuf_i64(w, s->hour_head);
+        cw_wbuf_time(w, s->last_ts);
+        cw_wbuf_sv(w, s->hour_head);
         for (int h = 0; h < SILENCE_HOURS; h++)
-            cw_wbuf_u32(w, s->counts[h]);
-        cw_wbuf_u32(w, s->src);
-        cw_wbuf_u16(w, s->fired);
-        cw_wbuf_u16(w, s->candidate);
-        cw_wbuf_i64(w, s->off);
+            cw_wbuf_uv(w, s->counts[h]);
+        cw_wbuf_uv(w, s->src);
+        cw_wbuf_uv(w, s->fired);
+        cw_wbuf_uv(w, s->candidate);
+        cw_wbuf_sv(w, s->off);
         break;
     }
     }
@@ -1306,7 +1306,7 @@ static void save_pair(void *data, const char *key, size_t len, void *value)
     memcpy(&h, key, sizeof h);
     c->n++;
     cw_wbuf_u64(c->w, h);
-    cw_wbuf_i64(c->w, ((const seen_pair_t *)value)->ts);
+    cw_wbuf_time(c->w, ((const seen_pair_t *)value)->ts);
 }
 
 void cw_engine_save_rule(cw_engine_t *e, int i, cw_wbuf_t *w, cw_state_select_fn select, void *ctx)
@@ -1331,7 +1331,7 @@ void cw_engine_save_rule(cw_engine_t *e, int i, cw_wbuf_t *w, cw_state_select_fn
             if (select && !select(ctx, rt->rule, key, rt->cand_len[k],
                                   value ? cw_keytab_tag_of(rt->keys, value) : CW_STATE_NO_SOURCE))
                 continue;
-            cw_wbuf_str(w, key, rt->cand_len[k]);
+            cw_wbuf_vstr(w, key, rt->cand_len[k]);
             c.n++;
         }
         cw_wbuf_patch32(w, c.count_at, c.n);
@@ -1340,11 +1340,11 @@ void cw_engine_save_rule(cw_engine_t *e, int i, cw_wbuf_t *w, cw_state_select_fn
 
 static uint32_t get_src(cw_rbuf_t *r, const uint32_t *src_map, uint32_t n_src)
 {
-    uint32_t id = cw_rbuf_u32(r);
+    uint64_t id = cw_rbuf_uv(r);
     if (r->failed)
         return 0;
     if (id >= n_src) {
-        cw_rbuf_fail(r, "source id %u out of range (%u sources)", id, n_src);
+        cw_rbuf_fail(r, "source id %llu out of range (%u sources)", (unsigned long long)id, n_src);
         return 0;
     }
     return src_map[id];
@@ -1353,21 +1353,21 @@ static uint32_t get_src(cw_rbuf_t *r, const uint32_t *src_map, uint32_t n_src)
 static bool load_threshold(const rule_rt_t *rt, cw_rbuf_t *r, th_state_t *st, const uint32_t *src_map, uint32_t n_src)
 {
     const cw_rule_t *r0 = rt->rule;
-    st->first_ts = cw_rbuf_i64(r);
-    st->suppressed_until = cw_rbuf_i64(r);
-    st->fired = cw_rbuf_u32(r);
+    st->first_ts = cw_rbuf_time(r);
+    st->suppressed_until = cw_rbuf_time(r);
+    st->fired = (uint32_t)cw_rbuf_uv(r);
     if (cw_rbuf_u8(r) != r0->n_windows && !r->failed)
         cw_rbuf_fail(r, "rule %s: window count differs from its definition", r0->id);
     for (int wi = 0; wi < r0->n_windows && !r->failed; wi++) {
-        if (cw_rbuf_u32(r) != (uint32_t)rt->nb[wi] && !r->failed) {
+        if (cw_rbuf_uv(r) != (uint64_t)rt->nb[wi] && !r->failed) {
             cw_rbuf_fail(r, "rule %s: bucket count differs from its definition", r0->id);
             break;
         }
         cw_state_get_window(r, win_of(rt, st, wi), rt->nb[wi], src_map, n_src);
         if ((cw_rbuf_u8(r) != 0) != (rt->hll_off[wi] != 0) && !r->failed)
             cw_rbuf_fail(r, "rule %s: distinct sketches differ from its definition", r0->id);
-        for (int k = 0; rt->hll_off[wi] && k < rt->nb[wi] && !r->failed; k++)
-            cw_state_get_hll(r, &hll_of(rt, st, wi)[k]);
+        if (rt->hll_off[wi] && !r->failed)
+            cw_state_get_hlls(r, hll_of(rt, st, wi), rt->nb[wi]);
         if ((cw_rbuf_u8(r) != 0) != (rt->peak_off[wi] != 0) && !r->failed)
             cw_rbuf_fail(r, "rule %s: adaptive peaks differ from its definition", r0->id);
         if (rt->peak_off[wi] && !r->failed)
@@ -1386,28 +1386,28 @@ static void load_value(const rule_rt_t *rt, cw_rbuf_t *r, void *value, const uin
     case CW_KIND_THRESHOLD: load_threshold(rt, r, value, src_map, n_src); break;
     case CW_KIND_FIRST_SEEN: {
         seen_key_t *k = value;
-        k->first_ts = cw_rbuf_i64(r);
-        k->suppressed_until = cw_rbuf_i64(r);
+        k->first_ts = cw_rbuf_time(r);
+        k->suppressed_until = cw_rbuf_time(r);
         break;
     }
     case CW_KIND_SEQUENCE: {
         seq_state_t *s = value;
-        s->trigger_ts = cw_rbuf_i64(r);
+        s->trigger_ts = cw_rbuf_time(r);
         s->src = get_src(r, src_map, n_src);
-        s->fired = cw_rbuf_u32(r);
-        s->off = cw_rbuf_i64(r);
+        s->fired = (uint32_t)cw_rbuf_uv(r);
+        s->off = cw_rbuf_sv(r);
         break;
     }
     case CW_KIND_SILENCE: {
         silence_state_t *s = value;
-        s->last_ts = cw_rbuf_i64(r);
-        s->hour_head = cw_rbuf_i64(r);
+        s->last_ts = cw_rbuf_time(r);
+        s->hour_head = cw_rbuf_sv(r);
         for (int h = 0; h < SILENCE_HOURS; h++)
-            s->counts[h] = cw_rbuf_u32(r);
+            s->counts[h] = (uint32_t)cw_rbuf_uv(r);
         s->src = get_src(r, src_map, n_src);
-        s->fired = cw_rbuf_u16(r);
-        s->candidate = cw_rbuf_u16(r);
-        s->off = cw_rbuf_i64(r);
+        s->fired = (uint16_t)cw_rbuf_uv(r);
+        s->candidate = (uint16_t)cw_rbuf_uv(r);
+        s->off = cw_rbuf_sv(r);
         break;
     }
     }
@@ -1415,11 +1415,12 @@ static void load_value(const rule_rt_t *rt, cw_rbuf_t *r, void *value, const uin
 
 static bool load_keys(rule_rt_t *rt, cw_rbuf_t *r, const uint32_t *src_map, uint32_t n_src, bool merge)
 {
-    uint32_t n = cw_rbuf_count(r, 5, UINT32_MAX, "keys");
+    uint32_t n = cw_rbuf_count(r, 2, UINT32_MAX, "keys");
+    cw_keytab_reserve(rt->keys, n);
     for (uint32_t k = 0; k < n && !r->failed; k++) {
         size_t len;
         bool created;
-        const char *key = cw_rbuf_str(r, UINT32_MAX, &len);
+        const char *key = cw_rbuf_vstr(r, UINT32_MAX, &len);
         void *value = key ? cw_keytab_get(rt->keys, key, len, &created) : NULL;
         if (r->failed)
             break;
@@ -1434,7 +1435,8 @@ static bool load_keys(rule_rt_t *rt, cw_rbuf_t *r, const uint32_t *src_map, uint
 
 static bool load_pairs(rule_rt_t *rt, cw_rbuf_t *r)
 {
-    uint32_t n = cw_rbuf_count(r, 16, UINT32_MAX, "first_seen pairs");
+    uint32_t n = cw_rbuf_count(r, 8 + 1, UINT32_MAX, "first_seen pairs");
+    cw_keytab_reserve(rt->pairs, n);
     for (uint32_t k = 0; k < n && !r->failed; k++) {
         uint64_t h = cw_rbuf_u64(r);
         char key[sizeof h];
@@ -1443,7 +1445,7 @@ static bool load_pairs(rule_rt_t *rt, cw_rbuf_t *r)
         memcpy(key, &h, sizeof h);
         p = cw_keytab_get(rt->pairs, key, sizeof key, &created);
         if (p)
-            p->ts = cw_rbuf_i64(r);
+            p->ts = cw_rbuf_time(r);
     }
     return !r->failed;
 }
@@ -1458,12 +1460,12 @@ static bool is_candidate(const rule_rt_t *rt, const char *key, size_t len)
 
 static bool load_candidates(rule_rt_t *rt, cw_rbuf_t *r, bool merge)
 {
-    uint32_t n = cw_rbuf_count(r, 4, SILENCE_CANDIDATES, "silence candidates");
+    uint32_t n = cw_rbuf_count(r, 1, SILENCE_CANDIDATES, "silence candidates");
     if (!merge)
         rt->n_cand = 0;
     for (uint32_t k = 0; k < n && !r->failed; k++) {
         size_t len;
-        const char *key = cw_rbuf_str(r, rt->cand_stride, &len);
+        const char *key = cw_rbuf_vstr(r, rt->cand_stride, &len);
         if (!key)
             break;
         if (merge && (rt->n_cand >= SILENCE_CANDIDATES || is_candidate(rt, key, len)))

@@ -296,10 +296,10 @@ static void save_cells(const cw_reference_t *r, cw_wbuf_t *w)
         u0 = i;
         while (i < n && !cell_empty(&r->cells[i]) && i - u0 < UINT32_MAX)
             i++;
-        cw_wbuf_u32(w, (uint32_t)(u0 - e0));
-        cw_wbuf_u32(w, (uint32_t)(i - u0));
+        cw_wbuf_uv(w, u0 - e0);
+        cw_wbuf_uv(w, i - u0);
         for (size_t k = u0; k < i; k++) {
-            cw_wbuf_u32(w, r->cells[k].count);
+            cw_wbuf_uv(w, r->cells[k].count);
             cw_wbuf_u16(w, r->cells[k].first_day);
         }
     }
@@ -308,7 +308,7 @@ static void save_cells(const cw_reference_t *r, cw_wbuf_t *w)
 static void save_link(void *data, const char *key, size_t len, void *value)
 {
     const link_t *l = value;
-    cw_wbuf_str(data, key, len);
+    cw_wbuf_vstr(data, key, len);
     cw_wbuf_u64(data, l->imsi);
     cw_wbuf_u64(data, l->imei);
 }
@@ -316,9 +316,9 @@ static void save_link(void *data, const char *key, size_t len, void *value)
 void cw_reference_save(const cw_reference_t *r, cw_wbuf_t *w)
 {
     save_cells(r, w);
-    cw_wbuf_i64(w, r->hour_head);
+    cw_wbuf_sv(w, r->hour_head);
     for (int h = 0; h < 168; h++)
-        cw_wbuf_u64(w, r->hourly[h]);
+        cw_wbuf_uv(w, r->hourly[h]);
     cw_wbuf_u32(w, (uint32_t)cw_keytab_count(r->links));
     cw_keytab_foreach(r->links, save_link, w);
 }
@@ -327,18 +327,21 @@ static bool load_cells(cw_reference_t *r, cw_rbuf_t *rd)
 {
     size_t n = r->width * r->depth, i = 0;
     while (i < n && !rd->failed) {
-        uint32_t empty = cw_rbuf_u32(rd), used = cw_rbuf_u32(rd);
+        uint64_t empty = cw_rbuf_uv(rd), used = cw_rbuf_uv(rd);
         if (rd->failed || (empty == 0 && used == 0) || empty > n - i || used > n - i - empty) {
             cw_rbuf_fail(rd, "CDR sketch runs do not add up to its %zu cells", n);
             break;
         }
         i += empty;
-        if ((size_t)used * 6 > rd->len - rd->pos) {
-            cw_rbuf_fail(rd, "CDR sketch: %u cells announced, fewer bytes remain", used);
+        if (used > (rd->len - rd->pos) / 3) { /* a cell: a count (1 byte or more) and a u16 */
+            cw_rbuf_fail(rd, "CDR sketch: %llu cells announced, fewer bytes remain", (unsigned long long)used);
             break;
         }
-        for (uint32_t k = 0; k < used; k++, i++) {
-            r->cells[i].count = cw_rbuf_u32(rd);
+        for (uint64_t k = 0; k < used; k++, i++) {
+            uint64_t count = cw_rbuf_uv(rd);
+            if (count > UINT32_MAX && !rd->failed)
+                cw_rbuf_fail(rd, "CDR sketch: a cell counts %llu", (unsigned long long)count);
+            r->cells[i].count = (uint32_t)count;
             r->cells[i].first_day = cw_rbuf_u16(rd);
         }
     }
@@ -350,14 +353,14 @@ bool cw_reference_load(cw_reference_t *r, cw_rbuf_t *rd)
     uint32_t n;
     if (!load_cells(r, rd))
         return false;
-    r->hour_head = cw_rbuf_i64(rd);
+    r->hour_head = cw_rbuf_sv(rd);
     for (int h = 0; h < 168; h++)
-        r->hourly[h] = cw_rbuf_u64(rd);
-    n = cw_rbuf_count(rd, 4 + 16, UINT32_MAX, "identity links");
+        r->hourly[h] = cw_rbuf_uv(rd);
+    n = cw_rbuf_count(rd, 1 + 16, UINT32_MAX, "identity links");
     for (uint32_t k = 0; k < n && !rd->failed; k++) {
         size_t len;
         bool created;
-        const char *key = cw_rbuf_str(rd, CW_MSISDN_MAX, &len);
+        const char *key = cw_rbuf_vstr(rd, CW_MSISDN_MAX, &len);
         link_t *l = key ? cw_keytab_get(r->links, key, len, &created) : NULL;
         if (!l)
             break;

@@ -3,7 +3,10 @@
  *
  * The file is a 24-byte header (magic "CDRWSTAT", u32 format version, u32 CRC-32C of the body,
  * u64 body length) and a body of sections (u32 tag, u64 length, payload) in a fixed order:
- * clock, sources, one per rule, evidence ring, CDR reference, end. Each module encodes its own
+ * clock, sources, one per rule, evidence ring, CDR reference, end. Since version 3 the payloads
+ * are compact: LEB128 varints (zig-zag for signed values, event times relative to the snapshot's
+ * clock) and, of the fixed-size per-key structures, only the used slots (window buckets, sketches,
+ * peak rows, baseline slots) as (gap, value) lists. Each module encodes its own
  * private state (engine.c the per-key values, reference.c the sketches) with the codec below;
  * this file owns the framing, the checks and the decisions about configuration changes. Nothing
  * read is trusted before the checksum matches, and even then every count is checked against
@@ -32,9 +35,11 @@ static const char *section_name(uint32_t tag)
 
 /* ---- CRC-32C ---- */
 
+/* Slicing by 8 (eight tables, eight bytes a step; Intel's 2006 method), the same value as the
+ * bytewise loop: a snapshot of a hundred megabytes is checked in a fraction of a second. */
 uint32_t cw_crc32c(const void *data, size_t n)
 {
-    static uint32_t table[256];
+    static uint32_t table[8][256];
     static int ready;
     const unsigned char *p = data;
     uint32_t crc = 0xffffffffu;
@@ -43,12 +48,20 @@ uint32_t cw_crc32c(const void *data, size_t n)
             uint32_t c = i;
             for (int k = 0; k < 8; k++)
                 c = c & 1 ? (c >> 1) ^ 0x82f63b78u : c >> 1;
-            table[i] = c;
+            table[0][i] = c;
         }
+        for (uint32_t i = 0; i < 256; i++)
+            for (int t = 1; t < 8; t++)
+                table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
         ready = 1;
     }
+    for (; n >= 8; n -= 8, p += 8) {
+        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        crc = table[7][lo & 0xff] ^ table[6][lo >> 8 & 0xff] ^ table[5][lo >> 16 & 0xff] ^ table[4][lo >> 24] ^
+              table[3][p[4]] ^ table[2][p[5]] ^ table[1][p[6]] ^ table[0][p[7]];
+    }
     for (size_t i = 0; i < n; i++)
-        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+        crc = table[0][(crc ^ p[i]) & 0xff] ^ (crc >> 8);
     return crc ^ 0xffffffffu;
 }
 
@@ -137,6 +150,7 @@ void cw_rbuf_init(cw_rbuf_t *r, const void *data, size_t len, size_t base, char 
     r->err = err;
     r->errlen = errlen;
     r->failed = false;
+    r->clock = INT64_MIN;
 }
 
 void cw_rbuf_fail(cw_rbuf_t *r, const char *fmt, ...)
@@ -162,6 +176,14 @@ const unsigned char *cw_rbuf_bytes(cw_rbuf_t *r, size_t n)
     p = r->data + r->pos;
     r->pos += n;
     return p;
+}
+
+static uint64_t get_le(const unsigned char *b, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)b[i] << (8 * i);
+    return v;
 }
 
 static uint64_t rbuf_le(cw_rbuf_t *r, int n)
@@ -200,55 +222,197 @@ const char *cw_rbuf_str(cw_rbuf_t *r, size_t max, size_t *n)
     return (const char *)cw_rbuf_bytes(r, len);
 }
 
+static uint32_t check_count(cw_rbuf_t *r, uint64_t n, size_t at, size_t min_size, uint32_t max, const char *what)
+{
+    if (r->failed)
+        return 0;
+    if (n > max || (min_size && n > (r->len - r->pos) / min_size)) {
+        cw_rbuf_fail(r, "%llu %s announced at byte %zu, more than the bytes that remain can hold",
+                     (unsigned long long)n, what, at);
+        return 0;
+    }
+    return (uint32_t)n;
+}
+
 uint32_t cw_rbuf_count(cw_rbuf_t *r, size_t min_size, uint32_t max, const char *what)
 {
     size_t at = r->base + r->pos;
     uint32_t n = cw_rbuf_u32(r);
+    return check_count(r, n, at, min_size, max, what);
+}
+
+/* ---- varints (format version 3) ---- */
+
+static inline uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t unzigzag(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
+
+void cw_wbuf_uv(cw_wbuf_t *w, uint64_t v)
+{
+    unsigned char b[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        b[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    b[n++] = (unsigned char)v;
+    cw_wbuf_bytes(w, b, n);
+}
+
+void cw_wbuf_sv(cw_wbuf_t *w, int64_t v) { cw_wbuf_uv(w, zigzag(v)); }
+
+void cw_wbuf_vstr(cw_wbuf_t *w, const char *s, size_t n)
+{
+    cw_wbuf_uv(w, n);
+    cw_wbuf_bytes(w, s, n);
+}
+
+/* Times relative to the clock: code(t) = zigzag(t - clock) + 1 (mod 2^64), a bijection whose only
+ * 0 is the time 2^63 away from the clock; that one and INT64_MIN (none) swap codes, so that
+ * "none" is the 1-byte 0 and every value still round-trips. Arithmetic wraps (unsigned). */
+static inline uint64_t time_base(int64_t clock) { return clock == INT64_MIN ? 0 : (uint64_t)clock; }
+
+static inline uint64_t time_code(uint64_t base, int64_t t) { return zigzag((int64_t)((uint64_t)t - base)) + 1; }
+
+void cw_wbuf_time(cw_wbuf_t *w, int64_t t)
+{
+    uint64_t base = time_base(w->clock);
+    int64_t swapped = (int64_t)(base + (uint64_t)INT64_MIN);
+    if (t == INT64_MIN)
+        cw_wbuf_uv(w, 0);
+    else
+        cw_wbuf_uv(w, time_code(base, t == swapped ? INT64_MIN : t));
+}
+
+uint64_t cw_rbuf_uv(cw_rbuf_t *r)
+{
+    const unsigned char *p = r->data + r->pos, *end = r->data + r->len;
+    uint64_t v = 0;
     if (r->failed)
         return 0;
-    if (n > max || (min_size && n > (r->len - r->pos) / min_size)) {
-        cw_rbuf_fail(r, "%u %s announced at byte %zu, more than the bytes that remain can hold", n, what, at);
-        return 0;
+    for (int shift = 0; p < end; shift += 7) {
+        unsigned c = *p++;
+        if (shift == 63 && c > 1) {
+            cw_rbuf_fail(r, "bad varint at byte %zu", r->base + r->pos);
+            return 0;
+        }
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            r->pos = (size_t)(p - r->data);
+            return v;
+        }
     }
-    return n;
+    cw_rbuf_fail(r, "truncated at byte %zu", r->base + r->len);
+    return 0;
+}
+
+int64_t cw_rbuf_sv(cw_rbuf_t *r) { return unzigzag(cw_rbuf_uv(r)); }
+
+int64_t cw_rbuf_time(cw_rbuf_t *r)
+{
+    uint64_t base = time_base(r->clock), code = cw_rbuf_uv(r);
+    int64_t t;
+    if (code == 0)
+        return INT64_MIN;
+    t = (int64_t)((uint64_t)unzigzag(code - 1) + base);
+    return t == INT64_MIN ? (int64_t)(base + (uint64_t)INT64_MIN) : t;
+}
+
+const char *cw_rbuf_vstr(cw_rbuf_t *r, size_t max, size_t *n)
+{
+    size_t at = r->base + r->pos;
+    uint64_t len = cw_rbuf_uv(r);
+    if (r->failed)
+        return NULL;
+    if (len > max) {
+        cw_rbuf_fail(r, "string of %llu bytes at byte %zu, at most %zu expected", (unsigned long long)len, at, max);
+        return NULL;
+    }
+    *n = (size_t)len;
+    return (const char *)cw_rbuf_bytes(r, (size_t)len);
+}
+
+uint32_t cw_rbuf_vcount(cw_rbuf_t *r, size_t min_size, uint32_t max, const char *what)
+{
+    size_t at = r->base + r->pos;
+    uint64_t n = cw_rbuf_uv(r);
+    return check_count(r, n, at, min_size, max, what);
 }
 
 /* ---- public structures ---- */
 
+/* A window: head bucket number, totals, then only its used buckets (any field not zero: the
+ * others are all zero, as cw_window_advance leaves them), each as the gap from the previous
+ * used slot and its fields. */
+static bool bucket_used(const cw_bucket_t *b) { return b->count || b->sum || b->first_src || b->first_off; }
+
 void cw_state_put_window(cw_wbuf_t *w, const cw_window_t *win, int n, const uint32_t *src_map)
 {
-    cw_wbuf_i64(w, win->head);
-    cw_wbuf_i64(w, win->sum);
-    cw_wbuf_u64(w, win->count);
+    uint64_t used = 0;
+    int prev = -1;
+    cw_wbuf_sv(w, win->head);
+    cw_wbuf_sv(w, win->sum);
+    cw_wbuf_uv(w, win->count);
+    for (int i = 0; i < n; i++)
+        used += bucket_used(&win->buckets[i]);
+    cw_wbuf_uv(w, used);
     for (int i = 0; i < n; i++) {
         const cw_bucket_t *b = &win->buckets[i];
-        cw_wbuf_i64(w, b->sum);
-        cw_wbuf_u32(w, b->count);
-        cw_wbuf_u32(w, src_map ? src_map[b->first_src] : b->first_src);
-        cw_wbuf_i64(w, b->first_off);
+        if (!bucket_used(b))
+            continue;
+        cw_wbuf_uv(w, (uint64_t)(i - prev - 1));
+        cw_wbuf_sv(w, b->sum);
+        cw_wbuf_uv(w, b->count);
+        cw_wbuf_uv(w, src_map ? src_map[b->first_src] : b->first_src);
+        cw_wbuf_sv(w, b->first_off);
+        prev = i;
     }
+}
+
+/* The next used slot after prev, from its gap; -1 (failed) when it falls outside the n slots. */
+static int next_slot(cw_rbuf_t *r, int prev, int n, const char *what)
+{
+    size_t at = r->base + r->pos;
+    uint64_t gap = cw_rbuf_uv(r);
+    if (r->failed)
+        return -1;
+    if (gap >= (uint64_t)(n - prev - 1)) {
+        cw_rbuf_fail(r, "%s: slot gap %llu at byte %zu goes past the %d slots", what, (unsigned long long)gap, at, n);
+        return -1;
+    }
+    return prev + 1 + (int)gap;
 }
 
 bool cw_state_get_window(cw_rbuf_t *r, cw_window_t *win, int n, const uint32_t *src_map, uint32_t n_src)
 {
-    win->head = cw_rbuf_i64(r);
-    win->sum = cw_rbuf_i64(r);
-    win->count = cw_rbuf_u64(r);
-    for (int i = 0; i < n && !r->failed; i++) {
-        cw_bucket_t *b = &win->buckets[i];
-        uint32_t src;
-        b->sum = cw_rbuf_i64(r);
-        b->count = cw_rbuf_u32(r);
-        src = cw_rbuf_u32(r);
-        b->first_off = cw_rbuf_i64(r);
+    uint32_t used;
+    int i = -1;
+    memset(win->buckets, 0, (size_t)n * sizeof win->buckets[0]);
+    win->head = cw_rbuf_sv(r);
+    win->sum = cw_rbuf_sv(r);
+    win->count = cw_rbuf_uv(r);
+    used = cw_rbuf_vcount(r, 5, (uint32_t)n, "window buckets");
+    for (uint32_t k = 0; k < used && !r->failed; k++) {
+        cw_bucket_t *b;
+        uint64_t count, src;
+        if ((i = next_slot(r, i, n, "window")) < 0)
+            break;
+        b = &win->buckets[i];
+        b->sum = cw_rbuf_sv(r);
+        count = cw_rbuf_uv(r);
+        src = cw_rbuf_uv(r);
+        b->first_off = cw_rbuf_sv(r);
+        b->count = (uint32_t)count;
+        if (count > UINT32_MAX && !r->failed)
+            cw_rbuf_fail(r, "window bucket of %llu records", (unsigned long long)count);
         /* an empty bucket's source is not used; a used one must name a known source */
         if (b->count && src >= n_src && !r->failed)
-            cw_rbuf_fail(r, "source id %u out of range (%u sources)", src, n_src);
+            cw_rbuf_fail(r, "source id %llu out of range (%u sources)", (unsigned long long)src, n_src);
         b->first_src = src < n_src ? src_map[src] : 0;
     }
     return !r->failed;
 }
 
+/* A sketch: u8 dense; dense: the 256 registers; sparse: u8 count, then the hashes (8 bytes). */
 void cw_state_put_hll(cw_wbuf_t *w, const cw_hll_t *h)
 {
     cw_wbuf_u8(w, h->dense);
@@ -263,6 +427,7 @@ void cw_state_put_hll(cw_wbuf_t *w, const cw_hll_t *h)
 
 bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *h)
 {
+    const unsigned char *p;
     cw_hll_init(h);
     h->dense = cw_rbuf_u8(r);
     if (h->dense > 1) {
@@ -270,8 +435,7 @@ bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *h)
         return false;
     }
     if (h->dense) {
-        const unsigned char *p = cw_rbuf_bytes(r, CW_HLL_M);
-        if (p)
+        if ((p = cw_rbuf_bytes(r, CW_HLL_M)))
             memcpy(h->u.reg, p, CW_HLL_M);
         return !r->failed;
     }
@@ -280,52 +444,149 @@ bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *h)
         cw_rbuf_fail(r, "distinct-count sketch: %u exact values, at most %d", h->n, CW_HLL_SPARSE);
         return false;
     }
-    for (int i = 0; i < h->n; i++)
-        h->u.hash[i] = cw_rbuf_u64(r);
+    if ((p = cw_rbuf_bytes(r, (size_t)h->n * 8))) {
+        for (int i = 0; i < h->n; i++, p += 8) {
+            uint64_t v = 0;
+            for (int k = 0; k < 8; k++)
+                v |= (uint64_t)p[k] << (8 * k);
+            h->u.hash[i] = v;
+        }
+    }
     return !r->failed;
 }
 
+/* Sketches of a window's buckets: the count of the used ones (dense, or holding values), then
+ * each as the gap from the previous used slot and the sketch. */
+static bool hll_used(const cw_hll_t *h) { return h->dense || h->n; }
+
+void cw_state_put_hlls(cw_wbuf_t *w, const cw_hll_t *h, int n)
+{
+    uint64_t used = 0;
+    int prev = -1;
+    for (int i = 0; i < n; i++)
+        used += hll_used(&h[i]);
+    cw_wbuf_uv(w, used);
+    for (int i = 0; i < n; i++) {
+        if (!hll_used(&h[i]))
+            continue;
+        cw_wbuf_uv(w, (uint64_t)(i - prev - 1));
+        cw_state_put_hll(w, &h[i]);
+        prev = i;
+    }
+}
+
+bool cw_state_get_hlls(cw_rbuf_t *r, cw_hll_t *h, int n)
+{
+    uint32_t used;
+    int i = -1;
+    for (int k = 0; k < n; k++)
+        cw_hll_init(&h[k]);
+    used = cw_rbuf_vcount(r, 3, (uint32_t)n, "sketches");
+    for (uint32_t k = 0; k < used && !r->failed; k++) {
+        if ((i = next_slot(r, i, n, "sketches")) < 0)
+            break;
+        cw_state_get_hll(r, &h[i]);
+    }
+    return !r->failed;
+}
+
+/* A baseline: the hour being summed and its sum, then the used slots (an observation, or a mean
+ * or variance not zero), each as the gap from the previous one, mean, variance, observations. */
+static bool slot_used(const cw_baseline_t *b, int i) { return b->n[i] || b->mean[i] || b->var[i]; }
+
 void cw_state_put_baseline(cw_wbuf_t *w, const cw_baseline_t *b)
 {
-    cw_wbuf_i64(w, b->hour);
+    uint64_t used = 0;
+    int prev = -1;
+    cw_wbuf_sv(w, b->hour);
     cw_wbuf_f64(w, b->hour_sum);
     for (int i = 0; i < CW_BASELINE_SLOTS; i++)
+        used += slot_used(b, i);
+    cw_wbuf_uv(w, used);
+    for (int i = 0; i < CW_BASELINE_SLOTS; i++) {
+        if (!slot_used(b, i))
+            continue;
+        cw_wbuf_uv(w, (uint64_t)(i - prev - 1));
         cw_wbuf_u16(w, b->mean[i]);
-    for (int i = 0; i < CW_BASELINE_SLOTS; i++)
         cw_wbuf_u16(w, b->var[i]);
-    cw_wbuf_bytes(w, b->n, CW_BASELINE_SLOTS);
+        cw_wbuf_u8(w, b->n[i]);
+        prev = i;
+    }
+}
+
+bool cw_state_get_baseline(cw_rbuf_t *r, cw_baseline_t *b)
+{
+    uint32_t used;
+    int i = -1;
+    cw_baseline_init(b);
+    b->hour = cw_rbuf_sv(r);
+    b->hour_sum = cw_rbuf_f64(r);
+    used = cw_rbuf_vcount(r, 6, CW_BASELINE_SLOTS, "baseline slots");
+    for (uint32_t k = 0; k < used && !r->failed; k++) {
+        if ((i = next_slot(r, i, CW_BASELINE_SLOTS, "baseline")) < 0)
+            break;
+        b->mean[i] = cw_rbuf_u16(r);
+        b->var[i] = cw_rbuf_u16(r);
+        b->n[i] = cw_rbuf_u8(r);
+    }
+    return !r->failed;
+}
+
+/* Adaptive peaks: the used rows (a day, or a peak not zero), each as the gap from the previous
+ * one, the day number, a 24-bit mask of the hours whose peak is not zero, then those peaks. */
+static bool row_used(const cw_peaks_t *p, int d)
+{
+    if (p->day[d] != INT32_MIN)
+        return true;
+    for (int h = 0; h < 24; h++)
+        if (p->peak[d][h])
+            return true;
+    return false;
 }
 
 void cw_state_put_peaks(cw_wbuf_t *w, const cw_peaks_t *p)
 {
+    uint64_t used = 0;
+    int prev = -1;
+    for (int d = 0; d < CW_PEAK_DAYS; d++)
+        used += row_used(p, d);
+    cw_wbuf_uv(w, used);
     for (int d = 0; d < CW_PEAK_DAYS; d++) {
-        cw_wbuf_u32(w, (uint32_t)p->day[d]);
+        uint32_t mask = 0;
+        if (!row_used(p, d))
+            continue;
         for (int h = 0; h < 24; h++)
-            cw_wbuf_u16(w, p->peak[d][h]);
+            mask |= (uint32_t)(p->peak[d][h] != 0) << h;
+        cw_wbuf_uv(w, (uint64_t)(d - prev - 1));
+        cw_wbuf_sv(w, p->day[d]);
+        cw_wbuf_uv(w, mask);
+        for (int h = 0; h < 24; h++)
+            if (mask >> h & 1)
+                cw_wbuf_u16(w, p->peak[d][h]);
+        prev = d;
     }
 }
 
 bool cw_state_get_peaks(cw_rbuf_t *r, cw_peaks_t *p)
 {
-    for (int d = 0; d < CW_PEAK_DAYS; d++) {
-        p->day[d] = (int32_t)cw_rbuf_u32(r);
-        for (int h = 0; h < 24; h++)
-            p->peak[d][h] = cw_rbuf_u16(r);
+    uint32_t used;
+    int d = -1;
+    cw_peaks_init(p);
+    used = cw_rbuf_vcount(r, 3, CW_PEAK_DAYS, "peak rows");
+    for (uint32_t k = 0; k < used && !r->failed; k++) {
+        int64_t day;
+        uint64_t mask;
+        if ((d = next_slot(r, d, CW_PEAK_DAYS, "peaks")) < 0)
+            break;
+        day = cw_rbuf_sv(r);
+        mask = cw_rbuf_uv(r);
+        if ((day < INT32_MIN || day > INT32_MAX || mask >> 24) && !r->failed)
+            cw_rbuf_fail(r, "peaks: bad row (day %lld, hour mask %#llx)", (long long)day, (unsigned long long)mask);
+        p->day[d] = (int32_t)day;
+        for (int h = 0; h < 24 && !r->failed; h++)
+            if (mask >> h & 1)
+                p->peak[d][h] = cw_rbuf_u16(r);
     }
-    return !r->failed;
-}
-
-bool cw_state_get_baseline(cw_rbuf_t *r, cw_baseline_t *b)
-{
-    const unsigned char *p;
-    b->hour = cw_rbuf_i64(r);
-    b->hour_sum = cw_rbuf_f64(r);
-    for (int i = 0; i < CW_BASELINE_SLOTS; i++)
-        b->mean[i] = cw_rbuf_u16(r);
-    for (int i = 0; i < CW_BASELINE_SLOTS; i++)
-        b->var[i] = cw_rbuf_u16(r);
-    if ((p = cw_rbuf_bytes(r, CW_BASELINE_SLOTS)))
-        memcpy(b->n, p, CW_BASELINE_SLOTS);
     return !r->failed;
 }
 
@@ -347,12 +608,12 @@ static void section_end(cw_wbuf_t *w, size_t start)
 static void save_sources(cw_engine_t *e, cw_wbuf_t *w)
 {
     int n = cw_engine_source_count(e);
-    cw_wbuf_u32(w, (uint32_t)n);
+    cw_wbuf_uv(w, (uint64_t)n);
     for (int i = 0; i < n; i++) {
         cw_pos_t p = cw_engine_source(e, i);
-        cw_wbuf_str(w, p.name, strlen(p.name));
-        cw_wbuf_u32(w, (uint32_t)p.partition);
-        cw_wbuf_i64(w, p.offset);
+        cw_wbuf_vstr(w, p.name, strlen(p.name));
+        cw_wbuf_sv(w, p.partition);
+        cw_wbuf_sv(w, p.offset);
     }
 }
 
@@ -374,13 +635,15 @@ cw_status_t cw_state_serialize_part(cw_engine_t *e, cw_state_select_fn select, v
     s = section_begin(w, SEC_CLOCK);
     cw_engine_save_clock(e, w);
     section_end(w, s);
+    if (!w->failed) /* the clock's first field: the base of every time written after it */
+        w->clock = (int64_t)get_le(w->data + s, 8);
     s = section_begin(w, SEC_SOURCES);
     save_sources(e, w);
     section_end(w, s);
     for (int i = 0; i < cw_engine_rule_count(e); i++) {
         const cw_rule_t *r = cw_engine_rule(e, i);
         s = section_begin(w, SEC_RULE);
-        cw_wbuf_str(w, r->id, strlen(r->id));
+        cw_wbuf_vstr(w, r->id, strlen(r->id));
         cw_wbuf_u64(w, cw_rule_fingerprint(r));
         cw_wbuf_u8(w, (uint8_t)r->kind);
         cw_engine_save_rule(e, i, w, select, select_ctx);
@@ -420,11 +683,12 @@ typedef struct {
     int *rule_map;      /* snapshot rule ordinal -> engine rule index, -1 if not kept */
     int n_rules;
     bool *seen;         /* per engine rule: found in the snapshot */
+    int64_t clock;      /* the snapshot's clock: times after the clock section are relative to it */
 } restore_t;
 
 static bool load_sources(restore_t *rs, cw_rbuf_t *r)
 {
-    uint32_t n = cw_rbuf_count(r, 4 + 4 + 8, UINT32_MAX, "sources");
+    uint32_t n = cw_rbuf_vcount(r, 3, UINT32_MAX, "sources");
     if (r->failed)
         return false;
     rs->src_map = calloc(n ? n : 1, sizeof *rs->src_map);
@@ -435,14 +699,16 @@ static bool load_sources(restore_t *rs, cw_rbuf_t *r)
     for (uint32_t i = 0; i < n && !r->failed; i++) {
         size_t len;
         char name[4096];
-        const char *s = cw_rbuf_str(r, sizeof name - 1, &len);
-        int32_t partition = (int32_t)cw_rbuf_u32(r);
-        int64_t offset = cw_rbuf_i64(r);
+        const char *s = cw_rbuf_vstr(r, sizeof name - 1, &len);
+        int64_t partition = cw_rbuf_sv(r);
+        int64_t offset = cw_rbuf_sv(r);
+        if (!r->failed && (partition < INT32_MIN || partition > INT32_MAX))
+            cw_rbuf_fail(r, "source %u: partition %lld out of range", i, (long long)partition);
         if (r->failed)
             break;
         memcpy(name, s, len);
         name[len] = '\0';
-        rs->src_map[i] = cw_engine_source_id(rs->e, name, partition);
+        rs->src_map[i] = cw_engine_source_id(rs->e, name, (int32_t)partition);
         if (!rs->o.merge) /* parts of other moments would move positions back */
             cw_engine_set_position(rs->e, rs->src_map[i], offset);
         rs->n_src = i + 1;
@@ -463,7 +729,7 @@ static int find_rule(cw_engine_t *e, const char *id, size_t len)
 static bool load_rule(restore_t *rs, cw_rbuf_t *r)
 {
     size_t len;
-    const char *id = cw_rbuf_str(r, 256, &len);
+    const char *id = cw_rbuf_vstr(r, 256, &len);
     uint64_t fp = cw_rbuf_u64(r);
     uint8_t kind = cw_rbuf_u8(r);
     int i, ordinal = rs->n_rules;
@@ -528,7 +794,12 @@ static bool load_reference(restore_t *rs, cw_rbuf_t *r)
 static bool load_section(restore_t *rs, uint32_t tag, cw_rbuf_t *r)
 {
     switch (tag) {
-    case SEC_CLOCK: cw_engine_load_clock(rs->e, r, rs->o.merge); return !r->failed;
+    case SEC_CLOCK: {
+        cw_rbuf_t first = *r;
+        rs->clock = cw_rbuf_i64(&first);
+        cw_engine_load_clock(rs->e, r, rs->o.merge);
+        return !r->failed;
+    }
     case SEC_SOURCES: return load_sources(rs, r);
     case SEC_RULE: return load_rule(rs, r);
     case SEC_RING: return cw_engine_load_ring(rs->e, r, rs->rule_map, rs->n_rules, rs->o.merge);
@@ -573,6 +844,7 @@ static cw_status_t restore_body(restore_t *rs, const unsigned char *body, size_t
             return CW_ERR_USAGE;
         }
         cw_rbuf_init(&sec, body + r.pos, (size_t)n, CW_STATE_HEADER + r.pos, err, errlen);
+        sec.clock = rs->clock;
         r.pos += (size_t)n;
         if (!load_section(rs, tag, &sec))
             return CW_ERR_USAGE;
@@ -635,7 +907,7 @@ cw_status_t cw_state_restore_with(cw_engine_t *e, const void *data, size_t len, 
                                   char *err, size_t errlen)
 {
     static const cw_state_restore_opts_t plain = {false, CW_STATE_NO_SOURCE, false};
-    restore_t rs = {e, o ? *o : plain, NULL, 0, NULL, 0, NULL};
+    restore_t rs = {e, o ? *o : plain, NULL, 0, NULL, 0, NULL, INT64_MIN};
     cw_status_t st = check_header(data, len, err, errlen);
     int n = cw_engine_rule_count(e);
     if (st != CW_OK)

@@ -1,9 +1,13 @@
 /*
  * window.c — bucket rings and the bounded key table (see window.h for the invariants).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "cdrwatch/window.h"
+
+#define HUGE_PAGE ((uintptr_t)2 << 20)
 
 /* floor division for negative times too */
 static inline int64_t bucket_of(cw_time_t t, cw_time_t width)
@@ -225,13 +229,36 @@ static void index_remove(cw_keytab_t *t, size_t hole)
     t->index[hole] = 0;
 }
 
-static cw_status_t grow(cw_keytab_t *t)
+/* A slab reserved whole for a restore is filled front to back at once: transparent huge pages
+ * (where the system offers them on request) take one fault per 2 MB instead of one per 4 KB. A
+ * hint only, and not for slabs that grow by doubling as records come (measured: the replay of
+ * 100 000 principals took half as long again with it). */
+static void huge_pages(void *p, size_t n)
 {
-    size_t cap = t->cap * 2 > t->max_keys ? t->max_keys : t->cap * 2;
-    unsigned char *slab = realloc(t->slab, cap * t->stride);
-    if (!slab)
+#ifdef MADV_HUGEPAGE
+    uintptr_t start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+    uintptr_t end = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE_PAGE - 1);
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
+/* Capacity for cap entries (at most max_keys) in one step, the index sized once. */
+static cw_status_t grow_to(cw_keytab_t *t, size_t cap, bool huge)
+{
+    unsigned char *slab;
+    if (cap > t->max_keys)
+        cap = t->max_keys;
+    if (cap <= t->cap)
+        return CW_OK;
+    if (!(slab = realloc(t->slab, cap * t->stride)))
         return CW_ERR_NOMEM;
     t->slab = slab;
+    if (huge)
+        huge_pages(slab, cap * t->stride);
     if (cap * 2 > t->index_mask + 1) {
         size_t slots = t->index_mask + 1;
         while (slots < cap * 2)
@@ -242,6 +269,8 @@ static cw_status_t grow(cw_keytab_t *t)
     t->cap = cap;
     return CW_OK;
 }
+
+void cw_keytab_reserve(cw_keytab_t *t, size_t more) { (void)grow_to(t, t->count + more, true); }
 
 void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
 {
@@ -270,7 +299,7 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
     }
     /* new key */
     if (t->count == t->cap && t->cap < t->max_keys)
-        (void)grow(t); /* out of memory below the bound: evict instead */
+        (void)grow_to(t, t->cap * 2, false); /* out of memory below the bound: evict instead */
     if (t->count < t->cap) {
         i = (uint32_t)t->count++;
     } else {

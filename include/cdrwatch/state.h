@@ -16,7 +16,10 @@
  * that the configuration no longer has is dropped; each decision is logged once per rule. The
  * CDR reference is kept unless its sizing (sketch width and depth, max_links) changed.
  *
- * All integers are little-endian, fixed width; doubles are their IEEE-754 bits as a u64.
+ * Since format version 3 most integers are LEB128 varints (signed ones zig-zag encoded, event
+ * times relative to the snapshot's clock) and only what holds data is written: the used buckets
+ * of a window, the used sketches, peak rows and baseline slots. Hashes, doubles and bfloat16
+ * values stay little-endian, fixed width (doubles as their IEEE-754 bits).
  */
 #ifndef CDRWATCH_STATE_H
 #define CDRWATCH_STATE_H
@@ -28,7 +31,7 @@
 #include "cdrwatch/window.h"
 
 #define CW_STATE_MAGIC "CDRWSTAT" /* 8 bytes */
-#define CW_STATE_VERSION 2u /* 2: adaptive peaks in threshold keys */
+#define CW_STATE_VERSION 3u /* 2: adaptive peaks in threshold keys; 3: varints, sparse state */
 #define CW_STATE_HEADER 24 /* magic 8, version 4, checksum 4, body length 8 */
 
 /* ---- the codec: a growing write buffer and a bounds-checked reader ---- */
@@ -36,7 +39,8 @@
 typedef struct cw_wbuf {
     unsigned char *data; /* malloc'd; cw_wbuf_free releases it */
     size_t len, cap;
-    bool failed; /* an allocation failed: the content is incomplete */
+    bool failed;   /* an allocation failed: the content is incomplete */
+    int64_t clock; /* ms; cw_wbuf_time writes times relative to it (the snapshot's clock) */
 } cw_wbuf_t;
 
 void cw_wbuf_init(cw_wbuf_t *w);
@@ -53,6 +57,14 @@ void cw_wbuf_str(cw_wbuf_t *w, const char *s, size_t n);
 /* Reserve a u32 written later (a count known only after a selection). */
 size_t cw_wbuf_reserve32(cw_wbuf_t *w);
 void cw_wbuf_patch32(cw_wbuf_t *w, size_t at, uint32_t v);
+/* Varints (format version 3): LEB128, 1 byte below 128; signed: zig-zag first, so small
+ * magnitudes of either sign are short. */
+void cw_wbuf_uv(cw_wbuf_t *w, uint64_t v);
+void cw_wbuf_sv(cw_wbuf_t *w, int64_t v);
+/* An event time (ms) relative to w->clock, zig-zag LEB128; INT64_MIN (none) takes 1 byte. */
+void cw_wbuf_time(cw_wbuf_t *w, int64_t t);
+/* varint length, then the bytes */
+void cw_wbuf_vstr(cw_wbuf_t *w, const char *s, size_t n);
 
 typedef struct cw_rbuf {
     const unsigned char *data;
@@ -61,6 +73,7 @@ typedef struct cw_rbuf {
     char *err;     /* the first error, written once */
     size_t errlen;
     bool failed;
+    int64_t clock; /* ms; what cw_rbuf_time adds back (the snapshot's clock) */
 } cw_rbuf_t;
 
 void cw_rbuf_init(cw_rbuf_t *r, const void *data, size_t len, size_t base, char *err, size_t errlen);
@@ -79,6 +92,16 @@ const char *cw_rbuf_str(cw_rbuf_t *r, size_t max, size_t *n);
 /* A u32 count of items of at least min_size bytes each: refused (0, failed) when the items
  * cannot fit in what remains, or when it exceeds max. */
 uint32_t cw_rbuf_count(cw_rbuf_t *r, size_t min_size, uint32_t max, const char *what);
+/* The readers of the varints. More than 10 bytes, or bits beyond 64, fail the read ("bad varint
+ * at byte N"). */
+uint64_t cw_rbuf_uv(cw_rbuf_t *r);
+int64_t cw_rbuf_sv(cw_rbuf_t *r);
+int64_t cw_rbuf_time(cw_rbuf_t *r);
+/* A varint string of at most max bytes (pointer into the buffer, not terminated). */
+const char *cw_rbuf_vstr(cw_rbuf_t *r, size_t max, size_t *n);
+/* A varint count of items of at least min_size encoded bytes each (a varint takes at least one),
+ * refused as cw_rbuf_count's. */
+uint32_t cw_rbuf_vcount(cw_rbuf_t *r, size_t min_size, uint32_t max, const char *what);
 
 /* ---- encoders of the public state structures (used by engine.c) ---- */
 
@@ -86,9 +109,12 @@ void cw_state_put_window(cw_wbuf_t *w, const cw_window_t *win, int n, const uint
 bool cw_state_get_window(cw_rbuf_t *r, cw_window_t *win, int n, const uint32_t *src_map, uint32_t n_src);
 void cw_state_put_hll(cw_wbuf_t *w, const cw_hll_t *h);
 bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *h);
+/* The n sketches of a window's buckets, only the used ones written (the others restore empty). */
+void cw_state_put_hlls(cw_wbuf_t *w, const cw_hll_t *h, int n);
+bool cw_state_get_hlls(cw_rbuf_t *r, cw_hll_t *h, int n);
 void cw_state_put_baseline(cw_wbuf_t *w, const cw_baseline_t *b);
 bool cw_state_get_baseline(cw_rbuf_t *r, cw_baseline_t *b);
-/* A window's adaptive peaks (baseline.h): the day of each row, then its 24 bfloat16 peaks. */
+/* A window's adaptive peaks (baseline.h): the used rows, each its day and its bfloat16 peaks. */
 void cw_state_put_peaks(cw_wbuf_t *w, const cw_peaks_t *p);
 bool cw_state_get_peaks(cw_rbuf_t *r, cw_peaks_t *p);
 

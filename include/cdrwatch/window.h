@@ -56,6 +56,9 @@ cw_status_t cw_keytab_create(apr_pool_t *pool, size_t max_keys, size_t key_max, 
 /* Find or insert the key; returns its value (zeroed when new, *created set). NULL only when the
  * key is longer than key_max (the caller truncates first, so never in practice). */
 void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created);
+/* Room for `more` new keys (up to max_keys) in one step instead of doublings, as a restore
+ * that knows its key count asks; when memory is short nothing changes (gets grow as usual). */
+void cw_keytab_reserve(cw_keytab_t *t, size_t more);
 /* Find without inserting or refreshing; NULL if absent. */
 void *cw_keytab_find(const cw_keytab_t *t, const char *key, size_t len);
 /* Call fn for every entry, least recently updated first. fn must not insert. */

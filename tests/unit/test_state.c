@@ -256,9 +256,12 @@ static void test_bad_input(void)
     is_str(err, "not a cdrwatch state file", "... as not a state file");
     is_int(restore_into_fresh("", 0, err, sizeof err), CW_ERR_USAGE, "an empty file is refused");
     memcpy(d, w.data, w.len);
-    d[8] = 3;
+    d[8] = 2;
     restore_into_fresh(d, w.len, err, sizeof err);
-    is_str(err, "format version 3, this build reads 2", "another format version is refused, saying which");
+    is_str(err, "format version 2, this build reads 3", "an older format version is refused, saying which");
+    d[8] = 4;
+    restore_into_fresh(d, w.len, err, sizeof err);
+    is_str(err, "format version 4, this build reads 3", "a newer format version is refused, saying which");
     memcpy(d, w.data, w.len);
     d[w.len / 2] ^= 0x10;
     restore_into_fresh(d, w.len, err, sizeof err);
@@ -343,6 +346,49 @@ static bool only_p1(void *ctx, const cw_rule_t *rule, const char *key, size_t le
     return key && len == 2 && memcmp(key, "p1", 2) == 0;
 }
 
+/* The threshold rule's keys in save order (least recently updated first), via a selection. */
+typedef struct {
+    char keys[64][32];
+    int n;
+} key_list_t;
+
+static bool list_th_keys(void *ctx, const cw_rule_t *rule, const char *key, size_t len, uint32_t src)
+{
+    key_list_t *l = ctx;
+    (void)src;
+    if (key && rule && strcmp(rule->id, "th") == 0 && l->n < 64 && len < sizeof l->keys[0])
+        snprintf(l->keys[l->n++], sizeof l->keys[0], "%.*s", (int)len, key);
+    return false;
+}
+
+static void th_keys_of(cw_engine_t *e, key_list_t *l)
+{
+    cw_wbuf_t w;
+    char err[128];
+    l->n = 0;
+    cw_wbuf_init(&w);
+    cw_state_serialize(e, list_th_keys, l, &w, err, sizeof err);
+    cw_wbuf_free(&w);
+}
+
+/* A smaller max_keys: the restore keeps the most recently updated keys, as the running engine
+ * would have (key tables make room for the announced count in one step, up to max_keys). */
+static void test_smaller_max_keys(apr_pool_t *p, const char *only_th, const cw_wbuf_t *w)
+{
+    char err[256];
+    key_list_t all, two;
+    cw_engine_t *whole = engine(p, only_th);
+    cw_engine_t *small = engine(p, replace(p, only_th, "\"suppress\":\"2h\"", "\"suppress\":\"2h\",\"max_keys\":2"));
+    int same;
+    cw_state_restore(whole, w->data, w->len, err, sizeof err);
+    cw_state_restore(small, w->data, w->len, err, sizeof err);
+    th_keys_of(whole, &all);
+    th_keys_of(small, &two);
+    same = all.n > 2 && two.n == 2 && strcmp(two.keys[0], all.keys[all.n - 2]) == 0 &&
+           strcmp(two.keys[1], all.keys[all.n - 1]) == 0;
+    ok(same, "a smaller max_keys keeps the 2 most recently updated keys of the snapshot, in order");
+}
+
 static void test_config_changes(void)
 {
     apr_pool_t *p;
@@ -374,6 +420,7 @@ static void test_config_changes(void)
     is_int(keys_after_restore(p, window_changed, &w), 0, "a changed bucket starts the rule fresh");
     is_int(keys_after_restore(p, added, &w), 0, "an added rule starts fresh");
     ok(cw_rule_fingerprint(&cw_engine_rule(th_only, 0)[0]) != 0, "fingerprints are computed");
+    test_smaller_max_keys(p, only_th, &w);
     {
         /* the adaptive rules alone: the factor keeps the peaks, peaks off or other seen fields drop */
         const char *adp = strstr(CONFIG, "{\"id\":\"adp\""), *sil = strstr(CONFIG, ",{\"id\":\"sil\"");
@@ -621,6 +668,164 @@ static void test_carry_changes(void)
     apr_pool_destroy(p);
 }
 
+/* ---- the codec of format version 3 ---- */
+
+static uint32_t crc32c_bitwise(const unsigned char *p, size_t n)
+{
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = crc & 1 ? (crc >> 1) ^ 0x82f63b78u : crc >> 1;
+    }
+    return crc ^ 0xffffffffu;
+}
+
+static void test_crc(void)
+{
+    unsigned char buf[1003];
+    uint32_t x = 7;
+    int same = 0, tried = 0;
+    is_int(cw_crc32c("123456789", 9), 0xe3069283u, "CRC-32C of \"123456789\" is the check value 0xE3069283");
+    for (size_t i = 0; i < sizeof buf; i++) {
+        x = x * 1103515245u + 12345u;
+        buf[i] = (unsigned char)(x >> 16);
+    }
+    for (size_t n = 0; n <= 1000; n += n < 20 ? 1 : 98, tried++)
+        same += cw_crc32c(buf + 3, n) == crc32c_bitwise(buf + 3, n);
+    is_int(same, tried, "CRC-32C by slices equals the bitwise definition at every length and alignment tried");
+}
+
+static void test_varints(void)
+{
+    static const uint64_t uv[] = {0, 1, 127, 128, 16383, 16384, UINT32_MAX, (uint64_t)1 << 63, UINT64_MAX};
+    static const size_t uv_len[] = {1, 1, 1, 2, 2, 3, 5, 10, 10};
+    static const int64_t sv[] = {0, -1, 1, -64, 63, -65, INT64_MIN, INT64_MAX};
+    static const size_t sv_len[] = {1, 1, 1, 1, 1, 2, 10, 10};
+    const int64_t clocks[] = {T0, INT64_MIN, 0, -5, INT64_MAX};
+    char err[128];
+    cw_wbuf_t w;
+    cw_rbuf_t r;
+    int uv_ok = 0, sv_ok = 0, t_ok = 0, t_tried = 0;
+    for (size_t i = 0; i < sizeof uv / sizeof uv[0]; i++) {
+        cw_wbuf_init(&w);
+        cw_wbuf_uv(&w, uv[i]);
+        cw_rbuf_init(&r, w.data, w.len, 0, err, sizeof err);
+        uv_ok += w.len == uv_len[i] && cw_rbuf_uv(&r) == uv[i] && r.pos == w.len && !r.failed;
+        cw_wbuf_free(&w);
+    }
+    is_int(uv_ok, sizeof uv / sizeof uv[0], "unsigned varints round-trip in 1 byte below 128 ... 10 at 2^63");
+    for (size_t i = 0; i < sizeof sv / sizeof sv[0]; i++) {
+        cw_wbuf_init(&w);
+        cw_wbuf_sv(&w, sv[i]);
+        cw_rbuf_init(&r, w.data, w.len, 0, err, sizeof err);
+        sv_ok += w.len == sv_len[i] && cw_rbuf_sv(&r) == sv[i] && !r.failed;
+        cw_wbuf_free(&w);
+    }
+    is_int(sv_ok, sizeof sv / sizeof sv[0], "signed varints (zig-zag) round-trip, small magnitudes of either sign short");
+    for (size_t c = 0; c < sizeof clocks / sizeof clocks[0]; c++) {
+        const int64_t base = clocks[c] == INT64_MIN ? 0 : clocks[c];
+        const int64_t times[] = {INT64_MIN, INT64_MAX, INT64_MIN + 1, 0, T0, T0 - 1, T0 + DAY, clocks[c],
+                                 (int64_t)((uint64_t)base + ((uint64_t)1 << 63)), /* 2^63 from the clock */
+                                 (int64_t)((uint64_t)base + ((uint64_t)1 << 63) + 1)};
+        for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+            cw_wbuf_init(&w);
+            w.clock = clocks[c];
+            cw_wbuf_time(&w, times[i]);
+            cw_rbuf_init(&r, w.data, w.len, 0, err, sizeof err);
+            r.clock = clocks[c];
+            t_tried++;
+            t_ok += cw_rbuf_time(&r) == times[i] && r.pos == w.len && !r.failed &&
+                    (times[i] != INT64_MIN || w.len == 1) && (times[i] != clocks[c] || w.len == 1);
+            cw_wbuf_free(&w);
+        }
+    }
+    is_int(t_ok, t_tried, "times relative to the clock round-trip for every value tried; none and the clock take 1 byte");
+
+    {
+        static const unsigned char eleven[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+        static const unsigned char high[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
+        static const unsigned char cut[] = {0x80, 0x80};
+        cw_rbuf_init(&r, eleven, sizeof eleven, 100, err, sizeof err);
+        cw_rbuf_uv(&r);
+        is_str(err, "bad varint at byte 100", "a varint of 11 bytes is refused");
+        cw_rbuf_init(&r, high, sizeof high, 0, err, sizeof err);
+        cw_rbuf_uv(&r);
+        ok(r.failed, "a varint with bits beyond 64 is refused");
+        cw_rbuf_init(&r, cut, sizeof cut, 0, err, sizeof err);
+        cw_rbuf_uv(&r);
+        is_str(err, "truncated at byte 2", "a varint cut short is refused as truncated");
+    }
+}
+
+/* Sparse structures: a window, a baseline and peaks holding one value each are a few bytes, and
+ * read back to the same values; a slot gap past the end is refused. */
+static void test_sparse(void)
+{
+    enum { NB = 168 };
+    static union {
+        cw_window_t w;
+        unsigned char room[sizeof(cw_window_t) + NB * sizeof(cw_bucket_t)];
+    } a, b;
+    cw_baseline_t ba, bb;
+    cw_peaks_t pa, pb;
+    const uint32_t map[2] = {0, 1};
+    char err[160];
+    cw_wbuf_t w;
+    cw_rbuf_t r;
+    size_t n;
+    cw_window_init(&a.w, NB);
+    cw_window_add(&a.w, NB, HOUR, T0 + 5 * HOUR, 42, 1, 12345);
+    cw_wbuf_init(&w);
+    cw_state_put_window(&w, &a.w, NB, NULL);
+    n = w.len;
+    memset(&b, 0xab, sizeof b);
+    cw_rbuf_init(&r, w.data, w.len, 0, err, sizeof err);
+    ok(n <= 16, "a window of 168 buckets with one used is at most 16 bytes");
+    ok(cw_state_get_window(&r, &b.w, NB, map, 2) && r.pos == w.len && memcmp(&a, &b, sizeof a) == 0,
+       "... and reads back to the same window, the other buckets empty");
+    cw_wbuf_free(&w);
+    cw_wbuf_init(&w); /* head, sum, count, 1 used bucket, its gap: one past the last slot */
+    cw_wbuf_sv(&w, a.w.head);
+    cw_wbuf_sv(&w, 42);
+    cw_wbuf_uv(&w, 1);
+    cw_wbuf_uv(&w, 1);
+    cw_wbuf_uv(&w, NB);
+    cw_wbuf_sv(&w, 42);
+    cw_wbuf_uv(&w, 1);
+    cw_wbuf_uv(&w, 1);
+    cw_wbuf_sv(&w, 12345);
+    cw_rbuf_init(&r, w.data, w.len, 0, err, sizeof err);
+    ok(!cw_state_get_window(&r, &b.w, NB, map, 2) && strstr(err, "goes past the 168 slots"),
+       "a bucket gap past the window's slots is refused");
+    cw_wbuf_free(&w);
+
+    cw_baseline_init(&ba);
+    cw_baseline_add(&ba, T0, 10, 0.3);
+    cw_baseline_add(&ba, T0 + 2 * HOUR, 30, 0.3);
+    cw_wbuf_init(&w);
+    cw_state_put_baseline(&w, &ba);
+    n = w.len;
+    memset(&bb, 0xab, sizeof bb);
+    cw_rbuf_init(&r, w.data, w.len, 0, err, sizeof err);
+    ok(n <= 3 + 8 + 1 + 2 * 6, "a baseline with a couple of slots used is a few bytes, not 856");
+    ok(cw_state_get_baseline(&r, &bb) && r.pos == w.len && memcmp(&ba, &bb, sizeof ba) == 0,
+       "... and reads back to the same baseline");
+    cw_wbuf_free(&w);
+
+    cw_peaks_init(&pa);
+    cw_peaks_add(&pa, T0 + 3 * HOUR, 17);
+    cw_wbuf_init(&w);
+    cw_state_put_peaks(&w, &pa);
+    n = w.len;
+    memset(&pb, 0xab, sizeof pb);
+    cw_rbuf_init(&r, w.data, w.len, 0, err, sizeof err);
+    ok(n <= 1 + 1 + 3 + 2 + 2, "peaks with one day and one hour used are a few bytes, not 728");
+    ok(cw_state_get_peaks(&r, &pb) && r.pos == w.len && memcmp(&pa, &pb, sizeof pa) == 0,
+       "... and read back to the same peaks");
+    cw_wbuf_free(&w);
+}
+
 int main(void)
 {
     static const int cuts[] = {1, 2, 17, 100, 288, 577, 1000, 1013, 1500, 2210, 2399, 2950, 3333, 3999};
@@ -637,6 +842,9 @@ int main(void)
         apr_pool_destroy(p);
     }
     kinds_alerted();
+    test_crc();
+    test_varints();
+    test_sparse();
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++)
         test_split(cuts[i]);
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i += 3)
