@@ -187,7 +187,14 @@ void cw_peaks_add(cw_peaks_t *p, cw_time_t t, double v)
         p->peak[row][hour] = b;
 }
 
-double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, bool same_hour)
+/* Is hour of day h within `near` hours of `now`, around the clock (near < 0: any hour)? */
+static bool hour_near(int h, int now, int near)
+{
+    int d = h > now ? h - now : now - h;
+    return near < 0 || (d < 24 - d ? d : 24 - d) <= near;
+}
+
+double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, int near)
 {
     int64_t today = day_of(t);
     int hour_now = (int)((t - today * CW_MS_PER_DAY) / CW_MS_PER_HOUR);
@@ -196,8 +203,11 @@ double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, bool sa
         int64_t day = p->day[row];
         if (p->day[row] == INT32_MIN || day > today || day <= today - CW_PEAK_DAYS)
             continue;
-        for (int h = same_hour ? hour_now : 0; h < (same_hour ? hour_now + 1 : 24); h++) {
-            cw_time_t end = day * CW_MS_PER_DAY + (cw_time_t)(h + 1) * CW_MS_PER_HOUR;
+        for (int h = 0; h < 24; h++) {
+            cw_time_t end;
+            if (!hour_near(h, hour_now, near))
+                continue;
+            end = day * CW_MS_PER_DAY + (cw_time_t)(h + 1) * CW_MS_PER_HOUR;
             if (end > t - window)
                 continue; /* that hour overlaps the window being judged */
             if (from_bf16(p->peak[row][h]) > high)

@@ -233,6 +233,10 @@ static const option_t rule_options[] = {
     {"adaptive.factor", T_NUMBER, "0", 0, 1000, RULE(adaptive_factor), 0,
      "Explained when the value is at most factor * the key's own highest value of that window "
      "in the last 14 days, at the same hour of day for windows shorter than a day (0: off)."},
+    {"adaptive.near_hours", T_INT, "0", 0, 11, RULE(adaptive_near_hours), 0,
+     "Windows shorter than a day: the key's peaks at this many hours of day either side of the "
+     "crossing's hour count too (people move their work by an hour, a batch job keeps its clock "
+     "hour; 0: the same hour of day only)."},
     {"adaptive.seen", T_KEY, "[]", 0, CW_KEY_FIELDS_MAX, RULE(adaptive_seen_list), 0,
      "Explained when the record's values of these fields (e.g. [\"object\", \"action\"]) were "
      "already seen for the key ([]: off)."},

@@ -675,7 +675,8 @@ static bool adaptive_exceeded(const rule_rt_t *rt, th_state_t *st, int w, cw_tim
         return true;
     }
     if (peaks_of(rt, st, w)) {
-        double high = cw_peaks_high(peaks_of(rt, st, w), ts, ws->window, ws->window < CW_MS_PER_DAY);
+        int near = ws->window < CW_MS_PER_DAY ? (int)r->adaptive_near_hours : -1;
+        double high = cw_peaks_high(peaks_of(rt, st, w), ts, ws->window, near);
         if (high < 0)
             return true;
         if (value <= r->adaptive_factor * high)

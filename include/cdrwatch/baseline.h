@@ -58,9 +58,10 @@ void cw_peaks_init(cw_peaks_t *p);
 void cw_peaks_add(cw_peaks_t *p, cw_time_t t, double v);
 /* The highest value of the key's history that a crossing at t of a window of length `window`
  * may be compared with: only hours that ended at least `window` before t (so the history does
- * not overlap the window being judged) and, with same_hour, only hours of t's hour of day.
- * Returns -1 when no row qualifies (a key without history there). */
-double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, bool same_hour);
+ * not overlap the window being judged) and, with near >= 0, only hours of day at most `near`
+ * hours from t's, around the clock (0: t's hour of day alone; < 0: any hour). Returns -1 when
+ * no row qualifies (a key without history there). */
+double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, int near);
 
 /*
  * A key's lookup profile: how its lookups' sizes are distributed, to tell a shift of that

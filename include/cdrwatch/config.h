@@ -174,6 +174,7 @@ typedef struct {
      * record's values of these fields were seen for the key before (n 0: off). */
     double adaptive_factor;
     cw_time_t adaptive_learning;
+    int64_t adaptive_near_hours; /* windows under a day: peaks of the hours of day this near */
     union {
         cw_key_list_t adaptive_seen_list;
         struct {

@@ -1,6 +1,6 @@
 /* test_baseline.c — hour-of-week profiles: slots, zero hours, EWMA arithmetic, fallbacks; the
- * adaptive peaks: per hour of day, never overlapping the window judged, 14 days kept; and the
- * lookup profiles: buckets, the learned cut and rate, the daily fold, its decay and taint, and
+ * adaptive peaks: per hour of day (or its neighbours), never overlapping the window judged, 14
+ * days kept; and the lookup profiles: buckets, the learned cut and rate, the daily fold, its decay and taint, and
  * the binomial tail. */
 #include <math.h>
 #include "cdrwatch/baseline.h"
@@ -14,21 +14,27 @@ static void test_peaks(void)
     const cw_time_t D = 24 * H;
     cw_peaks_t p;
     cw_peaks_init(&p);
-    ok(cw_peaks_high(&p, MONDAY + D, H, true) < 0, "peaks: no history, no figure");
+    ok(cw_peaks_high(&p, MONDAY + D, H, 0) < 0, "peaks: no history, no figure");
     cw_peaks_add(&p, MONDAY + 2 * H + 60000, 300);
     cw_peaks_add(&p, MONDAY + 2 * H + 120000, 200); /* lower: the peak stays 300 */
     cw_peaks_add(&p, MONDAY + 5 * H, 50);
-    ok(cw_peaks_high(&p, MONDAY + D + 2 * H + 60000, H, true) == 300, "peaks: the same hour of an earlier day: 300");
-    ok(cw_peaks_high(&p, MONDAY + D + 3 * H, H, true) == 0, "peaks: another hour of a day with history: 0");
-    ok(cw_peaks_high(&p, MONDAY + 2 * H + 30 * 60000, H, true) < 0, "peaks: the hour being judged is not its own history");
+    ok(cw_peaks_high(&p, MONDAY + D + 2 * H + 60000, H, 0) == 300, "peaks: the same hour of an earlier day: 300");
+    ok(cw_peaks_high(&p, MONDAY + D + 3 * H, H, 0) == 0, "peaks: another hour of a day with history: 0");
+    ok(cw_peaks_high(&p, MONDAY + 2 * H + 30 * 60000, H, 0) < 0, "peaks: the hour being judged is not its own history");
     /* a 24-hour window at Tuesday 04:00 covers Monday 04:00 on: only Monday 02-03 qualifies */
-    ok(cw_peaks_high(&p, MONDAY + D + 4 * H, D, false) == 300, "peaks: a day window compares with hours that ended a day before");
-    ok(cw_peaks_high(&p, MONDAY + D + 2 * H, D, false) == 0, "peaks: ... and not with the hours it overlaps (02 on)");
-    ok(cw_peaks_high(&p, MONDAY + 14 * D + 2 * H, H, true) < 0, "peaks: history older than 14 days is forgotten");
+    ok(cw_peaks_high(&p, MONDAY + D + 4 * H, D, -1) == 300, "peaks: a day window compares with hours that ended a day before");
+    ok(cw_peaks_high(&p, MONDAY + D + 2 * H, D, -1) == 0, "peaks: ... and not with the hours it overlaps (02 on)");
+    ok(cw_peaks_high(&p, MONDAY + 14 * D + 2 * H, H, 0) < 0, "peaks: history older than 14 days is forgotten");
     cw_peaks_add(&p, MONDAY + 14 * D + 9 * H, 7);
-    ok(cw_peaks_high(&p, MONDAY + 15 * D + 2 * H, H, true) == 0, "peaks: a row reused 14 days later starts empty");
+    ok(cw_peaks_high(&p, MONDAY + 15 * D + 2 * H, H, 0) == 0, "peaks: a row reused 14 days later starts empty");
+    cw_peaks_add(&p, MONDAY + 13 * D + 23 * H, 40);
+    ok(cw_peaks_high(&p, MONDAY + 15 * D + 10 * H, H, 1) == 7, "peaks: near 1: the hour either side counts (09 for 10)");
+    ok(cw_peaks_high(&p, MONDAY + 15 * D + 11 * H, H, 1) == 0, "peaks: ... but not two hours off (09 for 11)");
+    ok(cw_peaks_high(&p, MONDAY + 15 * D + 10 * H, H, 0) == 0, "peaks: near 0: the same hour of day only");
+    ok(cw_peaks_high(&p, MONDAY + 15 * D + 30 * 60000, H, 1) == 40, "peaks: near 1 wraps around midnight (23 for 00)");
+    ok(cw_peaks_high(&p, MONDAY + 15 * D + 12 * H, H, 3) == 7, "peaks: near 3 reaches 09 from 12");
     cw_peaks_add(&p, MONDAY + 3 * H, 1000); /* a late record of a day whose row was reused */
-    ok(cw_peaks_high(&p, MONDAY + 15 * D + 9 * H, H, true) == 7, "peaks: a late record does not overwrite a newer day");
+    ok(cw_peaks_high(&p, MONDAY + 15 * D + 9 * H, H, 0) == 7, "peaks: a late record does not overwrite a newer day");
 }
 
 static void test_lookups(void)
