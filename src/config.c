@@ -154,7 +154,9 @@ static const option_t config_options[] = {
      "What the CDR stream teaches: records per subscriber, identity links."},
     {"reference.sketch_width", T_INT, "1048576", 1024, 268435456, CFG(sketch_width), 0,
      "Counters per row of the count-min sketch of records per subscriber (4 bytes each). A "
-     "count is over by at most e/width of all CDRs seen, with probability 1 - e^-depth."},
+     "count is over by at most e/width of all CDRs seen, with probability 1 - e^-depth. The "
+     "recent records per subscriber (the last 24-30 hours) take 5 sketches of width/4 (at least "
+     "1024) 2-byte counters: a quarter more memory."},
     {"reference.sketch_depth", T_INT, "4", 1, 16, CFG(sketch_depth), 0, "Rows of the sketch."},
     {"reference.max_links", T_INT, "1000000", 1, 1000000000, CFG(max_links), 0,
      "Subscribers whose IMSI, IMEI and first CDR time are kept (about 200 bytes each); the "
