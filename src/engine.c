@@ -743,8 +743,6 @@ static void threshold_check(cw_engine_t *e, rule_rt_t *rt, th_state_t *st, int w
         return;
     if (rt->lookup_off && !lookups_exceeded(rt, st, w, value, &vd))
         return;
-    if (rt->lookup_off)
-        lookups_of(rt, st)->tainted = 1; /* a day found abnormal is not learned */
     if (rt->adaptive && !adaptive_exceeded(rt, st, w, v->ev->ts, value, pair_known, &vd))
         return; /* explained: not fired, so the next record is judged again */
     st->fired |= 1u << w;
@@ -829,8 +827,11 @@ static void apply_threshold(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
     }
     if (base_of(rt, st))
         cw_baseline_add(base_of(rt, st), ev->ts, (double)contrib, r->baseline_alpha);
-    if (lookups_of(rt, st))
+    if (lookups_of(rt, st)) {
         cw_lookups_add(lookups_of(rt, st), ev->ts, lookup_bucket);
+        if (st->fired) /* from the crossing until it re-arms: a day found abnormal is not learned */
+            lookups_of(rt, st)->tainted = 1;
+    }
 }
 
 /* ---- first_seen ---- */
