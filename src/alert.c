@@ -166,6 +166,15 @@ static void member_number(out_t *o, const char *key, double v)
     number(o, v);
 }
 
+/* A probability, with 3 significant digits (1.23e-09: JSON numbers allow the exponent). */
+static void member_small(out_t *o, const char *key, double v)
+{
+    char tmp[40];
+    int n = snprintf(tmp, sizeof tmp, "%.3g", v);
+    puts_(o, key);
+    put(o, tmp, (size_t)n);
+}
+
 /* The ECS part: @timestamp, event, rule, threat, user, source. */
 static void encode_ecs(out_t *o, const cw_alert_t *a)
 {
@@ -229,6 +238,12 @@ static void encode_detection(out_t *o, const cw_alert_t *a)
         member_number(o, ",\"profile\":", a->profile);
     if (a->peak >= 0)
         member_number(o, ",\"peak\":", a->peak);
+    if (a->has_lookups) {
+        member_number(o, ",\"lookups\":{\"judged\":", (double)a->lookups_judged);
+        member_small(o, ",\"usual_rate\":", a->lookups_rate);
+        member_small(o, ",\"p_value\":", a->lookups_p_value);
+        puts_(o, "}");
+    }
     if (a->n_new_fields) {
         puts_(o, ",\"new\":[");
         for (int i = 0; i < a->n_new_fields; i++) {

@@ -1,5 +1,5 @@
 /*
- * baseline.c — hour-of-week EWMA profiles (see baseline.h).
+ * baseline.c — hour-of-week EWMA profiles, adaptive peaks and lookup profiles (see baseline.h).
  */
 #include <math.h>
 #include <stdint.h>
@@ -187,7 +187,14 @@ void cw_peaks_add(cw_peaks_t *p, cw_time_t t, double v)
         p->peak[row][hour] = b;
 }
 
-double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, bool same_hour)
+/* Is hour of day h within `near` hours of `now`, around the clock (near < 0: any hour)? */
+static bool hour_near(int h, int now, int near)
+{
+    int d = h > now ? h - now : now - h;
+    return near < 0 || (d < 24 - d ? d : 24 - d) <= near;
+}
+
+double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, int near)
 {
     int64_t today = day_of(t);
     int hour_now = (int)((t - today * CW_MS_PER_DAY) / CW_MS_PER_HOUR);
@@ -196,8 +203,11 @@ double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, bool sa
         int64_t day = p->day[row];
         if (p->day[row] == INT32_MIN || day > today || day <= today - CW_PEAK_DAYS)
             continue;
-        for (int h = same_hour ? hour_now : 0; h < (same_hour ? hour_now + 1 : 24); h++) {
-            cw_time_t end = day * CW_MS_PER_DAY + (cw_time_t)(h + 1) * CW_MS_PER_HOUR;
+        for (int h = 0; h < 24; h++) {
+            cw_time_t end;
+            if (!hour_near(h, hour_now, near))
+                continue;
+            end = day * CW_MS_PER_DAY + (cw_time_t)(h + 1) * CW_MS_PER_HOUR;
             if (end > t - window)
                 continue; /* that hour overlaps the window being judged */
             if (from_bf16(p->peak[row][h]) > high)
@@ -205,4 +215,85 @@ double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, bool sa
         }
     }
     return high;
+}
+
+/* ---- lookup profiles ---- */
+
+void cw_lookups_init(cw_lookups_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->day = INT64_MIN;
+}
+
+int cw_lookups_bucket(double x)
+{
+    double b = x > 0 ? floor(4 * log2(1 + x)) : 0;
+    return b >= CW_LOOKUP_BUCKETS - 1 ? CW_LOOKUP_BUCKETS - 1 : (int)b;
+}
+
+double cw_lookups_edge(int b) { return exp2(b / 4.0) - 1; }
+
+static void lookups_fold(cw_lookups_t *p, int64_t days)
+{
+    for (int i = 0; i < CW_LOOKUP_BUCKETS; i++) {
+        uint32_t v = p->learned[i];
+        for (int64_t d = 0; d < days && v; d++)
+            v -= (v + 7) / 8; /* an eighth per day, rounded up so that a count reaches 0 */
+        if (!p->tainted && v <= UINT32_MAX - p->today[i])
+            v += p->today[i];
+        p->learned[i] = v;
+        p->today[i] = 0;
+    }
+    p->tainted = 0;
+}
+
+void cw_lookups_add(cw_lookups_t *p, cw_time_t t, int b)
+{
+    int64_t day = day_of(t);
+    if (p->day == INT64_MIN)
+        p->day = day;
+    if (day > p->day) {
+        lookups_fold(p, day - p->day > 64 ? 64 : day - p->day);
+        p->day = day;
+    }
+    if (p->today[b] < UINT32_MAX)
+        p->today[b]++;
+}
+
+uint64_t cw_lookups_cut(const cw_lookups_t *p, double q, int *cut, double *rate)
+{
+    uint64_t n = 0, above = 0;
+    int b;
+    for (b = 0; b < CW_LOOKUP_BUCKETS; b++)
+        n += p->learned[b];
+    /* walk down from the top while the mass above stays within 1 - q */
+    for (b = CW_LOOKUP_BUCKETS - 1; b > 0 && (double)(above + p->learned[b]) <= (1 - q) * (double)n; b--)
+        above += p->learned[b];
+    *cut = b;
+    *rate = ((double)above + 1) / ((double)n + 2);
+    return n;
+}
+
+double cw_binomial_tail(uint64_t n, uint64_t k, double p)
+{
+    double lt, term, sum, ratio;
+    if (k == 0 || p >= 1)
+        return 1;
+    if (k > n || p <= 0)
+        return 0;
+    if ((double)k <= (double)n * p)
+        return 1;
+    /* log of the first term, then the terms j > k by their ratio (decreasing past the mode) */
+    lt = lgamma((double)n + 1) - lgamma((double)k + 1) - lgamma((double)(n - k) + 1) + (double)k * log(p) +
+         (double)(n - k) * log1p(-p);
+    term = 1;
+    sum = 1;
+    for (uint64_t j = k; j < n; j++) {
+        ratio = (double)(n - j) / (double)(j + 1) * p / (1 - p);
+        term *= ratio;
+        sum += term;
+        if (term < 1e-16 * sum)
+            break;
+    }
+    return exp(lt) * sum;
 }

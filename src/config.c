@@ -154,7 +154,9 @@ static const option_t config_options[] = {
      "What the CDR stream teaches: records per subscriber, identity links."},
     {"reference.sketch_width", T_INT, "1048576", 1024, 268435456, CFG(sketch_width), 0,
      "Counters per row of the count-min sketch of records per subscriber (4 bytes each). A "
-     "count is over by at most e/width of all CDRs seen, with probability 1 - e^-depth."},
+     "count is over by at most e/width of all CDRs seen, with probability 1 - e^-depth. The "
+     "recent records per subscriber (the last 24-30 hours) take 5 sketches of width/4 (at least "
+     "1024) 2-byte counters: a quarter more memory."},
     {"reference.sketch_depth", T_INT, "4", 1, 16, CFG(sketch_depth), 0, "Rows of the sketch."},
     {"reference.max_links", T_INT, "1000000", 1, 1000000000, CFG(max_links), 0,
      "Subscribers whose IMSI, IMEI and first CDR time are kept (about 200 bytes each); the "
@@ -233,11 +235,30 @@ static const option_t rule_options[] = {
     {"adaptive.factor", T_NUMBER, "0", 0, 1000, RULE(adaptive_factor), 0,
      "Explained when the value is at most factor * the key's own highest value of that window "
      "in the last 14 days, at the same hour of day for windows shorter than a day (0: off)."},
+    {"adaptive.near_hours", T_INT, "0", 0, 11, RULE(adaptive_near_hours), 0,
+     "Windows shorter than a day: the key's peaks at this many hours of day either side of the "
+     "crossing's hour count too (people move their work by an hour, a batch job keeps its clock "
+     "hour; 0: the same hour of day only)."},
     {"adaptive.seen", T_KEY, "[]", 0, CW_KEY_FIELDS_MAX, RULE(adaptive_seen_list), 0,
      "Explained when the record's values of these fields (e.g. [\"object\", \"action\"]) were "
      "already seen for the key ([]: off)."},
     {"adaptive.learning", T_DURATION, "\"7d\"", 0, 365 * CW_MS_PER_DAY, RULE(adaptive_learning), 0,
      "A key's history explains nothing until its first record is this old."},
+    {"lookups", T_OBJECT, NULL, 0, 0, NOOFF, 0,
+     "Kind threshold, metric count: the key's profile of rows per subscriber looked up (doc/rules.md, "
+     "\"Rows per subscriber looked up\"). Only records that name subscribers and log rows are "
+     "judged; one counts when its rows, as a share of its subscribers' CDRs of the last day, are "
+     "above the key's own learned quantile; the window's count alerts when it reaches the "
+     "threshold and is improbable for the key's usual rate of such lookups."},
+    {"lookups.quantile", T_NUMBER, "0", 0, 1, RULE(lookup_quantile), 0,
+     "The key's own quantile a lookup must exceed, e.g. 0.95 (0: off; else at least 0.5)."},
+    {"lookups.p_value", T_NUMBER, "1e-6", 0, 1, RULE(lookup_p_value), 0,
+     "Alert only when the chance of at least that many such lookups in the window, at the key's "
+     "learned rate (one-sided binomial tail), is at most this."},
+    {"lookups.learning", T_DURATION, "\"7d\"", 0, 365 * CW_MS_PER_DAY, RULE(lookup_learning), 0,
+     "A key is judged only once its first record is this old ..."},
+    {"lookups.min_observations", T_INT, "100", 1, 1000000000, RULE(lookup_min_observations), 0,
+     "... and its profile holds at least this many lookups of earlier days."},
     {"seen", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Kind first_seen."},
     {"seen.field", T_TEXTFIELD, "\"\"", 0, 0, RULE(seen_field), 0,
      "The field whose new values are reported (client_host, client_app, action, object...); "
@@ -1543,6 +1564,13 @@ static cw_status_t check_metric(ctx_t *c, const char *at, const cw_rule_t *r)
         return fail(c, AT("adaptive"), "expected either factor or seen, not both");
     if (r->adaptive_factor > 0 && r->adaptive_factor < 1)
         return fail(c, AT("adaptive.factor"), "expected 0 (off) or at least 1, got %g", r->adaptive_factor);
+    if (r->lookup_quantile > 0 && (r->lookup_quantile < 0.5 || r->lookup_quantile > 0.999))
+        return fail(c, AT("lookups.quantile"), "expected 0 (off) or from 0.5 to 0.999, got %g", r->lookup_quantile);
+    if (r->lookup_quantile > 0 && (r->metric != CW_METRIC_COUNT || r->stream != CW_STREAM_AUDIT))
+        return fail(c, AT("lookups"), "expected only with metric.kind \"count\" on the audit stream");
+    if (r->lookup_quantile > 0 && (r->baseline_sigma > 0 || r->baseline_ratio > 0 || r->adaptive_factor > 0 ||
+                                   r->n_adaptive_seen > 0))
+        return fail(c, AT("lookups"), "expected no baseline and no adaptive with lookups (it is the key's own profile)");
     return CW_OK;
 #undef AT
 }
@@ -1563,6 +1591,8 @@ static cw_status_t check_rule(ctx_t *c, const char *path, cw_rule_t *r, const cJ
         r->max_keys = c->cfg->max_keys;
     if (r->kind != CW_KIND_THRESHOLD && (r->adaptive_factor > 0 || r->n_adaptive_seen > 0))
         return fail(c, AT("adaptive"), "expected only with kind \"threshold\"");
+    if (r->kind != CW_KIND_THRESHOLD && r->lookup_quantile > 0)
+        return fail(c, AT("lookups"), "expected only with kind \"threshold\"");
     switch (r->kind) {
     case CW_KIND_THRESHOLD:
         if ((st = check_windows(c, at, r, obj)) != CW_OK || (st = check_metric(c, at, r)) != CW_OK)

@@ -7,7 +7,10 @@
  *                HyperLogLog per bucket), an optional hour-of-week baseline, and the alert
  *                state: a window is armed until it crosses (alert, or a suppressed crossing),
  *                then fired until its value falls below the floor again (re-armed). Alerts of
- *                one (rule, key) are suppressed for `suppress` after the last one.
+ *                one (rule, key) are suppressed for `suppress` after the last one. With
+ *                lookups.quantile, a lookup profile (baseline.h): the windows count the lookups
+ *                above the key's learned quantile, and a crossing must also be improbable at the
+ *                key's learned rate of them (a binomial tail).
  *   first_seen — the key's first record time; each (key, value) pair ever seen. A new pair after
  *                the learning period (counted from the first record the engine saw) alerts.
  *   sequence   — principals named by a trigger (CREATE ROLE x, GRANT ... TO x), with its time;
@@ -82,6 +85,7 @@ typedef struct {
     size_t hll_off[CW_WINDOWS_MAX]; /* 0: none */
     size_t base_off;                /* 0: no baseline */
     size_t peak_off[CW_WINDOWS_MAX];  /* adaptive peaks of each window; 0: none */
+    size_t lookup_off;              /* the key's lookup profile (lookups.quantile); 0: none */
     bool adaptive;                  /* the rule has adaptive floors (peaks, or pairs seen) */
     const char *metric_name;
     const char *window_name[CW_WINDOWS_MAX];
@@ -170,6 +174,10 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
             value += align8(sizeof(cw_peaks_t));
         }
         rt->adaptive = r->adaptive_factor > 0 || r->n_adaptive_seen > 0;
+        if (r->lookup_quantile > 0) {
+            rt->lookup_off = value;
+            value += align8(sizeof(cw_lookups_t));
+        }
         /* adaptive seen: the (key, values) pairs, as a 64-bit hash, as first_seen keeps them */
         if (r->n_adaptive_seen > 0 &&
             cw_keytab_create(pool, (size_t)r->max_keys, sizeof(uint64_t), sizeof(seen_pair_t), &rt->pairs) != CW_OK)
@@ -544,6 +552,11 @@ static inline cw_peaks_t *peaks_of(const rule_rt_t *rt, th_state_t *st, int w)
     return rt->peak_off[w] ? (cw_peaks_t *)((char *)st + rt->peak_off[w]) : NULL;
 }
 
+static inline cw_lookups_t *lookups_of(const rule_rt_t *rt, th_state_t *st)
+{
+    return rt->lookup_off ? (cw_lookups_t *)((char *)st + rt->lookup_off) : NULL;
+}
+
 static void threshold_init(const rule_rt_t *rt, th_state_t *st, cw_time_t ts)
 {
     const cw_rule_t *r = rt->rule;
@@ -558,6 +571,8 @@ static void threshold_init(const rule_rt_t *rt, th_state_t *st, cw_time_t ts)
     }
     if (base_of(rt, st))
         cw_baseline_init(base_of(rt, st));
+    if (lookups_of(rt, st))
+        cw_lookups_init(lookups_of(rt, st));
 }
 
 /* adaptive seen: a hash of (key, the record's values of the seen fields), in e->pairbuf */
@@ -578,7 +593,42 @@ typedef struct {
     bool profiled;           /* a profile of the key took part (baseline or adaptive) */
     double profile, peak;    /* the own figure exceeded, the key's own peak; -1: none */
     bool seen_new;           /* adaptive seen: the record's values are new for the key */
+    double rate, p_value;    /* lookups: the key's learned rate above its cut, the tail; -1: none */
 } verdict_t;
+
+/* A lookup's size: its rows per subscriber named, in percent of what those subscribers
+ * produced in the last day (the CDR reference). false: not a lookup (no rows, no subscriber). */
+static bool lookup_size(cw_engine_t *e, cw_view_t *v, double *x)
+{
+    uint64_t recent = 0;
+    if (v->ev->stream != CW_STREAM_AUDIT || !cw_event_has(v->ev, CW_F_ROWS))
+        return false;
+    view_subscribers(e, v);
+    if (v->n_subscribers == 0)
+        return false;
+    for (int i = 0; i < v->n_subscribers; i++)
+        recent += cw_reference_recent(e->ref, v->subscribers[i], v->ev->ts);
+    *x = 100.0 * (double)v->ev->u.audit.rows / (double)(recent ? recent : 1);
+    return true;
+}
+
+/* The lookups' test of a crossing: true when k lookups above the key's cut among the window's
+ * n are improbable (tail <= p_value) at its learned rate. */
+static bool lookups_exceeded(const rule_rt_t *rt, th_state_t *st, int w, double value, verdict_t *vd)
+{
+    const cw_rule_t *r = rt->rule;
+    int cut;
+    double rate;
+    uint64_t n = win_of(rt, st, w)->count;
+    cw_lookups_cut(lookups_of(rt, st), r->lookup_quantile, &cut, &rate);
+    vd->p_value = cw_binomial_tail(n, (uint64_t)value, rate);
+    if (vd->p_value > r->lookup_p_value)
+        return false;
+    vd->rate = rate;
+    vd->profiled = true;
+    vd->profile = cw_lookups_edge(cut + 1);
+    return true;
+}
 
 /* The baseline's test of a crossing: true when the key's profile does not explain it. */
 static bool baseline_exceeded(const rule_rt_t *rt, th_state_t *st, int w, cw_time_t ts, double value, verdict_t *vd)
@@ -625,7 +675,8 @@ static bool adaptive_exceeded(const rule_rt_t *rt, th_state_t *st, int w, cw_tim
         return true;
     }
     if (peaks_of(rt, st, w)) {
-        double high = cw_peaks_high(peaks_of(rt, st, w), ts, ws->window, ws->window < CW_MS_PER_DAY);
+        int near = ws->window < CW_MS_PER_DAY ? (int)r->adaptive_near_hours : -1;
+        double high = cw_peaks_high(peaks_of(rt, st, w), ts, ws->window, near);
         if (high < 0)
             return true;
         if (value <= r->adaptive_factor * high)
@@ -665,6 +716,12 @@ static void threshold_alert(cw_engine_t *e, rule_rt_t *rt, th_state_t *st, int w
     a.test = !vd->profiled ? "static" : ws->threshold > 0 ? "both" : "profile";
     a.profile = vd->profile;
     a.peak = vd->peak;
+    if (vd->rate >= 0) {
+        a.has_lookups = true;
+        a.lookups_judged = win->count;
+        a.lookups_rate = vd->rate;
+        a.lookups_p_value = vd->p_value;
+    }
     if (vd->seen_new) {
         a.new_fields = r->adaptive_seen;
         a.n_new_fields = r->n_adaptive_seen;
@@ -679,10 +736,12 @@ static void threshold_check(cw_engine_t *e, rule_rt_t *rt, th_state_t *st, int w
                             double value, bool pair_known)
 {
     const cw_window_spec_t *ws = &rt->rule->windows[w];
-    verdict_t vd = {0, 0, (double)ws->threshold, CW_BASE_NONE, false, -1, -1, false};
+    verdict_t vd = {0, 0, (double)ws->threshold, CW_BASE_NONE, false, -1, -1, false, -1, -1};
     if ((st->fired >> w & 1) || value < (double)ws->threshold)
         return;
     if (rt->base_off && !baseline_exceeded(rt, st, w, v->ev->ts, value, &vd))
+        return;
+    if (rt->lookup_off && !lookups_exceeded(rt, st, w, value, &vd))
         return;
     if (rt->adaptive && !adaptive_exceeded(rt, st, w, v->ev->ts, value, pair_known, &vd))
         return; /* explained: not fired, so the next record is judged again */
@@ -695,19 +754,43 @@ static void threshold_check(cw_engine_t *e, rule_rt_t *rt, th_state_t *st, int w
     st->suppressed_until = v->ev->ts + rt->rule->suppress;
 }
 
+/* 1 when a lookup in bucket b is above the key's learned cut, once the key has learned (old
+ * enough, and enough lookups of earlier days); else 0. */
+static int64_t lookup_above(const rule_rt_t *rt, th_state_t *st, cw_time_t ts, int b)
+{
+    const cw_rule_t *r = rt->rule;
+    int cut;
+    double rate;
+    if (ts - st->first_ts < r->lookup_learning)
+        return 0;
+    if (cw_lookups_cut(lookups_of(rt, st), r->lookup_quantile, &cut, &rate) < (uint64_t)r->lookup_min_observations)
+        return 0;
+    return b > cut;
+}
+
 static void apply_threshold(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
 {
     const cw_rule_t *r = rt->rule;
     const cw_event_t *ev = v->ev;
     bool created, pair_known = false;
     size_t keylen = cw_rule_key(r, ev, e->keybuf, e->keybuf_len);
-    th_state_t *st = cw_keytab_get(rt->keys, e->keybuf, keylen, &created);
+    th_state_t *st;
     int64_t contrib = cw_rule_value(r, ev);
+    int lookup_bucket = -1;
+    double size;
 
+    if (rt->lookup_off) {
+        if (!lookup_size(e, v, &size))
+            return; /* not a lookup: the profile judges lookups only */
+        lookup_bucket = cw_lookups_bucket(size);
+    }
+    st = cw_keytab_get(rt->keys, e->keybuf, keylen, &created);
     if (!st)
         return;
     if (created)
         threshold_init(rt, st, ev->ts);
+    if (rt->lookup_off)
+        contrib = lookup_above(rt, st, ev->ts, lookup_bucket);
     if (rt->pairs) {
         seen_pair(e, r, ev, keylen);
         pair_known = cw_keytab_find(rt->pairs, e->pairbuf, sizeof(uint64_t)) != NULL;
@@ -744,6 +827,11 @@ static void apply_threshold(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
     }
     if (base_of(rt, st))
         cw_baseline_add(base_of(rt, st), ev->ts, (double)contrib, r->baseline_alpha);
+    if (lookups_of(rt, st)) {
+        cw_lookups_add(lookups_of(rt, st), ev->ts, lookup_bucket);
+        if (st->fired) /* from the crossing until it re-arms: a day found abnormal is not learned */
+            lookups_of(rt, st)->tainted = 1;
+    }
 }
 
 /* ---- first_seen ---- */
@@ -1235,6 +1323,36 @@ typedef struct {
     uint32_t n;
 } save_ctx_t;
 
+/* A lookup profile: its day, taint and both histograms (only with lookups.quantile, which the
+ * fingerprint holds: a snapshot of the rule has it exactly when the rule has it). */
+static void save_lookups(cw_wbuf_t *w, const cw_lookups_t *p)
+{
+    cw_wbuf_sv(w, p->day);
+    cw_wbuf_uv(w, p->tainted);
+    for (int b = 0; b < CW_LOOKUP_BUCKETS; b++) {
+        cw_wbuf_uv(w, p->today[b]);
+        cw_wbuf_uv(w, p->learned[b]);
+    }
+}
+
+static uint32_t get_u32v(cw_rbuf_t *r)
+{
+    uint64_t v = cw_rbuf_uv(r);
+    if (v > UINT32_MAX)
+        cw_rbuf_fail(r, "lookup count %llu out of range", (unsigned long long)v);
+    return (uint32_t)v;
+}
+
+static void load_lookups(cw_rbuf_t *r, cw_lookups_t *p)
+{
+    p->day = cw_rbuf_sv(r);
+    p->tainted = get_u32v(r);
+    for (int b = 0; b < CW_LOOKUP_BUCKETS; b++) {
+        p->today[b] = get_u32v(r);
+        p->learned[b] = get_u32v(r);
+    }
+}
+
 static void save_threshold(const rule_rt_t *rt, cw_wbuf_t *w, th_state_t *st)
 {
     const cw_rule_t *r = rt->rule;
@@ -1255,6 +1373,8 @@ static void save_threshold(const rule_rt_t *rt, cw_wbuf_t *w, th_state_t *st)
     cw_wbuf_u8(w, rt->base_off != 0);
     if (rt->base_off)
         cw_state_put_baseline(w, (const cw_baseline_t *)((char *)st + rt->base_off));
+    if (rt->lookup_off)
+        save_lookups(w, lookups_of(rt, st));
 }
 
 static void save_key(void *data, const char *key, size_t len, void *value)
@@ -1377,6 +1497,8 @@ static bool load_threshold(const rule_rt_t *rt, cw_rbuf_t *r, th_state_t *st, co
         cw_rbuf_fail(r, "rule %s: baseline differs from its definition", r0->id);
     if (rt->base_off && !r->failed)
         cw_state_get_baseline(r, (cw_baseline_t *)((char *)st + rt->base_off));
+    if (rt->lookup_off && !r->failed)
+        load_lookups(r, lookups_of(rt, st));
     return !r->failed;
 }
 

@@ -27,9 +27,18 @@ typedef struct {
     uint16_t pad;
 } cell_t;
 
+/* Recent records per subscriber: a count-min sketch per 6-hour block of event time, in a ring
+ * of RECENT_BLOCKS (the last 24 hours and the block in progress), 16-bit saturating counters,
+ * a quarter of the main sketch's width. */
+#define RECENT_BLOCKS 5
+#define RECENT_BLOCK_MS (6 * CW_MS_PER_HOUR)
+
 struct cw_reference {
     size_t width, depth;
     cell_t *cells; /* depth x width */
+    size_t rwidth;
+    uint16_t *recent;    /* RECENT_BLOCKS x depth x rwidth */
+    int64_t recent_head; /* newest 6-hour block counted; INT64_MIN before the first CDR */
     int64_t hour_head;   /* newest clock hour counted */
     uint64_t hourly[168];
     cw_keytab_t *links;
@@ -46,6 +55,7 @@ static apr_status_t reference_cleanup(void *data)
 {
     cw_reference_t *r = data;
     free(r->cells);
+    free(r->recent);
     free(r->watch.slot);
     return APR_SUCCESS;
 }
@@ -57,9 +67,12 @@ cw_status_t cw_reference_create(apr_pool_t *pool, const cw_config_t *cfg, cw_ref
     r->width = (size_t)cfg->sketch_width;
     r->depth = (size_t)cfg->sketch_depth;
     r->cells = malloc(r->width * r->depth * sizeof *r->cells);
+    r->rwidth = r->width / 4 < 1024 ? 1024 : r->width / 4;
+    r->recent = calloc(RECENT_BLOCKS * r->depth * r->rwidth, sizeof *r->recent);
+    r->recent_head = INT64_MIN;
     r->hour_head = INT64_MIN;
     apr_pool_cleanup_register(pool, r, reference_cleanup, apr_pool_cleanup_null);
-    if (!r->cells ||
+    if (!r->cells || !r->recent ||
         cw_keytab_create(pool, (size_t)cfg->max_links, CW_MSISDN_MAX, sizeof(link_t), &r->links) != CW_OK) {
         snprintf(err, errlen, "reference: cannot allocate the CDR sketches (%lld x %lld) and links",
                  (long long)cfg->sketch_depth, (long long)cfg->sketch_width);
@@ -81,6 +94,58 @@ static inline size_t cell(const cw_reference_t *r, uint64_t h, size_t i)
 {
     uint64_t h1 = h, h2 = (h >> 32) | 1;
     return i * r->width + (size_t)((h1 + i * h2) % r->width);
+}
+
+static inline int64_t block_of(cw_time_t t) { return t / RECENT_BLOCK_MS - (t % RECENT_BLOCK_MS < 0); }
+
+static inline uint16_t *recent_cell(const cw_reference_t *r, int64_t block, uint64_t h, size_t i)
+{
+    uint64_t h1 = h, h2 = (h >> 32) | 1;
+    size_t b = (size_t)(((block % RECENT_BLOCKS) + RECENT_BLOCKS) % RECENT_BLOCKS);
+    return &r->recent[(b * r->depth + i) * r->rwidth + (size_t)((h1 + i * h2) % r->rwidth)];
+}
+
+static void recent_add(cw_reference_t *r, uint64_t h, cw_time_t t)
+{
+    int64_t b = block_of(t);
+    if (r->recent_head == INT64_MIN)
+        r->recent_head = b;
+    for (int64_t k = r->recent_head + 1; k <= b && k <= r->recent_head + RECENT_BLOCKS; k++) {
+        size_t slot = (size_t)(((k % RECENT_BLOCKS) + RECENT_BLOCKS) % RECENT_BLOCKS);
+        memset(&r->recent[slot * r->depth * r->rwidth], 0, r->depth * r->rwidth * sizeof *r->recent);
+    }
+    if (b > r->recent_head)
+        r->recent_head = b;
+    if (b <= r->recent_head - RECENT_BLOCKS)
+        return; /* older than the ring */
+    for (size_t i = 0; i < r->depth; i++) {
+        uint16_t *c = recent_cell(r, b, h, i);
+        if (*c < UINT16_MAX)
+            (*c)++;
+    }
+}
+
+uint32_t cw_reference_recent(const cw_reference_t *r, const char *msisdn, cw_time_t t)
+{
+    uint64_t h = cw_hash64(msisdn, strlen(msisdn), 0x5b);
+    int64_t last = block_of(t);
+    uint32_t n = 0;
+    if (r->recent_head == INT64_MIN)
+        return 0;
+    if (last > r->recent_head)
+        last = r->recent_head;
+    for (int64_t b = last - RECENT_BLOCKS + 1; b <= last; b++) {
+        uint16_t best = UINT16_MAX;
+        if (b <= r->recent_head - RECENT_BLOCKS)
+            continue;
+        for (size_t i = 0; i < r->depth; i++) {
+            uint16_t v = *recent_cell(r, b, h, i);
+            if (v < best)
+                best = v;
+        }
+        n += best;
+    }
+    return n;
 }
 
 static void hourly_add(cw_reference_t *r, cw_time_t t)
@@ -114,6 +179,7 @@ void cw_reference_add_cdr(cw_reference_t *r, const cw_event_t *ev)
             c1->first_day = d16;
     }
     hourly_add(r, ev->ts);
+    recent_add(r, h, ev->ts);
     l = cw_keytab_get(r->links, c->calling_msisdn, strlen(c->calling_msisdn), &created);
     if (l) {
         cw_msisdn_t digits;
@@ -269,7 +335,8 @@ uint64_t cw_reference_link_evictions(const cw_reference_t *r) { return cw_keytab
 
 size_t cw_reference_memory(const cw_reference_t *r)
 {
-    return r->width * r->depth * sizeof *r->cells + cw_keytab_memory(r->links) +
+    return r->width * r->depth * sizeof *r->cells + RECENT_BLOCKS * r->depth * r->rwidth * sizeof *r->recent +
+           cw_keytab_memory(r->links) +
            (r->watch.mask + 1) * sizeof *r->watch.slot;
 }
 
@@ -305,6 +372,52 @@ static void save_cells(const cw_reference_t *r, cw_wbuf_t *w)
     }
 }
 
+/* The recent sketches: the newest block, then runs of (zero cells, non-zero cells) as the
+ * main sketch is saved. */
+static void save_recent(const cw_reference_t *r, cw_wbuf_t *w)
+{
+    size_t n = RECENT_BLOCKS * r->depth * r->rwidth, i = 0;
+    cw_wbuf_sv(w, r->recent_head);
+    while (i < n) {
+        size_t e0 = i, u0;
+        while (i < n && r->recent[i] == 0 && i - e0 < UINT32_MAX)
+            i++;
+        u0 = i;
+        while (i < n && r->recent[i] != 0 && i - u0 < UINT32_MAX)
+            i++;
+        cw_wbuf_uv(w, u0 - e0);
+        cw_wbuf_uv(w, i - u0);
+        for (size_t k = u0; k < i; k++)
+            cw_wbuf_uv(w, r->recent[k]);
+    }
+}
+
+static bool load_recent(cw_reference_t *r, cw_rbuf_t *rd)
+{
+    size_t n = RECENT_BLOCKS * r->depth * r->rwidth, i = 0;
+    r->recent_head = cw_rbuf_sv(rd);
+    while (i < n && !rd->failed) {
+        uint64_t empty = cw_rbuf_uv(rd), used = cw_rbuf_uv(rd);
+        if (rd->failed || (empty == 0 && used == 0) || empty > n - i || used > n - i - empty) {
+            cw_rbuf_fail(rd, "recent CDR sketch runs do not add up to its %zu cells", n);
+            break;
+        }
+        memset(&r->recent[i], 0, (size_t)empty * sizeof *r->recent);
+        i += (size_t)empty;
+        if (used > rd->len - rd->pos) { /* at least a byte each */
+            cw_rbuf_fail(rd, "recent CDR sketch: %llu cells announced, fewer bytes remain", (unsigned long long)used);
+            break;
+        }
+        for (uint64_t k = 0; k < used && !rd->failed; k++, i++) {
+            uint64_t v = cw_rbuf_uv(rd);
+            if (v > UINT16_MAX)
+                cw_rbuf_fail(rd, "recent CDR sketch: a counter of %llu", (unsigned long long)v);
+            r->recent[i] = (uint16_t)v;
+        }
+    }
+    return !rd->failed;
+}
+
 static void save_link(void *data, const char *key, size_t len, void *value)
 {
     const link_t *l = value;
@@ -321,6 +434,7 @@ void cw_reference_save(const cw_reference_t *r, cw_wbuf_t *w)
         cw_wbuf_uv(w, r->hourly[h]);
     cw_wbuf_u32(w, (uint32_t)cw_keytab_count(r->links));
     cw_keytab_foreach(r->links, save_link, w);
+    save_recent(r, w);
 }
 
 static bool load_cells(cw_reference_t *r, cw_rbuf_t *rd)
@@ -367,5 +481,5 @@ bool cw_reference_load(cw_reference_t *r, cw_rbuf_t *rd)
         l->imsi = cw_rbuf_u64(rd);
         l->imei = cw_rbuf_u64(rd);
     }
-    return !rd->failed;
+    return !rd->failed && load_recent(r, rd);
 }

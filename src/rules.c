@@ -242,6 +242,10 @@ uint64_t cw_rule_fingerprint(const cw_rule_t *r)
         h = fp_i64(h, r->n_adaptive_seen);
         for (int i = 0; i < r->n_adaptive_seen; i++)
             h = fp_i64(h, r->adaptive_seen[i]);
+        /* lookups: the profile is kept or not, and the quantile decides what the windows count */
+        h = fp_i64(h, r->lookup_quantile > 0);
+        if (r->lookup_quantile > 0)
+            h = cw_hash64(&r->lookup_quantile, sizeof r->lookup_quantile, h);
         break;
     case CW_KIND_FIRST_SEEN: h = fp_i64(h, r->seen_field); break;
     case CW_KIND_SEQUENCE: h = fp_str(fp_filter(h, &r->trigger), r->extract); break;

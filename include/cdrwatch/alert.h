@@ -37,6 +37,10 @@ typedef struct {
     const char *test;
     double profile;              /* the own-profile figure the value exceeded; < 0: none */
     double peak;                 /* adaptive peaks: the key's own highest value; < 0: none */
+    bool has_lookups;            /* lookups: the window's lookups judged, the key's learned rate
+                                  * of lookups above its cut, and the binomial tail of the count */
+    uint64_t lookups_judged;
+    double lookups_rate, lookups_p_value;
     const cw_field_t *new_fields; /* adaptive seen: the fields whose values were new */
     int n_new_fields;
     uint64_t records;            /* records counted in the window */

@@ -58,8 +58,42 @@ void cw_peaks_init(cw_peaks_t *p);
 void cw_peaks_add(cw_peaks_t *p, cw_time_t t, double v);
 /* The highest value of the key's history that a crossing at t of a window of length `window`
  * may be compared with: only hours that ended at least `window` before t (so the history does
- * not overlap the window being judged) and, with same_hour, only hours of t's hour of day.
- * Returns -1 when no row qualifies (a key without history there). */
-double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, bool same_hour);
+ * not overlap the window being judged) and, with near >= 0, only hours of day at most `near`
+ * hours from t's, around the clock (0: t's hour of day alone; < 0: any hour). Returns -1 when
+ * no row qualifies (a key without history there). */
+double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, int near);
+
+/*
+ * A key's lookup profile: how its lookups' sizes are distributed, to tell a shift of that
+ * distribution (the same application asking for more of each subscriber's history) from its
+ * day-to-day noise. A lookup's size x is in percent of what its subscribers produced in the last
+ * day (rows x 100 / their recent CDRs), counted in a log-scaled histogram of quarter octaves
+ * (bucket floor(4 log2(1 + x)), the last one open). Two histograms: today's (UTC day) and the
+ * learned one, into which a day is folded when the next one starts, after the learned counts
+ * lose an eighth per day (a memory of about a week and a half). A day on which the key's
+ * lookups were found abnormal (tainted) is not learned: the abuse never becomes the norm.
+ * 520 bytes. No allocation.
+ */
+#define CW_LOOKUP_BUCKETS 64
+typedef struct {
+    int64_t day;                          /* UTC day of `today`; INT64_MIN before the first */
+    uint32_t today[CW_LOOKUP_BUCKETS];
+    uint32_t learned[CW_LOOKUP_BUCKETS];
+    uint32_t tainted;                     /* today is not learned */
+} cw_lookups_t;
+
+void cw_lookups_init(cw_lookups_t *p);
+/* The bucket of a lookup of size x (percent). */
+int cw_lookups_bucket(double x);
+/* Move to t's day (folding the days that ended into the learned histogram); count bucket b. */
+void cw_lookups_add(cw_lookups_t *p, cw_time_t t, int b);
+/* The learned cut for quantile q: the lowest bucket with at most (1 - q) of the learned
+ * lookups above it. *rate: the learned share above the cut, as (above + 1) / (n + 2) (Laplace:
+ * a key that never went above has a small rate, not none). Returns n, the learned lookups. */
+uint64_t cw_lookups_cut(const cw_lookups_t *p, double q, int *cut, double *rate);
+/* The lower edge of bucket b (percent): what a lookup above the cut exceeded. */
+double cw_lookups_edge(int b);
+/* P(X >= k) for X binomial (n, p): the one-sided tail (1 when k <= n p). */
+double cw_binomial_tail(uint64_t n, uint64_t k, double p);
 
 #endif

@@ -174,6 +174,7 @@ typedef struct {
      * record's values of these fields were seen for the key before (n 0: off). */
     double adaptive_factor;
     cw_time_t adaptive_learning;
+    int64_t adaptive_near_hours; /* windows under a day: peaks of the hours of day this near */
     union {
         cw_key_list_t adaptive_seen_list;
         struct {
@@ -181,6 +182,16 @@ typedef struct {
             int n_adaptive_seen;
         };
     };
+    /* lookup profile (doc/rules.md, "Rows per subscriber looked up"): with lookup_quantile > 0
+     * the rule counts only records that name subscribers and log rows; a record counts 1 when
+     * its rows per subscriber, as a share of those subscribers' CDRs of the last day, are above
+     * the key's own learned lookup_quantile, and the window's count alerts only when it is
+     * improbable (one-sided binomial tail at most lookup_p_value) for the key's learned rate
+     * of such lookups. 0: off. */
+    double lookup_quantile;
+    double lookup_p_value;
+    cw_time_t lookup_learning;
+    int64_t lookup_min_observations;
     /* first_seen */
     cw_field_t seen_field;
     bool seen_new_principal;

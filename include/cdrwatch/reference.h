@@ -7,6 +7,9 @@
  * - First CDR day per subscriber: a "count-min" of minima (16-bit day numbers); the estimate is
  *   never later than the true first day.
  * - CDRs produced per hour over the last week (a ring of 168 hourly counts).
+ * - Recent records per subscriber: a count-min sketch per 6-hour block, the last five blocks
+ *   (16-bit counters, a quarter of the width): a subscriber's CDRs of the last day, never
+ *   below the true count of the last 24 hours (it covers 24 to 30 hours).
  * - Identity links MSISDN -> latest IMSI and IMEI (hashes), in a bounded key table that evicts
  *   the least recently active subscriber first.
  * - The watchlist: a set of identifier hashes (MSISDN, IMSI or IMEI), replaced whole on reload.
@@ -29,6 +32,10 @@ void cw_reference_add_cdr(cw_reference_t *r, const cw_event_t *ev);
 uint32_t cw_reference_count(const cw_reference_t *r, const char *msisdn);
 /* Estimated time of the subscriber's first CDR (start of that UTC day); INT64_MAX if none. */
 cw_time_t cw_reference_first(const cw_reference_t *r, const char *msisdn);
+/* Estimated CDRs of a subscriber that started in the last 24 hours before t, or up to 6 hours
+ * more (the 6-hour block of t and the four before it); never below the true count of the last
+ * 24 hours, except for a counter saturated at 65535 in a block. */
+uint32_t cw_reference_recent(const cw_reference_t *r, const char *msisdn, cw_time_t t);
 /* CDRs that started in the clock hour of t (0 if that hour is older than a week). */
 uint64_t cw_reference_hourly(const cw_reference_t *r, cw_time_t t);
 /* Is the subscriber, or the IMSI or IMEI last seen with it, on the watchlist? */

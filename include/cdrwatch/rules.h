@@ -59,7 +59,8 @@ int64_t cw_rule_value(const cw_rule_t *rule, const cw_event_t *ev);
 /* A 64-bit fingerprint of what shapes the rule's per-key state: kind, stream, filter (and
  * trigger, extract), allow-list, include_failed, key, metric and its field, windows and buckets,
  * whether it has a baseline and its alpha, whether it keeps adaptive peaks and the fields of
- * adaptive.seen, the first_seen field. Not its id, name, thresholds, adaptive.factor,
+ * adaptive.seen, lookups.quantile (a lookup profile or not, and what its windows count), the
+ * first_seen field. Not its id, name, thresholds, adaptive.factor,
  * baseline factors, learning periods, severity, suppression, silence gap, max_keys or
  * techniques: changing those keeps the state (state.h). */
 uint64_t cw_rule_fingerprint(const cw_rule_t *rule);

@@ -1,5 +1,6 @@
 /* test_engine.c — thresholds, window edges, suppression and re-arming, late records, filters,
- * keys, eviction and deterministic ids, with hand-computed expectations. */
+ * keys, eviction and deterministic ids, adaptive floors and lookup profiles (a shift of the
+ * lookups' sizes is caught, the usual sizes are not), with hand-computed expectations. */
 #include <stdlib.h>
 #include <apr_general.h>
 #include "cdrwatch/engine.h"
@@ -14,6 +15,7 @@ typedef struct {
     int64_t first_line;
     char test[16];       /* cdrwatch.detection.test */
     double profile, peak;
+    double p_value;      /* lookups; -1 without */
     int n_new;
 } seen_t;
 
@@ -41,6 +43,7 @@ static void sink(void *ctx, const cw_alert_t *a)
     s->profile = a->profile;
     s->peak = a->peak;
     s->n_new = a->n_new_fields;
+    s->p_value = a->has_lookups ? a->lookups_p_value : -1;
 }
 
 static cw_engine_t *engine_for(const char *json)
@@ -223,6 +226,90 @@ static void test_adaptive_seen(void)
     is_int(n_seen, 3, "seen: another key's history explains nothing for a new key");
 }
 
+/* Lookup profiles: the reference learns four subscribers' CDRs (one every 6 hours each), and
+ * principals look one up every hour, reading its 4 rows of the last day (80-100 % of what it
+ * produced in the 24-30 hours the reference covers). */
+static const char *CONFIG_LOOKUPS =
+    "{\"reference\":{\"sketch_width\":4096,\"sketch_depth\":2},\"rules\":[{\"id\":\"shift\",\"name\":\"Shift\","
+    "\"filter\":{\"object\":\"*cdr*\"},\"metric\":{\"kind\":\"count\"},\"window\":\"24h\",\"bucket\":\"1h\","
+    "\"threshold\":10,\"suppress\":\"24h\",\"lookups\":{\"quantile\":0.95,\"p_value\":1e-6,"
+    "\"learning\":\"7d\",\"min_observations\":100}}]}";
+
+static void feed_cdr(cw_engine_t *e, const char *msisdn, cw_time_t at)
+{
+    static cw_event_t ev;
+    cw_event_reset(&ev, CW_STREAM_CDR);
+    ev.ts = at;
+    snprintf(ev.u.cdr.calling_msisdn, sizeof ev.u.cdr.calling_msisdn, "%s", msisdn);
+    ev.pos.name = "test.jsonl";
+    ev.pos.partition = -1;
+    ev.pos.offset = ++line_no;
+    cw_engine_process(e, &ev);
+}
+
+static void feed_lookup(cw_engine_t *e, const char *who, cw_time_t at, int64_t rows, const char *msisdn)
+{
+    static cw_event_t ev;
+    cw_event_reset(&ev, CW_STREAM_AUDIT);
+    ev.ts = ev.u.audit.ts = at;
+    snprintf(ev.u.audit.principal, sizeof ev.u.audit.principal, "%s", who);
+    snprintf(ev.u.audit.action, sizeof ev.u.audit.action, "SELECT");
+    snprintf(ev.u.audit.object, sizeof ev.u.audit.object, "mediation.cdr_voice");
+    ev.u.audit.rows = rows;
+    snprintf(ev.u.audit.subscribers[0], sizeof ev.u.audit.subscribers[0], "%s", msisdn);
+    ev.u.audit.n_subscribers = msisdn[0] ? 1 : 0;
+    ev.present = (1u << (CW_F_TS - CW_F_TS)) | (1u << (CW_F_PRINCIPAL - CW_F_TS)) | (1u << (CW_F_ACTION - CW_F_TS)) |
+                 (1u << (CW_F_OBJECT - CW_F_TS)) | (1u << (CW_F_ROWS - CW_F_TS));
+    ev.pos.name = "test.jsonl";
+    ev.pos.partition = -1;
+    ev.pos.offset = ++line_no;
+    cw_engine_process(e, &ev);
+}
+
+/* days of history; on the last day, from its 00:00, `big` lookups of "shifted" read 10 rows */
+static void lookups_days(cw_engine_t *e, int days, int big)
+{
+    static const char *const subs[] = {"447700900100", "447700900101", "447700900102", "447700900103"};
+    const cw_time_t H = 60 * MIN;
+    for (int d = 0; d < days; d++) {
+        for (int h = 0; h < 24; h++) {
+            cw_time_t hour = T0 + (d * 24 + h) * H;
+            if (h % 6 == 0)
+                for (int i = 0; i < 4; i++)
+                    feed_cdr(e, subs[i], hour + (30 + i) * MIN);
+            feed_lookup(e, "steady", hour + 45 * MIN, 4, subs[h % 4]);
+            feed_lookup(e, "shifted", hour + 46 * MIN, d == days - 1 && h < big ? 10 : 4, subs[h % 4]);
+            feed_lookup(e, "shifted", hour + 47 * MIN, 999, ""); /* names no subscriber: not judged */
+        }
+    }
+}
+
+static void test_lookups(void)
+{
+    cw_engine_t *e = engine_for(CONFIG_LOOKUPS);
+    line_no = 0;
+    lookups_days(e, 10, 0);
+    is_int(n_seen, 0, "lookups: ten days of the usual sizes raise nothing (the usual distribution)");
+    e = engine_for(CONFIG_LOOKUPS);
+    line_no = 0;
+    lookups_days(e, 10, 12);
+    is_int(n_seen, 1, "lookups: 2.5 times the usual history per lookup, 12 hours long, raises one alert");
+    is_str(seen[0].key, "shifted", "... for the principal whose lookups shifted");
+    is_int(seen[0].value, 10, "... at the 10th lookup above its cut (the threshold)");
+    is_int(seen[0].at, T0 + (9 * 24 + 9) * 60 * MIN + 46 * MIN, "... on day 10 at 09:46");
+    is_str(seen[0].test, "both", "... the floor and the key's own profile");
+    ok(seen[0].p_value > 0 && seen[0].p_value <= 1e-6, "... with a binomial tail at most 1e-6");
+    ok(seen[0].profile > 80 && seen[0].profile < 250, "... the size exceeded lies between its usual (80-100 %) and the shift (200-250 %)");
+    e = engine_for(CONFIG_LOOKUPS);
+    line_no = 0;
+    lookups_days(e, 10, 9);
+    is_int(n_seen, 0, "lookups: 9 lookups above the cut stay under the minimum of 10");
+    e = engine_for(CONFIG_LOOKUPS);
+    line_no = 0;
+    lookups_days(e, 6, 12);
+    is_int(n_seen, 0, "lookups: during the learning period (6 days < 7) nothing is judged");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -233,6 +320,7 @@ int main(void)
     test_keys_and_eviction();
     test_adaptive_peaks();
     test_adaptive_seen();
+    test_lookups();
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();

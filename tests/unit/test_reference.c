@@ -1,5 +1,6 @@
-/* test_reference.c — CDR sketches within their error bound, first days, identity links,
- * watchlist by any identifier, watchlist files and reload. */
+/* test_reference.c — CDR sketches within their error bound, first days, recent records per
+ * subscriber (the last 24 to 30 hours), identity links, watchlist by any identifier, watchlist
+ * files and reload. */
 #include <stdlib.h>
 #include <apr_general.h>
 #include "cdrwatch/reference.h"
@@ -69,6 +70,26 @@ int main(void)
         is_int(cw_reference_count(r2, "447700900002"), 0, "and no CDRs");
         is_int(cw_reference_hourly(r2, T0 + 9 * DAY), 1, "one CDR in that hour");
         is_int(cw_reference_hourly(r2, T0 + 9 * DAY + 3600000), 0, "none in the next");
+        /* recent records: 6-hour blocks, the block of t and the four before it (24-30 hours) */
+        is_int(cw_reference_recent(r2, "447700900001", T0 + 9 * DAY + 60000), 1,
+               "recent: the CDR of a minute ago counts, the one of 4 days ago does not");
+        ev = cdr("447700900001", "", "", T0 + 9 * DAY + 5 * 3600000);
+        cw_reference_add_cdr(r2, &ev);
+        ev = cdr("447700900001", "", "", T0 + 9 * DAY + 20 * 3600000);
+        cw_reference_add_cdr(r2, &ev);
+        is_int(cw_reference_recent(r2, "447700900001", T0 + 9 * DAY + 21 * 3600000), 3,
+               "recent: three CDRs of the last 21 hours");
+        is_int(cw_reference_recent(r2, "447700900001", T0 + 9 * DAY + 21 * 3600000 - 20 * 3600000), 2,
+               "recent: asked about an earlier time, the later blocks are left out");
+        ev = cdr("447700900009", "", "", T0 + 10 * DAY + 5 * 3600000); /* day 10 05:00: the ring moves */
+        cw_reference_add_cdr(r2, &ev);
+        is_int(cw_reference_recent(r2, "447700900001", T0 + 10 * DAY + 5 * 3600000), 3,
+               "recent: at 05:00 the next day the block of 00:00-06:00 is still covered (24-30 hours): 3");
+        ev = cdr("447700900009", "", "", T0 + 10 * DAY + 6 * 3600000); /* the next block: 00:00 leaves */
+        cw_reference_add_cdr(r2, &ev);
+        is_int(cw_reference_recent(r2, "447700900001", T0 + 10 * DAY + 6 * 3600000), 1,
+               "recent: at 06:00 the blocks of 00:00 and 05:00 are gone: 1 (20:00)");
+        is_int(cw_reference_recent(r2, "447700900002", T0 + 10 * DAY), 0, "recent: a subscriber never seen: 0");
         /* in the saturated sketch, a first day is still never later than the truth */
         cw_reference_add_cdr(r, &ev);
         ok(cw_reference_first(r, "447700900001") <= T0 + 9 * DAY, "first day is never later than the truth");

@@ -1,7 +1,7 @@
 /* test_state.c — engine snapshots: a stream cut anywhere and resumed from a snapshot raises the
  * same alerts (same ids) as the uncut stream, for every rule kind (threshold with two windows and
- * a baseline, distinct counts, adaptive peaks and adaptive seen pairs, first_seen, sequence,
- * silence) and the CDR reference; a restored
+ * a baseline, distinct counts, adaptive peaks and adaptive seen pairs, a lookup profile,
+ * first_seen, sequence, silence) and the CDR reference (its recent sketches included); a restored
  * engine serializes to the same bytes; damaged, truncated, foreign and crafted inputs are refused
  * without a crash (run it under ASan/UBSan); configuration changes keep or drop each rule's state
  * by its fingerprint. */
@@ -41,6 +41,8 @@ static const char *const CONFIG =
     " \"threshold\":400,\"suppress\":\"1h\",\"adaptive\":{\"factor\":1.5,\"learning\":\"2d\"}},"
     "{\"id\":\"uexp\",\"name\":\"uexp\",\"window\":\"1h\",\"bucket\":\"10m\",\"threshold\":1,\"suppress\":\"0s\","
     " \"adaptive\":{\"seen\":[\"client_host\"],\"learning\":\"1d\"}},"
+    "{\"id\":\"lk\",\"name\":\"lk\",\"filter\":{\"object\":\"*cdr*\"},\"window\":\"6h\",\"bucket\":\"1h\",\"threshold\":2,"
+    " \"suppress\":\"1h\",\"lookups\":{\"quantile\":0.5,\"p_value\":0.2,\"learning\":\"2d\",\"min_observations\":20}},"
     "{\"id\":\"sil\",\"name\":\"sil\",\"kind\":\"silence\",\"key\":[\"principal\"],"
     " \"silence\":{\"gap\":\"3h\",\"min_records\":10,\"min_active_hours\":3}}]}";
 
