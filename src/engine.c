@@ -1206,12 +1206,18 @@ void cw_engine_load_clock(cw_engine_t *e, cw_rbuf_t *r, bool merge)
         e->next_silence_check = next_check;
         return;
     }
-    /* parts of one engine (or of instances of one group): the newest clock, the oldest start */
-    if (max_ts > e->max_ts)
+    /* parts of one engine (or of instances of one group): the oldest clock and start. A part
+     * can be older than the others: a partition that moved in a rebalance keeps the part its
+     * last owner wrote at the revocation, while the group's part goes on with the instances
+     * that kept running. Its records from that checkpoint on are older than the newest clock;
+     * they must not be late: the merge feeds them first, then the clock moves on. */
+    if (max_ts == INT64_MIN) /* written before any record: it says nothing of time */
+        return;
+    if (max_ts < e->max_ts)
         e->max_ts = max_ts;
     if (first_ts != INT64_MIN && first_ts < e->first_ts)
         e->first_ts = first_ts;
-    if (next_check > e->next_silence_check)
+    if (next_check < e->next_silence_check)
         e->next_silence_check = next_check;
 }
 

@@ -72,7 +72,7 @@ int cw_engine_source_count(const cw_engine_t *e);
 cw_pos_t cw_engine_source(const cw_engine_t *e, int i);
 void cw_engine_set_position(cw_engine_t *e, uint32_t src, int64_t offset);
 void cw_engine_save_clock(const cw_engine_t *e, struct cw_wbuf *w);
-/* merge: into an engine that may hold other parts already (the newest clock wins). */
+/* merge: into an engine that may hold other parts already (the oldest clock wins: a part older than the others keeps its records from being late). */
 void cw_engine_load_clock(cw_engine_t *e, struct cw_rbuf *r, bool merge);
 /* Tag the keys restored from now on as last touched by source src (CW_STATE_NO_SOURCE: none). */
 void cw_engine_set_tag(cw_engine_t *e, uint32_t src);

@@ -136,7 +136,7 @@ cw_status_t cw_state_serialize_part(cw_engine_t *e, cw_state_select_fn select, v
 
 typedef struct {
     bool merge;   /* into an engine that may hold other parts already: a key present takes this
-                   * part's value, silence candidates are appended, the newest clock and the
+                   * part's value, silence candidates are appended, the oldest clock and the
                    * oldest first record win, the sources' positions are left alone */
     uint32_t tag; /* the keys restored count as last touched by this source id */
     bool quiet;   /* no per-rule decision lines (the first part of a set logs them) */
