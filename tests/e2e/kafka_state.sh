@@ -212,7 +212,7 @@ EOF
 kill -HUP "$RUN_PID"
 reloaded() { stats_at_least "$TMP/h.err" reloads 1; }
 ok_status "$(WAIT_STEP=0.1 wait_until 60 reloaded; echo $?)" "reload: a good file is run on"
-contains "$TMP/h.err" "configuration reloaded from $TMP/layer5.json: 18 rule(s), the state of unchanged rules kept" \
+contains "$TMP/h.err" "configuration reloaded from $TMP/layer5.json: $(($("$JQ" '.rules | length' "$TMP/shipped.json") + 1)) rule(s), the state of unchanged rules kept" \
     "reload: ... saying so"
 for r in cdr-off-hours cdr-bulk-read-1h first-seen-client-host; do
     contains "$TMP/h.err" "state: rule $r: state kept" "reload: $r keeps its state"
@@ -249,10 +249,14 @@ taken_after() { # taken_after FILE N: a checkpoint was taken after at least N re
 }
 ok_status "$(WAIT_STEP=0.1 wait_until 120 taken_after "$TMP/d.err" "$n_a"; echo $?)" "topic deleted: the first part is checkpointed"
 "$KTOPIC" "$BROKER" delete cdrwatch-state
-gone() { grep -q "state topic cdrwatch-state is gone" "$TMP/d.err"; }
-ok_status "$(WAIT_STEP=0.1 wait_until 60 gone; echo $?)" "topic deleted: the run notices at its next checkpoint round"
+# the run finds it gone at a checkpoint round and creates it again, or — when librdkafka's
+# metadata refresh made the broker (auto.create.topics.enable) create it first, not compacted —
+# finds it no longer compacted at its next policy check (every 10 s) and sets it back
+NOTICED='state topic cdrwatch-state is \(gone\|no longer compacted\)'
+gone() { grep -q "$NOTICED" "$TMP/d.err"; }
+ok_status "$(WAIT_STEP=0.1 wait_until 60 gone; echo $?)" "topic deleted: the run notices"
 # the whole state written again after that line: a checkpoint taken after the first part
-rewritten() { sed -n '/state topic cdrwatch-state is gone/,$p' "$TMP/d.err" > "$TMP/d.after"; taken_after "$TMP/d.after" "$n_a"; }
+rewritten() { sed -n "/$NOTICED/,\$p" "$TMP/d.err" > "$TMP/d.after"; taken_after "$TMP/d.after" "$n_a"; }
 ok_status "$(WAIT_STEP=0.1 wait_until 60 rewritten; echo $?)" "topic deleted: ... and writes the whole state to it again"
 is "$("$KTOPIC" "$BROKER" policy cdrwatch-state)" "cleanup.policy=compact" "topic deleted: it is created again compacted"
 ok_status "$(kill -0 "$RUN_PID"; echo $?)" "topic deleted: the run goes on"
