@@ -88,7 +88,6 @@
 #define STATE_READ_MS 30000     /* longest wait for the state topic's end on an assignment */
 #define STATE_CHECK_MS 500      /* longest wait for the state topic's metadata before a checkpoint */
 #define STATE_SEGMENT_BYTES (64LL << 20) /* segment.bytes of the state topic we create (at least) */
-#define STATE_POLICY_CHECK_MS 10000 /* how often a checkpoint round checks the state topic is compacted */
 
 typedef struct runner runner_t;
 
@@ -160,8 +159,6 @@ struct runner {
     uint64_t ckpt_seq;
     uint64_t ckpt_mark;       /* records processed at the last checkpoint; UINT64_MAX: none yet */
     cw_time_t last_state;
-    cw_time_t last_policy_check; /* of the state topic's cleanup.policy (check_state_policy) */
-    bool state_compacted, policy_warned;
 
     /* the generation */
     bool gen_active;
@@ -820,91 +817,6 @@ static bool topic_exists(rd_kafka_t *rk, const char *topic)
 
 static void create_state_topic(runner_t *r);
 
-/* The state topic's cleanup.policy into out ("" when no answer came within STATE_CHECK_MS). */
-static void state_topic_policy(runner_t *r, char *out, size_t n)
-{
-    rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, r->cfg->state_topic);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(r->prod);
-    rd_kafka_event_t *ev;
-    *out = '\0';
-    rd_kafka_DescribeConfigs(r->prod, &cr, 1, NULL, q);
-    rd_kafka_ConfigResource_destroy(cr);
-    if ((ev = rd_kafka_queue_poll(q, STATE_CHECK_MS)) && !rd_kafka_event_error(ev)) {
-        size_t nr = 0, nc = 0;
-        const rd_kafka_ConfigResource_t **res =
-            rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &nr);
-        const rd_kafka_ConfigEntry_t **c = nr == 1 ? rd_kafka_ConfigResource_configs(res[0], &nc) : NULL;
-        for (size_t i = 0; i < nc; i++)
-            if (strcmp(rd_kafka_ConfigEntry_name(c[i]), "cleanup.policy") == 0 && rd_kafka_ConfigEntry_value(c[i]))
-                snprintf(out, n, "%s", rd_kafka_ConfigEntry_value(c[i]));
-    }
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_queue_destroy(q);
-}
-
-/* Set the settings create_state_topic gives (AlterConfigs: the topic's other dynamic settings
- * go back to the broker's defaults — it is ours). */
-static void compact_state_topic(runner_t *r, const char *segment)
-{
-    rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, r->cfg->state_topic);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(r->prod);
-    rd_kafka_event_t *ev;
-    rd_kafka_ConfigResource_set_config(cr, "cleanup.policy", "compact");
-    rd_kafka_ConfigResource_set_config(cr, "segment.bytes", segment);
-    rd_kafka_ConfigResource_set_config(cr, "min.cleanable.dirty.ratio", "0.1");
-    rd_kafka_AlterConfigs(r->prod, &cr, 1, NULL, q);
-    rd_kafka_ConfigResource_destroy(cr);
-    if ((ev = rd_kafka_queue_poll(q, 10000))) {
-        if (rd_kafka_event_error(ev))
-            cw_log(CW_LOG_WARN, "state topic %s: cannot set cleanup.policy=compact: %s", r->cfg->state_topic,
-                   rd_kafka_event_error_string(ev));
-        rd_kafka_event_destroy(ev);
-    }
-    rd_kafka_queue_destroy(q);
-}
-
-static void state_segment_bytes(const runner_t *r, char *out, size_t n)
-{
-    snprintf(out, n, "%lld", (long long)(r->cfg->state_part_size * 2 > STATE_SEGMENT_BYTES ? r->cfg->state_part_size * 2
-                                                                                          : STATE_SEGMENT_BYTES));
-}
-
-/* Every STATE_POLICY_CHECK_MS: is the state topic still compacted? Deleted and created again by
- * the broker itself (auto.create.topics.enable: librdkafka's periodic metadata refresh of the
- * producer's known topics asks for it) between two rounds, it is not: once this run has seen it
- * compacted, it sets it back and writes the whole state (what it held is gone). A topic that
- * was never compacted (created beforehand by hand) is only warned about, once. */
-static bool check_state_policy(runner_t *r)
-{
-    char policy[64], segment[32];
-    cw_time_t now = mono_ms();
-    if (now - r->last_policy_check < STATE_POLICY_CHECK_MS)
-        return false;
-    r->last_policy_check = now;
-    state_topic_policy(r, policy, sizeof policy);
-    if (!*policy)
-        return false;
-    if (strstr(policy, "compact")) {
-        r->state_compacted = true;
-        return false;
-    }
-    if (!r->state_compacted) {
-        if (!r->policy_warned)
-            cw_log(CW_LOG_WARN, "state topic %s is not compacted (cleanup.policy=%s): it grows with every checkpoint "
-                                "and an assignment reads it all back; set cleanup.policy=compact", r->cfg->state_topic,
-                   policy);
-        r->policy_warned = true;
-        return false;
-    }
-    cw_log(CW_LOG_WARN, "state topic %s is no longer compacted (cleanup.policy=%s: deleted and created again by the "
-                        "broker?): setting it back; the checkpoints in it are lost, a whole one is written now",
-           r->cfg->state_topic, policy);
-    state_segment_bytes(r, segment, sizeof segment);
-    compact_state_topic(r, segment);
-    return true;
-}
-
 /* At each checkpoint round, even one with nothing new to write: is the state topic still there? Deleted under a running instance
  * (by hand, by a cleanup script), it is created again, compacted, before the producer writes to
  * it — a broker with auto.create.topics.enable would create it itself, not compacted, and one
@@ -912,12 +824,9 @@ static bool check_state_policy(runner_t *r)
  * is complete. No answer within STATE_CHECK_MS (a broker away): the round goes on. */
 static bool check_state_topic(runner_t *r)
 {
-    topic_state_t ts;
     /* (no state reader at the end: its clients are being destroyed, the revocation checkpoints) */
-    if (!r->stc || (ts = topic_listed(r->stc, r->cfg->state_topic, STATE_CHECK_MS)) == TOPIC_UNKNOWN)
+    if (!r->stc || topic_listed(r->stc, r->cfg->state_topic, STATE_CHECK_MS) != TOPIC_MISSING)
         return false;
-    if (ts == TOPIC_EXISTS)
-        return check_state_policy(r);
     cw_log(CW_LOG_WARN, "state topic %s is gone (deleted?): creating it again; the checkpoints in it are lost, "
                         "a whole one is written now", r->cfg->state_topic);
     create_state_topic(r);
@@ -2010,7 +1919,8 @@ static void create_state_topic(runner_t *r)
      * partition from its start) stays near one checkpoint per key: the active segment is never
      * compacted, and with the broker's defaults (1 GiB, dirty ratio 0.5) it would hold hundreds of
      * rounds of a big state */
-    state_segment_bytes(r, segment, sizeof segment);
+    snprintf(segment, sizeof segment, "%lld", (long long)(r->cfg->state_part_size * 2 > STATE_SEGMENT_BYTES
+                                                              ? r->cfg->state_part_size * 2 : STATE_SEGMENT_BYTES));
     if (!exists && nt && ao && q && rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact") == RD_KAFKA_RESP_ERR_NO_ERROR &&
         rd_kafka_NewTopic_set_config(nt, "segment.bytes", segment) == RD_KAFKA_RESP_ERR_NO_ERROR &&
         rd_kafka_NewTopic_set_config(nt, "min.cleanable.dirty.ratio", "0.1") == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -2026,8 +1936,6 @@ static void create_state_topic(runner_t *r)
                 err = rd_kafka_topic_result_error(tr[0]);
                 msg = rd_kafka_topic_result_error_string(tr[0]);
             }
-            if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
-                r->state_compacted = true;
             if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
                 cw_log(CW_LOG_INFO, "state topic %s created (cleanup.policy=compact, segment.bytes=%s)",
                        r->cfg->state_topic, segment);
