@@ -2,7 +2,8 @@
 # realdb_mariadb.sh — a real MariaDB with server_audit (tests/realdb/mariadb.sh): the audit file
 # the server wrote decodes without a dead letter, the harvest is caught by the shipped statement
 # count rule (server_audit logs no rows), from the thief's address, and no benign user is
-# alerted on.
+# alerted on; the thief's exclusion of its own account raises audit-tampering-narrow, and the
+# reads after it are not logged (MariaDB applies the exclusion to open sessions too).
 . "$(dirname "$0")/lib.sh"
 need_jq
 export CDRWATCH top_srcdir top_builddir
@@ -34,6 +35,18 @@ is "$("$JQ" -r 'select(.user.name == "svc_archive") | .source.address' "$out/ale
 for user in svc_billing svc_fraud alice bob; do
     is "$("$JQ" -r --arg u "$user" 'select(.user.name == $u)' "$out/alerts.jsonl" | wc -l)" 0 "no alert on $user"
 done
+# the tampering step: the thief excludes its own account, then reads (in the same session and a
+# new one); MariaDB applies the exclusion at once, so the reads are not in the log, its
+# connections are (server_audit always logs CONNECT): the narrowing alert is what remains
+excl=$(grep -n ",svc_archive,127.0.0.66,[0-9]*,[0-9]*,QUERY,mediation,'SET GLOBAL server_audit_excl_users" \
+    "$out/audit.log" | cut -d: -f1 | head -1)
+ok_status "$([ -n "$excl" ]; echo $?)" "the thief's exclusion of itself is in the log (line ${excl:-none})"
+after() { tail -n +"${excl:-1}" "$out/audit.log" | grep -c ",svc_archive,127.0.0.66,[0-9]*,[0-9]*,$1," || true; }
+is "$(after QUERY)" 1 "after it, no statement of the thief is logged (the exclusion itself only; two sessions read)"
+ok_status "$([ "$(after CONNECT)" -ge 1 ]; echo $?)" "after it, the thief's connections still are ($(after CONNECT))"
+is "$(thief audit-tampering-narrow .cdrwatch.evidence.statement)" "SET GLOBAL server_audit_excl_users = 'svc_archive'" \
+    "audit-tampering-narrow: the alert carries the statement that names the excluded account"
+is "$(thief audit-tampering-narrow .source.address)" 127.0.0.66 "audit-tampering-narrow: from the thief's address"
 "$CDRWATCH" replay --quiet --audit-format mariadb --audit "$out/audit.log" > "$TMP/again.jsonl"
 same_file <(strip_observer "$TMP/again.jsonl") <(strip_observer "$out/alerts.jsonl") "a second replay gives the same alerts"
 done_testing

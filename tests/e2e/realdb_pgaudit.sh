@@ -1,7 +1,9 @@
 #!/bin/bash
 # realdb_pgaudit.sh — a real PostgreSQL with pgaudit (tests/realdb/pgaudit.sh): the log the server
 # wrote decodes without a dead letter, the theft is caught by the shipped rules, from the thief's
-# address, and no benign user is alerted on.
+# address, and no benign user is alerted on; the thief's ALTER ROLE svc_archive SET pgaudit.log =
+# 'ddl' raises audit-tampering-narrow, and its read in the same session (still audited)
+# audit-excluded-account-reads, naming the account.
 . "$(dirname "$0")/lib.sh"
 need_jq
 export CDRWATCH top_srcdir top_builddir
@@ -34,6 +36,16 @@ is "$("$JQ" -r 'select(.user.name == "svc_archive") | .source.address' "$out/ale
 for user in svc_billing svc_fraud alice bob; do
     is "$("$JQ" -r --arg u "$user" 'select(.user.name == $u)' "$out/alerts.jsonl" | wc -l)" 0 "no alert on $user"
 done
+# the tampering step: the thief sets its own role's pgaudit.log to 'ddl', reads in the same
+# session (still audited: a role's setting applies to new sessions) and in a new one (not)
+contains "$out/audit.log" "ROLE,ALTER ROLE,,,ALTER ROLE svc_archive SET pgaudit.log = 'ddl'" "the ALTER ROLE is in the log"
+reads=$(grep -c "user=svc_archive,.*AUDIT: .*ORDER BY start_time DESC LIMIT 5" "$out/audit.log" || true)
+is "$reads" 1 "of the two reads after it, the one in the same session is logged, the one in a new session not"
+is "$(thief audit-tampering-narrow .cdrwatch.evidence.statement)" "ALTER ROLE svc_archive SET pgaudit.log = 'ddl';" \
+    "audit-tampering-narrow: the alert carries the statement that drops READ"
+is "$(thief audit-excluded-account-reads .cdrwatch.detail.account)" svc_archive \
+    "audit-excluded-account-reads: the account taken out of the audit, then reading, is named"
+is "$(thief audit-excluded-account-reads .event.severity)" 95 "... at severity 95"
 "$CDRWATCH" replay --quiet --audit-format pgaudit --pg-log-prefix "$(sed -n 's/^log_line_prefix=//p' "$out/facts")" \
     --audit "$out/audit.log" > "$TMP/again.jsonl"
 same_file <(strip_observer "$TMP/again.jsonl") <(strip_observer "$out/alerts.jsonl") "a second replay gives the same alerts"

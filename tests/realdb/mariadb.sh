@@ -13,7 +13,10 @@
 # the billing extract of one day, 150 fraud lookups, two analysts, and the theft by svc_archive
 # from 127.0.0.66 (SELECT of whole tables, SELECT ... INTO OUTFILE, then the history of 60
 # subscribers one query at a time: 720 statements). server_audit logs no row counts, so only
-# the statement count can tell the harvest from the fraud engine's lookups.
+# the statement count can tell the harvest from the fraud engine's lookups. Then the tampering
+# step (issue 14): svc_archive, an administrator's account (SUPER), runs SET GLOBAL
+# server_audit_excl_users = 'svc_archive' and reads cdr_voice in the same session and cdr_sms in
+# a new one (the shipped rule audit-tampering-narrow raises on the statement).
 # OUTDIR receives audit.log (the server_audit file, as written), alerts.jsonl, dlq.jsonl,
 # replay.txt and facts. The last lines printed say whether the theft was caught and the benign
 # users left alone (exit 1 if not). Exit 77 when MariaDB, its audit plugin or socat is missing
@@ -110,8 +113,9 @@ CREATE USER alice IDENTIFIED BY 'alice-pw';
 CREATE USER bob IDENTIFIED BY 'bob-pw';
 CREATE USER svc_archive IDENTIFIED BY 'archive-pw';
 GRANT SELECT ON mediation.* TO svc_billing, svc_fraud, alice, bob, svc_archive;
--- the stolen account may write files on the server (a backup account, say)
-GRANT FILE ON *.* TO svc_archive;
+-- the stolen account may write files on the server (a backup account, say) and, an
+-- administrator's, change the server's settings, the audit's included
+GRANT FILE, SUPER ON *.* TO svc_archive;
 EOF
 rm -f "$MDIR/files/cdr.csv"
 counts=$(root_sql -N -e "SELECT CONCAT('cdr_voice=', (SELECT count(*) FROM mediation.cdr_voice), ' cdr_sms=',
@@ -146,6 +150,17 @@ sql_theft_bulk | mariadb_as "$THIEF" archive-pw "$thief_port" > /dev/null
 echo "SELECT * FROM mediation.cdr_data INTO OUTFILE '$MDIR/files/stolen-data.csv' FIELDS TERMINATED BY ',';" |
     mariadb_as "$THIEF" archive-pw "$thief_port"
 sql_theft_harvest | mariadb_as "$THIEF" archive-pw "$thief_port" > /dev/null
+
+# the tampering step (issue 14): the thief takes its own account out of the audit, reads in the
+# same session, then again in a new one; audit-tampering-narrow raises on the statement, and
+# audit-excluded-account-reads on whichever read the server still logs
+say "tampering: $THIEF excludes itself from server_audit, then reads"
+mariadb_as "$THIEF" archive-pw "$thief_port" > /dev/null << EOF
+SET GLOBAL server_audit_excl_users = '$THIEF';
+SELECT * FROM mediation.cdr_voice ORDER BY start_time DESC LIMIT 5;
+EOF
+echo "SELECT * FROM mediation.cdr_sms ORDER BY start_time DESC LIMIT 5;" |
+    mariadb_as "$THIEF" archive-pw "$thief_port" > /dev/null
 
 say "benign again: the fraud engine goes on"
 sql_fraud 50 | mariadb_as "$FRAUD" fraud-pw "$fraud_port" > /dev/null

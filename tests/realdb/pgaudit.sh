@@ -17,6 +17,9 @@
 #   svc_archive  the theft, from 127.0.0.66: SELECT of whole tables, \copy of cdr_data to a file,
 #                a server-side COPY ... TO a file, then the history of 60 subscribers one query at
 #                a time (720 statements)
+#                then the tampering step (issue 14): allowed to set pgaudit.log (GRANT SET ON
+#                PARAMETER), it runs ALTER ROLE svc_archive SET pgaudit.log = 'ddl' and reads
+#                cdr_voice in the same session, cdr_sms in a new one
 # OUTDIR receives audit.log (the server's log file, as written), alerts.jsonl, dlq.jsonl,
 # replay.txt (the replay's summary) and facts (versions and settings). The last lines printed
 # say whether the theft was caught and the benign users left alone (exit 1 if not). Exit 77
@@ -134,8 +137,10 @@ CREATE ROLE bob LOGIN;
 CREATE ROLE svc_archive LOGIN;
 GRANT USAGE ON SCHEMA mediation TO svc_billing, svc_fraud, alice, bob, svc_archive;
 GRANT SELECT ON ALL TABLES IN SCHEMA mediation TO svc_billing, svc_fraud, alice, bob, svc_archive;
--- the stolen account can write files on the server (a backup account, say)
+-- the stolen account can write files on the server (a backup account, say) and set pgaudit.log
+-- (PostgreSQL 15's GRANT SET ON PARAMETER: an administrator's delegation, or an intruder's)
 GRANT pg_write_server_files TO svc_archive;
+GRANT SET ON PARAMETER pgaudit.log TO svc_archive;
 EOF
 setup -d mediation -At -c "SELECT 'cdr_voice=' || (SELECT count(*) FROM mediation.cdr_voice) || ' cdr_sms=' ||
     (SELECT count(*) FROM mediation.cdr_sms) || ' cdr_data=' || (SELECT count(*) FROM mediation.cdr_data) ||
@@ -169,6 +174,15 @@ echo "\\copy mediation.cdr_data TO '$WORK/stolen-data.csv' WITH (FORMAT csv)" | 
 echo "COPY (SELECT * FROM mediation.cdr_voice WHERE start_time >= '2026-03-05') TO '$PGDIR/stolen-voice.csv' WITH (FORMAT csv);" |
     psql_as "$THIEF" "$thief_port" psql
 sql_theft_harvest | psql_as "$THIEF" "$thief_port" psql > /dev/null
+
+# the tampering step (issue 14): the thief drops READ from its own role's pgaudit.log, reads in
+# the same session (a role's setting applies to new sessions: still audited), then in a new one
+say "tampering: $THIEF sets its own pgaudit.log to ddl, then reads"
+psql_as "$THIEF" "$thief_port" psql > /dev/null << EOF
+ALTER ROLE $THIEF SET pgaudit.log = 'ddl';
+SELECT * FROM mediation.cdr_voice ORDER BY start_time DESC LIMIT 5;
+EOF
+echo "SELECT * FROM mediation.cdr_sms ORDER BY start_time DESC LIMIT 5;" | psql_as "$THIEF" "$thief_port" psql > /dev/null
 
 say "benign again: the fraud engine goes on"
 sql_fraud 50 | psql_as "$FRAUD" "$fraud_port" fraudengine > /dev/null
