@@ -90,11 +90,15 @@ fp() { "$CDRWATCH" score --labels "$D/labels.csv" --learning-until "$LEARNING_UN
 STATIC=(--config "$SHIPPED" --config "$TMP/static.json")
 run "$CDRWATCH" tune "${IN[@]}" "${STATIC[@]}" --until "$LEARNING_UNTIL" --write "$TMP/static-overlay.json" --quiet
 is "$rc" 0 "tune over the learning week, static floors alone, exits 0"
-"$CDRWATCH" replay --quiet "${IN[@]}" "${STATIC[@]}" > "$TMP/static-before.jsonl"
-"$CDRWATCH" replay --quiet "${IN[@]}" "${STATIC[@]}" --config "$TMP/static-overlay.json" > "$TMP/static-after.jsonl"
-fp_before=$(fp "$TMP/static-before.jsonl")
-fp_after=$(fp "$TMP/static-after.jsonl")
-ok_status "$([ "$fp_after" -lt "$fp_before" ]; echo $?)" \
+run "$CDRWATCH" replay --quiet "${IN[@]}" "${STATIC[@]}"
+is "$rc" 0 "static floors alone: the replay exits 0 $(head -c 300 "$TMP/err")"
+mv "$TMP/out" "$TMP/static-before.jsonl"
+run "$CDRWATCH" replay --quiet "${IN[@]}" "${STATIC[@]}" --config "$TMP/static-overlay.json"
+is "$rc" 0 "static floors alone: the replay with the overlay exits 0 $(head -c 300 "$TMP/err")"
+mv "$TMP/out" "$TMP/static-after.jsonl"
+fp_before=$(fp "$TMP/static-before.jsonl" || echo "score failed")
+fp_after=$(fp "$TMP/static-after.jsonl" || echo "score failed")
+ok_status "$([ "$fp_after" -lt "$fp_before" ] 2> /dev/null; echo $?)" \
     "static floors alone: after the learning week, fewer false positives with the overlay: $fp_before -> $fp_after"
 
 # ---- a raise beyond 1.5 times: allow-list entries ----
@@ -102,8 +106,8 @@ echo '{"rules": [{"id": "cdr-bulk-read-1h", "threshold": 4000}]}' > "$TMP/low.js
 run "$CDRWATCH" tune "${IN[@]}" --config "$SHIPPED" --config "$TMP/low.json" --until "$LEARNING_UNTIL" \
     --write "$TMP/allow.json"
 is "$rc" 0 "tune with a threshold ten times lower exits 0"
-"$JQ" -c '.rules[] | select(.id == "cdr-bulk-read-1h") | .allow[] | {principal, client_host, client_app}' \
-    "$TMP/allow.json" > "$TMP/allowed"
+"$JQ" -c '.rules[] | select(.id == "cdr-bulk-read-1h") | .allow[]? | {principal, client_host, client_app}' \
+    "$TMP/allow.json" > "$TMP/allowed" || true
 contains "$TMP/allowed" '{"principal":["svc_billing"],"client_host":["billing01.corp.example"],"client_app":["billing-extract"]}' \
     "the keys that force a raise beyond 1.5 times get an allow-list entry: svc_billing, pinned to its host and program"
 ok_status "$([ "$(wc -l < "$TMP/allowed")" -le 3 ]; echo $?)" "... at most 3 of them ($(wc -l < "$TMP/allowed"))"
