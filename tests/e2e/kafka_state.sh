@@ -22,7 +22,14 @@
 . "$(dirname "$0")/kafka_lib.sh"
 need_broker
 KTOPIC=$top_builddir/tests/kafka/ktopic # deletes a topic, prints its cleanup.policy
-broker_start b6 2 # two partitions per topic: a checkpoint part per audit partition
+# Two partitions per topic: a checkpoint part per audit partition. The group coordinator waits 3 s
+# for more members before a new group's first assignment (production's default), so that the two
+# instances of case 4, started together, get a partition each from the start: with 0, the first to
+# join may read part of the input alone before the rebalance moves a partition to the other, and
+# the parts restored then are of two moments (not exact yet: see doc/state.md, "Not covered yet").
+export KAFKA_BROKER_PROPS="group.initial.rebalance.delay.ms=3000"
+broker_start b6 2
+unset KAFKA_BROKER_PROPS
 
 T=2026-03-11T00:00:00Z
 D="$top_srcdir/datasets/scenarios"
