@@ -1655,18 +1655,22 @@ static int run_batch(runner_t *r)
 
 static void update_lag(runner_t *r)
 {
-    int64_t lag = 0;
+    int64_t lag = 0, uncommitted = 0;
     bool known = r->gen_active;
     for (int i = 0; i < r->n_parts; i++) {
         part_t *p = r->parts[i];
         int64_t lo, hi;
-        if (rd_kafka_get_watermark_offsets(p->rk, p->topic, p->partition, &lo, &hi) || hi < 0) {
+        bool marks = rd_kafka_get_watermark_offsets(p->rk, p->topic, p->partition, &lo, &hi) == 0 && hi >= 0;
+        if (p->next >= 0 && p->next > p->confirmed)
+            uncommitted += p->next - (p->confirmed >= 0 ? p->confirmed : p->start >= 0 ? p->start : marks ? lo : 0);
+        if (!marks) {
             known = false;
             continue;
         }
         lag += hi - (p->next >= 0 ? p->next : p->start >= 0 ? p->start : lo);
     }
     r->st.lag = known ? lag : -1;
+    r->st.uncommitted = r->gen_active ? uncommitted : -1;
     r->st.records_pending = r->gen_active ? (int64_t)cw_kmerge_total(r->merge) : 0;
     r->st.evictions = r->evictions_before + (r->gen_active ? cw_engine_metrics(r->engine)->evictions : 0);
 }

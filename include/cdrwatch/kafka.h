@@ -51,6 +51,9 @@ typedef struct {
     uint64_t reloads;         /* configurations reloaded (SIGHUP) and run on */
     int64_t lag;              /* records behind the end over every partition; -1 unknown */
     int64_t records_pending;  /* records buffered, not yet processed */
+    int64_t uncommitted;      /* records processed whose offsets the broker has not yet confirmed
+                               * as the group's (0: committed up to what was processed; -1
+                               * while no partitions are assigned) */
     int64_t shutdown_wait_ms; /* from the stop to the end of the driver's own waits (flush,
                                * commits), before the clients are destroyed: at most
                                * kafka.shutdown_timeout, whether or not a broker answers */
