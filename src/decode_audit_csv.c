@@ -59,16 +59,22 @@ static cw_decode_result_t set_cell(cw_event_t *ev, cw_field_t f, const cw_csv_ce
     return n ? cw_decode_set_field(ev, f, s, n) : DECODE_OK;
 }
 
-/* A time: with an offset as written; without one, as UTC when utc is set (else bad_time). */
+/* A time: with an offset as written ("2026-03-04 03:00:00.000000 +03:00", the space Oracle's
+ * TZH:TZM format puts before it dropped); without one, as UTC when utc is set (else bad_time). */
 static cw_decode_result_t set_time(cw_event_t *ev, const char *s, size_t n, bool utc)
 {
     char iso[64];
-    char last = n ? s[n - 1] : '\0';
-    if (!utc || n == 0 || n > 40 || last < '0' || last > '9' || (n > 6 && (s[n - 6] == '+' || s[n - 6] == '-')))
+    bool offset = n > 6 && (s[n - 6] == '+' || s[n - 6] == '-') && s[n - 3] == ':';
+    if (n == 0 || n >= sizeof iso - 1)
         return cw_decode_set_field(ev, CW_F_TS, s, n);
     memcpy(iso, s, n);
-    iso[n] = 'Z';
-    return cw_decode_set_field(ev, CW_F_TS, iso, n + 1);
+    if (offset && n > 7 && s[n - 7] == ' ') {
+        memmove(iso + n - 7, iso + n - 6, 6);
+        n--;
+    } else if (utc && !offset && s[n - 1] >= '0' && s[n - 1] <= '9') {
+        iso[n++] = 'Z';
+    }
+    return cw_decode_set_field(ev, CW_F_TS, iso, n);
 }
 
 /* "schema.name", or "name" without a schema, as the object. */
