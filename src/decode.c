@@ -898,6 +898,9 @@ struct cw_csv {
     int n_cells;                         /* may exceed CSV_COLS_MAX: only the first are kept */
     bool complete;
     bool oversize;
+    /* a vendor's audit export: its column id per column (-1 if ignored) */
+    const cw_csv_dialect_t *dialect;
+    int dialect_col[CSV_COLS_MAX];
     char *cut; /* a message over CW_RECORD_MAX, spliced (allocated at the first) */
 };
 
@@ -1036,6 +1039,77 @@ const char *cw_csv_header_name(const char *cell, size_t *len, int column)
     return cell;
 }
 
+cw_status_t cw_csv_set_dialect(cw_csv_t *csv, const cw_csv_dialect_t *d)
+{
+    if (csv->stream != CW_STREAM_AUDIT || d->n_columns > CW_CSV_DIALECT_COLS)
+        return CW_ERR_USAGE;
+    csv->dialect = d;
+    return CW_OK;
+}
+
+const cw_csv_dialect_t *cw_csv_dialect(const cw_csv_t *csv) { return csv->dialect; }
+
+static int dialect_column(const cw_csv_dialect_t *d, const char *name, size_t len)
+{
+    for (int k = 0; k < d->n_columns; k++) {
+        if (strlen(d->columns[k]) == len && strncasecmp(d->columns[k], name, len) == 0)
+            return k;
+    }
+    return -1;
+}
+
+/* The header of a vendor's export: column ids, and the required groups none of whose columns
+ * appear, as "DBUSERNAME, EVENT_TIMESTAMP_UTC or EVENT_TIMESTAMP". */
+static int dialect_header(cw_csv_t *csv, char *missing, size_t missinglen)
+{
+    const cw_csv_dialect_t *d = csv->dialect;
+    uint32_t seen = 0;
+    int known = 0;
+    size_t mlen = 0;
+
+    csv->n_columns = csv->n_cells < CSV_COLS_MAX ? csv->n_cells : CSV_COLS_MAX;
+    for (int i = 0; i < csv->n_columns; i++) {
+        size_t len = csv->cell_len[i];
+        const char *name = cw_csv_header_name(csv->cells + csv->cell_off[i], &len, i);
+        int k = dialect_column(d, name, len);
+        if (k >= 0 && (seen >> k & 1u))
+            k = -1; /* a repeated column: the first one counts */
+        csv->dialect_col[i] = k;
+        csv->columns[i] = CW_F_NONE;
+        if (k >= 0) {
+            seen |= 1u << k;
+            known++;
+        }
+    }
+    if (missinglen)
+        missing[0] = '\0';
+    for (const uint32_t *g = d->required; *g; g++) {
+        if (seen & *g)
+            continue;
+        for (int k = 0; k < d->n_columns && mlen + 64 < missinglen; k++) {
+            if (*g >> k & 1u)
+                mlen += (size_t)snprintf(missing + mlen, missinglen - mlen, "%s%s",
+                                         mlen == 0 ? "" : (*g & ((1u << k) - 1)) ? " or " : ", ", d->columns[k]);
+        }
+    }
+    csv->have_header = true;
+    return known;
+}
+
+static cw_decode_result_t dialect_decode(cw_csv_t *csv, cw_event_t *ev)
+{
+    cw_csv_cells_t cells;
+    memset(cells.s, 0, sizeof cells.s);
+    for (int i = 0; i < csv->n_columns; i++) {
+        int k = csv->dialect_col[i];
+        if (k < 0)
+            continue;
+        cells.s[k] = csv->cells + csv->cell_off[i];
+        cells.len[k] = csv->cell_len[i];
+    }
+    return csv->dialect->decode(ev, &cells);
+}
+
 int cw_csv_take_header(cw_csv_t *csv, char *missing, size_t missinglen)
 {
     bool seen[CW_F_COUNT] = {false};
@@ -1044,6 +1118,8 @@ int cw_csv_take_header(cw_csv_t *csv, char *missing, size_t missinglen)
     int first = csv->stream == CW_STREAM_CDR ? CW_FIRST_CDR_FIELD : CW_FIRST_AUDIT_FIELD;
     int last = csv->stream == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
 
+    if (csv->dialect)
+        return dialect_header(csv, missing, missinglen);
     csv->n_columns = csv->n_cells < CSV_COLS_MAX ? csv->n_cells : CSV_COLS_MAX;
     for (int i = 0; i < csv->n_columns; i++) {
         size_t len = csv->cell_len[i];
@@ -1113,6 +1189,8 @@ cw_decode_result_t cw_csv_decode(cw_csv_t *csv, cw_event_t *ev)
         return result(CW_DEC_OVERSIZE, CW_F_NONE);
     if (csv->n_cells != csv->n_columns)
         return result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
+    if (csv->dialect)
+        return dialect_decode(csv, ev);
     for (int i = 0; i < csv->n_columns; i++) {
         cw_field_t f = csv->columns[i];
         if (f == CW_F_NONE)
@@ -1168,7 +1246,7 @@ static cw_decode_result_t decode_plain(const cw_csv_t *csv, const char *b, size_
 bool cw_csv_decode_line(cw_csv_t *csv, const char *buf, size_t len, cw_event_t *ev, cw_decode_result_t *res)
 {
     size_t n;
-    if (cw_csv_in_record(csv) || !(n = plain_length(buf, len)))
+    if (csv->dialect || cw_csv_in_record(csv) || !(n = plain_length(buf, len)))
         return false;
     *res = decode_plain(csv, buf, n, ev);
     return true;

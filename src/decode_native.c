@@ -30,6 +30,8 @@ static const char *const format_names[CW_AUDIT_FORMAT_COUNT] = {
     [CW_AUDIT_PGAUDIT] = "pgaudit",
     [CW_AUDIT_MARIADB] = "mariadb",
     [CW_AUDIT_MYSQL_JSON] = "mysql-json",
+    [CW_AUDIT_ORACLE_CSV] = "oracle-csv",
+    [CW_AUDIT_MSSQL_CSV] = "mssql-csv",
 };
 
 bool cw_audit_format_parse(const char *name, cw_audit_format_t *out)
@@ -479,6 +481,18 @@ static cw_decode_result_t set_from_sql(cw_event_t *ev, span_t stmt, bool mysql, 
     return set_derived(ev, CW_F_OBJECT, table, tlen);
 }
 
+void cw_native_sql_verb(const char *s, size_t len, char verb[CW_ACTION_MAX + 1]) { sql_verb(s, len, false, verb); }
+
+cw_decode_result_t cw_native_sql_object(cw_event_t *ev, const char *s, size_t len)
+{
+    char verb[CW_ACTION_MAX + 1];
+    char table[CW_OBJECT_MAX + 1];
+    sql_verb(s, len, false, verb);
+    if (!verb[0])
+        return DECODE_OK;
+    return set_derived(ev, CW_F_OBJECT, table, sql_first_table(s, len, false, verb, table, CW_OBJECT_MAX));
+}
+
 /* ---- pgaudit: log_line_prefix ---- */
 
 typedef enum {
@@ -805,7 +819,7 @@ cw_status_t cw_native_create(apr_pool_t *pool, cw_audit_format_t fmt, const cw_p
     cw_native_t *n = apr_pcalloc(pool, sizeof *n);
     cw_pg_prefix_t *fallback;
     char err[256];
-    if (fmt <= CW_AUDIT_CANONICAL || fmt >= CW_AUDIT_FORMAT_COUNT)
+    if (fmt <= CW_AUDIT_CANONICAL || fmt >= CW_AUDIT_FORMAT_COUNT || cw_audit_csv_dialect(fmt))
         return CW_ERR_USAGE;
     if (fmt == CW_AUDIT_PGAUDIT && !prefix) {
         if (cw_pg_prefix_compile(pool, CW_PG_DEFAULT_PREFIX, &fallback, err, sizeof err) != CW_OK)

@@ -642,7 +642,7 @@ static cw_status_t sniff(cw_replay_t *r, source_t *s, char *err, size_t errlen)
                                     s->buf[i] == '\n');
          i++)
         ;
-    if (i == s->len || s->buf[i] == '{') {
+    if (!cw_csv_dialect(s->csv) && (i == s->len || s->buf[i] == '{')) {
         s->fmt = FMT_JSON;
         return CW_OK;
     }
@@ -670,6 +670,11 @@ static cw_status_t sniff(cw_replay_t *r, source_t *s, char *err, size_t errlen)
         if (pushed == 1 || (s->eof && s->pos == s->len && cw_csv_finish(s->csv) == 1)) {
             if (cw_csv_take_header(s->csv, missing, sizeof missing) == 0 && !cw_csv_header_like(s->csv))
                 break;
+            if (missing[0] && cw_csv_dialect(s->csv)) {
+                snprintf(err, errlen, "%s:%lld: the CSV header lacks the required %s column(s) %s",
+                         s->path, (long long)s->rec_line, cw_csv_dialect(s->csv)->name, missing);
+                return CW_ERR_USAGE;
+            }
             if (missing[0]) {
                 snprintf(err, errlen,
                          "%s:%lld: the CSV header lacks the required %s column(s) %s "
@@ -725,7 +730,9 @@ cw_status_t cw_replay_open(apr_pool_t *pool, const cw_replay_input_t *inputs, in
     for (int i = 0; i < n; i++) {
         source_t *s = &r->src[i];
         bool is_stdin = strcmp(inputs[i].path, "-") == 0;
-        bool native = inputs[i].stream == CW_STREAM_AUDIT && inputs[i].format != CW_AUDIT_CANONICAL;
+        bool audit = inputs[i].stream == CW_STREAM_AUDIT;
+        const cw_csv_dialect_t *dialect = audit ? cw_audit_csv_dialect(inputs[i].format) : NULL;
+        bool native = audit && inputs[i].format != CW_AUDIT_CANONICAL && !dialect;
         s->path = is_stdin ? "(stdin)" : apr_pstrdup(pool, inputs[i].path);
         s->stream = inputs[i].stream;
         s->index = i;
@@ -751,7 +758,8 @@ cw_status_t cw_replay_open(apr_pool_t *pool, const cw_replay_input_t *inputs, in
             return CW_ERR_USAGE;
         }
         gzbuffer(s->gz, 128u << 10);
-        if ((st = cw_csv_create(pool, s->stream, &s->csv)) != CW_OK) {
+        if ((st = cw_csv_create(pool, s->stream, &s->csv)) != CW_OK ||
+            (dialect && (st = cw_csv_set_dialect(s->csv, dialect)) != CW_OK)) {
             snprintf(err, errlen, "out of memory");
             return st;
         }

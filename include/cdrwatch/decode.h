@@ -174,6 +174,34 @@ bool cw_csv_in_record(const cw_csv_t *csv);
 /* Decode the completed record into ev. */
 cw_decode_result_t cw_csv_decode(cw_csv_t *csv, cw_event_t *ev);
 
+/* ---- CSV exports of a vendor's audit view ----
+ * Oracle's UNIFIED_AUDIT_TRAIL and SQL Server's sys.fn_get_audit_file exported as CSV have a
+ * header naming the vendor's columns, not the fields of doc/formats.md §1.2. A dialect names the
+ * columns its decoder reads (matched case-insensitively, in any order; others are ignored) and
+ * maps one record's cells onto an event; the CSV framing (libcsv, the header, the record bounds)
+ * stays this module's. Declared in decode_native.c (cw_audit_csv_dialect). */
+#define CW_CSV_DIALECT_COLS 32
+typedef struct {
+    const char *s[CW_CSV_DIALECT_COLS]; /* NULL when the header has no such column */
+    size_t len[CW_CSV_DIALECT_COLS];
+} cw_csv_cells_t;
+
+typedef struct {
+    const char *name;                  /* "oracle-csv" */
+    const char *const *columns;        /* the vendor's column names the decoder reads */
+    int n_columns;                     /* at most CW_CSV_DIALECT_COLS */
+    /* Required columns: each group a bit mask of column ids of which at least one must be in
+     * the header (EVENT_TIMESTAMP_UTC or EVENT_TIMESTAMP), 0-terminated. */
+    const uint32_t *required;
+    /* Decode one record's cells (by column id) into ev, reset for the audit stream. */
+    cw_decode_result_t (*decode)(cw_event_t *ev, const cw_csv_cells_t *cells);
+} cw_csv_dialect_t;
+
+/* Read csv's header and records in this dialect (audit stream only; before the header). The
+ * fast path (cw_csv_decode_line) is off for it: every record goes through libcsv. */
+cw_status_t cw_csv_set_dialect(cw_csv_t *csv, const cw_csv_dialect_t *d);
+const cw_csv_dialect_t *cw_csv_dialect(const cw_csv_t *csv);
+
 /* The fast path for the common record, one line without any quote or CR inside: its cells are
  * the bytes between commas (RFC 4180 gives them no other meaning), so libcsv's byte-by-byte
  * state machine is skipped; the result is the one cw_csv_push and cw_csv_decode would give.

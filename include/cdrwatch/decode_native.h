@@ -27,10 +27,13 @@ typedef enum {
     CW_AUDIT_PGAUDIT,       /* PostgreSQL log with pgaudit AUDIT: lines */
     CW_AUDIT_MARIADB,       /* MariaDB server_audit file output */
     CW_AUDIT_MYSQL_JSON,    /* MySQL Enterprise Audit / Percona audit_log_filter, JSON */
+    CW_AUDIT_ORACLE_CSV,    /* Oracle UNIFIED_AUDIT_TRAIL rows as CSV with a header */
+    CW_AUDIT_MSSQL_CSV,     /* SQL Server sys.fn_get_audit_file rows as CSV with a header */
     CW_AUDIT_FORMAT_COUNT
 } cw_audit_format_t;
 
-/* "canonical", "pgaudit", "mariadb", "mysql-json"; false if the name is none of them. */
+/* "canonical", "pgaudit", "mariadb", "mysql-json", "oracle-csv", "mssql-csv"; false if the name
+ * is none of them. */
 bool cw_audit_format_parse(const char *name, cw_audit_format_t *out);
 const char *cw_audit_format_name(cw_audit_format_t f);
 
@@ -47,9 +50,20 @@ typedef struct cw_pg_prefix cw_pg_prefix_t;
 cw_status_t cw_pg_prefix_compile(apr_pool_t *pool, const char *prefix, cw_pg_prefix_t **out,
                                  char *err, size_t errlen);
 
+/* The CSV dialect of a format read as a CSV export of a vendor's audit view (oracle-csv,
+ * mssql-csv: decode_audit_csv.c), NULL for the others. Such an input is framed and its header
+ * read as canonical CSV is (decode.h), only its columns and their meaning differ. */
+const cw_csv_dialect_t *cw_audit_csv_dialect(cw_audit_format_t f);
+
+/* The SQL reader of the native decoders (doc/formats.md §1.4, "Verbs and tables"), for the CSV
+ * dialects: the verb of a statement, upper-cased into verb ("" when it has none) ... */
+void cw_native_sql_verb(const char *s, size_t len, char verb[CW_ACTION_MAX + 1]);
+/* ... and its first table set as ev's object (left out when there is none or it is too long). */
+cw_decode_result_t cw_native_sql_object(cw_event_t *ev, const char *s, size_t len);
+
 typedef struct cw_native cw_native_t;
 
-/* A decoder for one input of a native format (not CW_AUDIT_CANONICAL). prefix is used by
+/* A decoder for one input of a native format (not CW_AUDIT_CANONICAL, nor a CSV dialect). prefix is used by
  * pgaudit only; NULL means CW_PG_DEFAULT_PREFIX. Lives as long as the pool. */
 cw_status_t cw_native_create(apr_pool_t *pool, cw_audit_format_t fmt, const cw_pg_prefix_t *prefix,
                              cw_native_t **out);

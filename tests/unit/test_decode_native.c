@@ -2,7 +2,9 @@
  * test_decode_native.c — pgaudit, MariaDB server_audit and MySQL/Percona JSON records, built
  * from each format's documented examples (their sources are listed in the READMEs of
  * tests/e2e/cases/native-*), then the edge cases: quoted commas, multi-line statements,
- * duplicate relation lines, time zones, bad times, missing users, broken records.
+ * duplicate relation lines, time zones, bad times, missing users, broken records. Then the CSV
+ * exports of Oracle's UNIFIED_AUDIT_TRAIL and SQL Server's sys.fn_get_audit_file (oracle-csv,
+ * mssql-csv): header variants, field mapping, bad rows, damaged text.
  */
 #include <stdlib.h>
 #include <apr_general.h>
@@ -447,6 +449,149 @@ static void test_long_statement(void)
     free(line);
 }
 
+/* ---- oracle-csv, mssql-csv ---- */
+
+static cw_csv_t *vendor_csv(cw_audit_format_t fmt, const char *header, char *missing, size_t mlen, int *known)
+{
+    cw_csv_t *csv;
+    if (cw_csv_create(pool, CW_STREAM_AUDIT, &csv) != CW_OK ||
+        cw_csv_set_dialect(csv, cw_audit_csv_dialect(fmt)) != CW_OK)
+        exit(1);
+    ok(cw_csv_push(csv, header, strlen(header)) == 1, "the header is one record");
+    *known = cw_csv_take_header(csv, missing, mlen);
+    return csv;
+}
+
+/* One record (its lines pushed until complete) decoded into ev. */
+static cw_decode_result_t vendor_row(cw_csv_t *csv, const char *row)
+{
+    cw_decode_result_t bad = {CW_DEC_BAD_CSV, CW_F_NONE};
+    is_record = true;
+    if (cw_csv_push(csv, row, strlen(row)) != 1)
+        return bad;
+    return cw_csv_decode(csv, &ev);
+}
+
+static void test_oracle_csv(void)
+{
+    char missing[256];
+    int known;
+    cw_audit_format_t f;
+    cw_csv_t *csv;
+    cw_decode_result_t r;
+
+    ok(cw_audit_format_parse("oracle-csv", &f) && f == CW_AUDIT_ORACLE_CSV && cw_audit_csv_dialect(f),
+       "oracle-csv is a CSV dialect");
+    ok(!cw_audit_csv_dialect(CW_AUDIT_MARIADB), "mariadb is not");
+    csv = vendor_csv(CW_AUDIT_ORACLE_CSV,
+                     "\xef\xbb\xbf" "audit_type, Sessionid,DBUSERNAME,ACTION_NAME,OBJECT_SCHEMA,OBJECT_NAME,"
+                     "SQL_TEXT,USERHOST,CLIENT_PROGRAM_NAME,RETURN_CODE,EVENT_TIMESTAMP_UTC,EVENT_TIMESTAMP\n",
+                     missing, sizeof missing, &known);
+    is_int(known, 11, "eleven known columns (BOM, case, blanks, AUDIT_TYPE ignored)");
+    is_str(missing, "", "none missing");
+    r = vendor_row(csv, "Standard,3001,THIEF,SELECT,MED,CDR_VOICE,\"SELECT *\n  FROM med.cdr_voice\",web01,"
+                        "sqlplus@web01,0,2026-03-04 02:00:01.123456,2026-03-04 05:00:01.123456 +03:00\n");
+    ok(OK(r), "a SELECT row decodes");
+    is_int(ev.ts, 1772589601123LL, "EVENT_TIMESTAMP_UTC, without offset, as UTC (ms)");
+    is_str(A->principal, "THIEF", "DBUSERNAME");
+    is_str(A->action, "SELECT", "ACTION_NAME");
+    is_str(A->object, "MED.CDR_VOICE", "OBJECT_SCHEMA.OBJECT_NAME");
+    is_str(A->statement, "SELECT *\n  FROM med.cdr_voice", "SQL_TEXT over two lines");
+    is_str(A->client_host, "web01", "USERHOST");
+    is_str(A->client_app, "sqlplus@web01", "CLIENT_PROGRAM_NAME");
+    is_str(A->session_id, "3001", "SESSIONID");
+    ok(!A->failed && !cw_event_has(&ev, CW_F_ROWS), "RETURN_CODE 0: ok; no rows");
+    r = vendor_row(csv, "Standard,3002,AUDADMIN,ALTER AUDIT POLICY,,,ALTER AUDIT POLICY p DROP ACTIONS SELECT,h,p,"
+                        "46385,,2026-03-04 05:00:02 +03:00\n");
+    ok(OK(r), "a row with only EVENT_TIMESTAMP decodes");
+    is_int(ev.ts, 1772589602000LL, "EVENT_TIMESTAMP with its offset (a space before it)");
+    is_str(A->action, "ALTER", "ALTER AUDIT POLICY: its first word");
+    ok(A->failed, "RETURN_CODE 46385: failed");
+    r = vendor_row(csv, "Standard,3003,X,LOGON,,,,h,p,0,2026-03-04 02:00:03,\n");
+    is_str(A->action, "LOGIN", "LOGON is LOGIN");
+    r = vendor_row(csv, "Standard,3003,X,LOGOFF BY CLEANUP,,,,h,p,0,2026-03-04 02:00:03,\n");
+    is_str(A->action, "LOGOUT", "LOGOFF BY CLEANUP is LOGOUT");
+    r = vendor_row(csv, "Standard,3004,X,SELECT,,,SELECT a FROM med.cdr_sms WHERE b = 1,h,p,0,2026-03-04 02:00:04,\n");
+    is_str(A->object, "med.cdr_sms", "no OBJECT_NAME: the statement's first table");
+    r = vendor_row(csv, "Standard,3005,X,SELECT,,,,h,p,0,,2026-03-04 05:00:05\n");
+    ok(r.reason == CW_DEC_BAD_TIME && r.field == CW_F_TS, "EVENT_TIMESTAMP without offset: bad_time");
+    r = vendor_row(csv, "Standard,3006,X,SELECT,,,,h,p,0,,\n");
+    ok(r.reason == CW_DEC_MISSING_FIELD && r.field == CW_F_TS, "no time: missing_field ts");
+    r = vendor_row(csv, "Standard,3007,,SELECT,,,,h,p,0,2026-03-04 02:00:07,\n");
+    ok(r.reason == CW_DEC_MISSING_FIELD && r.field == CW_F_PRINCIPAL, "no DBUSERNAME: missing_field principal");
+    r = vendor_row(csv, "Standard,3008,X,,,,,h,p,0,2026-03-04 02:00:08,\n");
+    ok(r.reason == CW_DEC_MISSING_FIELD && r.field == CW_F_ACTION, "no ACTION_NAME: missing_field action");
+    r = vendor_row(csv, "Standard,3009,X,SELECT,,,,h,p,ORA-1,2026-03-04 02:00:09,\n");
+    ok(r.reason == CW_DEC_BAD_VALUE && r.field == CW_F_STATUS, "RETURN_CODE not a number: bad_value");
+    r = vendor_row(csv, "Standard,3010,X,SELECT\n");
+    ok(r.reason == CW_DEC_CSV_COLUMNS, "too few cells: csv_columns");
+    r = vendor_row(csv, "Standard,3011,X,SELECT,,,SELECT '\xc0\xaf' \x01 FROM med.cdr_voice,h\xff,p,0,"
+                        "2026-03-04 02:00:11,\n");
+    ok(OK(r), "damaged SQL_TEXT and USERHOST: repaired, not refused");
+    ok((ev.damage & CW_DAMAGE_OVERLONG_UTF8) && (ev.damage & CW_DAMAGE_CONTROL) && (ev.damage & CW_DAMAGE_BAD_UTF8),
+       "flagged overlong_utf8, control, bad_utf8");
+    is_str(A->client_host, "h\xef\xbf\xbd", "USERHOST repaired with U+FFFD");
+    r = vendor_row(csv, "Standard,3012,X\xff,SELECT,,,,h,p,0,2026-03-04 02:00:12,\n");
+    ok(r.reason == CW_DEC_BAD_UTF8 && r.field == CW_F_PRINCIPAL, "a damaged DBUSERNAME is a dead letter");
+
+    vendor_csv(CW_AUDIT_ORACLE_CSV, "OS_USERNAME,DBUSERNAME,SQL_TEXT\n", missing, sizeof missing, &known);
+    is_str(missing, "EVENT_TIMESTAMP_UTC or EVENT_TIMESTAMP, ACTION_NAME", "missing required columns named");
+}
+
+static void test_mssql_csv(void)
+{
+    char missing[256];
+    int known;
+    cw_csv_t *csv;
+    cw_decode_result_t r;
+
+    csv = vendor_csv(CW_AUDIT_MSSQL_CSV,
+                     "event_time,sequence_number,action_id,succeeded,session_id,server_principal_name,"
+                     "database_name,schema_name,object_name,statement,client_ip,application_name,affected_rows,"
+                     "host_name\r\n",
+                     missing, sizeof missing, &known);
+    is_int(known, 13, "thirteen known columns (sequence_number ignored), CRLF");
+    is_str(missing, "", "none missing");
+    r = vendor_row(csv, "2026-03-04 02:00:01.1234567,1,SL  ,1,55,thief,cdr,dbo,cdr_voice,"
+                        "\"SELECT * FROM dbo.cdr_voice WHERE a = \"\"x\"\"\",10.0.0.9,SSMS,250000,ws01\r\n");
+    ok(OK(r), "a SELECT row decodes");
+    is_int(ev.ts, 1772589601123LL, "event_time as UTC, fraction cut to ms");
+    is_str(A->action, "SELECT", "action_id SL (blank-padded) is SELECT");
+    is_str(A->principal, "thief", "server_principal_name");
+    is_str(A->db, "cdr", "database_name");
+    is_str(A->object, "dbo.cdr_voice", "schema_name.object_name");
+    is_str(A->statement, "SELECT * FROM dbo.cdr_voice WHERE a = \"x\"", "statement, quotes undoubled");
+    is_str(A->client_host, "10.0.0.9", "client_ip");
+    is_str(A->client_app, "SSMS", "application_name");
+    is_int(A->rows, 250000, "affected_rows");
+    is_str(A->session_id, "55", "session_id");
+    r = vendor_row(csv, "2026-03-04 02:00:02,1,LGIF,0,56,thief,,,,,,SSMS,,ws02\r\n");
+    ok(OK(r) && A->failed, "LGIF: a failed LOGIN");
+    is_str(A->action, "LOGIN", "LGIF is LOGIN");
+    is_str(A->client_host, "ws02", "no client_ip: host_name");
+    ok(!cw_event_has(&ev, CW_F_ROWS), "empty affected_rows: no rows");
+    r = vendor_row(csv, "2026-03-04 02:00:03,1,AL,True,57,dba,master,,,ALTER SERVER AUDIT a WITH (STATE = OFF),,,,\r\n");
+    ok(OK(r) && !A->failed, "succeeded True");
+    is_str(A->action, "ALTER", "AL is ALTER");
+    r = vendor_row(csv, "2026-03-04 02:00:04,1,BCM,1,58,dba,master,,,\"BACKUP DATABASE cdr TO DISK = 'x'\",,,,\r\n");
+    is_str(A->action, "BACKUP", "an unknown code: the statement's verb");
+    r = vendor_row(csv, "2026-03-04 02:00:05,1,XYZ,1,58,dba,master,,,,,,,\r\n");
+    is_str(A->action, "XYZ", "an unknown code without statement: the code");
+    r = vendor_row(csv, "2026-03-04 02:00:06,1,SL,2,58,dba,master,,,,,,,\r\n");
+    ok(r.reason == CW_DEC_BAD_VALUE && r.field == CW_F_STATUS, "succeeded 2: bad_value");
+    r = vendor_row(csv, "2026-03-04 02:00:07,1,SL,1,58,dba,master,,,,,,-1,\r\n");
+    ok(r.reason == CW_DEC_BAD_NUMBER && r.field == CW_F_ROWS, "affected_rows -1: bad_number");
+    r = vendor_row(csv, "03/04/2026 02:00:08,1,SL,1,58,dba,master,,,,,,,\r\n");
+    ok(r.reason == CW_DEC_BAD_TIME, "a US date: bad_time");
+    r = vendor_row(csv, "2026-03-04 02:00:09,1,SL,1,58,,master,,,,,,,\r\n");
+    ok(r.reason == CW_DEC_MISSING_FIELD && r.field == CW_F_PRINCIPAL, "no principal: missing_field");
+    r = vendor_row(csv, "2026-03-04 02:00:10,1,SL,1,58,dba,master,,,\"SELECT 1 \xed\xa0\x80 FROM t\",,,,\r\n");
+    ok(OK(r) && (ev.damage & CW_DAMAGE_BAD_UTF8), "a surrogate in the statement: repaired, flagged bad_utf8");
+
+    vendor_csv(CW_AUDIT_MSSQL_CSV, "event_time,statement\r\n", missing, sizeof missing, &known);
+    is_str(missing, "server_principal_name, action_id", "missing required columns named");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -463,6 +608,8 @@ int main(void)
     test_sql();
     test_tricks();
     test_long_statement();
+    test_oracle_csv();
+    test_mssql_csv();
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();
