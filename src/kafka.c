@@ -162,6 +162,7 @@ struct runner {
 
     /* the generation */
     bool gen_active;
+    bool end_sealed;          /* exit_at_end: at the end, its last records sealed for commit */
     cw_engine_t *engine;
     cw_kmerge_t *merge;
     cw_csv_t *csv[CW_STREAM_COUNT];
@@ -1733,6 +1734,17 @@ static bool at_end(runner_t *r)
     return true;
 }
 
+/* exit_at_end leaves only when what the records produced (alerts, dead letters, checkpoints) is
+ * acknowledged and their offsets committed, as kafka.h promises: the shutdown that follows is
+ * bounded by kafka.shutdown_timeout and would otherwise leave a slow acknowledgement behind (its
+ * records read again next time, but the caller told the input was done). Brokers away: it waits,
+ * as the run does. */
+static bool settled(runner_t *r)
+{
+    update_lag(r);
+    return r->st.uncommitted == 0 && rd_kafka_outq_len(r->prod) == 0;
+}
+
 /* ---- setup ---- */
 
 cw_status_t cw_kafka_conf_set(rd_kafka_conf_t *conf, const cw_config_t *cfg, const char *key,
@@ -2115,7 +2127,8 @@ static void drain_pipe(int fd)
 }
 
 /* The loop of the run: poll the clients, process a batch, seal and commit, sleep until there is
- * something to do; until a stop, a fatal error or (exit_at_end) the end of every partition. */
+ * something to do; until a stop, a fatal error or (exit_at_end) the end of every partition with
+ * everything acknowledged and committed. */
 static void consume(runner_t *r)
 {
     sig_atomic_t reloads_done = reload_requests;
@@ -2145,8 +2158,15 @@ static void consume(runner_t *r)
             update_lag(r);
             r->opts.tick(r->opts.tick_ctx, &r->st);
         }
-        if (r->opts.exit_at_end && at_end(r))
-            break;
+        if (r->opts.exit_at_end && at_end(r)) {
+            if (settled(r))
+                break;
+            if (!r->end_sealed)
+                seal(r); /* commit the last records now, not at the next commit interval */
+            r->end_sealed = true;
+        } else {
+            r->end_sealed = false;
+        }
         if (sleep_ms <= 0)
             continue;
         next_timer = r->last_seal + cfg->kafka_commit_interval;
