@@ -6,9 +6,9 @@
 #    Every scenario caught and no false positive, or the test fails.
 # 2. every operator profile of the generator (default, large, fraud-heavy; datasets/README.md
 #    describes them), generated here into $TMP: 17 days with every scenario (the nine of
-#    datasets/scenarios and app-credential-abuse, batch-extra-run, spread-theft), the first week
-#    for learning. Each must generate, replay and score without error, and the default profile
-#    must still catch the nine with no false positive; every profile must catch all twelve
+#    datasets/scenarios and app-credential-abuse, batch-extra-run, spread-theft, blinding-rows,
+#    blinding-reads), the first week for learning. Each must generate, replay and score without error, and the default profile
+#    must still catch the nine with no false positive; every profile must catch all fourteen
 #    scenarios (app-credential-abuse by cdr-lookup-shift-24h, spread-theft by cdr-first-read),
 #    with no false positive on a svc_ account (the adaptive floors); default and fraud-heavy raise no
 #    false positive at all, and large none but on rpt_weekly (its first million-row Monday
@@ -179,7 +179,7 @@ while read -r missed what; do
     ok_status "$missed" "profile default: caught: $what"
 done < "$TMP/caught"
 is "$("$JQ" -r .totals.false_positives "$TMP/default.json")" 0 "profile default: no false positive after the learning period"
-# What issue 9 made hold on every profile: the twelve scenarios are caught (app-credential-abuse
+# What issue 9 made hold on every profile: the fourteen scenarios are caught (app-credential-abuse
 # by the lookup profile of cdr-lookup-shift-24h, spread-theft by cdr-first-read), and no batch or
 # application account (svc_*), whose volumes its own history explains, raises a false positive.
 # The analysts' case pulls (whole histories, left to cdr-history-harvest-24h) and their hours
@@ -187,7 +187,7 @@ is "$("$JQ" -r .totals.false_positives "$TMP/default.json")" 0 "profile default:
 # positive, large none but rpt_weekly's first million-row Monday.
 for p in $PROFILES; do
     "$JQ" -r '.scenarios[] | [(if .caught then 0 else 1 end), .scenario] | @tsv' "$TMP/$p.json" > "$TMP/caught"
-    is "$(wc -l < "$TMP/caught")" 12 "profile $p: twelve scenarios scored"
+    is "$(wc -l < "$TMP/caught")" 14 "profile $p: fourteen scenarios scored"
     while read -r missed what; do
         ok_status "$missed" "profile $p: caught: $what"
     done < "$TMP/caught"
@@ -198,7 +198,7 @@ for p in $PROFILES; do
 done
 is "$("$JQ" -r .totals.false_positives "$TMP/fraud-heavy.json")" 0 "profile fraud-heavy: no false positive (the analysts' case pulls are not volume)"
 profile_table > "$TMP/table"
-is "$(grep -c '^|' "$TMP/table")" 15 "the per-profile table: a header, a rule, 12 scenarios and the false positives"
+is "$(grep -c '^|' "$TMP/table")" 17 "the per-profile table: a header, a rule, 14 scenarios and the false positives"
 echo "# per profile (tests/e2e/evaluate.sh --profiles), with the shipped configuration:"
 sed 's/^/# /' "$TMP/table"
 for p in $PROFILES; do
