@@ -172,7 +172,7 @@ if [ "$MODE" = "--profiles" ]; then
     exit 0
 fi
 "$JQ" -r '.scenarios[] | select(.scenario as $s | ["app-credential-abuse", "batch-extra-run",
-    "spread-theft"] | index($s) | not) | [(if .caught then 0 else 1 end), .scenario] | @tsv' \
+    "spread-theft", "blinding-rows", "blinding-reads"] | index($s) | not) | [(if .caught then 0 else 1 end), .scenario] | @tsv' \
     "$TMP/default.json" > "$TMP/caught"
 is "$(wc -l < "$TMP/caught")" 9 "profile default: the nine scenarios of datasets/scenarios are scored"
 while read -r missed what; do
