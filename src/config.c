@@ -193,9 +193,10 @@ static const option_t rule_options[] = {
      "\"not_regex\": \"...\", \"present\": true|false}. Patterns use '*' and '?', match "
      "case-insensitively, and \"@name\" stands for a list from `lists`; regexes are POSIX "
      "extended, case-insensitive. An absent field matches \"\"; \"present\" tests whether the "
-     "record has the field at all (rows: a row count was logged, 0 included). Derived fields of audit records: history_pull, watchlisted, unbounded_select, "
-     "damaged (\"true\" or \"false\"; damaged: the decoder repaired a field, doc/formats.md 1.3) "
-     "and hours (hour specs like \"Mon-Fri 08-18\", UTC)."},
+     "record has the field at all (rows: a row count was logged, 0 included). Derived fields of "
+     "audit records: history_pull, watchlisted, unbounded_select, damaged (\"true\" or "
+     "\"false\"; damaged: the decoder repaired a field, doc/formats.md 1.3) and hours (hour "
+     "specs like \"Mon-Fri 08-18\", UTC)."},
     {"key", T_KEY, "[\"principal\"]", 0, CW_KEY_FIELDS_MAX, RULE(key_list), 0,
      "Fields whose values identify the tracked entity (one state per distinct key); [] tracks "
      "the whole stream as one key."},
@@ -1664,7 +1665,8 @@ static bool same_text(const char *a, const char *b)
 static bool same_cond(const cw_cond_t *a, const cw_cond_t *b)
 {
     return a->field == b->field && same_list(&a->any, &b->any) && same_list(&a->none, &b->none) &&
-           same_text(a->regex, b->regex) && same_text(a->not_regex, b->not_regex) && a->present == b->present;
+           same_text(a->regex, b->regex) && same_text(a->not_regex, b->not_regex) &&
+           a->present == b->present;
 }
 
 /* Number the distinct conditions of every filter (trigger, silence.while) of every rule. */
