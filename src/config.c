@@ -190,11 +190,13 @@ static const option_t rule_options[] = {
     {"filter", T_FILTER, "{}", 0, 0, RULE(filter), 0,
      "Conditions on fields of the stream, all of which must hold: \"field\": \"pattern\" or "
      "[\"p1\",\"p2\"] (any of them), or {\"any\": [...], \"none\": [...], \"regex\": \"...\", "
-     "\"not_regex\": \"...\"}. Patterns use '*' and '?', match case-insensitively, and \"@name\" "
-     "stands for a list from `lists`; regexes are POSIX extended, case-insensitive. An absent field "
-     "matches \"\". Derived fields of audit records: history_pull, watchlisted, unbounded_select, "
-     "damaged (\"true\" or \"false\"; damaged: the decoder repaired a field, doc/formats.md 1.3) "
-     "and hours (hour specs like \"Mon-Fri 08-18\", UTC)."},
+     "\"not_regex\": \"...\", \"present\": true|false}. Patterns use '*' and '?', match "
+     "case-insensitively, and \"@name\" stands for a list from `lists`; regexes are POSIX "
+     "extended, case-insensitive. An absent field matches \"\"; \"present\" tests whether the "
+     "record has the field at all (rows: a row count was logged, 0 included). Derived fields of "
+     "audit records: history_pull, watchlisted, unbounded_select, damaged (\"true\" or "
+     "\"false\"; damaged: the decoder repaired a field, doc/formats.md 1.3) and hours (hour "
+     "specs like \"Mon-Fri 08-18\", UTC)."},
     {"key", T_KEY, "[\"principal\"]", 0, CW_KEY_FIELDS_MAX, RULE(key_list), 0,
      "Fields whose values identify the tracked entity (one state per distinct key); [] tracks "
      "the whole stream as one key."},
@@ -282,6 +284,14 @@ static const option_t rule_options[] = {
      "Records a key must have sent in the 24 hours before to count as busy."},
     {"silence.min_active_hours", T_INT, "12", 1, 24, RULE(min_active_hours), 0,
      "... in at least this many of those 24 hours (a batch that ran and ended is not silent)."},
+    {"silence.while", T_FILTER, "{}", 0, 0, RULE(silence_while), 0,
+     "Conditions (as in filter) of the key's records that must keep coming while the filter's "
+     "records have stopped: the silence counts only if the same key sent at least "
+     "silence.while_records of them within the gap (rows stop while reads without rows go on; "
+     "reads stop while connections go on). {}: off, the classic silence of a key gone quiet."},
+    {"silence.while_records", T_INT, "3", 1, INT64_C(1) << 40, RULE(while_records), 0,
+     "With silence.while: records matching it, from the key, within the gap after its last "
+     "record matching the filter."},
     {"suppress", T_DURATION, "\"1h\"", 0, 35 * CW_MS_PER_DAY, RULE(suppress), 0,
      "After an alert the same (rule, key) stays quiet this long, and fires again only after its "
      "metric has fallen below the threshold (re-armed)."},
@@ -1256,7 +1266,8 @@ static void print_host_classes(FILE *out, const option_t *o, const void *src, in
 
 /* ---- filters ---- */
 
-/* The object form of a condition: {"any": [...], "none": [...], "regex": "...", "not_regex": "..."} */
+/* The object form of a condition: {"any": [...], "none": [...], "regex": "...", "not_regex": "...",
+ * "present": true|false} */
 static cw_status_t parse_cond_parts(ctx_t *c, const char *path, const cJSON *v, cw_cond_t *cond)
 {
     const cJSON *part;
@@ -1274,8 +1285,13 @@ static cw_status_t parse_cond_parts(ctx_t *c, const char *path, const cJSON *v, 
                 return fail(c, pp, "expected a regular expression as a string, got %s", got(c, part));
             *(neg ? &cond->not_regex : &cond->regex) = apr_pstrdup(c->pool, part->valuestring);
             st = compile_regex(c, pp, part->valuestring, true, neg ? &cond->not_re : &cond->re);
+        } else if (strcmp(part->string, "present") == 0) {
+            if (!cJSON_IsBool(part))
+                return fail(c, pp, "expected true or false, got %s", got(c, part));
+            cond->present = cJSON_IsTrue(part) ? 1 : 0;
+            st = CW_OK;
         } else
-            st = fail(c, pp, "unknown key: expected \"any\", \"none\", \"regex\" or \"not_regex\"");
+            st = fail(c, pp, "unknown key: expected \"any\", \"none\", \"regex\", \"not_regex\" or \"present\"");
         if (st != CW_OK)
             return st;
     }
@@ -1297,6 +1313,8 @@ static cw_status_t check_derived_patterns(ctx_t *c, const char *path, cw_cond_t 
     }
     if (cond->field == CW_F_V_HOURS && (cond->regex || cond->not_regex))
         return fail(c, path, "expected hour specs (\"any\", \"none\"), not a regular expression");
+    if (cond->present >= 0)
+        return fail(c, path, "\"present\" applies to fields of records, not to derived fields");
     return CW_OK;
 }
 
@@ -1305,6 +1323,7 @@ static cw_status_t parse_cond(ctx_t *c, const char *path, const cJSON *it, const
                               cw_cond_t *cond)
 {
     cw_status_t st;
+    cond->present = -1;
     cond->field = cw_field_lookup(rule->stream, it->string, strlen(it->string));
     if (cond->field == CW_F_NONE && rule->stream == CW_STREAM_AUDIT)
         cond->field = cw_field_lookup_derived(it->string);
@@ -1368,6 +1387,8 @@ static void print_filter(FILE *out, const option_t *o, const void *src, int leve
             fputs(", \"not_regex\": ", out);
             print_json_string(out, cd->not_regex);
         }
+        if (cd->present >= 0)
+            fputs(cd->present ? ", \"present\": true" : ", \"present\": false", out);
         fputc('}', out);
     }
     fputc('}', out);
@@ -1644,17 +1665,19 @@ static bool same_text(const char *a, const char *b)
 static bool same_cond(const cw_cond_t *a, const cw_cond_t *b)
 {
     return a->field == b->field && same_list(&a->any, &b->any) && same_list(&a->none, &b->none) &&
-           same_text(a->regex, b->regex) && same_text(a->not_regex, b->not_regex);
+           same_text(a->regex, b->regex) && same_text(a->not_regex, b->not_regex) &&
+           a->present == b->present;
 }
 
-/* Number the distinct conditions of every filter (and trigger) of every rule. */
+/* Number the distinct conditions of every filter (trigger, silence.while) of every rule. */
 static void assign_memos(cw_config_t *cfg)
 {
     const cw_cond_t *seen[4096];
     int n = 0;
     for (int r = 0; r < cfg->n_rules; r++) {
-        cw_filter_t *filters[2] = {&cfg->rules[r].filter, &cfg->rules[r].trigger};
-        for (int f = 0; f < 2; f++) {
+        cw_filter_t *filters[3] = {&cfg->rules[r].filter, &cfg->rules[r].trigger,
+                                   &cfg->rules[r].silence_while};
+        for (int f = 0; f < 3; f++) {
             for (int i = 0; i < filters[f]->n; i++) {
                 cw_cond_t *c = &filters[f]->conds[i];
                 int k;

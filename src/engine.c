@@ -17,6 +17,8 @@
  *                their first matching record within `within` alerts.
  *   silence    — last record time and records per hour over a day; checked once a minute of
  *                event time: a busy key quiet for `gap` alerts, and re-arms when it sends again.
+ *                With silence.while, only if the same key sent at least while_records records
+ *                matching it within that gap (counted from its last record of the filter).
  * Evidence: a ring of recent matching audit records (object, statement, subscriber) gives
  * alerts their samples without any per-key cost.
  */
@@ -71,6 +73,8 @@ typedef struct {
     uint16_t fired;
     uint16_t candidate; /* in the rule's list of busy keys that are checked for silence */
     int64_t off;
+    uint32_t while_n; /* silence.while: its records from the key within the gap after last_ts */
+    uint32_t pad;
 } silence_state_t;
 
 #define SILENCE_CANDIDATES 4096 /* busy keys checked per rule; more are counted, not checked */
@@ -136,6 +140,7 @@ struct cw_engine {
     bool extracted_done;
     int8_t *memo; /* per distinct filter condition, reset per record */
     uint64_t unchecked; /* busy keys beyond a silence rule's candidate list */
+    char detailbuf[24]; /* an alert's detail value formatted by the engine */
     uint32_t cur_src;   /* input of the record in hand: every key it touches is tagged with it
                          * (checkpoints split the state by input partition); CW_STATE_NO_SOURCE
                          * between records and while a snapshot without tags is restored */
@@ -1016,6 +1021,7 @@ static void silence_record(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
         s->off = ev->pos.offset;
     }
     s->fired = 0; /* it speaks again: re-armed */
+    s->while_n = 0;
     if (!s->candidate) {
         int active;
         const cw_rule_t *r = rt->rule;
@@ -1031,6 +1037,17 @@ static void silence_record(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
     }
 }
 
+/* silence.while: a record of what must go on while the filter's records have stopped. Only a key
+ * the filter has seen is counted (no key is created), only within the gap after its last one. */
+static void silence_while(cw_engine_t *e, rule_rt_t *rt, const cw_event_t *ev)
+{
+    size_t keylen = cw_rule_key(rt->rule, ev, e->keybuf, e->keybuf_len);
+    silence_state_t *s = cw_keytab_find(rt->keys, e->keybuf, keylen);
+    if (s && s->last_ts != INT64_MIN && ev->ts > s->last_ts && ev->ts - s->last_ts <= rt->rule->gap &&
+        s->while_n < UINT32_MAX)
+        s->while_n++;
+}
+
 static void silence_check_one(cw_engine_t *e, rule_rt_t *rt, const char *key, size_t len, silence_state_t *s)
 {
     const cw_rule_t *r = rt->rule;
@@ -1040,6 +1057,9 @@ static void silence_check_one(cw_engine_t *e, rule_rt_t *rt, const char *key, si
         return;
     /* busy: enough records, spread over enough hours (a batch burst that ends is not silence) */
     if (silence_day_count(s, &active) < (uint64_t)r->min_records || active < r->min_active_hours)
+        return;
+    /* with while: the key went on sending the other records (blinded, not gone home) */
+    if (r->silence_while.n > 0 && s->while_n < (uint64_t)r->while_records)
         return;
     s->fired = 1;
     {
@@ -1054,6 +1074,11 @@ static void silence_check_one(cw_engine_t *e, rule_rt_t *rt, const char *key, si
         a.threshold = (double)(r->gap / CW_MS_PER_MINUTE);
         a.records = silence_day_count(s, &active);
         a.first = a.last = position(e, s->src, s->off);
+        if (r->silence_while.n > 0) {
+            snprintf(e->detailbuf, sizeof e->detailbuf, "%u", (unsigned)s->while_n);
+            a.detail_name = "while_records";
+            a.detail_value = e->detailbuf;
+        }
         if (r->n_key == 1 && r->key[0] == CW_F_PRINCIPAL) {
             e->keybuf[n] = '\0';
             a.principal = e->keybuf;
@@ -1114,8 +1139,11 @@ cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
         rule_rt_t *rt = &e->rt[e->by_stream[ev->stream][j]];
         if (rt->rule->kind == CW_KIND_SEQUENCE)
             sequence_trigger(rt, &v);
-        if (!cw_rule_matches(rt->rule, &v))
+        if (!cw_rule_matches(rt->rule, &v)) {
+            if (rt->rule->kind == CW_KIND_SILENCE && cw_rule_matches_while(rt->rule, &v))
+                silence_while(e, rt, ev);
             continue;
+        }
         switch (rt->rule->kind) {
         case CW_KIND_THRESHOLD: apply_threshold(e, rt, &v); break;
         case CW_KIND_FIRST_SEEN: apply_first_seen(e, rt, &v); break;
@@ -1417,6 +1445,8 @@ static void save_key(void *data, const char *key, size_t len, void *value)
         cw_wbuf_uv(w, s->fired);
         cw_wbuf_uv(w, s->candidate);
         cw_wbuf_sv(w, s->off);
+        if (c->rt->rule->silence_while.n > 0) /* a rule without it keeps the old layout */
+            cw_wbuf_uv(w, s->while_n);
         break;
     }
     }
@@ -1536,6 +1566,8 @@ static void load_value(const rule_rt_t *rt, cw_rbuf_t *r, void *value, const uin
         s->fired = (uint16_t)cw_rbuf_uv(r);
         s->candidate = (uint16_t)cw_rbuf_uv(r);
         s->off = cw_rbuf_sv(r);
+        if (rt->rule->silence_while.n > 0)
+            s->while_n = (uint32_t)cw_rbuf_uv(r);
         break;
     }
     }

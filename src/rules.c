@@ -60,6 +60,8 @@ static bool cond_holds(const cw_cond_t *c, cw_view_t *view)
             return false;
         return !(c->none.n && cw_hours_has(&c->hours_none, cw_view_hour(view)));
     }
+    if (c->present >= 0 && cw_event_has(ev, c->field) != (c->present == 1))
+        return false;
     if (cw_field_is_derived(c->field)) {
         v = cw_view_flag(view, c->field) ? "true" : "false";
     } else {
@@ -115,14 +117,25 @@ bool cw_rule_allowed(const cw_rule_t *rule, cw_view_t *view)
     return false;
 }
 
-bool cw_rule_matches(const cw_rule_t *rule, cw_view_t *view)
+/* The rule's stream, status and allow-list, with one of its filters. */
+static bool rule_counts(const cw_rule_t *rule, const cw_filter_t *filter, cw_view_t *view)
 {
     const cw_event_t *ev = view->ev;
     if (!rule->enabled || rule->stream != ev->stream)
         return false;
     if (ev->stream == CW_STREAM_AUDIT && ev->u.audit.failed && !rule->include_failed)
         return false;
-    return cw_filter_matches(&rule->filter, view) && !cw_rule_allowed(rule, view);
+    return cw_filter_matches(filter, view) && !cw_rule_allowed(rule, view);
+}
+
+bool cw_rule_matches(const cw_rule_t *rule, cw_view_t *view)
+{
+    return rule_counts(rule, &rule->filter, view);
+}
+
+bool cw_rule_matches_while(const cw_rule_t *rule, cw_view_t *view)
+{
+    return rule->silence_while.n > 0 && rule_counts(rule, &rule->silence_while, view);
 }
 
 static size_t field_max(cw_field_t f)
@@ -206,6 +219,8 @@ static uint64_t fp_filter(uint64_t h, const cw_filter_t *f)
         h = fp_i64(h, c->field);
         h = fp_list(fp_list(h, &c->any), &c->none);
         h = fp_str(fp_str(h, c->regex), c->not_regex);
+        if (c->present >= 0) /* only where given: the prints of filters without it stay as they were */
+            h = fp_i64(h, c->present);
         h = cw_hash64(c->hours_any.bits, sizeof c->hours_any.bits, h);
         h = cw_hash64(c->hours_none.bits, sizeof c->hours_none.bits, h);
     }
@@ -249,7 +264,11 @@ uint64_t cw_rule_fingerprint(const cw_rule_t *r)
         break;
     case CW_KIND_FIRST_SEEN: h = fp_i64(h, r->seen_field); break;
     case CW_KIND_SEQUENCE: h = fp_str(fp_filter(h, &r->trigger), r->extract); break;
-    case CW_KIND_SILENCE: break;
+    case CW_KIND_SILENCE:
+        /* silence.while adds a counter to the key state (a rule without it keeps its old print) */
+        if (r->silence_while.n > 0)
+            h = fp_i64(fp_filter(h, &r->silence_while), r->while_records);
+        break;
     }
     return h;
 }

@@ -329,6 +329,8 @@ typedef enum {
     SCENARIO_APP_CREDENTIAL_ABUSE, /* not in the nine of datasets/scenarios (CLASSIC_KINDS) */
     SCENARIO_BATCH_EXTRA_RUN,
     SCENARIO_SPREAD_THEFT,
+    SCENARIO_BLINDING_ROWS,
+    SCENARIO_BLINDING_READS,
     N_SCENARIO_KINDS
 } scenario_kind_t;
 
@@ -411,6 +413,16 @@ static const scenario_t SCENARIOS[N_SCENARIO_KINDS] = {
      "a night in one short session, for DAYS nights: small every night, the whole\n"
      "history in the end",
      7, 0, 0, 10, 3000, "svc_monitor", "mon01.corp.example", "probe", NULL, 0},
+    {"blinding-rows", SCENARIO_BLINDING_ROWS,
+     "the server's configuration is edited and reloaded with pgaudit.log_rows off:\n"
+     "a busy account's reads are still audited, without row counts, for MINUTES\n"
+     "minutes (no statement shows the change)",
+     14, 10 * 60, 240, 0, 0, "svc_fraud", "fraud01.corp.example", "fraudengine", NULL, 0},
+    {"blinding-reads", SCENARIO_BLINDING_READS,
+     "the server's configuration is edited and reloaded with READ out of\n"
+     "pgaudit.log: a busy account's reads vanish from the audit for MINUTES minutes\n"
+     "while its connections (log_connections) are still logged",
+     15, 10 * 60, 240, 0, 0, "svc_fraud", "fraud01.corp.example", "fraudengine", NULL, 0},
 };
 
 /* The parameters --set accepts, and which scenarios have each. */
@@ -2787,6 +2799,57 @@ static void scenario_spread_theft(world_t *w, const scenario_t *sc)
                         a->principal, a->host, a->app, total, sc->days, sc->amount));
 }
 
+/*
+ * blinding-rows and blinding-reads: the audit is narrowed by editing the server's configuration
+ * and reloading it, so no statement shows it; what the audit trail shows of the account changes.
+ * rows: its records in [start, end) lose their row and byte counts (pgaudit.log_rows off).
+ * reads: its reads in [start, end) are not written (READ out of pgaudit.log), while its
+ * connection pool's sessions, which come from log_connections, are: a LOGIN every 10 minutes
+ * (+-2) and its LOGOUT 8-9 minutes later. Applied to what the benign actors already wrote.
+ */
+static int is_connection(const audit_event_t *e);
+
+static void scenario_blinding(world_t *w, const scenario_t *sc, int64_t start, int64_t end)
+{
+    rng_t r = rng_stream(w->opt.seed, STREAM_SCENARIO, (uint64_t)sc->kind);
+    const actor_t *a = &w->actor[sc->kind];
+    audit_log_t *log = &w->audit;
+    const int rows_only = sc->kind == SCENARIO_BLINDING_ROWS;
+    size_t kept = 0;
+    for (size_t i = 0; i < log->n; i++) {
+        audit_event_t *e = &log->ev[i];
+        /* benign actors share the scenario's actor only by name: compare the names */
+        int blinded = strcmp(e->actor->principal, a->principal) == 0 && e->ts_ms >= start &&
+                      e->ts_ms < end && !is_connection(e);
+        if (blinded && rows_only) {
+            e->rows = -1;
+            e->bytes = -1;
+        } else if (blinded) {
+            free(e->statement);
+            free(e->subscribers);
+            continue;
+        }
+        log->ev[kept++] = *e;
+    }
+    log->n = kept;
+    for (int64_t ts = start + rng_between(&r, 0, 2 * MS_PER_MINUTE); !rows_only && ts < end;
+         ts += rng_between(&r, 8 * MS_PER_MINUTE, 12 * MS_PER_MINUTE)) {
+        char session[24];
+        make_session_id(session, ts, &r);
+        audit_add(w, a, ts, "LOGIN", session);
+        audit_add(w, a, ts + rng_between(&r, 8 * MS_PER_MINUTE, 9 * MS_PER_MINUTE), "LOGOUT", session);
+    }
+    add_label(w, sc, a->principal, start, end,
+              rows_only ? xasprintf("the server's configuration is reloaded with pgaudit.log_rows "
+                                    "off: %s's reads are audited without row counts for %u "
+                                    "minutes, and no statement shows the change",
+                                    a->principal, sc->minutes)
+                        : xasprintf("the server's configuration is reloaded with READ out of "
+                                    "pgaudit.log: %s's reads are not audited for %u minutes while "
+                                    "its connection pool's sessions still are",
+                                    a->principal, sc->minutes));
+}
+
 static void run_scenario(world_t *w, const scenario_t *sc)
 {
     const int64_t day = day_start_ms(&w->opt, sc->day);
@@ -2828,6 +2891,10 @@ static void run_scenario(world_t *w, const scenario_t *sc)
         break;
     case SCENARIO_SPREAD_THEFT:
         scenario_spread_theft(w, sc);
+        break;
+    case SCENARIO_BLINDING_ROWS:
+    case SCENARIO_BLINDING_READS:
+        scenario_blinding(w, sc, start, end);
         break;
     case N_SCENARIO_KINDS:
         break;

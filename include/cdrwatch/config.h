@@ -46,7 +46,8 @@ bool cw_hours_parse(const char *spec, cw_hours_t *h);
 
 /* One filter condition: the field's value must match one of `any` (when not empty), none of
  * `none`, and the regular expressions when given. An absent field has the value "". For the
- * derived field "hours", the patterns are hour specs. */
+ * derived field "hours", the patterns are hour specs. `present` tests whether the record has
+ * the field at all (a logged row count of 0 is present, no row count is not). */
 typedef struct {
     cw_field_t field;
     cw_strlist_t any;      /* patterns, with "@list" references expanded */
@@ -56,6 +57,7 @@ typedef struct {
     const char *regex;     /* POSIX extended, case-insensitive; NULL if none */
     const char *not_regex;
     void *re, *not_re;     /* compiled regex_t, owned by the configuration's pool */
+    int8_t present;        /* 1: the record must have the field, 0: must not, -1: either */
     int memo;              /* identical conditions of different rules share this index, so a
                               record evaluates each distinct condition once */
     cw_hours_t hours_any, hours_none; /* field "hours" */
@@ -205,6 +207,9 @@ typedef struct {
     cw_time_t gap;
     int64_t min_records; /* in the 24 h before the silence, to count as a busy key */
     int64_t min_active_hours; /* ... spread over at least this many of those hours */
+    cw_filter_t silence_while; /* what must keep coming from the key while `filter` is silent;
+                                * no conditions: off (any record of the stream moves the clock) */
+    int64_t while_records;     /* ... at least this many of them within the gap */
     cw_time_t suppress;
     int severity;            /* 0-100 */
     cw_strlist_t techniques; /* MITRE ATT&CK ids */

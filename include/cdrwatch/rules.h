@@ -45,6 +45,10 @@ bool cw_filter_matches(const cw_filter_t *filter, cw_view_t *view);
 bool cw_rule_allowed(const cw_rule_t *rule, cw_view_t *view);
 /* Does the record count for the rule: its stream, status, filter, and no allow-list entry? */
 bool cw_rule_matches(const cw_rule_t *rule, cw_view_t *view);
+
+/* Kind silence with silence.while: the record is one the key must keep sending while the
+ * filter's records have stopped (stream, failed status and allow-list as cw_rule_matches). */
+bool cw_rule_matches_while(const cw_rule_t *rule, cw_view_t *view);
 /* Write the key (key fields joined by CW_KEY_SEP) into buf; returns its length. */
 size_t cw_rule_key(const cw_rule_t *rule, const cw_event_t *ev, char *buf, size_t buflen);
 /* Longest key this rule can produce (sum of its fields' size limits plus separators). */

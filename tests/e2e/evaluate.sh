@@ -6,9 +6,9 @@
 #    Every scenario caught and no false positive, or the test fails.
 # 2. every operator profile of the generator (default, large, fraud-heavy; datasets/README.md
 #    describes them), generated here into $TMP: 17 days with every scenario (the nine of
-#    datasets/scenarios and app-credential-abuse, batch-extra-run, spread-theft), the first week
-#    for learning. Each must generate, replay and score without error, and the default profile
-#    must still catch the nine with no false positive; every profile must catch all twelve
+#    datasets/scenarios and app-credential-abuse, batch-extra-run, spread-theft, blinding-rows,
+#    blinding-reads), the first week for learning. Each must generate, replay and score without error, and the default profile
+#    must still catch the nine with no false positive; every profile must catch all fourteen
 #    scenarios (app-credential-abuse by cdr-lookup-shift-24h, spread-theft by cdr-first-read),
 #    with no false positive at all (the adaptive floors, the lookup profile's ceiling). The other
 #    numbers are printed, not asserted (the tables of datasets/README.md, "Other operators").
@@ -170,22 +170,23 @@ if [ "$MODE" = "--profiles" ]; then
     exit 0
 fi
 "$JQ" -r '.scenarios[] | select(.scenario as $s | ["app-credential-abuse", "batch-extra-run",
-    "spread-theft"] | index($s) | not) | [(if .caught then 0 else 1 end), .scenario] | @tsv' \
+    "spread-theft", "blinding-rows", "blinding-reads"] | index($s) | not) | [(if .caught then 0 else 1 end), .scenario] | @tsv' \
     "$TMP/default.json" > "$TMP/caught"
 is "$(wc -l < "$TMP/caught")" 9 "profile default: the nine scenarios of datasets/scenarios are scored"
 while read -r missed what; do
     ok_status "$missed" "profile default: caught: $what"
 done < "$TMP/caught"
 is "$("$JQ" -r .totals.false_positives "$TMP/default.json")" 0 "profile default: no false positive after the learning period"
-# What issue 9 made hold on every profile: the twelve scenarios are caught (app-credential-abuse
-# by the lookup profile of cdr-lookup-shift-24h, spread-theft by cdr-first-read), and no account
-# raises a false positive: no batch or application account (svc_*), whose volumes its own history
-# explains, no analyst (case pulls are left to cdr-history-harvest-24h, their hours judged with the
-# hour either side), and not rpt_weekly, whose weekly report reads the store's week before the
-# first generated day as any week (datasets/README.md).
+# What issues 9 and 14 made hold on every profile: the fourteen scenarios are caught
+# (app-credential-abuse by the lookup profile of cdr-lookup-shift-24h, spread-theft by
+# cdr-first-read, blinding-rows and blinding-reads by audit-rows-vanished and audit-reads-vanished),
+# and no account raises a false positive: no batch or application account (svc_*), whose volumes
+# its own history explains, no analyst (case pulls are left to cdr-history-harvest-24h, their
+# hours judged with the hour either side), and not rpt_weekly, whose weekly report reads the
+# store's week before the first generated day as any week (datasets/README.md).
 for p in $PROFILES; do
     "$JQ" -r '.scenarios[] | [(if .caught then 0 else 1 end), .scenario] | @tsv' "$TMP/$p.json" > "$TMP/caught"
-    is "$(wc -l < "$TMP/caught")" 12 "profile $p: twelve scenarios scored"
+    is "$(wc -l < "$TMP/caught")" 14 "profile $p: fourteen scenarios scored"
     while read -r missed what; do
         ok_status "$missed" "profile $p: caught: $what"
     done < "$TMP/caught"
@@ -195,7 +196,7 @@ for p in $PROFILES; do
         "profile $p: no false positive after the learning week"
 done
 profile_table > "$TMP/table"
-is "$(grep -c '^|' "$TMP/table")" 15 "the per-profile table: a header, a rule, 12 scenarios and the false positives"
+is "$(grep -c '^|' "$TMP/table")" 17 "the per-profile table: a header, a rule, 14 scenarios and the false positives"
 echo "# per profile (tests/e2e/evaluate.sh --profiles), with the shipped configuration:"
 sed 's/^/# /' "$TMP/table"
 for p in $PROFILES; do

@@ -1,8 +1,8 @@
 /* test_kinds.c — the engine's rule kinds and rule options, each with a positive and a negative
  * case and hand-computed expectations: distinct counts, several windows, baselines and their
  * learning period, allow-lists, regex and hour filters, derived fields (history_pull,
- * watchlisted, unbounded_select), first_seen with host classes, sequence, silence. Records are
- * written as JSON lines and decoded like real input. */
+ * watchlisted, unbounded_select), first_seen with host classes, sequence, silence, silence.while
+ * with the condition present. Records are written as JSON lines and decoded like real input. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <apr_general.h>
@@ -271,6 +271,54 @@ static void test_silence(void)
     no_late("silence");
 }
 
+/* silence.while: reads with a row count stop while reads without one go on (log_rows off) */
+static const char *CONFIG_WHILE =
+    "{\"rules\":[{\"id\":\"rows-gone\",\"name\":\"rows-gone\",\"kind\":\"silence\","
+    "\"filter\":{\"action\":\"SELECT\",\"rows\":{\"present\":true}},"
+    "\"silence\":{\"gap\":\"1h\",\"min_records\":10,\"min_active_hours\":2,"
+    "\"while\":{\"action\":\"SELECT\",\"rows\":{\"present\":false}},\"while_records\":3}}]}";
+
+static void test_silence_while(void)
+{
+    char err[256];
+    cw_config_t *cfg;
+    start(CONFIG_WHILE);
+    /* 0-114 min, every 6: blinded, home and zero read with rows (zero logs 0 rows); norows reads
+     * without rows throughout. Then, every 10 min from 120: blinded reads without rows (records at
+     * 120..170 fall within its gap: 6); home sends one read without rows at 130 and stops; zero
+     * goes on logging 0 rows. */
+    for (int m = 0; m <= 240; m++) {
+        if (m % 6 == 0 && m <= 114) {
+            A("{\"ts\":%lld,\"principal\":\"blinded\",\"action\":\"SELECT\",\"rows\":5}", T0 + m * MIN);
+            A("{\"ts\":%lld,\"principal\":\"home\",\"action\":\"SELECT\",\"rows\":5}", T0 + m * MIN);
+        }
+        if (m % 6 == 0) {
+            A("{\"ts\":%lld,\"principal\":\"zero\",\"action\":\"SELECT\",\"rows\":0}", T0 + m * MIN);
+            A("{\"ts\":%lld,\"principal\":\"norows\",\"action\":\"SELECT\"}", T0 + m * MIN);
+        }
+        if (m >= 120 && m % 10 == 0)
+            A("{\"ts\":%lld,\"principal\":\"blinded\",\"action\":\"SELECT\"}", T0 + m * MIN);
+        if (m == 130)
+            A("{\"ts\":%lld,\"principal\":\"home\",\"action\":\"SELECT\"}", T0 + m * MIN);
+    }
+    ok(n_got == 1 && strcmp(got[0].principal, "blinded") == 0,
+       "silence.while: the principal whose reads lost their row counts is reported; not one that never "
+       "had them, nor one that went quiet (one read without rows), nor one logging 0 rows");
+    is_int(n_got == 1 ? got[0].at : 0, T0 + 114 * MIN + HOUR, "silence.while: reported at its last read with rows + the gap");
+    is_str(n_got == 1 ? got[0].detail : "", "while_records=6", "silence.while: the alert counts the reads without rows in the gap");
+    no_late("silence.while");
+    static const char *on_derived = "{\"rules\":[{\"id\":\"x\",\"name\":\"x\","
+                                    "\"filter\":{\"damaged\":{\"present\":true}},\"threshold\":1}]}";
+    static const char *not_bool = "{\"rules\":[{\"id\":\"x\",\"name\":\"x\","
+                                  "\"filter\":{\"rows\":{\"present\":1}},\"threshold\":1}]}";
+    ok(cw_config_parse(pool, "test", on_derived, strlen(on_derived), &cfg, err, sizeof err) != CW_OK &&
+           strstr(err, "derived") != NULL,
+       "present: refused on a derived field");
+    ok(cw_config_parse(pool, "test", not_bool, strlen(not_bool), &cfg, err, sizeof err) != CW_OK &&
+           strstr(err, "expected true or false") != NULL,
+       "present: a boolean");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -283,6 +331,7 @@ int main(void)
     test_first_seen();
     test_sequence();
     test_silence();
+    test_silence_while();
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();
