@@ -163,6 +163,7 @@ struct runner {
     /* the generation */
     bool gen_active;
     bool end_sealed;          /* exit_at_end: at the end, its last records sealed for commit */
+    bool last_word;           /* exit_at_end is leaving: the shutdown commits every position again */
     cw_engine_t *engine;
     cw_kmerge_t *merge;
     cw_csv_t *csv[CW_STREAM_COUNT];
@@ -1386,7 +1387,10 @@ static void seal(runner_t *r)
         /* a partition restored at a checkpoint beyond the committed offset is committed there
          * even before it reads anything */
         int64_t next = resume_offset(p);
-        if (next < 0 || next <= p->confirmed)
+        /* leaving at the end, even a confirmed position is committed once more, synchronously
+         * and after every asynchronous commit: the broker may have answered a retry of an older
+         * commit after the newer one, and the group's offset must end at the end */
+        if (next < 0 || (next <= p->confirmed && !(r->last_word && next == p->confirmed)))
             continue;
         e = rd_kafka_topic_partition_list_add(ck->offsets, p->topic, p->partition);
         e->offset = next;
@@ -2159,8 +2163,10 @@ static void consume(runner_t *r)
             r->opts.tick(r->opts.tick_ctx, &r->st);
         }
         if (r->opts.exit_at_end && at_end(r)) {
-            if (settled(r))
+            if (settled(r)) {
+                r->last_word = true;
                 break;
+            }
             if (!r->end_sealed)
                 seal(r); /* commit the last records now, not at the next commit interval */
             r->end_sealed = true;
