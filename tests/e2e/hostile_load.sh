@@ -7,6 +7,9 @@
 # evict the thief between its reads and its window would never reach the floor; the tables evict
 # the one-record keys instead, count the thief's spares, and the thief's alert fires. The input is
 # generated here (about 100 KB in $TMP), not checked in.
+# Then the files cdrwatch writes get their modes whatever the umask and whatever was there
+# before (doc/security.md): state and dead letters 0600, alerts, tune's overlay and report 0640;
+# a device named as an output keeps its own mode.
 . "$(dirname "$0")/lib.sh"
 need_jq
 
@@ -48,6 +51,27 @@ ok_status $([ "${keys:-0}" -gt 0 ] && [ "$keys" -le $((rules * MAX_KEYS)) ] && e
     "memory stays bounded: ${keys:-no} keys kept, at most max_keys for each of the $rules rules"
 ok_status $([ "${spared:-0}" -gt 0 ] && echo 0 || echo 1) \
     "the thief's spares are counted (hot keys spared: ${spared:-none})"
+
+# file modes: under a umask that grants everything, one that takes the owner's write bit, and over
+# files already there with mode 0666
+modes() { # modes LABEL: run replay and tune writing every file they can; check the modes
+    run "$CDRWATCH" replay --audit audit.jsonl --out alerts.jsonl --dlq dead.txt --state-out s.state
+    is "$rc" 0 "$1: replay writes alerts, dead letters and state"
+    run "$CDRWATCH" tune --audit audit.jsonl --write overlay.json --report report.html
+    is "$rc" 0 "$1: tune writes its overlay and report"
+    is "$(stat -c %a s.state dead.txt alerts.jsonl overlay.json report.html | xargs)" "600 600 640 640 640" \
+        "$1: state and dead letters 0600; alerts, overlay and report 0640"
+}
+umask 000
+modes "umask 000"
+umask 277
+modes "umask 277"
+umask 022
+chmod 666 s.state dead.txt alerts.jsonl overlay.json report.html
+modes "over files of mode 0666"
+before=$(stat -c %a /dev/null)
+run "$CDRWATCH" replay --audit audit.jsonl --out /dev/null --dlq /dev/null
+is "$rc $(stat -c %a /dev/null)" "0 $before" "a device as an output is written, its mode left as it was"
 
 echo "1..$tap_n"
 [ "$tap_failed" -eq 0 ]
