@@ -3,6 +3,7 @@
  * created with a fixed mode.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -120,11 +121,14 @@ size_t cw_strlcpy(char *dst, const char *src, size_t dstlen)
 int cw_file_create(const char *path, unsigned mode)
 {
     struct stat sb;
+    bool set;
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
     if (fd < 0)
         return -1;
     /* the umask may have taken bits off, and a file already there keeps its mode: set it */
-    if (fstat(fd, &sb) != 0 || (S_ISREG(sb.st_mode) && (sb.st_mode & 07777) != mode && fchmod(fd, (mode_t)mode) != 0)) {
+    set = fstat(fd, &sb) == 0 &&
+               (!S_ISREG(sb.st_mode) || (sb.st_mode & 07777) == mode || fchmod(fd, (mode_t)mode) == 0);
+    if (!set) {
         int saved = errno;
         close(fd);
         errno = saved;

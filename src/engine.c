@@ -158,8 +158,10 @@ static uint32_t sequence_weight(void *ctx, const void *value);
 static void weigh_keys(rule_rt_t *rt, bool on)
 {
     cw_rule_kind_t kind = rt->rule->kind;
-    if (kind == CW_KIND_THRESHOLD || kind == CW_KIND_SEQUENCE)
-        cw_keytab_weigh_with(rt->keys, !on ? NULL : kind == CW_KIND_THRESHOLD ? threshold_weight : sequence_weight, rt);
+    cw_keytab_weigh_fn fn = kind == CW_KIND_THRESHOLD ? threshold_weight
+                            : kind == CW_KIND_SEQUENCE ? sequence_weight
+                                                       : NULL;
+    cw_keytab_weigh_with(rt->keys, on ? fn : NULL, rt);
 }
 
 static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t *r, rule_rt_t *rt,
