@@ -21,6 +21,9 @@
  *                matching it within that gap (counted from its last record of the filter).
  * Evidence: a ring of recent matching audit records (object, statement, subscriber) gives
  * alerts their samples without any per-key cost.
+ * Full key tables: a threshold key weighs the share of its floor its live windows hold, a
+ * sequence key weighs full while its trigger waits; the tables evict the lightest of their least
+ * recently updated keys (window.h), so a flood of new keys does not evict a thief mid-window.
  */
 #include <limits.h>
 #include <math.h>
