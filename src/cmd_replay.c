@@ -266,11 +266,11 @@ static int check_options(apr_pool_t *pool, replay_opts_t *o)
 static int open_outputs(const replay_opts_t *o, replay_ctx_t *ctx)
 {
     ctx->out = stdout;
-    if (o->out_path && !(ctx->out = fopen(o->out_path, "w"))) {
+    if (o->out_path && !(ctx->out = cw_file_fcreate(o->out_path, CW_MODE_SHARED))) {
         fprintf(stderr, "cdrwatch: error: %s: cannot create: %s\n", o->out_path, strerror(errno));
         return CW_EXIT_USAGE;
     }
-    if (o->dlq_path && !(ctx->dlq = fopen(o->dlq_path, "w"))) {
+    if (o->dlq_path && !(ctx->dlq = cw_file_fcreate(o->dlq_path, CW_MODE_PRIVATE))) {
         fprintf(stderr, "cdrwatch: error: %s: cannot create: %s\n", o->dlq_path, strerror(errno));
         if (o->out_path)
             fclose(ctx->out);

@@ -1,7 +1,13 @@
 /*
- * common.c — helpers shared by every module: positions, a stable hash, glob matching.
+ * common.c — helpers shared by every module: positions, a stable hash, glob matching, files
+ * created with a fixed mode.
  */
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 #include "cdrwatch/common.h"
@@ -110,4 +116,35 @@ size_t cw_strlcpy(char *dst, const char *src, size_t dstlen)
     memcpy(dst, src, n);
     dst[n] = '\0';
     return n;
+}
+
+int cw_file_create(const char *path, unsigned mode)
+{
+    struct stat sb;
+    bool set;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0)
+        return -1;
+    /* the umask may have taken bits off, and a file already there keeps its mode: set it */
+    set = fstat(fd, &sb) == 0 &&
+               (!S_ISREG(sb.st_mode) || (sb.st_mode & 07777) == mode || fchmod(fd, (mode_t)mode) == 0);
+    if (!set) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+FILE *cw_file_fcreate(const char *path, unsigned mode)
+{
+    int fd = cw_file_create(path, mode);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (fd >= 0 && !f) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+    }
+    return f;
 }

@@ -73,8 +73,8 @@ static const option_t config_options[] = {
      "How far behind the newest event time a record may arrive and still count. Older records "
      "are dead-lettered with reason 'late'. Must not exceed the smallest rule window."},
     {"engine.max_keys", T_INT, "100000", 1, 100000000, CFG(max_keys), 0,
-     "Default number of keys (principals, hosts...) each rule tracks; beyond it the least "
-     "recently updated key is evicted and counted."},
+     "Default number of keys (principals, hosts...) each rule tracks; beyond it a key is evicted "
+     "and counted: the lightest of the 8 least recently updated (doc/configuration.md)."},
     {"engine.evidence_ring", T_INT, "4096", 0, 1000000, CFG(evidence_ring), 0,
      "Recent matching audit records kept (about 400 bytes each) to give alerts their sample "
      "statements, objects and subscribers."},

@@ -21,6 +21,9 @@
  *                matching it within that gap (counted from its last record of the filter).
  * Evidence: a ring of recent matching audit records (object, statement, subscriber) gives
  * alerts their samples without any per-key cost.
+ * Full key tables: a threshold key weighs the share of its floor its live windows hold, a
+ * sequence key weighs full while its trigger waits; the tables evict the lightest of their least
+ * recently updated keys (window.h), so a flood of new keys does not evict a thief mid-window.
  */
 #include <limits.h>
 #include <math.h>
@@ -81,6 +84,7 @@ typedef struct {
 
 typedef struct {
     const cw_rule_t *rule;
+    const struct cw_engine *engine; /* for its clock, when a full key table weighs its keys */
     int bit; /* index among the engine's rules, for the evidence ring (< 64) */
     cw_keytab_t *keys;
     cw_keytab_t *pairs; /* first_seen */
@@ -148,6 +152,21 @@ struct cw_engine {
 
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
 
+/* the weigh functions of the key tables (below, with the rules they serve) */
+static uint32_t threshold_weight(void *ctx, const void *value);
+static uint32_t sequence_weight(void *ctx, const void *value);
+
+/* Full key tables of threshold and sequence rules evict cold keys first (window.h) while records
+ * come; a restore into a smaller table keeps the most recently updated keys (doc/state.md). */
+static void weigh_keys(rule_rt_t *rt, bool on)
+{
+    cw_rule_kind_t kind = rt->rule->kind;
+    cw_keytab_weigh_fn fn = kind == CW_KIND_THRESHOLD ? threshold_weight
+                            : kind == CW_KIND_SEQUENCE ? sequence_weight
+                                                       : NULL;
+    cw_keytab_weigh_with(rt->keys, on ? fn : NULL, rt);
+}
+
 static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t *r, rule_rt_t *rt,
                               char *err, size_t errlen)
 {
@@ -210,6 +229,8 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
     }
     if (cw_keytab_create(pool, (size_t)r->max_keys, kmax, value, &rt->keys) != CW_OK)
         goto nomem;
+    rt->engine = e;
+    weigh_keys(rt, true);
     cw_keytab_tag_with(rt->keys, &e->cur_src);
     if (rt->pairs)
         cw_keytab_tag_with(rt->pairs, &e->cur_src);
@@ -839,6 +860,50 @@ static void apply_threshold(cw_engine_t *e, rule_rt_t *rt, cw_view_t *v)
     }
 }
 
+/* ---- what a key's state would lose if evicted (window.h: cold keys go first) ---- */
+
+#define WEIGHT_FULL 1000 /* a window at its floor, a sequence waiting for its follower */
+
+/* Thousandths of its floor that a window holds, 0 once its newest bucket has left the span that
+ * ends at the engine's clock. O(1): the running total, not the buckets still live at the clock
+ * (over-weighs a window half expired, which only delays its eviction). A distinct metric weighs
+ * its records, which bound its distinct values. */
+static uint32_t window_weight(const rule_rt_t *rt, th_state_t *st, int w, cw_time_t clock)
+{
+    const cw_window_spec_t *ws = &rt->rule->windows[w];
+    const cw_window_t *win = win_of(rt, st, w);
+    double held = rt->rule->metric == CW_METRIC_DISTINCT ? (double)win->count : (double)win->sum;
+    if (win->head == INT64_MIN || held <= 0)
+        return 0;
+    if (clock != INT64_MIN && win->head <= clock / ws->bucket - (clock % ws->bucket < 0) - rt->nb[w])
+        return 0;
+    if (ws->threshold <= 0 || held >= (double)ws->threshold)
+        return WEIGHT_FULL;
+    return (uint32_t)(held * WEIGHT_FULL / (double)ws->threshold);
+}
+
+/* threshold: the heaviest of its windows. A key one small record old weighs about nothing. */
+static uint32_t threshold_weight(void *ctx, const void *value)
+{
+    const rule_rt_t *rt = ctx;
+    cw_time_t clock = cw_engine_clock(rt->engine);
+    uint32_t most = 0;
+    for (int w = 0; w < rt->rule->n_windows; w++) {
+        uint32_t x = window_weight(rt, (th_state_t *)value, w, clock);
+        most = x > most ? x : most;
+    }
+    return most;
+}
+
+/* sequence: a trigger still waiting for its follower within `within` weighs full. */
+static uint32_t sequence_weight(void *ctx, const void *value)
+{
+    const rule_rt_t *rt = ctx;
+    const seq_state_t *s = value;
+    cw_time_t clock = cw_engine_clock(rt->engine);
+    return !s->fired && (clock == INT64_MIN || clock - s->trigger_ts <= rt->rule->within) ? WEIGHT_FULL : 0;
+}
+
 /* ---- first_seen ---- */
 
 static const cw_host_class_t *host_class(const cw_config_t *cfg, const char *host)
@@ -1174,13 +1239,15 @@ cw_time_t cw_engine_clock(const cw_engine_t *e)
 
 const cw_metrics_t *cw_engine_metrics(cw_engine_t *e)
 {
-    uint64_t ev = 0;
+    uint64_t ev = 0, spared = 0;
     for (int i = 0; i < e->n_rt; i++) {
         ev += cw_keytab_evictions(e->rt[i].keys);
+        spared += cw_keytab_spared(e->rt[i].keys);
         if (e->rt[i].pairs)
             ev += cw_keytab_evictions(e->rt[i].pairs);
     }
     e->metrics.evictions = ev + cw_reference_link_evictions(e->ref) + e->unchecked;
+    e->metrics.spared = spared;
     return &e->metrics;
 }
 
@@ -1577,6 +1644,7 @@ static bool load_keys(rule_rt_t *rt, cw_rbuf_t *r, const uint32_t *src_map, uint
 {
     uint32_t n = cw_rbuf_count(r, 2, UINT32_MAX, "keys");
     cw_keytab_reserve(rt->keys, n);
+    weigh_keys(rt, false);
     for (uint32_t k = 0; k < n && !r->failed; k++) {
         size_t len;
         bool created;
@@ -1590,6 +1658,7 @@ static bool load_keys(rule_rt_t *rt, cw_rbuf_t *r, const uint32_t *src_map, uint
         }
         load_value(rt, r, value, src_map, n_src);
     }
+    weigh_keys(rt, true);
     return !r->failed;
 }
 

@@ -25,9 +25,11 @@ void cw_metrics_print(const cw_metrics_t *m, FILE *out)
                 (unsigned long long)m->dead[r]);
         first = false;
     }
-    fprintf(out, "%s; skipped lines: %llu; evicted keys: %llu; too old for a window: %llu",
-            first ? "" : ")", (unsigned long long)m->skipped, (unsigned long long)m->evictions,
-            (unsigned long long)m->too_old_for_window);
+    fprintf(out, "%s; skipped lines: %llu; evicted keys: %llu", first ? "" : ")", (unsigned long long)m->skipped,
+            (unsigned long long)m->evictions);
+    if (m->spared)
+        fprintf(out, " (hot keys spared: %llu)", (unsigned long long)m->spared);
+    fprintf(out, "; too old for a window: %llu", (unsigned long long)m->too_old_for_window);
     if (m->damaged_records) {
         fprintf(out, "; damaged records: %llu", (unsigned long long)m->damaged_records);
         for (int k = 0, n = 0; k < CW_DAMAGE_KINDS; k++) {

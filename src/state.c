@@ -1018,7 +1018,7 @@ cw_status_t cw_state_write_file(cw_engine_t *e, const char *path, char *err, siz
         return st;
     }
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd = cw_file_create(tmp, CW_MODE_PRIVATE);
     if (fd < 0) {
         snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
         cw_wbuf_free(&w);

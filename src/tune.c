@@ -535,7 +535,7 @@ cw_status_t cw_tune_write_overlay(cw_tune_t *t, const char *path, char *err, siz
         snprintf(err, errlen, "%s: out of memory", path);
         return CW_ERR_IO;
     }
-    f = fopen(path, "w");
+    f = cw_file_fcreate(path, CW_MODE_SHARED);
     if (!f) {
         snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
         cJSON_free(text);

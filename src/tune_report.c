@@ -349,7 +349,7 @@ static bool shown(const cw_tune_rule_t *tr)
 
 cw_status_t cw_tune_write_report(cw_tune_t *t, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "w");
+    FILE *f = cw_file_fcreate(path, CW_MODE_SHARED);
     char a[32], b[32], m[32];
     bool ok;
     if (!f) {

@@ -121,7 +121,10 @@ struct cw_keytab {
     size_t index_mask;
     uint32_t lru_old, lru_new;
     uint64_t evictions;
+    uint64_t spared;         /* entries an eviction passed over as heavier */
     const uint32_t *tag_src; /* NULL: entries are not tagged */
+    cw_keytab_weigh_fn weigh; /* NULL: evict the least recently updated */
+    void *weigh_ctx;
 };
 
 static inline entry_t *entry_at(const cw_keytab_t *t, uint32_t i)
@@ -270,6 +273,34 @@ static cw_status_t grow_to(cw_keytab_t *t, size_t cap, bool huge)
     return CW_OK;
 }
 
+/* The entry to evict: the lightest of the CW_KEYTAB_SCAN least recently updated (the oldest of
+ * equals; the scan stops at the first weightless one). The older ones it passes over weigh more:
+ * they move to the recent end, so the next evictions weigh other keys instead of sparing the
+ * same ones again, and they come back to the old end after the other keys have been weighed. */
+static uint32_t pick_victim(cw_keytab_t *t)
+{
+    uint32_t victim = t->lru_old, least = UINT32_MAX;
+    if (!t->weigh)
+        return victim;
+    for (uint32_t i = t->lru_old, n = 0; i != NIL && n < CW_KEYTAB_SCAN; n++) {
+        uint32_t w = t->weigh(t->weigh_ctx, (unsigned char *)entry_at(t, i) + t->value_off);
+        if (w < least) {
+            victim = i;
+            least = w;
+            if (w == 0)
+                break;
+        }
+        i = entry_at(t, i)->lru_next;
+    }
+    while (t->lru_old != victim) {
+        uint32_t heavier = t->lru_old;
+        lru_unlink(t, heavier);
+        lru_push_new(t, heavier);
+        t->spared++;
+    }
+    return victim;
+}
+
 void cw_keytab_reserve(cw_keytab_t *t, size_t more) { (void)grow_to(t, t->count + more, true); }
 
 void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
@@ -303,8 +334,8 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
     if (t->count < t->cap) {
         i = (uint32_t)t->count++;
     } else {
-        /* evict the least recently updated key and reuse its entry */
-        i = t->lru_old;
+        /* evict a cold key among the least recently updated and reuse its entry */
+        i = pick_victim(t);
         lru_unlink(t, i);
         index_remove(t, slot_holding(t, i));
         t->evictions++;
@@ -356,6 +387,12 @@ size_t cw_keytab_memory(const cw_keytab_t *t)
 
 void cw_keytab_tag_with(cw_keytab_t *t, const uint32_t *src) { t->tag_src = src; }
 
+void cw_keytab_weigh_with(cw_keytab_t *t, cw_keytab_weigh_fn fn, void *ctx)
+{
+    t->weigh = fn;
+    t->weigh_ctx = ctx;
+}
+
 uint32_t cw_keytab_tag_of(const cw_keytab_t *t, const void *value)
 {
     return ((const entry_t *)((const unsigned char *)value - t->value_off))->tag;
@@ -364,3 +401,4 @@ uint32_t cw_keytab_tag_of(const cw_keytab_t *t, const void *value)
 size_t cw_keytab_count(const cw_keytab_t *t) { return t->count; }
 size_t cw_keytab_max(const cw_keytab_t *t) { return t->max_keys; }
 uint64_t cw_keytab_evictions(const cw_keytab_t *t) { return t->evictions; }
+uint64_t cw_keytab_spared(const cw_keytab_t *t) { return t->spared; }

@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef int64_t cw_time_t; /* ms since epoch, UTC */
 
@@ -64,5 +65,17 @@ int cw_glob_match(const char *pattern, const char *s);
 
 /* Copy at most dstlen-1 bytes and terminate; returns the length copied. */
 size_t cw_strlcpy(char *dst, const char *src, size_t dstlen);
+
+/* Modes of the files cdrwatch writes (doc/security.md): the state and the dead letters hold
+ * records and what was learned from them, for the owner only; alerts, tune's overlay and its
+ * report, for the owner and the group. */
+#define CW_MODE_PRIVATE 0600
+#define CW_MODE_SHARED 0640
+/* Open path for writing, created or truncated, with exactly `mode` whatever the umask or the
+ * mode of a file already there. Only regular files take the mode: a device or a pipe
+ * (/dev/stdout, /dev/fd/N) keeps its own. -1 with errno set on failure. */
+int cw_file_create(const char *path, unsigned mode);
+/* The same, as a stdio stream open for writing; NULL with errno set on failure. */
+FILE *cw_file_fcreate(const char *path, unsigned mode);
 
 #endif

@@ -16,14 +16,16 @@ typedef struct {
     uint64_t alerts;
     uint64_t suppressed;                /* crossings inside a rule's suppression time */
     uint64_t evictions;                 /* keys evicted from full key tables */
+    uint64_t spared;                    /* keys an eviction passed over: their windows held more */
     uint64_t too_old_for_window;        /* accepted, but older than one rule's window */
     uint64_t damaged_records;           /* accepted with a repaired field (cw_event_t.damage) */
     uint64_t damaged[CW_DAMAGE_KINDS];  /* ... of them, by kind of damage */
 } cw_metrics_t;
 
 uint64_t cw_metrics_dead_total(const cw_metrics_t *m);
-/* One line: "records: cdr=… audit=…; alerts: …; dead letters: … (missing_field=…, …); …", and
- * "; damaged records: … (bad_utf8=…, …)" when some were repaired. */
+/* One line: "records: cdr=… audit=…; alerts: …; dead letters: … (missing_field=…, …); …",
+ * "evicted keys: … (hot keys spared: …)" when an eviction passed over a key whose window held
+ * more, and "; damaged records: … (bad_utf8=…, …)" when some were repaired. */
 void cw_metrics_print(const cw_metrics_t *m, FILE *out);
 
 #endif

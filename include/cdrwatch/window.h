@@ -48,8 +48,17 @@ bool cw_window_first(const cw_window_t *w, int n, uint32_t *src, int64_t *off);
 /* ---- bounded key table ----
  * Open addressing (linear probing, backward-shift deletion) over a slab of fixed-size entries,
  * with an LRU list: when max_keys are tracked, a new key evicts the least recently updated one
- * and the eviction is counted. Entries grow by doubling up to max_keys (never per record). */
+ * and the eviction is counted. Entries grow by doubling up to max_keys (never per record).
+ * With a weigh function (cw_keytab_weigh_with), a flood of new keys cannot push out a key that
+ * holds something: the eviction weighs the CW_KEYTAB_SCAN least recently updated entries and
+ * evicts the lightest (the oldest of equals); the older ones it passes over are spared, moved to
+ * the recent end of the list and counted. At most CW_KEYTAB_SCAN weighings per new key. */
 typedef struct cw_keytab cw_keytab_t;
+
+#define CW_KEYTAB_SCAN 8
+
+/* What an entry's value would lose if it were evicted: 0 nothing (cold), larger is heavier. */
+typedef uint32_t (*cw_keytab_weigh_fn)(void *ctx, const void *value);
 
 cw_status_t cw_keytab_create(apr_pool_t *pool, size_t max_keys, size_t key_max, size_t value_size,
                              cw_keytab_t **out);
@@ -70,10 +79,14 @@ void cw_keytab_foreach(cw_keytab_t *t, void (*fn)(void *ctx, const char *key, si
 void cw_keytab_tag_with(cw_keytab_t *t, const uint32_t *src);
 /* The tag of an entry, from the value pointer cw_keytab_get or cw_keytab_foreach gave. */
 uint32_t cw_keytab_tag_of(const cw_keytab_t *t, const void *value);
+/* Weigh entries before evicting one (see above); NULL: the least recently updated goes. */
+void cw_keytab_weigh_with(cw_keytab_t *t, cw_keytab_weigh_fn fn, void *ctx);
 /* Bytes allocated (entries and index). */
 size_t cw_keytab_memory(const cw_keytab_t *t);
 size_t cw_keytab_count(const cw_keytab_t *t);
 size_t cw_keytab_max(const cw_keytab_t *t);
 uint64_t cw_keytab_evictions(const cw_keytab_t *t);
+/* Entries passed over by an eviction because they weighed more than the one evicted. */
+uint64_t cw_keytab_spared(const cw_keytab_t *t);
 
 #endif

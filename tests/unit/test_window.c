@@ -1,4 +1,5 @@
-/* test_window.c — bucket ring arithmetic at bucket edges, and the bounded key table. */
+/* test_window.c — bucket ring arithmetic at bucket edges, and the bounded key table and its
+ * eviction policy (cold keys go before a key whose state weighs something). */
 #include <stdlib.h>
 #include <apr_general.h>
 #include "cdrwatch/window.h"
@@ -121,6 +122,108 @@ static void test_keytab(apr_pool_t *pool)
     }
 }
 
+/* weight = the value itself (an int64 >= 0), and how many times the table asked */
+static int weighings;
+static uint32_t weigh_value(void *ctx, const void *value)
+{
+    (void)ctx;
+    weighings++;
+    return (uint32_t)*(const int64_t *)value;
+}
+
+/* Insert n one-shot keys "f<from>".."f<from+n-1>" of weight 0; the most weighings one insert took. */
+static int flood(cw_keytab_t *t, int from, int n)
+{
+    char key[32];
+    bool created;
+    int most = 0;
+    for (int i = from; i < from + n; i++) {
+        int len = snprintf(key, sizeof key, "f%d", i);
+        weighings = 0;
+        *(int64_t *)cw_keytab_get(t, key, (size_t)len, &created) = 0;
+        most = weighings > most ? weighings : most;
+    }
+    return most;
+}
+
+static void test_keytab_eviction_policy(apr_pool_t *pool)
+{
+    cw_keytab_t *lru, *t;
+    bool created;
+    int64_t *v;
+    int most;
+
+    /* a thief's state (weight 500) in a table of 10 while 100 one-shot keys come */
+    cw_keytab_create(pool, 10, 16, sizeof(int64_t), &lru);
+    cw_keytab_create(pool, 10, 16, sizeof(int64_t), &t);
+    cw_keytab_weigh_with(t, weigh_value, NULL);
+    *(int64_t *)cw_keytab_get(lru, "thief", 5, &created) = 500;
+    *(int64_t *)cw_keytab_get(t, "thief", 5, &created) = 500;
+    flood(lru, 0, 100);
+    most = flood(t, 0, 100);
+    ok(cw_keytab_find(lru, "thief", 5) == NULL, "without weights a flood of 10x max_keys evicts the thief");
+    v = cw_keytab_find(t, "thief", 5);
+    ok(v && *v == 500, "with weights the thief's state outlives a flood of 10x max_keys");
+    is_int(cw_keytab_count(t), 10, "the flood keeps the table at max_keys");
+    is_int(cw_keytab_evictions(t), 91, "91 evictions counted (101 keys, 10 kept), none of them the thief");
+    /* the thief is the oldest at the 1st eviction, then again every 9 (the other keys pass) */
+    is_int(cw_keytab_spared(t), 11, "the thief was spared once per pass over the table: 11 times");
+    is_int(cw_keytab_spared(lru), 0, "a table without weights spares nothing");
+    ok(most >= 1 && most <= CW_KEYTAB_SCAN, "each insertion weighed at most CW_KEYTAB_SCAN keys");
+    ok(cw_keytab_find(t, "f99", 3) && cw_keytab_find(t, "f91", 3) && !cw_keytab_find(t, "f90", 3),
+       "the 9 newest one-shot keys are there beside the thief, older ones evicted");
+
+    /* once its state is worth nothing (its window passed), the thief goes like any cold key */
+    if ((v = cw_keytab_find(t, "thief", 5)))
+        *v = 0;
+    flood(t, 100, 10);
+    ok(cw_keytab_find(t, "thief", 5) == NULL, "a key that no longer weighs anything is evicted");
+
+    /* every key heavy: the lightest of the oldest goes, and the bound still holds */
+    cw_keytab_create(pool, 4, 16, sizeof(int64_t), &t);
+    cw_keytab_weigh_with(t, weigh_value, NULL);
+    *(int64_t *)cw_keytab_get(t, "w300", 4, &created) = 300;
+    *(int64_t *)cw_keytab_get(t, "w100", 4, &created) = 100;
+    *(int64_t *)cw_keytab_get(t, "w400", 4, &created) = 400;
+    *(int64_t *)cw_keytab_get(t, "w200", 4, &created) = 200;
+    *(int64_t *)cw_keytab_get(t, "new", 3, &created) = 1000;
+    ok(!cw_keytab_find(t, "w100", 4) && cw_keytab_find(t, "w300", 4) && cw_keytab_find(t, "w200", 4),
+       "all heavy: the lightest (w100) is evicted, not the oldest (w300)");
+    is_int(cw_keytab_spared(t), 1, "w300, older and heavier, was spared");
+
+    /* equal weights: the least recently updated goes, as without weights */
+    cw_keytab_create(pool, 3, 16, sizeof(int64_t), &t);
+    cw_keytab_weigh_with(t, weigh_value, NULL);
+    for (int i = 0; i < 3; i++)
+        *(int64_t *)cw_keytab_get(t, i == 0 ? "a" : i == 1 ? "b" : "c", 1, &created) = 7;
+    cw_keytab_get(t, "a", 1, &created); /* a is now the most recent */
+    *(int64_t *)cw_keytab_get(t, "d", 1, &created) = 7;
+    ok(!cw_keytab_find(t, "b", 1) && cw_keytab_find(t, "a", 1) && cw_keytab_spared(t) == 0,
+       "equal weights: the least recently updated (b) is evicted, nothing spared");
+
+    {
+        /* churn with random weights: the index and the list stay consistent under the moves */
+        int errors = 0;
+        uint64_t x = 88172645463325252ULL;
+        char key[32];
+        cw_keytab_create(pool, 500, 16, sizeof(int64_t), &t);
+        cw_keytab_weigh_with(t, weigh_value, NULL);
+        for (int i = 0; i < 100000; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            int k = (int)(x % 2000);
+            int n = snprintf(key, sizeof key, "key%d", k);
+            v = cw_keytab_get(t, key, (size_t)n, &created);
+            if (!created && *v != k % 5)
+                errors++;
+            *v = k % 5; /* weights 0..4 */
+        }
+        is_int(errors, 0, "100000 random operations with weights: every found key holds its own value");
+        is_int(cw_keytab_count(t), 500, "and the bound holds");
+    }
+}
+
 int main(void)
 {
     apr_pool_t *pool;
@@ -128,6 +231,7 @@ int main(void)
     apr_pool_create(&pool, NULL);
     test_window();
     test_keytab(pool);
+    test_keytab_eviction_policy(pool);
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();
