@@ -142,6 +142,7 @@ struct runner {
     apr_pool_t *cfg_pool;     /* of the last reloaded configuration; NULL: none */
     cw_kafka_opts_t opts;
     const char *brokers, *group;
+    const char **prop_values; /* cfg0's kafka.properties values, secret files read (resolve_props) */
     rd_kafka_t *prod, *audit, *cdr;
     rd_kafka_t *stc;          /* reads the state topic on assignments (created at the first) */
     rd_kafka_queue_t *q_prod, *q_audit, *q_cdr;
@@ -1761,6 +1762,64 @@ cw_status_t cw_kafka_conf_set(rd_kafka_conf_t *conf, const cw_config_t *cfg, con
     return CW_ERR_USAGE;
 }
 
+/* Secrets in files: a kafka.properties value "@file:PATH" keeps the password out of the
+ * configuration (which check-config prints and layers) and off the command line. */
+#define SECRET_MAX (64 * 1024) /* bytes: a password, a token or a PEM key fits */
+
+static cw_status_t secret_error(const char *source, const char *key, const char *path, const char *why,
+                                char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: kafka.properties.%s: cannot read the secret file %s: %s",
+             source ? source : "(built-in configuration)", key, *path ? path : "(no path after @file:)", why);
+    return CW_ERR_USAGE;
+}
+
+cw_status_t cw_kafka_prop_value(apr_pool_t *pool, const char *source, const char *key, const char *value,
+                                const char **out, char *err, size_t errlen)
+{
+    const char *path = value + strlen(CW_CONFIG_FILE_REF);
+    char *buf;
+    size_t n;
+    FILE *f;
+    int read_errno;
+
+    *out = value;
+    if (strncmp(value, CW_CONFIG_FILE_REF, strlen(CW_CONFIG_FILE_REF)) != 0)
+        return CW_OK;
+    if (!*path)
+        return secret_error(source, key, path, "expected @file:PATH", err, errlen);
+    if (!(f = fopen(path, "r")))
+        return secret_error(source, key, path, strerror(errno), err, errlen);
+    buf = apr_palloc(pool, SECRET_MAX + 2);
+    n = fread(buf, 1, SECRET_MAX + 1, f);
+    read_errno = ferror(f) ? errno : 0;
+    fclose(f);
+    if (read_errno)
+        return secret_error(source, key, path, strerror(read_errno), err, errlen);
+    if (n > SECRET_MAX)
+        return secret_error(source, key, path, "larger than 64 KiB", err, errlen);
+    if (memchr(buf, '\0', n))
+        return secret_error(source, key, path, "holds a NUL byte", err, errlen);
+    if (n && buf[n - 1] == '\n')
+        n -= (n > 1 && buf[n - 2] == '\r') ? 2 : 1;
+    buf[n] = '\0';
+    *out = buf;
+    return CW_OK;
+}
+
+/* Every kafka.properties value as librdkafka gets it, secret files read: once, at start (a
+ * reload keeps the running clients and their properties). */
+static cw_status_t resolve_props(runner_t *r, char *err, size_t errlen)
+{
+    const cw_config_t *cfg = r->cfg;
+    cw_status_t st = CW_OK;
+    r->prop_values = apr_pcalloc(r->pool, sizeof *r->prop_values * (size_t)(cfg->n_kafka_props + 1));
+    for (int i = 0; i < cfg->n_kafka_props && st == CW_OK; i++)
+        st = cw_kafka_prop_value(r->pool, cfg->path, cfg->kafka_props[i].key, cfg->kafka_props[i].value,
+                                 &r->prop_values[i], err, errlen);
+    return st;
+}
+
 typedef enum { CLIENT_PRODUCER, CLIENT_AUDIT, CLIENT_CDR, CLIENT_STATE } client_t;
 
 /* Properties cdrwatch sets itself: a user value would break a guarantee. */
@@ -1797,7 +1856,7 @@ static cw_status_t make_client(runner_t *r, client_t kind, rd_kafka_t **out, cha
     }
 #undef SET
     for (int i = 0; i < cfg->n_kafka_props && st == CW_OK; i++) {
-        const char *k = cfg->kafka_props[i].key, *v = cfg->kafka_props[i].value;
+        const char *k = cfg->kafka_props[i].key, *v = r->prop_values[i];
         for (size_t j = 0; j < sizeof managed / sizeof managed[0]; j++)
             if (strcmp(k, managed[j]) == 0) {
                 snprintf(err, errlen, "%s: kafka.properties.%s: set by cdrwatch itself (%s); remove it",
@@ -1977,7 +2036,8 @@ static cw_status_t setup(runner_t *r, char *err, size_t errlen)
     rd_kafka_resp_err_t e;
     int fds[2];
 
-    if ((st = make_client(r, CLIENT_PRODUCER, &r->prod, err, errlen)) != CW_OK ||
+    if ((st = resolve_props(r, err, errlen)) != CW_OK ||
+        (st = make_client(r, CLIENT_PRODUCER, &r->prod, err, errlen)) != CW_OK ||
         (st = make_client(r, CLIENT_AUDIT, &r->audit, err, errlen)) != CW_OK ||
         (st = make_client(r, CLIENT_CDR, &r->cdr, err, errlen)) != CW_OK)
         return st;
