@@ -190,6 +190,8 @@ struct runner {
     char fatal_msg[512];
     bool brokers_down;
     cw_time_t brokers_down_since;
+    char last_client_error[512]; /* librdkafka's last non-fatal error (a refused password, a
+                                  * certificate not trusted...): said when no broker is reachable */
     cw_time_t shutdown_deadline; /* 0 while running; once the shutdown starts, no wait outlasts it */
     bool cdr_topic_missing_logged;
     char last_error[512];
@@ -290,14 +292,15 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     }
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
         if (!r->brokers_down) {
-            cw_log(CW_LOG_WARN, "no Kafka broker of %s is reachable (%s); retrying until one is",
-                   r->brokers, reason);
+            cw_log(CW_LOG_WARN, "no Kafka broker of %s is reachable (%s%s%s); retrying until one is",
+                   r->brokers, reason, *r->last_client_error ? "; last error: " : "", r->last_client_error);
             r->brokers_down = true;
             r->brokers_down_since = mono_ms();
         }
         return;
     }
     /* transport errors and the like: librdkafka retries and logs them itself */
+    cw_strlcpy(r->last_client_error, reason, sizeof r->last_client_error);
     cw_log(CW_LOG_DEBUG, "kafka: %s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 

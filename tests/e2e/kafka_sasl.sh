@@ -79,6 +79,7 @@ sasl_alerts() {
 # ---- the good case
 run timeout 120 "$CDRWATCH" run --config "$TMP/sasl.json" -b "$SASL_BROKER" -G g-cdrwatch --exit-at-end --verbose
 cp "$TMP/err" "$TMP/good.err"
+cp "$TMP/out" "$TMP/good.out"
 is "$rc" 0 "run over SASL_SSL (SCRAM-SHA-512, password from a file, broker certificate verified) exits 0"
 sasl_alerts > "$TMP/got"
 ok_status "$([ "$n_expected" -gt 150 ]; echo $?)" "replay raises $n_expected alerts"
@@ -89,8 +90,39 @@ contains "$TMP/good.err" "stats: records in 63318" "every record was read"
 # shellcheck disable=SC2034 # read by start_run through $KCONFIG
 sasl_config "$TMP/wrong.json" cdrwatch "$TMP/wrong.pass" "$TMP/tls/ca.pem"
 KCONFIG="$TMP/wrong.json" start_run wrong -b "$SASL_BROKER" -G g-cdrwatch --exit-at-end
-wait_until 60 grep -q "Authentication failed" "$TMP/wrong.err" || true
+wait_until 60 grep -q "no Kafka broker of $SASL_BROKER is reachable" "$TMP/wrong.err" || true
 stop_run "$RUN_PID"
-contains "$TMP/wrong.err" "SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512" \
-    "a wrong password: the log says the broker refused the credentials"
+contains "$TMP/wrong.err" "no Kafka broker of $SASL_BROKER is reachable (1/1 brokers are down; last error: sasl_ssl://$SASL_BROKER/bootstrap: SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512" \
+    "a wrong password: cdrwatch retries, and its log says the broker refused the credentials"
+is "$rc:$(stats_value "$TMP/wrong.err" "records in")" "0:0" "it reads nothing and stops cleanly on SIGTERM"
+
+# ---- a broker certificate from another CA: the same, the log names the verification
+sasl_config "$TMP/untrusted.json" cdrwatch "$TMP/kafka.pass" "$TMP/tls/other-ca.pem"
+KCONFIG="$TMP/untrusted.json" start_run untrusted -b "$SASL_BROKER" -G g-cdrwatch --exit-at-end
+wait_until 60 grep -q "no Kafka broker of $SASL_BROKER is reachable" "$TMP/untrusted.err" || true
+stop_run "$RUN_PID"
+contains "$TMP/untrusted.err" "no Kafka broker of $SASL_BROKER is reachable (1/1 brokers are down; last error: sasl_ssl://$SASL_BROKER/bootstrap: SSL handshake failed: error:0A000086:SSL routines::certificate verify failed: broker certificate could not be verified" \
+    "an untrusted certificate: cdrwatch retries, and its log says the certificate could not be verified"
+is "$rc:$(stats_value "$TMP/untrusted.err" "records in")" "0:0" "it reads nothing and stops cleanly on SIGTERM"
+
+# ---- an ACL denies writing the alerts topic: the first alert is refused, the run ends (exit 1)
+sasl_config "$TMP/denied.json" denied "$TMP/kafka.pass" "$TMP/tls/ca.pem"
+run timeout 120 "$CDRWATCH" run --config "$TMP/denied.json" -b "$SASL_BROKER" -G g-denied --exit-at-end
+cp "$TMP/err" "$TMP/denied.err"
+cp "$TMP/out" "$TMP/denied.out"
+is "$rc" 1 "writes to the alerts topic denied: exit 1"
+# refused when produced ("cannot produce to topic") or in the delivery report ("a message to topic
+# ... was not delivered"), as librdkafka learns it first; logged when it happens and again at exit
+grep -E '^cdrwatch: error: kafka: (cannot produce to topic|a message to topic) cdr-alerts( was not delivered)?: Broker: Topic authorization failed' \
+    "$TMP/denied.err" | sed -E 's/ \(nothing after it.*//' | sort -u > "$TMP/denied.errors"
+is "$(wc -l < "$TMP/denied.errors")" 1 "the error says the alerts topic refused the write"
+is "$(grep "error: " "$TMP/denied.err" | sort -u | wc -l)" 1 "and it is the only error"
+
+# ---- the password is in no output and no log of cdrwatch
+for f in good wrong untrusted denied; do
+    ok_status "$(! grep -qF -e "$PASS" -e "$WRONG" "$TMP/$f.err"; echo $?)" "no password in the $f run's log"
+done
+ok_status "$(! grep -qF -e "$PASS" -e "$WRONG" "$TMP"/{good,wrong,untrusted,denied}.out; echo $?)" \
+    "nor on its standard output"
+
 done_testing
