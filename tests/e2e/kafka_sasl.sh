@@ -49,6 +49,16 @@ sasl_config "$TMP/dir.json" cdrwatch "$TMP/tls" "$TMP/tls/ca.pem"
 run timeout 60 "$CDRWATCH" run --config "$TMP/dir.json" -b 127.0.0.1:9 --exit-at-end
 is "$rc:$(grep -c "cannot read the secret file $TMP/tls: Is a directory" "$TMP/err")" "2:1" \
     "an unreadable one too (a directory)"
+# an empty path, a file over 64 KiB, a file with a NUL byte: each refused, the file named
+head -c 70000 /dev/zero | tr '\0' x > "$TMP/big.pass"
+printf 'abc\0def\n' > "$TMP/nul.pass"
+for c in ":(no path after @file:): expected @file:PATH" "$TMP/big.pass:$TMP/big.pass: larger than 64 KiB" \
+    "$TMP/nul.pass:$TMP/nul.pass: holds a NUL byte"; do
+    "$JQ" --arg ref "@file:${c%%:*}" '.kafka.properties["sasl.password"] = $ref' "$TMP/sasl.json" > "$TMP/bad.json"
+    run timeout 60 "$CDRWATCH" run --config "$TMP/bad.json" -b 127.0.0.1:9 --exit-at-end
+    is "$rc:$(grep -cF "$TMP/bad.json: kafka.properties.sasl.password: cannot read the secret file ${c#*:}" "$TMP/err")" \
+        "2:1" "refused with exit 2: ${c#*: }"
+done
 
 # ---- the broker, its users and ACLs
 broker_start_sasl b1 "$TMP/tls/broker.p12" "$KS_PASS"
