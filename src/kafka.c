@@ -46,6 +46,11 @@
  * assignment the parts of the assigned partitions are read back and merged into the new engine,
  * and each partition resumes at its checkpoint's offset (silent up to the committed offset):
  * the rewind above is what remains when there is no usable checkpoint.
+ *
+ * Secrets. A kafka.properties value "@file:PATH" is read from PATH once, before the clients are
+ * made (cw_kafka_prop_value, resolve_props); its contents reach librdkafka and nothing else.
+ * librdkafka's errors (a refused password, a certificate not verified) are kept, so that the
+ * line saying no broker is reachable says why.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -309,6 +314,7 @@ static void broker_back(runner_t *r)
     if (!r->brokers_down)
         return;
     r->brokers_down = false;
+    r->last_client_error[0] = '\0'; /* the next outage says its own */
     cw_log(CW_LOG_INFO, "Kafka brokers reachable again after %.1f s", (double)(mono_ms() - r->brokers_down_since) / 1000.0);
 }
 
