@@ -65,7 +65,9 @@ static const char usage[] =
     "  kcat -C -b localhost:9092 -t cdr-alerts -o beginning\n"
     "  # SASL over TLS: librdkafka properties go through \"kafka\": {\"properties\": {...}}, e.g.\n"
     "  #   \"security.protocol\": \"SASL_SSL\", \"sasl.mechanism\": \"SCRAM-SHA-512\",\n"
-    "  #   \"sasl.username\": \"cdrwatch\", \"sasl.password\": \"...\" (never printed)\n"
+    "  #   \"sasl.username\": \"cdrwatch\", \"sasl.password\": \"@file:/etc/cdrwatch/kafka.pass\",\n"
+    "  #   \"ssl.ca.location\": \"/etc/cdrwatch/kafka-ca.pem\" (the password read from that file;\n"
+    "  #   secrets never printed; doc/kafka.md: the ACLs cdrwatch needs)\n"
     "  # the whole path on a machine without a broker: see cdrwatch demo --help\n";
 
 static void on_signal(int sig)

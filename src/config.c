@@ -123,8 +123,10 @@ static const option_t config_options[] = {
      "before it commits and leaves; records whose alerts are not acknowledged by then are not "
      "committed and are read again on the next start."},
     {"kafka.properties", T_PROPS, "{}", 0, 0, CFG(kafka_prop_list), 0,
-     "Any librdkafka property, passed as is (security.protocol, sasl.*, ssl.*...). Values of "
-     "secret properties are never printed."},
+     "Any librdkafka property, passed as is (security.protocol, sasl.*, ssl.*...). A value "
+     "\"@file:PATH\" is read from the file PATH when `run` starts (one trailing newline removed; "
+     "a relative path is taken from the current directory): keep passwords there. Values of "
+     "secret properties are never printed; such references are."},
     {"state", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Checkpoints of what `run` has learned (doc/state.md)."},
     {"state.topic", T_STRING, "\"cdrwatch-state\"", 1, 249, CFG(state_topic), 0,
      "Compacted Kafka topic `run` checkpoints its learned state to (created with "
@@ -1083,7 +1085,11 @@ static void print_props(FILE *out, const option_t *o, const void *src, int level
         fputs(i ? ", " : "", out);
         print_json_string(out, props->items[i].key);
         fputs(": ", out);
-        print_json_string(out, cw_config_is_secret(props->items[i].key) ? "(redacted)" : props->items[i].value);
+        /* a reference to a secret file is no secret: printed, so the output stays a configuration */
+        print_json_string(out, cw_config_is_secret(props->items[i].key) &&
+                                       strncmp(props->items[i].value, CW_CONFIG_FILE_REF, strlen(CW_CONFIG_FILE_REF)) != 0
+                                   ? "(redacted)"
+                                   : props->items[i].value);
     }
     fputc('}', out);
 }

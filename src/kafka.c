@@ -46,6 +46,11 @@
  * assignment the parts of the assigned partitions are read back and merged into the new engine,
  * and each partition resumes at its checkpoint's offset (silent up to the committed offset):
  * the rewind above is what remains when there is no usable checkpoint.
+ *
+ * Secrets. A kafka.properties value "@file:PATH" is read from PATH once, before the clients are
+ * made (cw_kafka_prop_value, resolve_props); its contents reach librdkafka and nothing else.
+ * librdkafka's errors (a refused password, a certificate not verified) are kept, so that the
+ * line saying no broker is reachable says why.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -142,6 +147,7 @@ struct runner {
     apr_pool_t *cfg_pool;     /* of the last reloaded configuration; NULL: none */
     cw_kafka_opts_t opts;
     const char *brokers, *group;
+    const char **prop_values; /* cfg0's kafka.properties values, secret files read (resolve_props) */
     rd_kafka_t *prod, *audit, *cdr;
     rd_kafka_t *stc;          /* reads the state topic on assignments (created at the first) */
     rd_kafka_queue_t *q_prod, *q_audit, *q_cdr;
@@ -190,6 +196,8 @@ struct runner {
     char fatal_msg[512];
     bool brokers_down;
     cw_time_t brokers_down_since;
+    char last_client_error[512]; /* librdkafka's last non-fatal error (a refused password, a
+                                  * certificate not trusted...): said when no broker is reachable */
     cw_time_t shutdown_deadline; /* 0 while running; once the shutdown starts, no wait outlasts it */
     bool cdr_topic_missing_logged;
     char last_error[512];
@@ -290,14 +298,15 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     }
     if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
         if (!r->brokers_down) {
-            cw_log(CW_LOG_WARN, "no Kafka broker of %s is reachable (%s); retrying until one is",
-                   r->brokers, reason);
+            cw_log(CW_LOG_WARN, "no Kafka broker of %s is reachable (%s%s%s); retrying until one is",
+                   r->brokers, reason, *r->last_client_error ? "; last error: " : "", r->last_client_error);
             r->brokers_down = true;
             r->brokers_down_since = mono_ms();
         }
         return;
     }
     /* transport errors and the like: librdkafka retries and logs them itself */
+    cw_strlcpy(r->last_client_error, reason, sizeof r->last_client_error);
     cw_log(CW_LOG_DEBUG, "kafka: %s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
@@ -306,6 +315,7 @@ static void broker_back(runner_t *r)
     if (!r->brokers_down)
         return;
     r->brokers_down = false;
+    r->last_client_error[0] = '\0'; /* the next outage says its own */
     cw_log(CW_LOG_INFO, "Kafka brokers reachable again after %.1f s", (double)(mono_ms() - r->brokers_down_since) / 1000.0);
 }
 
@@ -1765,6 +1775,64 @@ cw_status_t cw_kafka_conf_set(rd_kafka_conf_t *conf, const cw_config_t *cfg, con
     return CW_ERR_USAGE;
 }
 
+/* Secrets in files: a kafka.properties value "@file:PATH" keeps the password out of the
+ * configuration (which check-config prints and layers) and off the command line. */
+#define SECRET_MAX (64 * 1024) /* bytes: a password, a token or a PEM key fits */
+
+static cw_status_t secret_error(const char *source, const char *key, const char *path, const char *why,
+                                char *err, size_t errlen)
+{
+    snprintf(err, errlen, "%s: kafka.properties.%s: cannot read the secret file %s: %s",
+             source ? source : "(built-in configuration)", key, *path ? path : "(no path after @file:)", why);
+    return CW_ERR_USAGE;
+}
+
+cw_status_t cw_kafka_prop_value(apr_pool_t *pool, const char *source, const char *key, const char *value,
+                                const char **out, char *err, size_t errlen)
+{
+    const char *path = value + strlen(CW_CONFIG_FILE_REF);
+    char *buf;
+    size_t n;
+    FILE *f;
+    int read_errno;
+
+    *out = value;
+    if (strncmp(value, CW_CONFIG_FILE_REF, strlen(CW_CONFIG_FILE_REF)) != 0)
+        return CW_OK;
+    if (!*path)
+        return secret_error(source, key, path, "expected @file:PATH", err, errlen);
+    if (!(f = fopen(path, "r")))
+        return secret_error(source, key, path, strerror(errno), err, errlen);
+    buf = apr_palloc(pool, SECRET_MAX + 2);
+    n = fread(buf, 1, SECRET_MAX + 1, f);
+    read_errno = ferror(f) ? errno : 0;
+    fclose(f);
+    if (read_errno)
+        return secret_error(source, key, path, strerror(read_errno), err, errlen);
+    if (n > SECRET_MAX)
+        return secret_error(source, key, path, "larger than 64 KiB", err, errlen);
+    if (memchr(buf, '\0', n))
+        return secret_error(source, key, path, "holds a NUL byte", err, errlen);
+    if (n && buf[n - 1] == '\n')
+        n -= (n > 1 && buf[n - 2] == '\r') ? 2 : 1;
+    buf[n] = '\0';
+    *out = buf;
+    return CW_OK;
+}
+
+/* Every kafka.properties value as librdkafka gets it, secret files read: once, at start (a
+ * reload keeps the running clients and their properties). */
+static cw_status_t resolve_props(runner_t *r, char *err, size_t errlen)
+{
+    const cw_config_t *cfg = r->cfg;
+    cw_status_t st = CW_OK;
+    r->prop_values = apr_pcalloc(r->pool, sizeof *r->prop_values * (size_t)(cfg->n_kafka_props + 1));
+    for (int i = 0; i < cfg->n_kafka_props && st == CW_OK; i++)
+        st = cw_kafka_prop_value(r->pool, cfg->path, cfg->kafka_props[i].key, cfg->kafka_props[i].value,
+                                 &r->prop_values[i], err, errlen);
+    return st;
+}
+
 typedef enum { CLIENT_PRODUCER, CLIENT_AUDIT, CLIENT_CDR, CLIENT_STATE } client_t;
 
 /* Properties cdrwatch sets itself: a user value would break a guarantee. */
@@ -1801,7 +1869,7 @@ static cw_status_t make_client(runner_t *r, client_t kind, rd_kafka_t **out, cha
     }
 #undef SET
     for (int i = 0; i < cfg->n_kafka_props && st == CW_OK; i++) {
-        const char *k = cfg->kafka_props[i].key, *v = cfg->kafka_props[i].value;
+        const char *k = cfg->kafka_props[i].key, *v = r->prop_values[i];
         for (size_t j = 0; j < sizeof managed / sizeof managed[0]; j++)
             if (strcmp(k, managed[j]) == 0) {
                 snprintf(err, errlen, "%s: kafka.properties.%s: set by cdrwatch itself (%s); remove it",
@@ -1981,7 +2049,8 @@ static cw_status_t setup(runner_t *r, char *err, size_t errlen)
     rd_kafka_resp_err_t e;
     int fds[2];
 
-    if ((st = make_client(r, CLIENT_PRODUCER, &r->prod, err, errlen)) != CW_OK ||
+    if ((st = resolve_props(r, err, errlen)) != CW_OK ||
+        (st = make_client(r, CLIENT_PRODUCER, &r->prod, err, errlen)) != CW_OK ||
         (st = make_client(r, CLIENT_AUDIT, &r->audit, err, errlen)) != CW_OK ||
         (st = make_client(r, CLIENT_CDR, &r->cdr, err, errlen)) != CW_OK)
         return st;

@@ -371,6 +371,10 @@ const cw_strlist_t *cw_config_list(const cw_config_t *cfg, const char *name);
 /* True for librdkafka property names that hold secrets (values never printed). */
 bool cw_config_is_secret(const char *key);
 
+/* A kafka.properties value that begins with this names a file holding the value, read by `run`
+ * at start (cw_kafka_prop_value): the reference is printed, the file's contents never. */
+#define CW_CONFIG_FILE_REF "@file:"
+
 /* The built-in default configuration (config/cdrwatch.json, compiled in). */
 extern const char cw_default_config[];
 extern const size_t cw_default_config_len;

@@ -102,6 +102,14 @@ void cw_kafka_stop(void);
 cw_status_t cw_kafka_conf_set(rd_kafka_conf_t *conf, const cw_config_t *cfg, const char *key,
                               const char *value, bool from_user, char *err, size_t errlen);
 
+/* The value librdkafka gets for kafka.properties KEY: VALUE itself, or, when VALUE is
+ * "@file:PATH" (CW_CONFIG_FILE_REF), the contents of the file PATH (at most 64 KiB, no NUL byte)
+ * less one trailing newline ("\n" or "\r\n"), copied into pool. A missing, unreadable, empty-named,
+ * oversized or binary file is CW_ERR_USAGE: "SOURCE: kafka.properties.KEY: cannot read the
+ * secret file PATH: why" (SOURCE: the configuration file). The contents never reach err. */
+cw_status_t cw_kafka_prop_value(apr_pool_t *pool, const char *source, const char *key, const char *value,
+                                const char **out, char *err, size_t errlen);
+
 /* The rewind span of a configuration: the longest (window + suppress) of its enabled rules, in
  * ms. Every partition is read again from this far before the engine clock on assignment. */
 cw_time_t cw_kafka_rewind_span(const cw_config_t *cfg);

@@ -179,3 +179,65 @@ committed_offsets() {
     { grep -o '[^ ]*/[0-9]*: committed -\?[0-9]*' "$1" || true; } | awk '!seen[$1]++ { sub(":", "", $1); print $1 "\t" $3 }' |
         "$JQ" -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0]): (.[1] | tonumber)}) | add // {}'
 }
+
+# ---- SASL_SSL (tests/e2e/kafka_sasl.sh) ----
+
+# make_ca DIR NAME: a self-signed CA, DIR/NAME.pem and DIR/NAME.key
+make_ca() {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=cdrwatch test $2" \
+        -keyout "$1/$2.key" -out "$1/$2.pem" 2> /dev/null || bail "openssl could not make the CA $2"
+}
+
+# make_broker_keystore DIR CA PASS: the broker's key pair made by keytool in DIR/broker.p12
+# (PKCS12, password PASS), its certificate for 127.0.0.1 and localhost signed by CA with openssl,
+# then the CA's and the signed certificate imported: the chain the broker presents
+make_broker_keystore() {
+    local d=$1 ca=$2 pass=$3 san="SAN=ip:127.0.0.1,dns:localhost"
+    local ks=(-keystore "$d/broker.p12" -storetype PKCS12 -storepass "$pass")
+    {
+        keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 2 -dname CN=127.0.0.1 \
+            -ext "$san" -keypass "$pass" "${ks[@]}" &&
+            keytool -certreq -alias broker -ext "$san" -file "$d/broker.csr" "${ks[@]}" &&
+            openssl x509 -req -in "$d/broker.csr" -CA "$d/$ca.pem" -CAkey "$d/$ca.key" -CAcreateserial \
+                -days 2 -out "$d/broker.pem" -extfile <(echo "subjectAltName=IP:127.0.0.1,DNS:localhost") &&
+            keytool -importcert -noprompt -alias ca -file "$d/$ca.pem" "${ks[@]}" &&
+            keytool -importcert -noprompt -alias broker -file "$d/broker.pem" "${ks[@]}"
+    } > "$d/keytool.log" 2>&1 || bail "keytool/openssl could not make the broker's keystore: $(tail -3 "$d/keytool.log")"
+}
+
+# broker_start_sasl NAME KEYSTORE PASS: broker_start with a second listener, SASL_SSL
+# (SCRAM-SHA-512 over TLS, the keystore's certificate) and ACLs enforced (StandardAuthorizer, no
+# ACL = denied). PLAINTEXT stays for the test's own loading and administration: its principal,
+# ANONYMOUS, is a super user, as is User:admin. Sets BROKER (PLAINTEXT) and SASL_BROKER.
+broker_start_sasl() {
+    local ks=$2 pass=$3
+    KAFKA_EXTRA_LISTENER=SASL_SSL KAFKA_BROKER_PROPS="authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS;User:admin
+allow.everyone.if.no.acl.found=false
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$ks
+ssl.keystore.password=$pass
+ssl.key.password=$pass
+${KAFKA_BROKER_PROPS:-}" broker_start "$1"
+    SASL_BROKER=$(sed -n 's/^listeners=.*SASL_SSL:\/\/\(127.0.0.1:[0-9]*\).*/\1/p' "$TMP/$1/server.properties")
+    [ -n "$SASL_BROKER" ] || bail "no SASL_SSL listener in $TMP/$1/server.properties"
+}
+
+# kafka_tool CLASS ARGS...: one of Kafka's command-line tools against the PLAINTEXT listener
+kafka_tool() {
+    local class=$1
+    shift
+    bash "$BROKER_SH" tool "$class" --bootstrap-server "$BROKER" "$@" > "$TMP/tool.log" 2>&1 ||
+        bail "$class $*: $(tail -3 "$TMP/tool.log")"
+}
+
+# scram_user NAME PASSWORD: a SCRAM-SHA-512 credential, made by Kafka's kafka-configs
+scram_user() {
+    kafka_tool kafka.admin.ConfigCommand --alter --entity-type users --entity-name "$1" \
+        --add-config "SCRAM-SHA-512=[iterations=4096,password=$2]"
+}
+
+# kafka_acl ARGS...: Kafka's kafka-acls --add ARGS
+kafka_acl() { kafka_tool kafka.admin.AclCommand --add "$@"; }

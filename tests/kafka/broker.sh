@@ -21,6 +21,9 @@
 # CDRWATCH_BROKER_OWNER=PID (the tests set their shell's), a watchdog stops the broker once that
 # quick start over peak speed; bench/kafka.sh passes its own). KAFKA_BROKER_PROPS adds lines to
 # the broker's server.properties (the benchmark sets log.message.timestamp.type=LogAppendTime).
+# KAFKA_EXTRA_LISTENER=NAME adds a listener NAME (security protocol NAME, e.g. SASL_SSL) on one
+# more free port, beside PLAINTEXT; its settings come with KAFKA_BROKER_PROPS, and its port is in
+# DIR/server.properties (tests/e2e/kafka_sasl.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -114,24 +117,28 @@ launch() { # launch DIR: start the JVM, wait for kcat -L, print HOST:PORT
 }
 
 start() {
-    local dir=$1 partitions=${2:-1} port cport
+    local dir=$1 partitions=${2:-1} port cport extra="" extra_map=""
     fetch
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
     for attempt in 1 2 3; do
         port=$(free_port)
         cport=$(free_port)
+        if [ -n "${KAFKA_EXTRA_LISTENER:-}" ]; then
+            extra=",$KAFKA_EXTRA_LISTENER://127.0.0.1:$(free_port)"
+            extra_map=",$KAFKA_EXTRA_LISTENER:$KAFKA_EXTRA_LISTENER"
+        fi
         rm -rf "$dir/data"
         cat > "$dir/server.properties" << EOF
 # single-node KRaft cluster for tests: broker and controller in one process, 127.0.0.1 only
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport$extra
+advertised.listeners=PLAINTEXT://127.0.0.1:$port$extra
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT$extra_map
 log.dirs=$dir/data
 num.partitions=$partitions
 auto.create.topics.enable=true
