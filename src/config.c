@@ -75,6 +75,11 @@ static const option_t config_options[] = {
     {"engine.max_keys", T_INT, "100000", 1, 100000000, CFG(max_keys), 0,
      "Default number of keys (principals, hosts...) each rule tracks; beyond it the least "
      "recently updated key is evicted and counted."},
+    {"engine.regex_window", T_INT, "1024", 256, CW_STATEMENT_MAX, CFG(regex_window), 0,
+     "Bytes of a field a rule's regular expression is run on at a time: a longer statement is "
+     "matched in windows of this size that start every half window, so a match of up to half a "
+     "window is always found and a costly expression costs in proportion to the statement's "
+     "length, not to its square. 16384 matches every statement whole."},
     {"engine.evidence_ring", T_INT, "4096", 0, 1000000, CFG(evidence_ring), 0,
      "Recent matching audit records kept (about 400 bytes each) to give alerts their sample "
      "statements, objects and subscribers."},
@@ -1323,6 +1328,7 @@ static cw_status_t parse_cond_parts(ctx_t *c, const char *path, const cJSON *v, 
                 return fail(c, pp, "expected a regular expression as a string, got %s", got(c, part));
             *(neg ? &cond->not_regex : &cond->regex) = apr_pstrdup(c->pool, part->valuestring);
             st = compile_regex(c, pp, part->valuestring, true, neg ? &cond->not_re : &cond->re);
+            cond->re_window = (size_t)c->cfg->regex_window;
         } else if (strcmp(part->string, "present") == 0) {
             if (!cJSON_IsBool(part))
                 return fail(c, pp, "expected true or false, got %s", got(c, part));
@@ -1672,6 +1678,7 @@ static cw_status_t check_rule(ctx_t *c, const char *path, cw_rule_t *r, const cJ
             return fail(c, AT("sequence.trigger"), "required with kind \"sequence\": expected conditions");
         if ((st = compile_regex(c, AT("sequence.extract"), r->extract, false, &r->extract_re)) != CW_OK)
             return st;
+        r->extract_window = (size_t)c->cfg->regex_window;
         if (((regex_t *)r->extract_re)->re_nsub < 1)
             return fail(c, AT("sequence.extract"), "expected a group ( ) around the principal, got \"%s\"", r->extract);
         break;
