@@ -415,6 +415,8 @@ static cw_status_t advance_pgaudit(cw_replay_t *r, source_t *s, char *err, size_
         if (got == 2 && cw_pgaudit_continues(line, len)) {
             if (s->pending) /* a continuation line over CW_RECORD_MAX that cannot be cut */
                 s->pend_oversize = s->pend_uncut = true;
+            else /* one at the start of the file: a dead letter, not a line gone unseen */
+                dead(r, s, s->line, UNCUT, line, len);
             continue;
         }
         head = native_record(r, s);

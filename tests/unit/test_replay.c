@@ -174,8 +174,9 @@ out:
 }
 
 /* pgaudit: a continuation line over 1 MiB that cannot be cut makes its whole message the dead
- * letter oversize_line, at the message's first line; the next message is read. */
-static void test_pgaudit_continuation(void)
+ * letter oversize_line, at the message's first line; the next message is read. At the start of
+ * the file (at_start: no message before it), the line is a dead letter of its own. */
+static void test_pgaudit_continuation(bool at_start)
 {
     char tmpl[512], err[512];
     const char *tmpdir = getenv("TMPDIR");
@@ -191,6 +192,13 @@ static void test_pgaudit_continuation(void)
         ok(0, "temporary file");
         return;
     }
+    if (at_start) { /* the same continuation line, with no message before it */
+        fputs("\t/* \"", f);
+        put_comment(f, 2u << 20);
+        fputs("\",\"", f);
+        put_comment(f, 2u << 20);
+        fputs(" */\n", f);
+    }
     fputs("2026-03-04 02:00:00 UTC [300]: user=thief,db=mediation,app=psql,client=10.9.9.9 LOG:  AUDIT: "
           "SESSION,1,1,READ,SELECT,TABLE,mediation.cdr_voice,\"SELECT *\n\t/* ", f);
     put_comment(f, 2u << 20);
@@ -204,10 +212,16 @@ static void test_pgaudit_continuation(void)
     apr_pool_create(&p, pool);
     if (cw_replay_open(p, &in, 1, NULL, on_dead, &dead, &r, err, sizeof err) == CW_OK) {
         ok(cw_replay_next(r, &ev, err, sizeof err) == CW_OK && !strcmp(ev->u.audit.principal, "after"),
-           "pgaudit, an uncuttable continuation line: the next message is read");
-        is_int(dead.n, 1, "pgaudit, an uncuttable continuation line: one dead letter");
-        is_int(dead.reason, CW_DEC_UNCUT, "pgaudit, an uncuttable continuation line: oversize_line");
-        is_int(dead.line, 1, "pgaudit, an uncuttable continuation line: at the message's first line");
+           at_start ? "pgaudit, two uncuttable continuation lines: the next message is read"
+                    : "pgaudit, an uncuttable continuation line: the next message is read");
+        if (at_start) {
+            is_int(dead.n, 2, "pgaudit, one at the start of the file: a dead letter too");
+            is_int((int)cw_replay_skipped(r), 0, "pgaudit, one at the start of the file: no line skipped");
+        } else {
+            is_int(dead.n, 1, "pgaudit, an uncuttable continuation line: one dead letter");
+            is_int(dead.reason, CW_DEC_UNCUT, "pgaudit, an uncuttable continuation line: oversize_line");
+            is_int(dead.line, 1, "pgaudit, an uncuttable continuation line: at the message's first line");
+        }
     } else {
         ok(0, err);
     }
@@ -387,7 +401,8 @@ int main(void)
     test_sniff_oversize("CSV, a first record over 1 MiB", first_long_record, HEADER AFTER, 37, CW_DEC_OVERSIZE);
     test_sniff_oversize("JSON Lines, a 1.1 MiB first line", first_long, JSON_AFTER, 2, CW_DEC_OVERSIZE);
     test_wide_header();
-    test_pgaudit_continuation();
+    test_pgaudit_continuation(false);
+    test_pgaudit_continuation(true);
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         test_format(&formats[i], 3u << 20);
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
