@@ -75,6 +75,12 @@ static const option_t config_options[] = {
     {"engine.max_keys", T_INT, "100000", 1, 100000000, CFG(max_keys), 0,
      "Default number of keys (principals, hosts...) each rule tracks; beyond it a key is evicted "
      "and counted: the lightest of the 8 least recently updated (doc/configuration.md)."},
+    {"engine.regex_window", T_INT, "16384", 256, CW_STATEMENT_MAX, CFG(regex_window), 0,
+     "Bytes of a field a rule's regular expression is run on at a time. 16384 (the default) "
+     "matches every statement whole. Lower, a longer statement is matched in windows of this size "
+     "that start every half window: a costly expression of your own then costs in proportion to "
+     "the statement's length, not to its square, but a match longer than half a window may be "
+     "missed (doc/configuration.md)."},
     {"engine.evidence_ring", T_INT, "4096", 0, 1000000, CFG(evidence_ring), 0,
      "Recent matching audit records kept (about 400 bytes each) to give alerts their sample "
      "statements, objects and subscribers."},
@@ -324,6 +330,7 @@ typedef struct {
     char *err;
     size_t errlen;
     apr_hash_t *origins; /* layers: key path -> file that set it last (values and objects) */
+    const char *rule_id; /* the rule being loaded, named in regex errors; NULL outside rules */
 } ctx_t;
 
 static const char *file_of(ctx_t *c, const char *path);
@@ -475,14 +482,51 @@ static apr_status_t regex_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* Compile a regex owned by the pool; NULL pattern or "" gives NULL. */
+/* Where a back-reference (\1 to \9) stands in a POSIX extended regex, or NULL. Inside a bracket
+ * expression a backslash is an ordinary character ([\1] is '\' or '1'), and "]" first in one
+ * ([]a], [^]a]) or in [:class:], [.coll.] and [=equiv=] does not close it. */
+static const char *backref_at(const char *p)
+{
+    for (; *p; p++) {
+        if (*p == '\\') {
+            if (p[1] >= '1' && p[1] <= '9')
+                return p;
+            if (p[1])
+                p++;
+        } else if (*p == '[') {
+            p += p[1] == '^' ? 2 : 1;
+            if (*p == ']')
+                p++;
+            while (*p && *p != ']') {
+                const char *close;
+                if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=') &&
+                    (close = strchr(p + 2, p[1])) && close[1] == ']')
+                    p = close + 1;
+                p++;
+            }
+            if (!*p)
+                return NULL; /* unterminated: regcomp says so */
+        }
+    }
+    return NULL;
+}
+
+/* Compile a regex owned by the pool; NULL pattern or "" gives NULL. Back-references are refused:
+ * glibc's matcher recurses without end on some ((|)(\1\1)* kills the process) and takes
+ * exponential time on others, so a rule could crash or stall the detector on any statement. */
 static cw_status_t compile_regex(ctx_t *c, const char *path, const char *pattern, bool nosub, void **out)
 {
     regex_t *re;
     int rc;
+    const char *backref;
     *out = NULL;
     if (!pattern || !*pattern)
         return CW_OK;
+    if ((backref = backref_at(pattern)))
+        return fail(c, path, "%s%s%sexpected a regular expression without back-references, got \"%s\" "
+                             "(\\%c at byte %d: back-references can crash or stall the matcher)",
+                    c->rule_id ? "rule \"" : "", c->rule_id ? c->rule_id : "", c->rule_id ? "\": " : "", pattern,
+                    backref[1], (int)(backref - pattern));
     re = apr_pcalloc(c->pool, sizeof *re);
     rc = regcomp(re, pattern, REG_EXTENDED | REG_ICASE | (nosub ? REG_NOSUB : 0));
     if (rc != 0) {
@@ -1291,6 +1335,7 @@ static cw_status_t parse_cond_parts(ctx_t *c, const char *path, const cJSON *v, 
                 return fail(c, pp, "expected a regular expression as a string, got %s", got(c, part));
             *(neg ? &cond->not_regex : &cond->regex) = apr_pstrdup(c->pool, part->valuestring);
             st = compile_regex(c, pp, part->valuestring, true, neg ? &cond->not_re : &cond->re);
+            cond->re_window = (size_t)c->cfg->regex_window;
         } else if (strcmp(part->string, "present") == 0) {
             if (!cJSON_IsBool(part))
                 return fail(c, pp, "expected true or false, got %s", got(c, part));
@@ -1640,6 +1685,7 @@ static cw_status_t check_rule(ctx_t *c, const char *path, cw_rule_t *r, const cJ
             return fail(c, AT("sequence.trigger"), "required with kind \"sequence\": expected conditions");
         if ((st = compile_regex(c, AT("sequence.extract"), r->extract, false, &r->extract_re)) != CW_OK)
             return st;
+        r->extract_window = (size_t)c->cfg->regex_window;
         if (((regex_t *)r->extract_re)->re_nsub < 1)
             return fail(c, AT("sequence.extract"), "expected a group ( ) around the principal, got \"%s\"", r->extract);
         break;
@@ -1719,10 +1765,12 @@ static cw_status_t parse_rules(ctx_t *c, const cJSON *rules)
         const char *path = apr_psprintf(c->pool, "rules[%d]", i);
         if (!cJSON_IsObject(it))
             return fail(c, path, "expected a rule object, got %s", got(c, it));
+        c->rule_id = cJSON_IsString(member(it, "id")) ? member(it, "id")->valuestring : NULL;
         if ((st = walk(c, it, rule_options, N_RULE_OPTIONS, "", path, (char *)r, r)) != CW_OK)
             return st;
         if ((st = check_rule(c, path, r, it)) != CW_OK)
             return st;
+        c->rule_id = NULL;
         for (int k = 0; k < i; k++) {
             if (strcmp(c->cfg->rules[k].id, r->id) == 0)
                 return fail(c, apr_pstrcat(c->pool, path, ".id", NULL),
@@ -1796,7 +1844,7 @@ static cw_status_t build(ctx_t *c, const char *name, const cJSON *root, cw_confi
 cw_status_t cw_config_parse(apr_pool_t *pool, const char *name, const char *text, size_t len,
                             cw_config_t **out, char *err, size_t errlen)
 {
-    ctx_t c = {pool, name, NULL, err, errlen, NULL};
+    ctx_t c = {pool, name, NULL, err, errlen, NULL, NULL};
     cJSON *root;
     cw_status_t st;
     if ((st = parse_json(name, text, len, &root, err, errlen)) != CW_OK)
@@ -2030,7 +2078,7 @@ static void collect_origins(ctx_t *c, const cJSON *v, const char *path)
 cw_status_t cw_config_load_layers(apr_pool_t *pool, const char *const *paths, int n, cw_config_t **out,
                                   char *err, size_t errlen)
 {
-    ctx_t c = {pool, BUILTIN_NAME, NULL, err, errlen, apr_hash_make(pool)};
+    ctx_t c = {pool, BUILTIN_NAME, NULL, err, errlen, apr_hash_make(pool), NULL};
     cJSON *root = NULL;
     cw_status_t st;
     if (n == 0) {

@@ -882,13 +882,14 @@ size_t cw_decode_json_encode(const cw_event_t *ev, char *buf, size_t buflen)
 
 /* ---- CSV ---- */
 
-#define CSV_COLS_MAX 256
+#define CSV_COLS_MAX CW_CSV_COLS_MAX
 
 struct cw_csv {
     struct csv_parser parser;
     cw_stream_t stream;
     bool have_header;
-    int n_columns;                       /* columns of the header (or configured) */
+    int n_columns;                       /* columns kept: the first CSV_COLS_MAX of the header */
+    int n_header;                        /* columns of the header (or configured), all of them */
     cw_field_t columns[CSV_COLS_MAX];    /* field of each column, CW_F_NONE if ignored */
     /* the record being assembled: cells concatenated in `cells` */
     char *cells;
@@ -1058,6 +1059,14 @@ static int dialect_column(const cw_csv_dialect_t *d, const char *name, size_t le
     return -1;
 }
 
+/* The header's width: rows must have as many cells, but only the first CSV_COLS_MAX columns are
+ * kept; the ones beyond are ignored as unknown columns are. */
+static void keep_header(cw_csv_t *csv)
+{
+    csv->n_header = csv->n_cells;
+    csv->n_columns = csv->n_cells < CSV_COLS_MAX ? csv->n_cells : CSV_COLS_MAX;
+}
+
 /* The header of a vendor's export: column ids, and the required groups none of whose columns
  * appear, as "DBUSERNAME, EVENT_TIMESTAMP_UTC or EVENT_TIMESTAMP". */
 static int dialect_header(cw_csv_t *csv, char *missing, size_t missinglen)
@@ -1067,7 +1076,7 @@ static int dialect_header(cw_csv_t *csv, char *missing, size_t missinglen)
     int known = 0;
     size_t mlen = 0;
 
-    csv->n_columns = csv->n_cells < CSV_COLS_MAX ? csv->n_cells : CSV_COLS_MAX;
+    keep_header(csv);
     for (int i = 0; i < csv->n_columns; i++) {
         size_t len = csv->cell_len[i];
         const char *name = cw_csv_header_name(csv->cells + csv->cell_off[i], &len, i);
@@ -1120,7 +1129,7 @@ int cw_csv_take_header(cw_csv_t *csv, char *missing, size_t missinglen)
 
     if (csv->dialect)
         return dialect_header(csv, missing, missinglen);
-    csv->n_columns = csv->n_cells < CSV_COLS_MAX ? csv->n_cells : CSV_COLS_MAX;
+    keep_header(csv);
     for (int i = 0; i < csv->n_columns; i++) {
         size_t len = csv->cell_len[i];
         const char *name = cw_csv_header_name(csv->cells + csv->cell_off[i], &len, i);
@@ -1147,6 +1156,7 @@ int cw_csv_take_header(cw_csv_t *csv, char *missing, size_t missinglen)
 
 void cw_csv_set_columns(cw_csv_t *csv, const cw_field_t *fields, int n)
 {
+    csv->n_header = n;
     csv->n_columns = n < CSV_COLS_MAX ? n : CSV_COLS_MAX;
     memcpy(csv->columns, fields, (size_t)csv->n_columns * sizeof *fields);
     csv->have_header = true;
@@ -1160,11 +1170,13 @@ int cw_csv_columns(const cw_csv_t *csv, const cw_field_t **fields)
     return csv->have_header ? csv->n_columns : 0;
 }
 
+int cw_csv_header_width(const cw_csv_t *csv) { return csv->have_header ? csv->n_header : 0; }
+
 bool cw_csv_header_like(const cw_csv_t *csv)
 {
-    if (csv->n_cells < 2 || csv->n_cells > CSV_COLS_MAX)
+    if (csv->n_cells < 2)
         return false;
-    for (int i = 0; i < csv->n_cells; i++) {
+    for (int i = 0; i < csv->n_cells && i < CSV_COLS_MAX; i++) {
         const char *c = csv->cells + csv->cell_off[i];
         size_t n = csv->cell_len[i];
         if (i == 0) {
@@ -1187,7 +1199,7 @@ cw_decode_result_t cw_csv_decode(cw_csv_t *csv, cw_event_t *ev)
     cw_event_reset(ev, csv->stream);
     if (csv->oversize)
         return result(CW_DEC_OVERSIZE, CW_F_NONE);
-    if (csv->n_cells != csv->n_columns)
+    if (csv->n_cells != csv->n_header)
         return result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
     if (csv->dialect)
         return dialect_decode(csv, ev);
@@ -1229,9 +1241,9 @@ static cw_decode_result_t decode_plain(const cw_csv_t *csv, const char *b, size_
     for (const char *c = b; c < end; c++)
         cells += *c == ',';
     cw_event_reset(ev, csv->stream);
-    if (cells != csv->n_columns)
+    if (cells != csv->n_header)
         return result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
-    for (int col = 0; col < cells; col++) {
+    for (int col = 0; col < csv->n_columns; col++) {
         const char *comma = memchr(s, ',', (size_t)(end - s)), *e = comma ? comma : end;
         if (csv->columns[col] != CW_F_NONE) {
             cw_decode_result_t r = cw_decode_set_field(ev, csv->columns[col], s, (size_t)(e - s));

@@ -989,7 +989,7 @@ static void sequence_trigger(rule_rt_t *rt, cw_view_t *v)
 
     if (ev->stream != CW_STREAM_AUDIT || ev->u.audit.failed || !cw_filter_matches(&r->trigger, v))
         return;
-    if (regexec(r->extract_re, ev->u.audit.statement, 10, m, 0) != 0)
+    if (cw_regex_match(r->extract_re, ev->u.audit.statement, r->extract_window, 10, m) != 0)
         return;
     /* the principal is the last group that took part in the match (alternatives may each
      * have their own group) */

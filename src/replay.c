@@ -415,6 +415,8 @@ static cw_status_t advance_pgaudit(cw_replay_t *r, source_t *s, char *err, size_
         if (got == 2 && cw_pgaudit_continues(line, len)) {
             if (s->pending) /* a continuation line over CW_RECORD_MAX that cannot be cut */
                 s->pend_oversize = s->pend_uncut = true;
+            else /* one at the start of the file: a dead letter, not a line gone unseen */
+                dead(r, s, s->line, UNCUT, line, len);
             continue;
         }
         head = native_record(r, s);
@@ -623,37 +625,79 @@ static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen
     return CW_OK;
 }
 
-/* Decide between JSON Lines and CSV, and read the CSV header. */
+/* At least 4 KiB ahead in the buffer, or the end of input: enough to tell JSON from CSV. */
+static cw_status_t fill_ahead(source_t *s, char *err, size_t errlen)
+{
+    cw_status_t st;
+    while (s->len - s->pos < 4096 && !s->eof) {
+        if ((st = fill(s, err, errlen)) != CW_OK)
+            return st;
+    }
+    return CW_OK;
+}
+
+/* The first non-blank byte ahead is '{', or the input holds only blanks: JSON Lines. Blanks
+ * that fill the buffer decide nothing (the caller reads on, line by line). */
+static bool looks_json(const source_t *s)
+{
+    size_t i = s->pos;
+    while (i < s->len && (s->buf[i] == ' ' || s->buf[i] == '\t' || s->buf[i] == '\r' || s->buf[i] == '\n'))
+        i++;
+    return !cw_csv_dialect(s->csv) && (i == s->len ? s->eof : s->buf[i] == '{');
+}
+
+/* A header lacking required columns: a usage error naming them (and the header's width, when
+ * the columns after the first CW_CSV_COLS_MAX were not read). */
+static cw_status_t header_error(const source_t *s, const char *missing, char *err, size_t errlen)
+{
+    char wide[96] = "";
+    int width = cw_csv_header_width(s->csv);
+    if (width > CW_CSV_COLS_MAX)
+        snprintf(wide, sizeof wide, " among its first %d columns (of %d; the others are not read)",
+                 CW_CSV_COLS_MAX, width);
+    if (cw_csv_dialect(s->csv))
+        snprintf(err, errlen, "%s:%lld: the CSV header lacks the required %s column(s) %s%s", s->path,
+                 (long long)s->rec_line, cw_csv_dialect(s->csv)->name, missing, wide);
+    else
+        snprintf(err, errlen, "%s:%lld: the CSV header lacks the required %s column(s) %s%s (is this a %s file?)",
+                 s->path, (long long)s->rec_line, cw_stream_name(s->stream), missing, wide,
+                 s->stream == CW_STREAM_AUDIT ? "CDR" : "audit");
+    return CW_ERR_USAGE;
+}
+
+/* Decide between JSON Lines and CSV, and read the CSV header. A line or record over CW_RECORD_MAX
+ * before the header is a dead letter (oversize, or oversize_line if it cannot be cut), never a
+ * skipped line, and the decision is made again on what follows it. */
 static cw_status_t sniff(cw_replay_t *r, source_t *s, char *err, size_t errlen)
 {
     cw_status_t st;
-    size_t i;
     const char *line;
     size_t len;
     int got;
     char missing[256];
 
-    while (s->len < 4096 && !s->eof) {
-        if ((st = fill(s, err, errlen)) != CW_OK)
-            return st;
-    }
+    if ((st = fill_ahead(s, err, errlen)) != CW_OK)
+        return st;
     s->pos = cw_utf8_bom(s->buf, s->len);
-    for (i = s->pos; i < s->len && (s->buf[i] == ' ' || s->buf[i] == '\t' || s->buf[i] == '\r' ||
-                                    s->buf[i] == '\n');
-         i++)
-        ;
-    if (!cw_csv_dialect(s->csv) && (i == s->len || s->buf[i] == '{')) {
-        s->fmt = FMT_JSON;
-        return CW_OK;
-    }
-    /* CSV: the first non-blank record must be a header line */
-    s->fmt = FMT_CSV;
     for (;;) {
+        if ((st = fill_ahead(s, err, errlen)) != CW_OK)
+            return st;
+        if (!cw_csv_in_record(s->csv) && looks_json(s)) {
+            s->fmt = FMT_JSON;
+            return CW_OK;
+        }
+        /* CSV: the first non-blank record must be a header line */
+        s->fmt = FMT_CSV;
         got = next_line(s, &line, &len, err, errlen);
         if (got < 0)
             return CW_ERR_IO;
         if (got == 0)
             return CW_OK;
+        if (got == 2 || s->line_cut) {
+            cw_csv_reset(s->csv);
+            dead(r, s, s->line, got == 2 ? UNCUT : OVERSIZE, line, len < CUT_RAW ? len : CUT_RAW);
+            continue;
+        }
         if (!cw_csv_in_record(s->csv) && blank(line, len)) {
             r->skipped++;
             continue;
@@ -662,27 +706,19 @@ static cw_status_t sniff(cw_replay_t *r, source_t *s, char *err, size_t errlen)
             s->rec_len = 0;
             s->rec_line = s->line;
         }
-        if (got == 2 || !rec_append(s, line, len))
-            break;
+        if (!rec_append(s, line, len)) {
+            cw_csv_reset(s->csv);
+            dead(r, s, s->rec_line, OVERSIZE, s->rec, s->rec_len < CUT_RAW ? s->rec_len : CUT_RAW);
+            continue;
+        }
         int pushed = cw_csv_push(s->csv, line, len);
         if (pushed < 0)
             break;
         if (pushed == 1 || (s->eof && s->pos == s->len && cw_csv_finish(s->csv) == 1)) {
             if (cw_csv_take_header(s->csv, missing, sizeof missing) == 0 && !cw_csv_header_like(s->csv))
                 break;
-            if (missing[0] && cw_csv_dialect(s->csv)) {
-                snprintf(err, errlen, "%s:%lld: the CSV header lacks the required %s column(s) %s",
-                         s->path, (long long)s->rec_line, cw_csv_dialect(s->csv)->name, missing);
-                return CW_ERR_USAGE;
-            }
-            if (missing[0]) {
-                snprintf(err, errlen,
-                         "%s:%lld: the CSV header lacks the required %s column(s) %s "
-                         "(is this a %s file?)",
-                         s->path, (long long)s->rec_line, cw_stream_name(s->stream), missing,
-                         s->stream == CW_STREAM_AUDIT ? "CDR" : "audit");
-                return CW_ERR_USAGE;
-            }
+            if (missing[0])
+                return header_error(s, missing, err, errlen);
             return CW_OK;
         }
     }

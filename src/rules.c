@@ -1,9 +1,10 @@
 /*
  * rules.c — filters, allow-lists, keys and metric values of rules for one record.
  * No state, and no allocation per record (only cw_rule_metric_name, once per rule at setup,
- * allocates); regular expressions were compiled with the configuration.
+ * allocates); regular expressions were compiled with the configuration, and each is run on at
+ * most engine.regex_window bytes at a time (cw_regex_match), so a costly expression costs in
+ * proportion to the statement's length, not to its square.
  */
-#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -38,6 +39,47 @@ int cw_view_hour(cw_view_t *view)
     if (view->hour_of_week < 0)
         view->hour_of_week = cw_hour_of_week(view->ev->ts);
     return view->hour_of_week;
+}
+
+static cw_regex_counts_t regex_counts;
+static char window_text[CW_REGEX_WINDOW_MAX + 1]; /* one window, NUL-terminated for regexec */
+
+void cw_regex_counts(cw_regex_counts_t *out) { *out = regex_counts; }
+
+static int counted_regexec(const void *re, const char *text, size_t len, size_t nmatch, regmatch_t *m, int eflags)
+{
+    regex_counts.calls++;
+    regex_counts.bytes += len;
+    if (len > regex_counts.longest)
+        regex_counts.longest = len;
+    return regexec(re, text, nmatch, m, eflags);
+}
+
+int cw_regex_match(const void *re, const char *text, size_t window, size_t nmatch, regmatch_t *m)
+{
+    size_t len = strlen(text), step;
+    if (window > CW_REGEX_WINDOW_MAX)
+        window = CW_REGEX_WINDOW_MAX;
+    step = window / 2;
+    if (len <= window || step == 0)
+        return counted_regexec(re, text, len, nmatch, m, 0);
+    for (size_t at = 0;; at += step) {
+        size_t n = len - at < window ? len - at : window;
+        bool last = at + n == len;
+        memcpy(window_text, text + at, n);
+        window_text[n] = '\0';
+        if (counted_regexec(re, window_text, n, nmatch, m, (at ? REG_NOTBOL : 0) | (last ? 0 : REG_NOTEOL)) == 0) {
+            for (size_t g = 0; g < nmatch; g++) {
+                if (m[g].rm_so >= 0) {
+                    m[g].rm_so += (regoff_t)at;
+                    m[g].rm_eo += (regoff_t)at;
+                }
+            }
+            return 0;
+        }
+        if (last)
+            return REG_NOMATCH;
+    }
 }
 
 static bool any_match(const cw_strlist_t *l, const char *value)
@@ -76,9 +118,9 @@ static bool cond_holds(const cw_cond_t *c, cw_view_t *view)
         return false;
     if (c->none.n && any_match(&c->none, v))
         return false;
-    if (c->re && regexec(c->re, v, 0, NULL, 0) != 0)
+    if (c->re && cw_regex_match(c->re, v, c->re_window, 0, NULL) != 0)
         return false;
-    if (c->not_re && regexec(c->not_re, v, 0, NULL, 0) == 0)
+    if (c->not_re && cw_regex_match(c->not_re, v, c->re_window, 0, NULL) == 0)
         return false;
     return true;
 }

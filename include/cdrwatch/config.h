@@ -57,6 +57,7 @@ typedef struct {
     const char *regex;     /* POSIX extended, case-insensitive; NULL if none */
     const char *not_regex;
     void *re, *not_re;     /* compiled regex_t, owned by the configuration's pool */
+    size_t re_window;      /* engine.regex_window: bytes given to regexec at a time */
     int8_t present;        /* 1: the record must have the field, 0: must not, -1: either */
     int memo;              /* identical conditions of different rules share this index, so a
                               record evaluates each distinct condition once */
@@ -202,6 +203,7 @@ typedef struct {
     cw_filter_t trigger;
     const char *extract; /* regex with one group: the principal the trigger names */
     void *extract_re;
+    size_t extract_window; /* engine.regex_window, for cw_regex_match */
     cw_time_t within;
     /* silence */
     cw_time_t gap;
@@ -284,6 +286,7 @@ typedef struct {
     apr_array_header_t *origins;  /* cw_origin_t, every value a file set (cw_config_load_layers) */
     cw_time_t allowed_lateness;   /* engine.allowed_lateness */
     int64_t max_keys;             /* engine.max_keys: default per rule */
+    int64_t regex_window;         /* engine.regex_window: bytes a rule's regex sees at a time */
     cw_input_config_t input[CW_STREAM_COUNT];
     const char *alerts_topic;
     const char *dlq_suffix;

@@ -15,6 +15,7 @@
 #include <apr_pools.h>
 #include "cdrwatch/event.h"
 
+#define CW_CSV_COLS_MAX 256 /* columns of a CSV header that are read; more are ignored */
 #define CW_RECORD_MAX (1u << 20) /* bytes in one record (a CSV record may span lines) */
 
 /* Why a record was not accepted. Stable short names (cw_reason_name) appear in DLQ headers and
@@ -157,7 +158,8 @@ void cw_csv_reset(cw_csv_t *csv);
 const char *cw_csv_header_name(const char *cell, size_t *len, int column);
 
 /* Use the completed record as the header line. Columns are matched to the fields of doc/formats.md by name,
- * case-insensitively; unknown columns are ignored. Returns the number of known columns found
+ * case-insensitively; unknown columns are ignored, and so are the columns after the first
+ * CW_CSV_COLS_MAX of a wider header (rows must still have as many cells as it has). Returns the number of known columns found
  * and, in missing, a comma-separated list of required fields the header lacks ("" if none). */
 int cw_csv_take_header(cw_csv_t *csv, char *missing, size_t missinglen);
 /* Headerless CSV (Kafka messages): the columns are these fields in this order. */
@@ -166,7 +168,11 @@ bool cw_csv_has_header(const cw_csv_t *csv);
 /* The columns of the header (or cw_csv_set_columns) into *fields, and their number; 0 before a
  * header. Unknown columns are CW_F_NONE. */
 int cw_csv_columns(const cw_csv_t *csv, const cw_field_t **fields);
-/* Does the completed record look like a header line (two or more cells, each a name)? Used to
+/* The number of columns of the header, kept or not (over CW_CSV_COLS_MAX for a wide one); 0
+ * before a header. */
+int cw_csv_header_width(const cw_csv_t *csv);
+/* Does the completed record look like a header line (two or more cells, each of the first
+ * CW_CSV_COLS_MAX a name)? Used to
  * tell a header naming the wrong columns (an error) from a line that is not CSV at all. */
 bool cw_csv_header_like(const cw_csv_t *csv);
 /* True while a record has begun but not ended (a quoted field spans lines). */

@@ -10,7 +10,9 @@
 #ifndef CDRWATCH_RULES_H
 #define CDRWATCH_RULES_H
 
+#include <regex.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include "cdrwatch/config.h"
 
 /* Separator between key fields in the internal key string (never in decoded text). */
@@ -38,6 +40,23 @@ void cw_view_init(cw_view_t *view, const cw_event_t *ev,
 int cw_view_hour(cw_view_t *view);
 /* A derived boolean field (computed on first use). */
 bool cw_view_flag(cw_view_t *view, cw_field_t f);
+
+/* A rule's regex run on text with a bounded cost (engine.regex_window, doc/configuration.md):
+ * text up to `window` bytes is matched whole; longer text in windows of `window` bytes that
+ * start every window/2 bytes, so any match of up to window/2 bytes is found, in at most
+ * 2 * strlen(text) / window + 1 calls of regexec on at most `window` bytes each (glibc's cost
+ * grows with the square of the length it is given). `^` matches only at the text's start and
+ * `$` only at its end; the offsets in m are the text's. 0 on a match, else REG_NOMATCH.
+ * window is at most CW_REGEX_WINDOW_MAX. Not thread-safe (one scratch buffer). */
+#define CW_REGEX_WINDOW_MAX CW_STATEMENT_MAX
+int cw_regex_match(const void *re, const char *text, size_t window, size_t nmatch, regmatch_t *m);
+
+/* What cw_regex_match has given regexec since the process started: calls, bytes in all, and
+ * the most bytes in one call. */
+typedef struct {
+    uint64_t calls, bytes, longest;
+} cw_regex_counts_t;
+void cw_regex_counts(cw_regex_counts_t *out);
 
 /* Do all conditions of the filter hold? */
 bool cw_filter_matches(const cw_filter_t *filter, cw_view_t *view);

@@ -24,6 +24,38 @@ static void refused(const char *text, const char *want, const char *name)
 
 #define RULE(extra) "{\"rules\":[{\"id\":\"r1\",\"name\":\"n\",\"threshold\":10" extra "}]}"
 
+#define SEQ(trigger, extract)                                                                      \
+    "{\"rules\":[{\"id\":\"seq\",\"name\":\"n\",\"kind\":\"sequence\",\"key\":[\"principal\"],"   \
+    "\"sequence\":{\"trigger\":{\"statement\":{\"regex\":\"" trigger "\"}},\"extract\":\"" extract \
+    "\",\"within\":\"1h\"}}]}"
+
+/* Back-references are refused at load wherever a rule takes a regex (glibc's matcher recurses
+ * without end on (|)(\1\1)* and would kill replay on the first statement); a backslash and a
+ * digit inside a bracket expression are no back-reference. */
+static void test_backrefs(void)
+{
+    cw_config_t *cfg;
+    refused(RULE(",\"filter\":{\"statement\":{\"regex\":\"(|)(\\\\1\\\\1)*\"}}"),
+            "t.json: rules[0].filter.statement.regex: rule \"r1\": expected a regular expression without "
+            "back-references, got \"(|)(\\1\\1)*\"",
+            "the crash regex (|)(\\1\\1)* in a filter is refused, naming the file, the rule and the field");
+    refused(RULE(",\"filter\":{\"principal\":{\"not_regex\":\"(a)x\\\\9\"}}"), "rules[0].filter.principal.not_regex: rule \"r1\"",
+            "\\9 in a not_regex is refused");
+    refused(SEQ("(grant)[[:space:]]+\\\\1", "(user) ([a-z]+)"), "rules[0].sequence.trigger.statement.regex: rule \"seq\"",
+            "a back-reference in a sequence trigger is refused");
+    refused(SEQ("grant", "(user)[[:space:]]+\\\\1"), "rules[0].sequence.extract: rule \"seq\"",
+            "a back-reference in an extract is refused");
+    refused("{\"reference\":{\"subscriber_pattern\":\"'([0-9]+)'\\\\1\"}}", "reference.subscriber_pattern: expected a regular "
+            "expression without back-references", "and in the subscriber pattern");
+    ok(load(RULE(",\"filter\":{\"statement\":{\"regex\":\"[\\\\1]x[[:digit:]\\\\2]\\\\.[]\\\\3]\\\\\\\\4\"}}"), &cfg) == CW_OK,
+       "a backslash and a digit in brackets, an escaped dot, an escaped backslash before a digit: no back-reference");
+    if (err[0])
+        printf("#   %s\n", err);
+    ok(load(SEQ("grant", "(user)[[:space:]]+([a-z]+)"), &cfg) == CW_OK, "a sequence rule without back-references loads");
+    if (err[0])
+        printf("#   %s\n", err);
+}
+
 int main(void)
 {
     cw_config_t *cfg;
@@ -130,6 +162,7 @@ int main(void)
     }
     ok(cw_config_load(pool, "/nonexistent/cdrwatch.json", &cfg, err, sizeof err) == CW_ERR_USAGE &&
        strstr(err, "/nonexistent/cdrwatch.json: cannot open"), "a missing file is named");
+    test_backrefs();
 
     apr_pool_destroy(pool);
     apr_terminate();

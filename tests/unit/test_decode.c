@@ -1,6 +1,7 @@
 /* test_decode.c — CSV and JSON decoding: the valid forms and every failure reason. */
 #include <stdlib.h>
 #include <apr_general.h>
+#include <apr_strings.h>
 #include "cdrwatch/decode.h"
 #include "tap.h"
 #include "tricks.h"
@@ -123,6 +124,56 @@ static void test_json(void)
 static int push(cw_csv_t *csv, const char *line)
 {
     return cw_csv_push(csv, line, strlen(line));
+}
+
+/* A line of `lead` then n cells "<prefix><i>", with its newline, in the pool. */
+static char *wide_line(apr_pool_t *pool, const char *lead, const char *prefix, int n)
+{
+    size_t cap = strlen(lead) + (size_t)n * (strlen(prefix) + 8) + 2, len = strlen(lead);
+    char *line = apr_palloc(pool, cap);
+    memcpy(line, lead, len);
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(line + len, cap - len, ",%s%d", prefix, i);
+    memcpy(line + len, "\n", 2);
+    return line;
+}
+
+/* A header wider than CW_CSV_COLS_MAX: the columns past it are ignored as unknown ones, rows as
+ * wide as the header decode (libcsv and the fast path alike), a row of another width does not. */
+static void test_wide_header(apr_pool_t *pool)
+{
+    static const char *lead = "2026-03-04T02:06:05Z,alice,select,42,SELECT 1";
+    int extra = CW_CSV_COLS_MAX + 44; /* 300 columns in all with the 5 known ones */
+    const char *header = wide_line(pool, "ts,principal,action,rows,statement", "c", extra);
+    const char *row = wide_line(pool, lead, "x", extra);
+    const cw_field_t *cols;
+    char missing[128];
+    cw_decode_result_t r;
+    cw_csv_t *csv;
+
+    cw_csv_create(pool, CW_STREAM_AUDIT, &csv);
+    ok(push(csv, header) == 1 && cw_csv_header_like(csv), "a 300-column header looks like a header");
+    is_int(cw_csv_take_header(csv, missing, sizeof missing), 5, "its five known columns are found");
+    is_str(missing, "", "none missing");
+    is_int(cw_csv_header_width(csv), 5 + extra, "its width is all its columns");
+    is_int(cw_csv_columns(csv, &cols), CW_CSV_COLS_MAX, "the first 256 are kept");
+    ok(push(csv, row) == 1, "a 300-cell row");
+    r = cw_csv_decode(csv, &ev);
+    ok(r.reason == CW_DEC_OK && ev.u.audit.rows == 42 && !strcmp(ev.u.audit.principal, "alice"),
+       "a 300-cell row under a 300-column header decodes");
+    ok(cw_csv_decode_line(csv, row, strlen(row), &ev, &r) && r.reason == CW_DEC_OK && ev.u.audit.rows == 42,
+       "and through the fast path");
+    push(csv, wide_line(pool, lead, "x", extra - 1));
+    is_int(cw_csv_decode(csv, &ev).reason, CW_DEC_CSV_COLUMNS, "a 299-cell row does not");
+    row = wide_line(pool, lead, "x", extra + 1);
+    ok(cw_csv_decode_line(csv, row, strlen(row), &ev, &r) && r.reason == CW_DEC_CSV_COLUMNS,
+       "nor a 301-cell row through the fast path");
+
+    cw_csv_create(pool, CW_STREAM_AUDIT, &csv);
+    header = wide_line(pool, "ts,action,rows,statement", "c", CW_CSV_COLS_MAX);
+    push(csv, apr_pstrcat(pool, apr_pstrndup(pool, header, strlen(header) - 1), ",principal\n", NULL));
+    is_int(cw_csv_take_header(csv, missing, sizeof missing), 4, "a known column past the first 256 is not read");
+    is_str(missing, "principal", "so principal, column 261, is missing");
 }
 
 static void test_csv(apr_pool_t *pool)
@@ -380,6 +431,7 @@ int main(void)
     cw_decode_init();
     test_json();
     test_csv(pool);
+    test_wide_header(pool);
     test_tricks(pool);
     test_json_escapes();
     test_cut();

@@ -15,6 +15,11 @@
 
 static apr_pool_t *pool;
 
+#define HEADER "ts,principal,action,object,rows,statement\n"
+#define AFTER "2026-03-04T02:00:00Z,after,SELECT,mediation.cdr_voice,20,SELECT 1\n"
+#define JSON_AFTER                                                                                 \
+    "{\"ts\":\"2026-03-04T02:00:00Z\",\"principal\":\"after\",\"action\":\"SELECT\",\"object\":\"o\",\"rows\":1}\n"
+
 /* A format: a record is head + comment + tail (@M: its minute, @W: its principal); a line that
  * cannot be cut has `cross` (which closes a value and opens another) in the middle of its comment. */
 typedef struct {
@@ -169,8 +174,9 @@ out:
 }
 
 /* pgaudit: a continuation line over 1 MiB that cannot be cut makes its whole message the dead
- * letter oversize_line, at the message's first line; the next message is read. */
-static void test_pgaudit_continuation(void)
+ * letter oversize_line, at the message's first line; the next message is read. At the start of
+ * the file (at_start: no message before it), the line is a dead letter of its own. */
+static void test_pgaudit_continuation(bool at_start)
 {
     char tmpl[512], err[512];
     const char *tmpdir = getenv("TMPDIR");
@@ -186,6 +192,13 @@ static void test_pgaudit_continuation(void)
         ok(0, "temporary file");
         return;
     }
+    if (at_start) { /* the same continuation line, with no message before it */
+        fputs("\t/* \"", f);
+        put_comment(f, 2u << 20);
+        fputs("\",\"", f);
+        put_comment(f, 2u << 20);
+        fputs(" */\n", f);
+    }
     fputs("2026-03-04 02:00:00 UTC [300]: user=thief,db=mediation,app=psql,client=10.9.9.9 LOG:  AUDIT: "
           "SESSION,1,1,READ,SELECT,TABLE,mediation.cdr_voice,\"SELECT *\n\t/* ", f);
     put_comment(f, 2u << 20);
@@ -199,10 +212,16 @@ static void test_pgaudit_continuation(void)
     apr_pool_create(&p, pool);
     if (cw_replay_open(p, &in, 1, NULL, on_dead, &dead, &r, err, sizeof err) == CW_OK) {
         ok(cw_replay_next(r, &ev, err, sizeof err) == CW_OK && !strcmp(ev->u.audit.principal, "after"),
-           "pgaudit, an uncuttable continuation line: the next message is read");
-        is_int(dead.n, 1, "pgaudit, an uncuttable continuation line: one dead letter");
-        is_int(dead.reason, CW_DEC_UNCUT, "pgaudit, an uncuttable continuation line: oversize_line");
-        is_int(dead.line, 1, "pgaudit, an uncuttable continuation line: at the message's first line");
+           at_start ? "pgaudit, two uncuttable continuation lines: the next message is read"
+                    : "pgaudit, an uncuttable continuation line: the next message is read");
+        if (at_start) {
+            is_int(dead.n, 2, "pgaudit, one at the start of the file: a dead letter too");
+            is_int((int)cw_replay_skipped(r), 0, "pgaudit, one at the start of the file: no line skipped");
+        } else {
+            is_int(dead.n, 1, "pgaudit, an uncuttable continuation line: one dead letter");
+            is_int(dead.reason, CW_DEC_UNCUT, "pgaudit, an uncuttable continuation line: oversize_line");
+            is_int(dead.line, 1, "pgaudit, an uncuttable continuation line: at the message's first line");
+        }
     } else {
         ok(0, err);
     }
@@ -250,13 +269,140 @@ static void test_cut(void)
     }
 }
 
+/* What a sniff test writes first: the first line(s) of its file. */
+typedef void (*first_fn)(FILE *f);
+
+static void put_pad(FILE *f, size_t n, int c)
+{
+    for (size_t i = 0; i < n; i++)
+        fputc(c, f);
+}
+
+/* 1.1 MiB of one bare value: a line that could be cut, but no header. */
+static void first_long(FILE *f)
+{
+    put_pad(f, 1100u << 10, 'A');
+    fputc('\n', f);
+}
+
+/* 300 KiB of spaces, then two 700 KB quoted values: a line that cannot be cut, whose first 256
+ * bytes are blank (the spaces filled the sniffing buffer: the file was read as JSON Lines). */
+static void first_uncut_blank(FILE *f)
+{
+    put_pad(f, 300u << 10, ' ');
+    fputs("x,\"", f);
+    put_pad(f, 700000, 'A');
+    fputs("\",\"", f);
+    put_pad(f, 700000, 'B');
+    fputs("\"\n", f);
+}
+
+/* A quoted cell spanning 35 lines of 30 000 bytes, over 1 MiB in all at its last line. */
+static void first_long_record(FILE *f)
+{
+    fputs("\"", f);
+    for (int i = 0; i < 34; i++) {
+        put_pad(f, 30000, 'A');
+        fputc('\n', f);
+    }
+    put_pad(f, 30000, 'A');
+    fputs("\",b\n", f);
+}
+
+/* Write first() then body to a temporary file named in tmpl; false if it cannot. */
+static bool write_file(char *tmpl, size_t size, first_fn first, const char *body)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    int fd;
+    FILE *f;
+    snprintf(tmpl, size, "%s/cw-test-replay.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    if ((fd = mkstemp(tmpl)) < 0 || !(f = fdopen(fd, "w")))
+        return false;
+    if (first)
+        first(f);
+    fputs(body, f);
+    return fclose(f) == 0;
+}
+
+/* An oversized first line of a canonical file is one dead letter (oversize; oversize_line if it
+ * cannot be cut), at line 1, never a skipped line; the header after it is found and the records
+ * under it are read. */
+static void test_sniff_oversize(const char *what, first_fn first, const char *body, int want_line,
+                                cw_reason_t want_reason)
+{
+    char tmpl[512], err[512], name[256];
+    apr_pool_t *p;
+    cw_replay_t *r;
+    const cw_event_t *ev;
+    dead_t dead = {0};
+    cw_replay_input_t in = {NULL, CW_STREAM_AUDIT, CW_AUDIT_CANONICAL};
+    if (!write_file(tmpl, sizeof tmpl, first, body)) {
+        ok(0, "temporary file");
+        return;
+    }
+    in.path = tmpl;
+    apr_pool_create(&p, pool);
+#define SNAME(x) (snprintf(name, sizeof name, "%s: %s", what, x), name)
+    if (ok(cw_replay_open(p, &in, 1, NULL, on_dead, &dead, &r, err, sizeof err) == CW_OK, SNAME("opened"))) {
+        ok(cw_replay_next(r, &ev, err, sizeof err) == CW_OK && !strcmp(ev->u.audit.principal, "after") &&
+               ev->pos.offset == want_line,
+           SNAME("the record under the header is read"));
+        is_int(cw_replay_next(r, &ev, err, sizeof err), CW_ERR_EOF, SNAME("then the end"));
+        is_int(dead.n, 1, SNAME("one dead letter"));
+        is_str(cw_reason_name(dead.reason), cw_reason_name(want_reason), SNAME("its reason"));
+        is_int(dead.line, 1, SNAME("at line 1"));
+        is_int((int)cw_replay_skipped(r), 0, SNAME("no line skipped"));
+    } else {
+        printf("# %s\n", err);
+    }
+#undef SNAME
+    apr_pool_destroy(p);
+    unlink(tmpl);
+}
+
+/* A 100 000-column header: one usage error naming its width, not a dead letter per line. */
+static void put_wide_header(FILE *f)
+{
+    for (int i = 0; i < 100000; i++)
+        fprintf(f, "%sc%d", i ? "," : "", i);
+    fputc('\n', f);
+}
+
+static void test_wide_header(void)
+{
+    char tmpl[512], err[512];
+    apr_pool_t *p;
+    cw_replay_t *r;
+    dead_t dead = {0};
+    cw_replay_input_t in = {NULL, CW_STREAM_CDR, CW_AUDIT_CANONICAL};
+    if (!write_file(tmpl, sizeof tmpl, put_wide_header, "1,2\n3,4\n")) {
+        ok(0, "temporary file");
+        return;
+    }
+    in.path = tmpl;
+    apr_pool_create(&p, pool);
+    is_int(cw_replay_open(p, &in, 1, NULL, on_dead, &dead, &r, err, sizeof err), CW_ERR_USAGE,
+           "--cdr with a 100 000-column header: a usage error");
+    ok(strstr(err, "start_time") && strstr(err, "of 100000"), "naming the missing columns and the header's width");
+    is_int(dead.n, 0, "and no dead letter");
+    apr_pool_destroy(p);
+    unlink(tmpl);
+}
+
 int main(void)
 {
     apr_initialize();
     apr_pool_create(&pool, NULL);
     cw_decode_init(); /* cdrwatch's main does it through cw_init */
     test_cut();
-    test_pgaudit_continuation();
+    test_sniff_oversize("CSV, a 1.1 MiB first line", first_long, HEADER AFTER, 3, CW_DEC_OVERSIZE);
+    test_sniff_oversize("CSV, a first line that cannot be cut, behind 300 KiB of blanks", first_uncut_blank,
+                        HEADER AFTER, 3, CW_DEC_UNCUT);
+    test_sniff_oversize("CSV, a first record over 1 MiB", first_long_record, HEADER AFTER, 37, CW_DEC_OVERSIZE);
+    test_sniff_oversize("JSON Lines, a 1.1 MiB first line", first_long, JSON_AFTER, 2, CW_DEC_OVERSIZE);
+    test_wide_header();
+    test_pgaudit_continuation(false);
+    test_pgaudit_continuation(true);
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         test_format(&formats[i], 3u << 20);
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
