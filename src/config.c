@@ -1915,7 +1915,8 @@ cw_status_t cw_config_load(apr_pool_t *pool, const char *path, cw_config_t **out
 
 static void set_origin(ctx_t *c, const char *path, const char *file)
 {
-    apr_hash_set(c->origins, path, APR_HASH_KEY_STRING, file);
+    /* a copy: a top-level path (join) is the key string of a layer's tree, deleted after the merge */
+    apr_hash_set(c->origins, apr_pstrdup(c->pool, path), APR_HASH_KEY_STRING, file);
 }
 
 /* Record `file` for path and everything under it (rules by their index in the merged list). */
