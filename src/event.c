@@ -283,15 +283,30 @@ char *cw_time_format(cw_time_t t, char buf[32])
 
 /* ---- MSISDN ---- */
 
-bool cw_msisdn_normalise(const char *s, size_t len, cw_msisdn_t out)
+/* The index of the first byte at or after i that is not a space. */
+static size_t past_spaces(const char *s, size_t len, size_t i)
 {
-    size_t n = 0, i = 0;
     while (i < len && s[i] == ' ')
         i++;
+    return i;
+}
+
+bool cw_msisdn_normalise(const char *s, size_t len, cw_msisdn_t out)
+{
+    size_t n = 0, i = past_spaces(s, len, 0), j;
     if (i < len && s[i] == '+')
         i++;
-    else if (i + 1 < len && s[i] == '0' && s[i + 1] == '0')
-        i += 2;
+    /* the international prefix 00, however it was written (00 44, +00 44, 00 00 44, 0 044):
+     * what is left never begins with 00, so a normal form normalises to itself and one
+     * subscriber written two ways compares equal (the fuzz target json found +0044... ->
+     * 0044... -> 44...) */
+    for (;;) {
+        i = past_spaces(s, len, i);
+        j = i < len && s[i] == '0' ? past_spaces(s, len, i + 1) : len;
+        if (j >= len || s[j] != '0')
+            break;
+        i = j + 1;
+    }
     for (; i < len; i++) {
         if (s[i] == ' ')
             continue;

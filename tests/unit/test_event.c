@@ -69,9 +69,16 @@ static void test_time(void)
 
 static void test_msisdn(void)
 {
-    cw_msisdn_t m;
+    cw_msisdn_t m, m2;
     ok(cw_msisdn_normalise("+447700900123", 13, m) && strcmp(m, "447700900123") == 0, "leading + stripped");
     ok(cw_msisdn_normalise("00447700900123", 14, m) && strcmp(m, "447700900123") == 0, "leading 00 stripped");
+    ok(cw_msisdn_normalise("+00447700900123", 15, m) && strcmp(m, "447700900123") == 0, "+00: the prefix written twice");
+    ok(cw_msisdn_normalise("0000447700900123", 16, m) && strcmp(m, "447700900123") == 0, "00 00 stripped");
+    ok(cw_msisdn_normalise("0 0447700900123", 15, m) && strcmp(m, "447700900123") == 0, "00 with a space inside");
+    ok(cw_msisdn_normalise("07700900123", 11, m) && strcmp(m, "07700900123") == 0, "a national 0 is kept");
+    ok(cw_msisdn_normalise("+00447700900123", 15, m) && cw_msisdn_normalise(m, strlen(m), m2) && strcmp(m, m2) == 0,
+       "a normal form normalises to itself");
+    ok(!cw_msisdn_normalise("00", 2, m) && !cw_msisdn_normalise("+0000", 5, m), "a prefix alone is refused");
     ok(cw_msisdn_normalise(" +44 7700 900123", 16, m) && strcmp(m, "447700900123") == 0, "spaces stripped");
     ok(cw_msisdn_normalise("447700900123", 12, m) && strcmp(m, "447700900123") == 0, "bare digits kept");
     ok(!cw_msisdn_normalise("+44-7700", 8, m), "a dash is refused");
