@@ -72,12 +72,6 @@ char *cw_reason_format(cw_decode_result_t r, char *buf, size_t buflen)
     return buf;
 }
 
-static inline cw_decode_result_t result(cw_reason_t reason, cw_field_t field)
-{
-    cw_decode_result_t r = {reason, field};
-    return r;
-}
-#define DECODE_OK result(CW_DEC_OK, CW_F_NONE)
 
 /* ---- field values ---- */
 
@@ -318,15 +312,15 @@ static cw_decode_result_t set_text(cw_event_t *ev, char *dst, size_t max, cw_fie
     if (!cw_field_required(f)) {
         cw_text_repair(dst, max, s, len, &damage);
         ev->damage |= (uint8_t)damage;
-        return DECODE_OK;
+        return CW_DECODE_OK;
     }
     if (len > max)
-        return result(CW_DEC_OVERSIZE, f);
+        return cw_decode_result(CW_DEC_OVERSIZE, f);
     if (!cw_utf8_valid(s, len))
-        return result(CW_DEC_BAD_UTF8, f);
+        return cw_decode_result(CW_DEC_BAD_UTF8, f);
     memcpy(dst, s, len);
     dst[len] = '\0';
-    return DECODE_OK;
+    return CW_DECODE_OK;
 }
 
 #define CW_NUMBER_MAX (1LL << 53) /* exact in a double, far above any real count */
@@ -354,12 +348,12 @@ static cw_decode_result_t add_subscriber(cw_event_t *ev, const char *s, size_t l
     cw_audit_t *a = &ev->u.audit;
     if (a->n_subscribers >= CW_SUBSCRIBERS_MAX) {
         ev->damage |= CW_DAMAGE_TRUNCATED;
-        return DECODE_OK;
+        return CW_DECODE_OK;
     }
     if (!cw_msisdn_normalise(s, len, a->subscribers[a->n_subscribers]))
-        return result(CW_DEC_BAD_MSISDN, CW_F_SUBSCRIBERS);
+        return cw_decode_result(CW_DEC_BAD_MSISDN, CW_F_SUBSCRIBERS);
     a->n_subscribers++;
-    return DECODE_OK;
+    return CW_DECODE_OK;
 }
 
 static void mark(cw_event_t *ev, cw_field_t f)
@@ -371,11 +365,11 @@ static void mark(cw_event_t *ev, cw_field_t f)
 static cw_decode_result_t set_time(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
 {
     if (len > 64)
-        return result(CW_DEC_OVERSIZE, f);
+        return cw_decode_result(CW_DEC_OVERSIZE, f);
     if (!cw_time_parse(s, len, &ev->ts))
-        return result(CW_DEC_BAD_TIME, f);
+        return cw_decode_result(CW_DEC_BAD_TIME, f);
     *(cw_time_t *)cw_event_value(ev, f) = ev->ts;
-    return DECODE_OK;
+    return CW_DECODE_OK;
 }
 
 static cw_decode_result_t set_enum(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
@@ -394,9 +388,9 @@ static cw_decode_result_t set_enum(cw_event_t *ev, cw_field_t f, const char *s, 
             ev->u.audit.failed = names[i].value;
         else
             ev->u.cdr.record_type = (cw_record_type_t)names[i].value;
-        return DECODE_OK;
+        return CW_DECODE_OK;
     }
-    return result(CW_DEC_BAD_VALUE, f);
+    return cw_decode_result(CW_DEC_BAD_VALUE, f);
 }
 
 /* text form (CSV): identifiers separated by ';' */
@@ -415,7 +409,7 @@ static cw_decode_result_t set_subscribers(cw_event_t *ev, const char *s, size_t 
             start = i + 1;
         }
     }
-    return DECODE_OK;
+    return CW_DECODE_OK;
 }
 
 static cw_decode_result_t set_value(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
@@ -426,26 +420,26 @@ static cw_decode_result_t set_value(cw_event_t *ev, cw_field_t f, const char *s,
     case CW_FT_ENUM: return set_enum(ev, f, s, len);
     case CW_FT_MSISDN:
         if (len > 64)
-            return result(CW_DEC_OVERSIZE, f);
+            return cw_decode_result(CW_DEC_OVERSIZE, f);
         if (!cw_msisdn_normalise(s, len, cw_event_value(ev, f)))
-            return result(CW_DEC_BAD_MSISDN, f);
-        return DECODE_OK;
+            return cw_decode_result(CW_DEC_BAD_MSISDN, f);
+        return CW_DECODE_OK;
     case CW_FT_COUNT:
         if (!parse_count(s, len, &v))
-            return result(CW_DEC_BAD_NUMBER, f);
+            return cw_decode_result(CW_DEC_BAD_NUMBER, f);
         *(int64_t *)cw_event_value(ev, f) = v;
-        return DECODE_OK;
+        return CW_DECODE_OK;
     case CW_FT_TEXT: return set_text(ev, cw_event_value(ev, f), cw_field_limit(f), f, s, len);
     case CW_FT_LIST: return set_subscribers(ev, s, len);
     }
-    return DECODE_OK;
+    return CW_DECODE_OK;
 }
 
 cw_decode_result_t cw_decode_set_field(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
 {
     cw_decode_result_t r;
     if (len == 0 || f < 0 || f >= CW_F_COUNT)
-        return DECODE_OK; /* empty = absent */
+        return CW_DECODE_OK; /* empty = absent */
     r = set_value(ev, f, s, len);
     if (r.reason != CW_DEC_OK)
         return r;
@@ -454,7 +448,7 @@ cw_decode_result_t cw_decode_set_field(cw_event_t *ev, cw_field_t f, const char 
             *p = (char)toupper((unsigned char)*p);
     }
     mark(ev, f);
-    return DECODE_OK;
+    return CW_DECODE_OK;
 }
 
 cw_decode_result_t cw_decode_finish(cw_event_t *ev)
@@ -463,9 +457,9 @@ cw_decode_result_t cw_decode_finish(cw_event_t *ev)
     int last = ev->stream == CW_STREAM_CDR ? CW_LAST_CDR_FIELD : CW_LAST_AUDIT_FIELD;
     for (int f = first; f <= last; f++) {
         if (cw_field_required((cw_field_t)f) && !cw_event_has(ev, (cw_field_t)f))
-            return result(CW_DEC_MISSING_FIELD, (cw_field_t)f);
+            return cw_decode_result(CW_DEC_MISSING_FIELD, (cw_field_t)f);
     }
-    return DECODE_OK;
+    return CW_DECODE_OK;
 }
 
 /* ---- cutting an over-long line ---- */
@@ -649,7 +643,7 @@ static cw_decode_result_t set_json_number(cw_event_t *ev, cw_field_t f, const cJ
     if (!(d >= 0) || d > (double)CW_NUMBER_MAX || floor(d) != d) {
         bool is_time = cw_field_type(f) == CW_FT_TIME;
         bool is_count = cw_field_type(f) == CW_FT_COUNT;
-        return result(is_time ? CW_DEC_BAD_TIME : is_count ? CW_DEC_BAD_NUMBER : CW_DEC_BAD_VALUE, f);
+        return cw_decode_result(is_time ? CW_DEC_BAD_TIME : is_count ? CW_DEC_BAD_NUMBER : CW_DEC_BAD_VALUE, f);
     }
     return cw_decode_set_field(ev, f, text, format_count((uint64_t)d, text));
 }
@@ -669,14 +663,14 @@ static cw_decode_result_t set_json_subscribers(cw_event_t *ev, const cJSON *arr)
             char text[32];
             r = add_subscriber(ev, text, format_count((uint64_t)it->valuedouble, text));
         } else {
-            r = result(CW_DEC_BAD_VALUE, CW_F_SUBSCRIBERS);
+            r = cw_decode_result(CW_DEC_BAD_VALUE, CW_F_SUBSCRIBERS);
         }
         if (r.reason != CW_DEC_OK)
             return r;
     }
     if (a->n_subscribers > 0)
         mark(ev, CW_F_SUBSCRIBERS);
-    return DECODE_OK;
+    return CW_DECODE_OK;
 }
 
 static cw_decode_result_t decode_object(cw_event_t *ev, const cJSON *root)
@@ -698,7 +692,7 @@ static cw_decode_result_t decode_object(cw_event_t *ev, const cJSON *root)
         else if (cJSON_IsArray(item) && f == CW_F_SUBSCRIBERS)
             r = set_json_subscribers(ev, item);
         else
-            r = result(CW_DEC_BAD_VALUE, f);
+            r = cw_decode_result(CW_DEC_BAD_VALUE, f);
         if (r.reason != CW_DEC_OK)
             return r;
     }
@@ -806,21 +800,21 @@ cw_decode_result_t cw_decode_json_object(const char *buf, size_t len, cw_event_t
     if (json_damaged(buf, len)) {
         if (!(fixed = json_repair(buf, len, &len, &ev->damage))) {
             cw_decode_arena_end();
-            return result(CW_DEC_OVERSIZE, CW_F_NONE);
+            return cw_decode_result(CW_DEC_OVERSIZE, CW_F_NONE);
         }
         buf = fixed;
     }
     root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (!root) {
-        r = result(CW_DEC_BAD_JSON, CW_F_NONE);
+        r = cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE);
     } else {
         const char *p = end;
         while (p && p < buf + len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
             p++;
         if (p != buf + len)
-            r = result(CW_DEC_BAD_JSON, CW_F_NONE); /* trailing bytes after the value */
+            r = cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE); /* trailing bytes after the value */
         else if (!cJSON_IsObject(root))
-            r = result(CW_DEC_NOT_OBJECT, CW_F_NONE);
+            r = cw_decode_result(CW_DEC_NOT_OBJECT, CW_F_NONE);
         else
             r = fn(ev, root, ctx);
         cJSON_Delete(root);
@@ -1198,9 +1192,9 @@ cw_decode_result_t cw_csv_decode(cw_csv_t *csv, cw_event_t *ev)
 {
     cw_event_reset(ev, csv->stream);
     if (csv->oversize)
-        return result(CW_DEC_OVERSIZE, CW_F_NONE);
+        return cw_decode_result(CW_DEC_OVERSIZE, CW_F_NONE);
     if (csv->n_cells != csv->n_header)
-        return result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
+        return cw_decode_result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
     if (csv->dialect)
         return dialect_decode(csv, ev);
     for (int i = 0; i < csv->n_columns; i++) {
@@ -1242,7 +1236,7 @@ static cw_decode_result_t decode_plain(const cw_csv_t *csv, const char *b, size_
         cells += *c == ',';
     cw_event_reset(ev, csv->stream);
     if (cells != csv->n_header)
-        return result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
+        return cw_decode_result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
     for (int col = 0; col < csv->n_columns; col++) {
         const char *comma = memchr(s, ',', (size_t)(end - s)), *e = comma ? comma : end;
         if (csv->columns[col] != CW_F_NONE) {
@@ -1279,7 +1273,7 @@ static cw_decode_result_t decode_csv_message(cw_csv_t *csv, const char *b, size_
         res = cw_csv_decode(csv, ev);
     } else {
         cw_event_reset(ev, csv->stream);
-        res = result(CW_DEC_BAD_CSV, CW_F_NONE);
+        res = cw_decode_result(CW_DEC_BAD_CSV, CW_F_NONE);
     }
     cw_csv_reset(csv);
     return res;
@@ -1296,11 +1290,11 @@ static cw_decode_result_t decode_long_message(cw_csv_t *csv, const char *b, size
     cw_cut_init(&st, json ? CW_CUT_JSON : CW_CUT_CSV, false);
     if (!cw_cut_find(&st, b, len, CW_MESSAGE_CUT, CW_MESSAGE_CUT, &head, &tail)) {
         cw_event_reset(ev, csv->stream);
-        return result(CW_DEC_UNCUT, CW_F_NONE);
+        return cw_decode_result(CW_DEC_UNCUT, CW_F_NONE);
     }
     if (!csv->cut && !(csv->cut = malloc(2 * CW_MESSAGE_CUT + CW_CUT_MARKER_LEN))) {
         cw_event_reset(ev, csv->stream);
-        return result(CW_DEC_OVERSIZE, CW_F_NONE);
+        return cw_decode_result(CW_DEC_OVERSIZE, CW_F_NONE);
     }
     memcpy(csv->cut, b, head);
     memcpy(csv->cut + head, CW_CUT_MARKER, CW_CUT_MARKER_LEN);
@@ -1321,7 +1315,7 @@ cw_decode_result_t cw_decode_message(cw_csv_t *csv, const char *b, size_t len, c
         i++;
     if (i == len) { /* an empty message (a tombstone): no required field */
         cw_event_reset(ev, csv->stream);
-        return result(CW_DEC_MISSING_FIELD, CW_F_NONE);
+        return cw_decode_result(CW_DEC_MISSING_FIELD, CW_F_NONE);
     }
     if (len > CW_RECORD_MAX)
         return decode_long_message(csv, b, len, b[i] == '{', ev);

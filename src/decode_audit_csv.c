@@ -21,18 +21,6 @@
 #include <strings.h>
 #include "cdrwatch/decode_native.h"
 
-static inline cw_decode_result_t result(cw_reason_t reason, cw_field_t field)
-{
-    cw_decode_result_t r = {reason, field};
-    return r;
-}
-#define DECODE_OK result(CW_DEC_OK, CW_F_NONE)
-#define TRY(expr)                                                                                  \
-    do {                                                                                           \
-        cw_decode_result_t try_r_ = (expr);                                                        \
-        if (try_r_.reason != CW_DEC_OK)                                                            \
-            return try_r_;                                                                         \
-    } while (0)
 
 /* A cell without the blanks around it (fixed-width exports pad them: action_id is char(4)). */
 static size_t trimmed(const cw_csv_cells_t *c, int k, const char **s)
@@ -56,7 +44,7 @@ static cw_decode_result_t set_cell(cw_event_t *ev, cw_field_t f, const cw_csv_ce
 {
     const char *s;
     size_t n = trimmed(c, k, &s);
-    return n ? cw_decode_set_field(ev, f, s, n) : DECODE_OK;
+    return n ? cw_decode_set_field(ev, f, s, n) : CW_DECODE_OK;
 }
 
 /* A time: with an offset as written ("2026-03-04 03:00:00.000000 +03:00", the space Oracle's
@@ -85,7 +73,7 @@ static cw_decode_result_t set_object(cw_event_t *ev, const cw_csv_cells_t *c, in
     char full[CW_OBJECT_MAX + 2];
     int k;
     if (nl == 0)
-        return DECODE_OK;
+        return CW_DECODE_OK;
     k = sl ? snprintf(full, sizeof full, "%.*s.%.*s", (int)sl, sc, (int)nl, nm)
            : snprintf(full, sizeof full, "%.*s", (int)nl, nm);
     return cw_decode_set_field(ev, CW_F_OBJECT, full, (size_t)k < sizeof full ? (size_t)k : sizeof full - 1);
@@ -95,8 +83,8 @@ static cw_decode_result_t set_object(cw_event_t *ev, const cw_csv_cells_t *c, in
 static cw_decode_result_t set_status(cw_event_t *ev, bool known, bool ok)
 {
     if (!known)
-        return result(CW_DEC_BAD_VALUE, CW_F_STATUS);
-    return ok ? DECODE_OK : cw_decode_set_field(ev, CW_F_STATUS, "fail", 4);
+        return cw_decode_result(CW_DEC_BAD_VALUE, CW_F_STATUS);
+    return ok ? CW_DECODE_OK : cw_decode_set_field(ev, CW_F_STATUS, "fail", 4);
 }
 
 static bool is_int(const char *s, size_t n)
@@ -115,10 +103,10 @@ static bool is_int(const char *s, size_t n)
 static cw_decode_result_t set_statement(cw_event_t *ev, const cw_csv_cells_t *c, int k)
 {
     if (!c->s[k] || c->len[k] == 0)
-        return DECODE_OK;
-    TRY(cw_decode_set_field(ev, CW_F_STATEMENT, c->s[k], c->len[k]));
+        return CW_DECODE_OK;
+    CW_DECODE_TRY(cw_decode_set_field(ev, CW_F_STATEMENT, c->s[k], c->len[k]));
     if (cw_event_has(ev, CW_F_OBJECT))
-        return DECODE_OK;
+        return CW_DECODE_OK;
     return cw_native_sql_object(ev, c->s[k], c->len[k]);
 }
 
@@ -171,18 +159,18 @@ static cw_decode_result_t ora_decode(cw_event_t *ev, const cw_csv_cells_t *c)
     const char *s = NULL;
     size_t n;
     if ((n = trimmed(c, ORA_TS_UTC, &s)) != 0)
-        TRY(set_time(ev, s, n, true));
+        CW_DECODE_TRY(set_time(ev, s, n, true));
     else if ((n = trimmed(c, ORA_TS, &s)) != 0)
-        TRY(set_time(ev, s, n, false));
-    TRY(set_cell(ev, CW_F_PRINCIPAL, c, ORA_USER));
-    TRY(ora_action(ev, c));
-    TRY(set_cell(ev, CW_F_CLIENT_HOST, c, ORA_HOST));
-    TRY(set_cell(ev, CW_F_CLIENT_APP, c, ORA_PROGRAM));
-    TRY(set_cell(ev, CW_F_SESSION_ID, c, ORA_SESSION));
+        CW_DECODE_TRY(set_time(ev, s, n, false));
+    CW_DECODE_TRY(set_cell(ev, CW_F_PRINCIPAL, c, ORA_USER));
+    CW_DECODE_TRY(ora_action(ev, c));
+    CW_DECODE_TRY(set_cell(ev, CW_F_CLIENT_HOST, c, ORA_HOST));
+    CW_DECODE_TRY(set_cell(ev, CW_F_CLIENT_APP, c, ORA_PROGRAM));
+    CW_DECODE_TRY(set_cell(ev, CW_F_SESSION_ID, c, ORA_SESSION));
     if ((n = trimmed(c, ORA_RETURN, &s)) != 0)
-        TRY(set_status(ev, is_int(s, n), n == 1 && s[0] == '0'));
-    TRY(set_object(ev, c, ORA_SCHEMA, ORA_OBJECT));
-    TRY(set_statement(ev, c, ORA_SQL));
+        CW_DECODE_TRY(set_status(ev, is_int(s, n), n == 1 && s[0] == '0'));
+    CW_DECODE_TRY(set_object(ev, c, ORA_SCHEMA, ORA_OBJECT));
+    CW_DECODE_TRY(set_statement(ev, c, ORA_SQL));
     return cw_decode_finish(ev);
 }
 
@@ -255,7 +243,7 @@ static cw_decode_result_t ms_succeeded(cw_event_t *ev, const cw_csv_cells_t *c)
     bool yes = (n == 1 && s[0] == '1') || (n == 4 && strncasecmp(s, "true", 4) == 0);
     bool no = (n == 1 && s[0] == '0') || (n == 5 && strncasecmp(s, "false", 5) == 0);
     if (n == 0)
-        return DECODE_OK;
+        return CW_DECODE_OK;
     return set_status(ev, yes || no, yes);
 }
 
@@ -264,19 +252,19 @@ static cw_decode_result_t ms_decode(cw_event_t *ev, const cw_csv_cells_t *c)
     const char *s = NULL;
     size_t n = trimmed(c, MS_TIME, &s);
     if (n)
-        TRY(set_time(ev, s, n, true));
-    TRY(set_cell(ev, CW_F_PRINCIPAL, c, MS_USER));
-    TRY(ms_action(ev, c));
-    TRY(ms_succeeded(ev, c));
+        CW_DECODE_TRY(set_time(ev, s, n, true));
+    CW_DECODE_TRY(set_cell(ev, CW_F_PRINCIPAL, c, MS_USER));
+    CW_DECODE_TRY(ms_action(ev, c));
+    CW_DECODE_TRY(ms_succeeded(ev, c));
     if (trimmed(c, MS_ACTION, &s) == 4 && strncasecmp(s, "LGIF", 4) == 0)
-        TRY(cw_decode_set_field(ev, CW_F_STATUS, "fail", 4));
-    TRY(set_cell(ev, CW_F_SESSION_ID, c, MS_SESSION));
-    TRY(set_cell(ev, CW_F_DB, c, MS_DB));
-    TRY(set_cell(ev, CW_F_CLIENT_HOST, c, trimmed(c, MS_CLIENT_IP, &s) ? MS_CLIENT_IP : MS_HOST));
-    TRY(set_cell(ev, CW_F_CLIENT_APP, c, MS_APP));
-    TRY(set_cell(ev, CW_F_ROWS, c, MS_ROWS));
-    TRY(set_object(ev, c, MS_SCHEMA, MS_OBJECT));
-    TRY(set_statement(ev, c, MS_STATEMENT));
+        CW_DECODE_TRY(cw_decode_set_field(ev, CW_F_STATUS, "fail", 4));
+    CW_DECODE_TRY(set_cell(ev, CW_F_SESSION_ID, c, MS_SESSION));
+    CW_DECODE_TRY(set_cell(ev, CW_F_DB, c, MS_DB));
+    CW_DECODE_TRY(set_cell(ev, CW_F_CLIENT_HOST, c, trimmed(c, MS_CLIENT_IP, &s) ? MS_CLIENT_IP : MS_HOST));
+    CW_DECODE_TRY(set_cell(ev, CW_F_CLIENT_APP, c, MS_APP));
+    CW_DECODE_TRY(set_cell(ev, CW_F_ROWS, c, MS_ROWS));
+    CW_DECODE_TRY(set_object(ev, c, MS_SCHEMA, MS_OBJECT));
+    CW_DECODE_TRY(set_statement(ev, c, MS_STATEMENT));
     return cw_decode_finish(ev);
 }
 

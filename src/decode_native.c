@@ -50,18 +50,6 @@ const char *cw_audit_format_name(cw_audit_format_t f)
     return (f >= 0 && f < CW_AUDIT_FORMAT_COUNT) ? format_names[f] : "?";
 }
 
-static inline cw_decode_result_t result(cw_reason_t reason, cw_field_t field)
-{
-    cw_decode_result_t r = {reason, field};
-    return r;
-}
-#define DECODE_OK result(CW_DEC_OK, CW_F_NONE)
-#define TRY(expr)                                                                                  \
-    do {                                                                                           \
-        cw_decode_result_t try_r_ = (expr);                                                        \
-        if (try_r_.reason != CW_DEC_OK)                                                            \
-            return try_r_;                                                                         \
-    } while (0)
 
 typedef struct {
     const char *s;
@@ -100,7 +88,7 @@ static cw_decode_result_t set_statement(cw_event_t *ev, span_t v) { return set(e
 static cw_decode_result_t set_derived(cw_event_t *ev, cw_field_t f, const char *s, size_t len)
 {
     if (len == 0 || len > cw_field_limit(f))
-        return DECODE_OK;
+        return CW_DECODE_OK;
     return cw_decode_set_field(ev, f, s, len);
 }
 
@@ -112,7 +100,7 @@ static cw_decode_result_t set_local_time(cw_event_t *ev, const char *date, size_
     char iso[64];
     int n;
     if (len < 19 || len > 29)
-        return result(CW_DEC_BAD_TIME, CW_F_TS);
+        return cw_decode_result(CW_DEC_BAD_TIME, CW_F_TS);
     n = snprintf(iso, sizeof iso, "%.10sT%.*s%c%02d:%02d", date, (int)(len - 11), date + 11,
                  offset_min < 0 ? '-' : '+', abs(offset_min) / 60, abs(offset_min) % 60);
     return cw_decode_set_field(ev, CW_F_TS, iso, (size_t)n);
@@ -465,18 +453,18 @@ static cw_decode_result_t set_from_sql(cw_event_t *ev, span_t stmt, bool mysql, 
     size_t tlen;
 
     sql_verb(stmt.s, stmt.len, mysql, verb);
-    TRY(set_text(ev, CW_F_ACTION, verb[0] ? verb : fallback_action));
+    CW_DECODE_TRY(set_text(ev, CW_F_ACTION, verb[0] ? verb : fallback_action));
     if (!want_object || !verb[0])
-        return DECODE_OK;
+        return CW_DECODE_OK;
     tlen = sql_first_table(stmt.s, stmt.len, mysql, verb, table, CW_OBJECT_MAX);
     if (tlen == 0)
-        return DECODE_OK;
+        return CW_DECODE_OK;
     if (qualify && db.len > 0 && !memchr(table, '.', tlen)) {
         char full[CW_OBJECT_MAX + 1];
         int n = snprintf(full, sizeof full, "%.*s.%s", (int)db.len, db.s, table);
         if (n > 0 && (size_t)n <= CW_OBJECT_MAX)
             return set_derived(ev, CW_F_OBJECT, full, (size_t)n);
-        return DECODE_OK;
+        return CW_DECODE_OK;
     }
     return set_derived(ev, CW_F_OBJECT, table, tlen);
 }
@@ -489,7 +477,7 @@ cw_decode_result_t cw_native_sql_object(cw_event_t *ev, const char *s, size_t le
     char table[CW_OBJECT_MAX + 1];
     sql_verb(s, len, false, verb);
     if (!verb[0])
-        return DECODE_OK;
+        return CW_DECODE_OK;
     return set_derived(ev, CW_F_OBJECT, table, sql_first_table(s, len, false, verb, table, CW_OBJECT_MAX));
 }
 
@@ -774,7 +762,7 @@ static cw_decode_result_t set_pg_time(cw_event_t *ev, const px_values_t *pv)
         const char *sp = memchr(t.s + 11, ' ', t.len - 11); /* the space before the zone */
         int offset;
         if (!sp || !zone_offset(span(sp + 1, (size_t)(t.s + t.len - sp - 1)), &offset))
-            return result(CW_DEC_BAD_TIME, CW_F_TS);
+            return cw_decode_result(CW_DEC_BAD_TIME, CW_F_TS);
         return set_local_time(ev, t.s, (size_t)(sp - t.s), offset);
     }
     t = pv->v['n'];
@@ -783,12 +771,12 @@ static cw_decode_result_t set_pg_time(cw_event_t *ev, const px_values_t *pv)
         char ms[32];
         size_t frac = dot ? (size_t)(t.s + t.len - dot - 1) : 0;
         if (!dot || dot == t.s || (size_t)(dot - t.s) > 12 || frac > 9)
-            return result(CW_DEC_BAD_TIME, CW_F_TS);
+            return cw_decode_result(CW_DEC_BAD_TIME, CW_F_TS);
         int n = snprintf(ms, sizeof ms, "%.*s%.*s%.*s", (int)(dot - t.s), t.s, (int)(frac < 3 ? frac : 3),
                          dot + 1, (int)(frac < 3 ? 3 - frac : 0), "000");
         return cw_decode_set_field(ev, CW_F_TS, ms, (size_t)n);
     }
-    return result(CW_DEC_MISSING_FIELD, CW_F_TS);
+    return cw_decode_result(CW_DEC_MISSING_FIELD, CW_F_TS);
 }
 
 /* ---- decoder state ---- */
@@ -947,7 +935,7 @@ static cw_decode_result_t decode_pgaudit(cw_native_t *n, const char *buf, size_t
     if (!px_match(n->prefix, buf, first, &pv)) {
         /* not this server's line layout: an error only if it carries an audit record */
         *is_record = memmem(buf, first, audit, sizeof audit - 1) != NULL;
-        return *is_record ? result(CW_DEC_BAD_PREFIX, CW_F_NONE) : DECODE_OK;
+        return *is_record ? cw_decode_result(CW_DEC_BAD_PREFIX, CW_F_NONE) : CW_DECODE_OK;
     }
     /* SEVERITY:  [SQLSTATE: ]AUDIT: */
     i = pv.message;
@@ -955,14 +943,14 @@ static cw_decode_result_t decode_pgaudit(cw_native_t *n, const char *buf, size_t
         i++;
     if (i == pv.message || first - i < 3 || memcmp(buf + i, ":  ", 3) != 0) {
         *is_record = false;
-        return DECODE_OK;
+        return CW_DECODE_OK;
     }
     i += 3;
     if (first - i >= 7 && buf[i + 5] == ':' && buf[i + 6] == ' ' && memcmp(buf + i, audit, 5) != 0)
         i += 7; /* log_error_verbosity = verbose: the SQLSTATE */
     if (first - i < sizeof audit - 1 || memcmp(buf + i, audit, sizeof audit - 1) != 0) {
         *is_record = false;
-        return DECODE_OK;
+        return CW_DECODE_OK;
     }
     *is_record = true;
     i += sizeof audit - 1;
@@ -970,16 +958,16 @@ static cw_decode_result_t decode_pgaudit(cw_native_t *n, const char *buf, size_t
     cw_event_reset(ev, CW_STREAM_AUDIT);
     nf = pg_csv(buf + i, len - i, n->scratch, f);
     if (nf < 0)
-        return result(CW_DEC_BAD_CSV, CW_F_NONE);
+        return cw_decode_result(CW_DEC_BAD_CSV, CW_F_NONE);
     /* AUDIT_TYPE,STATEMENT_ID,SUBSTATEMENT_ID,CLASS,COMMAND,OBJECT_TYPE,OBJECT_NAME,STATEMENT
      * [,PARAMETER[,ROWS]] */
     if (nf < 8 || nf > 10)
-        return result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
+        return cw_decode_result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
 
-    TRY(set_pg_time(ev, &pv));
-    TRY(set(ev, CW_F_PRINCIPAL, pv.v['u']));
-    TRY(set(ev, CW_F_DB, pv.v['d']));
-    TRY(set(ev, CW_F_CLIENT_APP, pv.v['a']));
+    CW_DECODE_TRY(set_pg_time(ev, &pv));
+    CW_DECODE_TRY(set(ev, CW_F_PRINCIPAL, pv.v['u']));
+    CW_DECODE_TRY(set(ev, CW_F_DB, pv.v['d']));
+    CW_DECODE_TRY(set(ev, CW_F_CLIENT_APP, pv.v['a']));
     host = pv.v['h'];
     if (!host.len && pv.v['r'].len) { /* %r is host(port) */
         host = pv.v['r'];
@@ -989,8 +977,8 @@ static cw_decode_result_t decode_pgaudit(cw_native_t *n, const char *buf, size_t
                 host.len = (size_t)(paren - host.s);
         }
     }
-    TRY(set(ev, CW_F_CLIENT_HOST, host));
-    TRY(set(ev, CW_F_SESSION_ID, pv.v['c'].len ? pv.v['c'] : pv.v['p']));
+    CW_DECODE_TRY(set(ev, CW_F_CLIENT_HOST, host));
+    CW_DECODE_TRY(set(ev, CW_F_SESSION_ID, pv.v['c'].len ? pv.v['c'] : pv.v['p']));
 
     /* action: the command's first word; COPY into a table (class WRITE) is a load, not a read */
     command = f[4];
@@ -999,27 +987,27 @@ static cw_decode_result_t decode_pgaudit(cw_native_t *n, const char *buf, size_t
     action[i] = '\0';
     if (span_is(f[3], "WRITE") && strcasecmp(action, "COPY") == 0)
         strcpy(action, "INSERT");
-    TRY(set_text(ev, CW_F_ACTION, action));
+    CW_DECODE_TRY(set_text(ev, CW_F_ACTION, action));
 
     statement = f[7];
     if (span_is(statement, "<not logged>"))
         statement.len = 0;
-    TRY(set_statement(ev, statement));
+    CW_DECODE_TRY(set_statement(ev, statement));
     object = f[6];
     if (object.len) {
-        TRY(set_derived(ev, CW_F_OBJECT, object.s, object.len));
+        CW_DECODE_TRY(set_derived(ev, CW_F_OBJECT, object.s, object.len));
     } else if (statement.len) {
         char verb[CW_ACTION_MAX + 1], table[CW_OBJECT_MAX + 1];
         size_t tlen;
         sql_verb(statement.s, statement.len, false, verb);
         tlen = sql_first_table(statement.s, statement.len, false, verb, table, CW_OBJECT_MAX);
-        TRY(set_derived(ev, CW_F_OBJECT, table, tlen));
+        CW_DECODE_TRY(set_derived(ev, CW_F_OBJECT, table, tlen));
     }
     if (nf == 10 && !pg_repeated(n, &pv, f[1], f[2])) {
         int64_t rows;
         if (!parse_int(f[9], &rows))
-            return result(CW_DEC_BAD_NUMBER, CW_F_ROWS);
-        TRY(set(ev, CW_F_ROWS, f[9]));
+            return cw_decode_result(CW_DEC_BAD_NUMBER, CW_F_ROWS);
+        CW_DECODE_TRY(set(ev, CW_F_ROWS, f[9]));
     }
     return cw_decode_finish(ev);
 }
@@ -1048,12 +1036,12 @@ static cw_decode_result_t maria_time(cw_event_t *ev, span_t t)
     if (all_digits(t.s, t.len)) {
         /* epoch microseconds (Amazon RDS / Aurora) */
         if (t.len < 4 || t.len > 19)
-            return result(CW_DEC_BAD_TIME, CW_F_TS);
+            return cw_decode_result(CW_DEC_BAD_TIME, CW_F_TS);
         return cw_decode_set_field(ev, CW_F_TS, t.s, t.len - 3);
     }
     /* YYYYMMDD HH:MM:SS, the server's local time: taken as UTC (doc/formats.md §1.4) */
     if (t.len != 17 || !all_digits(t.s, 8) || t.s[8] != ' ')
-        return result(CW_DEC_BAD_TIME, CW_F_TS);
+        return cw_decode_result(CW_DEC_BAD_TIME, CW_F_TS);
     n = snprintf(iso, sizeof iso, "%.4s-%.2s-%.2sT%.8sZ", t.s, t.s + 4, t.s + 6, t.s + 9);
     return cw_decode_set_field(ev, CW_F_TS, iso, (size_t)n);
 }
@@ -1072,7 +1060,7 @@ static cw_decode_result_t decode_mariadb(cw_native_t *n, const char *buf, size_t
     for (int k = 0; k < 8; k++) {
         const char *comma = memchr(buf + i, ',', len - i);
         if (!comma)
-            return result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
+            return cw_decode_result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
         f[k] = span(buf + i, (size_t)(comma - (buf + i)));
         i = (size_t)(comma - buf) + 1;
     }
@@ -1084,13 +1072,13 @@ static cw_decode_result_t decode_mariadb(cw_native_t *n, const char *buf, size_t
         while (p < end && *p != '\'')
             p += *p == '\\' ? 2 : 1;
         if (p >= end || p + 1 >= end || p[1] != ',')
-            return result(CW_DEC_BAD_CSV, CW_F_NONE);
+            return cw_decode_result(CW_DEC_BAD_CSV, CW_F_NONE);
         object = span(rest + 1, (size_t)(p - rest - 1));
         retcode = span(p + 2, (size_t)(end - p - 2));
     } else {
         const char *comma = memchr(rest, ',', (size_t)(end - rest));
         if (!comma)
-            return result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
+            return cw_decode_result(CW_DEC_CSV_COLUMNS, CW_F_NONE);
         if (rest == comma) { /* connection events: ,retcode[,connection type] */
             object = span(rest, 0);
             retcode = span(comma + 1, (size_t)(end - comma - 1));
@@ -1107,10 +1095,10 @@ static cw_decode_result_t decode_mariadb(cw_native_t *n, const char *buf, size_t
     }
     if (retcode.len && !all_digits(retcode.s, retcode.len) &&
         !(retcode.s[0] == '-' && all_digits(retcode.s + 1, retcode.len - 1)))
-        return result(CW_DEC_BAD_VALUE, CW_F_STATUS);
+        return cw_decode_result(CW_DEC_BAD_VALUE, CW_F_STATUS);
 
-    TRY(maria_time(ev, f[0]));
-    TRY(set(ev, CW_F_PRINCIPAL, f[2]));
+    CW_DECODE_TRY(maria_time(ev, f[0]));
+    CW_DECODE_TRY(set(ev, CW_F_PRINCIPAL, f[2]));
     host = f[3];
     { /* MariaDB 12 writes host:port; an IPv6 address has more than one colon */
         const char *colon = memchr(host.s, ':', host.len);
@@ -1118,26 +1106,26 @@ static cw_decode_result_t decode_mariadb(cw_native_t *n, const char *buf, size_t
             all_digits(colon + 1, (size_t)(host.s + host.len - colon - 1)))
             host.len = (size_t)(colon - host.s);
     }
-    TRY(set(ev, CW_F_CLIENT_HOST, host));
-    TRY(set(ev, CW_F_SESSION_ID, f[4]));
-    TRY(set(ev, CW_F_DB, f[7]));
+    CW_DECODE_TRY(set(ev, CW_F_CLIENT_HOST, host));
+    CW_DECODE_TRY(set(ev, CW_F_SESSION_ID, f[4]));
+    CW_DECODE_TRY(set(ev, CW_F_DB, f[7]));
     if (retcode.len && !span_is(retcode, "0"))
-        TRY(set_failed(ev));
+        CW_DECODE_TRY(set_failed(ev));
 
     if (span_is(f[6], "QUERY")) {
         span_t stmt = span(n->scratch, maria_unescape(object.s, object.len, n->scratch));
-        TRY(set_statement(ev, stmt));
-        TRY(set_from_sql(ev, stmt, true, f[7], true, "QUERY", true));
+        CW_DECODE_TRY(set_statement(ev, stmt));
+        CW_DECODE_TRY(set_from_sql(ev, stmt, true, f[7], true, "QUERY", true));
     } else if (span_is(f[6], "CONNECT") || span_is(f[6], "CHANGEUSER")) {
-        TRY(set_text(ev, CW_F_ACTION, "LOGIN"));
+        CW_DECODE_TRY(set_text(ev, CW_F_ACTION, "LOGIN"));
     } else if (span_is(f[6], "FAILED_CONNECT")) {
-        TRY(set_text(ev, CW_F_ACTION, "LOGIN"));
-        TRY(set_failed(ev));
+        CW_DECODE_TRY(set_text(ev, CW_F_ACTION, "LOGIN"));
+        CW_DECODE_TRY(set_failed(ev));
     } else if (span_is(f[6], "DISCONNECT")) {
-        TRY(set_text(ev, CW_F_ACTION, "LOGOUT"));
+        CW_DECODE_TRY(set_text(ev, CW_F_ACTION, "LOGOUT"));
     } else if (span_is(f[6], "AUDIT_CONFIG")) {
-        TRY(set(ev, CW_F_ACTION, f[6]));
-        TRY(set_statement(ev, object));
+        CW_DECODE_TRY(set(ev, CW_F_ACTION, f[6]));
+        CW_DECODE_TRY(set_statement(ev, object));
     } else {
         /* TABLE events (READ, WRITE, CREATE, ALTER, RENAME, DROP): database and table; RENAME
          * writes old|newdb.new */
@@ -1145,12 +1133,12 @@ static cw_decode_result_t decode_mariadb(cw_native_t *n, const char *buf, size_t
         char full[CW_OBJECT_MAX + 1];
         size_t tlen = bar ? (size_t)(bar - object.s) : object.len;
         int k;
-        TRY(set(ev, CW_F_ACTION, f[6]));
+        CW_DECODE_TRY(set(ev, CW_F_ACTION, f[6]));
         if (tlen) {
             k = f[7].len ? snprintf(full, sizeof full, "%.*s.%.*s", (int)f[7].len, f[7].s, (int)tlen, object.s)
                          : snprintf(full, sizeof full, "%.*s", (int)tlen, object.s);
             if (k > 0 && (size_t)k < sizeof full)
-                TRY(set_derived(ev, CW_F_OBJECT, full, (size_t)k));
+                CW_DECODE_TRY(set_derived(ev, CW_F_OBJECT, full, (size_t)k));
         }
     }
     return cw_decode_finish(ev);
@@ -1212,7 +1200,7 @@ static cw_decode_result_t mysql_time(cw_event_t *ev, const cJSON *root)
         int n = snprintf(ms, sizeof ms, "%lld", (long long)(unix_time->valuedouble * 1000.0));
         return cw_decode_set_field(ev, CW_F_TS, ms, (size_t)n);
     }
-    return result(CW_DEC_MISSING_FIELD, CW_F_TS);
+    return cw_decode_result(CW_DEC_MISSING_FIELD, CW_F_TS);
 }
 
 static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *is_record)
@@ -1230,15 +1218,15 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
     *is_record = (span_is(cls, "general") && span_is(event, "status")) || span_is(cls, "table_access") ||
                  span_is(cls, "connection");
     if (!*is_record)
-        return DECODE_OK;
+        return CW_DECODE_OK;
     damage = ev->damage; /* what cw_decode_json_object repaired before parsing */
     cw_event_reset(ev, CW_STREAM_AUDIT);
     ev->damage = damage;
-    TRY(mysql_time(ev, root));
+    CW_DECODE_TRY(mysql_time(ev, root));
     user = mysql_user(jstr(account, "user"));
     if (!user.len)
         user = mysql_user(jstr(login, "user"));
-    TRY(set(ev, CW_F_PRINCIPAL, user));
+    CW_DECODE_TRY(set(ev, CW_F_PRINCIPAL, user));
     host = jstr(login, "ip");
     if (!host.len) {
         /* account.host is the account's host pattern: a client only when it has no wildcard */
@@ -1246,10 +1234,10 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
         if (memchr(host.s, '%', host.len) || memchr(host.s, '_', host.len))
             host.len = 0;
     }
-    TRY(set(ev, CW_F_CLIENT_HOST, host));
+    CW_DECODE_TRY(set(ev, CW_F_CLIENT_HOST, host));
     if (!jint(root, "connection_id", numbuf, sizeof numbuf, &num))
-        return result(CW_DEC_BAD_VALUE, CW_F_SESSION_ID);
-    TRY(set(ev, CW_F_SESSION_ID, num));
+        return cw_decode_result(CW_DEC_BAD_VALUE, CW_F_SESSION_ID);
+    CW_DECODE_TRY(set(ev, CW_F_SESSION_ID, num));
 
     if (span_is(cls, "general")) {
         span_t query = jstr(gd, "query"), cmd = jstr(gd, "sql_command");
@@ -1262,16 +1250,16 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
         for (k = 0; k < cmd.len && k < CW_ACTION_MAX && cmd.s[k] != '_' && cmd.s[k] != ' '; k++)
             fallback[k] = (char)toupper((unsigned char)cmd.s[k]);
         fallback[k] = '\0';
-        TRY(set_statement(ev, query));
-        TRY(set_from_sql(ev, query, true, span("", 0), false, fallback, true));
+        CW_DECODE_TRY(set_statement(ev, query));
+        CW_DECODE_TRY(set_from_sql(ev, query, true, span("", 0), false, fallback, true));
         if (cJSON_IsNumber(status) && status->valuedouble != 0)
-            TRY(set_failed(ev));
+            CW_DECODE_TRY(set_failed(ev));
         if (!jint(qs, "rows_sent", numbuf, sizeof numbuf, &num))
-            return result(CW_DEC_BAD_NUMBER, CW_F_ROWS);
-        TRY(set(ev, CW_F_ROWS, num));
+            return cw_decode_result(CW_DEC_BAD_NUMBER, CW_F_ROWS);
+        CW_DECODE_TRY(set(ev, CW_F_ROWS, num));
         if (!jint(qs, "bytes_sent", numbuf, sizeof numbuf, &num))
-            return result(CW_DEC_BAD_NUMBER, CW_F_BYTES);
-        TRY(set(ev, CW_F_BYTES, num));
+            return cw_decode_result(CW_DEC_BAD_NUMBER, CW_F_BYTES);
+        CW_DECODE_TRY(set(ev, CW_F_BYTES, num));
     } else if (span_is(cls, "table_access")) {
         /* read, insert, update, delete on one table */
         span_t db = jstr(ta, "db"), table = jstr(ta, "table");
@@ -1281,14 +1269,14 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
         for (k = 0; k < event.len && k < CW_ACTION_MAX; k++)
             up[k] = (char)toupper((unsigned char)event.s[k]);
         up[k] = '\0';
-        TRY(set_text(ev, CW_F_ACTION, up));
-        TRY(set(ev, CW_F_DB, db));
-        TRY(set_statement(ev, jstr(ta, "query")));
+        CW_DECODE_TRY(set_text(ev, CW_F_ACTION, up));
+        CW_DECODE_TRY(set(ev, CW_F_DB, db));
+        CW_DECODE_TRY(set_statement(ev, jstr(ta, "query")));
         if (table.len) {
             len = db.len ? snprintf(full, sizeof full, "%.*s.%.*s", (int)db.len, db.s, (int)table.len, table.s)
                          : snprintf(full, sizeof full, "%.*s", (int)table.len, table.s);
             if (len > 0 && (size_t)len < sizeof full)
-                TRY(set_derived(ev, CW_F_OBJECT, full, (size_t)len));
+                CW_DECODE_TRY(set_derived(ev, CW_F_OBJECT, full, (size_t)len));
         }
     } else { /* connection: connect, change_user, disconnect */
         const cJSON *status = cd ? cJSON_GetObjectItemCaseSensitive(cd, "status") : NULL;
@@ -1296,11 +1284,11 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
         span_t app = jstr(attrs, "program_name");
         if (!app.len)
             app = jstr(attrs, "_client_name");
-        TRY(set_text(ev, CW_F_ACTION, span_is(event, "disconnect") ? "LOGOUT" : "LOGIN"));
-        TRY(set(ev, CW_F_DB, jstr(cd, "db")));
-        TRY(set(ev, CW_F_CLIENT_APP, app));
+        CW_DECODE_TRY(set_text(ev, CW_F_ACTION, span_is(event, "disconnect") ? "LOGOUT" : "LOGIN"));
+        CW_DECODE_TRY(set(ev, CW_F_DB, jstr(cd, "db")));
+        CW_DECODE_TRY(set(ev, CW_F_CLIENT_APP, app));
         if (cJSON_IsNumber(status) && status->valuedouble != 0)
-            TRY(set_failed(ev));
+            CW_DECODE_TRY(set_failed(ev));
     }
     return cw_decode_finish(ev);
 }
@@ -1321,7 +1309,7 @@ cw_decode_result_t cw_native_decode(cw_native_t *n, const char *buf, size_t len,
 {
     if (len > CW_RECORD_MAX) {
         *is_record = true;
-        return result(CW_DEC_OVERSIZE, CW_F_NONE);
+        return cw_decode_result(CW_DEC_OVERSIZE, CW_F_NONE);
     }
     switch (n->fmt) {
     case CW_AUDIT_PGAUDIT: return decode_pgaudit(n, buf, len, ev, is_record);

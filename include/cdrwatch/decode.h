@@ -44,6 +44,20 @@ typedef struct {
     cw_field_t field; /* CW_F_NONE when the reason is about the whole record */
 } cw_decode_result_t;
 
+/* For the decoders: a result, success, and returning the first failing step. */
+static inline cw_decode_result_t cw_decode_result(cw_reason_t reason, cw_field_t field)
+{
+    cw_decode_result_t r = {reason, field};
+    return r;
+}
+#define CW_DECODE_OK cw_decode_result(CW_DEC_OK, CW_F_NONE)
+#define CW_DECODE_TRY(expr)                                                                        \
+    do {                                                                                           \
+        cw_decode_result_t try_r_ = (expr);                                                        \
+        if (try_r_.reason != CW_DEC_OK)                                                            \
+            return try_r_;                                                                         \
+    } while (0)
+
 const char *cw_reason_name(cw_reason_t r);
 /* "missing field 'principal'", "bad time in 'ts'", ... */
 char *cw_reason_format(cw_decode_result_t r, char *buf, size_t buflen);
