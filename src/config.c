@@ -24,6 +24,7 @@
 #include <apr_strings.h>
 #include <cjson/cJSON.h>
 #include "cdrwatch/config.h"
+#include "cdrwatch/glob.h"
 
 typedef enum {
     T_OBJECT,   /* a container of further options */
@@ -1024,6 +1025,14 @@ static cw_status_t parse_techniques(ctx_t *c, const char *path, const option_t *
     return st;
 }
 
+/* The patterns of l compiled for the per-record filters (glob.h). */
+static cw_status_t compile_globs(ctx_t *c, const char *path, const cw_strlist_t *l, const cw_globset_t **out)
+{
+    if (!(*out = cw_globset_compile(c->pool, l->items, l->n)))
+        return fail(c, path, "out of memory");
+    return CW_OK;
+}
+
 /* Expand "@name" references into the patterns of the named list. */
 static cw_status_t expand_patterns(ctx_t *c, const char *path, const cw_strlist_t *src, cw_strlist_t *out)
 {
@@ -1290,7 +1299,8 @@ static cw_status_t parse_host_classes(ctx_t *c, const char *path, const option_t
         const char *p = join(c, path, it->string);
         hc->name = apr_pstrdup(c->pool, it->string);
         if ((st = walk(c, it, host_class_options, 2, "", p, (char *)hc, rule)) != CW_OK ||
-            (st = expand_patterns(c, p, &hc->patterns, &hc->patterns)) != CW_OK)
+            (st = expand_patterns(c, p, &hc->patterns, &hc->patterns)) != CW_OK ||
+            (st = compile_globs(c, p, &hc->patterns, &hc->set)) != CW_OK)
             return st;
         i++;
     }
@@ -1387,7 +1397,9 @@ static cw_status_t parse_cond(ctx_t *c, const char *path, const cJSON *it, const
     else
         st = want_string_array(c, path, it, 100000, &cond->any_src);
     if (st != CW_OK || (st = expand_patterns(c, path, &cond->any_src, &cond->any)) != CW_OK ||
-        (st = expand_patterns(c, path, &cond->none_src, &cond->none)) != CW_OK)
+        (st = expand_patterns(c, path, &cond->none_src, &cond->none)) != CW_OK ||
+        (st = compile_globs(c, path, &cond->any, &cond->any_set)) != CW_OK ||
+        (st = compile_globs(c, path, &cond->none, &cond->none_set)) != CW_OK)
         return st;
     if (cw_field_is_derived(cond->field))
         return check_derived_patterns(c, path, cond);
@@ -1721,27 +1733,67 @@ static bool same_cond(const cw_cond_t *a, const cw_cond_t *b)
            a->present == b->present;
 }
 
-/* Number the distinct conditions of every filter (trigger, silence.while) of every rule. */
+/* The filters of rule r: its filter, trigger and silence.while. */
+static int rule_filters(cw_rule_t *r, cw_filter_t *out[3])
+{
+    out[0] = &r->filter;
+    out[1] = &r->trigger;
+    out[2] = &r->silence_while;
+    return 3;
+}
+
+/* The memo index of (field, list) among those seen so far, adding it if new; -1 for an empty
+ * list or beyond the table. */
+static int list_memo(cw_field_t field, const cw_strlist_t *l, cw_field_t *fields, const cw_strlist_t **lists,
+                     int *n, int max, int base)
+{
+    int k;
+    if (!l->n)
+        return -1;
+    for (k = 0; k < *n && !(fields[k] == field && same_list(lists[k], l)); k++)
+        ;
+    if (k == *n && *n < max) {
+        fields[k] = field;
+        lists[(*n)++] = l;
+    }
+    return k < *n ? base + k : -1;
+}
+
+/* Number the distinct conditions of every filter of every rule, then the distinct lists they
+ * match on a field: a record evaluates each once (cw_filter_matches). */
 static void assign_memos(cw_config_t *cfg)
 {
-    const cw_cond_t *seen[4096];
-    int n = 0;
+    enum { MAX = 4096 };
+    const cw_cond_t *seen[MAX];
+    cw_field_t fields[MAX];
+    const cw_strlist_t *lists[MAX];
+    cw_filter_t *filters[3];
+    int n = 0, nl = 0, nf;
     for (int r = 0; r < cfg->n_rules; r++) {
-        cw_filter_t *filters[3] = {&cfg->rules[r].filter, &cfg->rules[r].trigger,
-                                   &cfg->rules[r].silence_while};
-        for (int f = 0; f < 3; f++) {
+        nf = rule_filters(&cfg->rules[r], filters);
+        for (int f = 0; f < nf; f++) {
             for (int i = 0; i < filters[f]->n; i++) {
                 cw_cond_t *c = &filters[f]->conds[i];
                 int k;
                 for (k = 0; k < n && !same_cond(seen[k], c); k++)
                     ;
-                if (k == n && n < (int)(sizeof seen / sizeof seen[0]))
+                if (k == n && n < MAX)
                     seen[n++] = c;
                 c->memo = k < n ? k : -1; /* -1: beyond the memo table, evaluated every time */
             }
         }
     }
-    cfg->n_memo = n;
+    for (int r = 0; r < cfg->n_rules; r++) {
+        nf = rule_filters(&cfg->rules[r], filters);
+        for (int f = 0; f < nf; f++) {
+            for (int i = 0; i < filters[f]->n; i++) {
+                cw_cond_t *c = &filters[f]->conds[i];
+                c->any_memo = list_memo(c->field, &c->any, fields, lists, &nl, MAX, n);
+                c->none_memo = list_memo(c->field, &c->none, fields, lists, &nl, MAX, n);
+            }
+        }
+    }
+    cfg->n_memo = n + nl;
 }
 
 static cw_status_t parse_rules(ctx_t *c, const cJSON *rules)

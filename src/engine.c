@@ -36,6 +36,7 @@
 #include <apr_tables.h>
 #include "cdrwatch/baseline.h"
 #include "cdrwatch/engine.h"
+#include "cdrwatch/glob.h"
 #include "cdrwatch/hll.h"
 #include "cdrwatch/rules.h"
 #include "cdrwatch/state.h"
@@ -909,10 +910,8 @@ static uint32_t sequence_weight(void *ctx, const void *value)
 static const cw_host_class_t *host_class(const cw_config_t *cfg, const char *host)
 {
     for (int i = 0; i < cfg->n_host_classes; i++) {
-        for (int k = 0; k < cfg->host_classes[i].patterns.n; k++) {
-            if (cw_glob_match(cfg->host_classes[i].patterns.items[k], host))
-                return &cfg->host_classes[i];
-        }
+        if (cw_globset_match(cfg->host_classes[i].set, host))
+            return &cfg->host_classes[i];
     }
     return NULL;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
+#include "cdrwatch/glob.h"
 #include "cdrwatch/rules.h"
 
 void cw_view_init(cw_view_t *view, const cw_event_t *ev,
@@ -82,13 +83,14 @@ int cw_regex_match(const void *re, const char *text, size_t window, size_t nmatc
     }
 }
 
-static bool any_match(const cw_strlist_t *l, const char *value)
+/* Does v match one pattern of the set? Once a record for each memo index. */
+static bool list_holds(cw_view_t *view, int memo, const cw_globset_t *set, const char *v)
 {
-    for (int i = 0; i < l->n; i++) {
-        if (cw_glob_match(l->items[i], value))
-            return true;
-    }
-    return false;
+    if (memo < 0 || memo >= view->n_memo)
+        return cw_globset_match(set, v);
+    if (view->memo[memo] < 0)
+        view->memo[memo] = cw_globset_match(set, v);
+    return view->memo[memo];
 }
 
 static bool cond_holds(const cw_cond_t *c, cw_view_t *view)
@@ -114,9 +116,9 @@ static bool cond_holds(const cw_cond_t *c, cw_view_t *view)
             v = num;
         }
     }
-    if (c->any.n && !any_match(&c->any, v))
+    if (c->any.n && !list_holds(view, c->any_memo, c->any_set, v))
         return false;
-    if (c->none.n && any_match(&c->none, v))
+    if (c->none.n && list_holds(view, c->none_memo, c->none_set, v))
         return false;
     if (c->re && cw_regex_match(c->re, v, c->re_window, 0, NULL) != 0)
         return false;
@@ -141,6 +143,16 @@ bool cw_filter_matches(const cw_filter_t *filter, cw_view_t *view)
             return false;
     }
     return true;
+}
+
+/* Allow-lists are short and read only for the records a rule would count: pattern by pattern. */
+static bool any_match(const cw_strlist_t *l, const char *value)
+{
+    for (int i = 0; i < l->n; i++) {
+        if (cw_glob_match(l->items[i], value))
+            return true;
+    }
+    return false;
 }
 
 bool cw_rule_allowed(const cw_rule_t *rule, cw_view_t *view)

@@ -57,10 +57,13 @@ typedef struct {
     const char *regex;     /* POSIX extended, case-insensitive; NULL if none */
     const char *not_regex;
     void *re, *not_re;     /* compiled regex_t, owned by the configuration's pool */
+    const struct cw_globset *any_set, *none_set; /* any and none compiled (glob.h) */
     size_t re_window;      /* engine.regex_window: bytes given to regexec at a time */
     int8_t present;        /* 1: the record must have the field, 0: must not, -1: either */
     int memo;              /* identical conditions of different rules share this index, so a
                               record evaluates each distinct condition once */
+    int any_memo, none_memo; /* the same for the lists alone: the conditions that hold one list
+                                on one field (with different regexes) match it once a record */
     cw_hours_t hours_any, hours_none; /* field "hours" */
 } cw_cond_t;
 
@@ -230,6 +233,7 @@ typedef struct {
 typedef struct {
     const char *name;
     cw_strlist_t patterns;
+    const struct cw_globset *set; /* patterns compiled (glob.h) */
     int severity;
 } cw_host_class_t;
 
@@ -330,7 +334,7 @@ typedef struct {
     const char *subscriber_pattern;
     void *subscriber_re;
     int64_t evidence_ring;
-    int n_memo;            /* distinct filter conditions over all rules */
+    int n_memo;            /* distinct filter conditions, then distinct (field, list) pairs */
 } cw_config_t;
 
 /* Load and validate a configuration file, or the built-in default when path is NULL.
