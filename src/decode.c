@@ -9,7 +9,8 @@
  * rewound after each record (the arena is used only while cw_decode_json runs, so other users of
  * cJSON — the configuration loader — get the ordinary heap).
  *
- * Not thread-safe: one decoding thread per process (cJSON's hooks are global).
+ * Decoding threads are independent: each decoder object belongs to one thread, and the arena is
+ * per thread (cJSON's hooks are global, the arena they allocate from is not).
  */
 #include <ctype.h>
 #include <limits.h>
@@ -571,11 +572,11 @@ bool cw_cut_find(cw_cut_state_t *st, const char *buf, size_t len, size_t head_ma
 /* ---- JSON ---- */
 
 #define ARENA_SIZE (4u << 20)
-static struct {
+static _Thread_local struct {
     unsigned char *base;
     size_t used;
     bool active;
-} arena;
+} arena; /* one per decoding thread (replay decodes each input on its own thread) */
 
 static void *arena_malloc(size_t n)
 {
@@ -604,7 +605,6 @@ void cw_decode_init(void)
     cJSON_Hooks hooks = {arena_malloc, arena_free};
     if (done)
         return;
-    arena.base = malloc(ARENA_SIZE); /* once per process; if it fails cJSON uses the heap */
     cJSON_InitHooks(&hooks);
     done = true;
 }
@@ -626,8 +626,16 @@ static size_t format_count(uint64_t v, char *out)
 
 void cw_decode_arena_begin(void)
 {
+    if (!arena.base)
+        arena.base = malloc(ARENA_SIZE); /* once per thread; if it fails cJSON uses the heap */
     arena.used = 0;
     arena.active = true;
+}
+
+void cw_decode_thread_end(void)
+{
+    free(arena.base);
+    arena.base = NULL;
 }
 
 void cw_decode_arena_end(void)

@@ -16,9 +16,20 @@
  * does not begin with a tab, so the message being gathered waits in `pend` while the line that
  * ends it starts the next one; a MySQL JSON object ends at its closing brace, which may be in the
  * middle of a line, so the rest of that line is kept (`cur`) for the next call.
+ *
+ * Each input is read and decoded on its own thread, up to SLOTS records ahead of the engine
+ * (doc/design.md, "Decoding ahead"). The thread decodes straight into a slot of the input's ring
+ * and copies the record's bytes into a byte ring beside it; the engine's thread takes the slots
+ * in order. Dead letters and skipped lines travel in the ring too and are delivered when the
+ * engine's thread reaches them, so every callback runs on the caller's thread, in the order and
+ * at the moment it ran when decoding was inline: the alerts, dead letters and counts of a replay
+ * do not depend on the threads. A ring is single-producer single-consumer: two counters, and a
+ * mutex and condition variable only to sleep when it is empty or full.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +49,24 @@ _Static_assert(CUT_HEAD + CW_CUT_MARKER_LEN + CUT_TAIL <= CW_RECORD_MAX / 4 * 3,
 
 typedef enum { FMT_JSON, FMT_CSV, FMT_PGAUDIT, FMT_MARIADB, FMT_MYSQL_JSON } format_t;
 
+#define SLOTS 64                  /* records decoded ahead, per input */
+#define RAW_SIZE (4u * CW_RECORD_MAX) /* their bytes: two records of the largest size always fit */
+
+typedef enum { SLOT_EVENT, SLOT_DEAD, SLOT_END, SLOT_ERROR } slot_kind_t;
+
+/* What the decoding thread hands over: a record, a dead letter, the end, or a read error. */
+typedef struct {
+    slot_kind_t kind;
+    cw_status_t st;          /* SLOT_ERROR */
+    cw_decode_result_t res;  /* SLOT_DEAD */
+    int64_t line;            /* SLOT_DEAD: where it began */
+    uint64_t skipped;        /* lines passed over (blank, partial) before this slot */
+    uint64_t raw_at, raw_len, raw_end; /* its bytes: offsets in the byte ring, counted from the start */
+    cw_event_t ev;           /* SLOT_EVENT */
+} slot_t;
+
+struct cw_replay;
+
 typedef struct {
     const char *path; /* as given; "-" shown as "(stdin)" */
     gzFile gz;
@@ -56,8 +85,9 @@ typedef struct {
     size_t rec_len;
     int64_t rec_line;   /* its first line */
     cw_csv_t *csv;
-    cw_event_t ev;      /* the head */
-    bool has_head;
+    bool has_head;      /* the decoding thread completed a record into ev */
+    const char *head_raw; /* and its bytes */
+    size_t head_raw_len;
     /* native formats */
     cw_native_t *native;
     char *pend;         /* a pgaudit message or a JSON object being gathered */
@@ -72,6 +102,27 @@ typedef struct {
     bool in_string, escaped;
     const char *cur;    /* JSON: the line being scanned, valid until next_line is called again */
     size_t cur_len, cur_off;
+    /* decoding ahead: the decoding thread's side */
+    struct cw_replay *r;
+    cw_event_t *ev;         /* the slot being decoded into */
+    slot_t *slots;          /* SLOTS of them */
+    char *raw;              /* RAW_SIZE bytes */
+    uint64_t raw_head;      /* bytes written into the byte ring so far */
+    uint64_t passed;        /* lines passed over since the last slot */
+    char err[256];          /* SLOT_ERROR's message */
+    /* shared */
+    _Atomic uint64_t pub, rel, raw_rel; /* slots published, slots released, bytes released */
+    _Atomic uint64_t bytes;            /* compressed bytes read (cw_replay_bytes) */
+    _Atomic int sleeping;              /* 1: the engine's thread waits, 2: the decoding thread */
+    _Atomic bool stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+    bool started, sync_made;
+    /* the engine's thread's side */
+    uint64_t taken;         /* slots taken so far */
+    slot_t *head;           /* the record handed out, NULL at the end */
+    bool done;
 } source_t;
 
 struct cw_replay {
@@ -82,7 +133,101 @@ struct cw_replay {
     void *dlq_ctx;
     uint64_t skipped;
     uint64_t dead[CW_DEC_REASON_COUNT]; /* records this reader dead-lettered, by reason */
+    bool taken;  /* the first heads were taken */
 };
+
+/* ---- the ring between an input's decoding thread and the engine's thread ---- */
+
+/* Sleep on s's condition variable until ready(s, need) or a stop; who: SLEEP_ENGINE, or the
+ * decoding thread's SLEEP_SLOTS or SLEEP_BYTES. The sleeper announces itself, then looks again
+ * under the mutex: the other side changes its counter before it looks for sleepers, so a
+ * wake-up is never lost. Wake-ups come in batches (a quarter of the ring published, half of it
+ * released), so that the two threads do not take turns record by record. */
+enum { SLEEP_ENGINE = 1, SLEEP_SLOTS = 2, SLEEP_BYTES = 4, WAKE_BATCH = SLOTS / 4 };
+
+static void wake(source_t *s, int who)
+{
+    if (atomic_load(&s->sleeping) & who) {
+        pthread_mutex_lock(&s->mu);
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+static bool wait_until(source_t *s, bool (*ready)(source_t *, uint64_t), uint64_t need, uint64_t need_asleep,
+                       int who)
+{
+    if (ready(s, need))
+        return true;
+    if (who != SLEEP_ENGINE)
+        wake(s, SLEEP_ENGINE); /* what is published so far, before the decoding thread sleeps */
+    pthread_mutex_lock(&s->mu);
+    atomic_fetch_or(&s->sleeping, who);
+    while (!ready(s, need_asleep) && !atomic_load(&s->stop))
+        pthread_cond_wait(&s->cv, &s->mu);
+    atomic_fetch_and(&s->sleeping, ~who);
+    pthread_mutex_unlock(&s->mu);
+    return !atomic_load(&s->stop);
+}
+
+/* Free slots: at least need. */
+static bool has_slots(source_t *s, uint64_t need)
+{
+    return SLOTS - (atomic_load(&s->pub) - atomic_load(&s->rel)) >= need;
+}
+
+static bool has_bytes(source_t *s, uint64_t need)
+{
+    return RAW_SIZE - (s->raw_head - atomic_load(&s->raw_rel)) >= need;
+}
+
+static bool has_published(source_t *s, uint64_t need)
+{
+    return atomic_load(&s->pub) - s->taken >= need;
+}
+
+/* Decoding thread: the next slot to decode into (false when told to stop). */
+static bool reserve(source_t *s)
+{
+    if (!wait_until(s, has_slots, 1, SLOTS / 2, SLEEP_SLOTS))
+        return false;
+    s->ev = &s->slots[atomic_load(&s->pub) % SLOTS].ev;
+    return true;
+}
+
+/* Decoding thread: hand the reserved slot over with its bytes, then reserve the next one
+ * (false when told to stop). Bytes are written contiguously: at the ring's end, what does not
+ * fit is skipped and counted with this slot. */
+static bool publish(source_t *s, slot_kind_t kind, const char *raw, size_t len)
+{
+    slot_t *sl = &s->slots[atomic_load(&s->pub) % SLOTS];
+    size_t at = (size_t)(s->raw_head % RAW_SIZE), waste = at + len > RAW_SIZE ? RAW_SIZE - at : 0;
+    uint64_t pub;
+    if (!wait_until(s, has_bytes, waste + len, waste + len, SLEEP_BYTES))
+        return false;
+    s->raw_head += waste;
+    sl->kind = kind;
+    sl->raw_at = s->raw_head;
+    sl->raw_len = len;
+    if (len)
+        memcpy(s->raw + s->raw_head % RAW_SIZE, raw, len);
+    s->raw_head += len;
+    sl->raw_end = s->raw_head;
+    sl->skipped = s->passed;
+    s->passed = 0;
+    pub = atomic_fetch_add(&s->pub, 1) + 1;
+    if (pub % WAKE_BATCH == 0 || kind == SLOT_END || kind == SLOT_ERROR)
+        wake(s, SLEEP_ENGINE);
+    return kind == SLOT_END || kind == SLOT_ERROR || reserve(s);
+}
+
+/* Engine's thread: give a slot taken back (in the order taken). */
+static void release(source_t *s, const slot_t *sl)
+{
+    atomic_store(&s->raw_rel, sl->raw_end);
+    atomic_fetch_add(&s->rel, 1);
+    wake(s, SLEEP_BYTES | (has_slots(s, SLOTS / 2) ? SLEEP_SLOTS : 0));
+}
 
 static apr_status_t source_cleanup(void *data)
 {
@@ -109,6 +254,8 @@ static cw_status_t fill(source_t *s, char *err, size_t errlen)
     }
     if (s->len == BUF_SIZE)
         return CW_OK;
+    if (s->started)
+        wake(s, SLEEP_ENGINE); /* a pipe may keep us waiting: what is published is the engine's */
     n = gzread(s->gz, s->buf + s->len, (unsigned)(BUF_SIZE - s->len < READ_CHUNK ? BUF_SIZE - s->len : READ_CHUNK));
     if (n < 0) {
         int code;
@@ -127,6 +274,10 @@ static cw_status_t fill(source_t *s, char *err, size_t errlen)
         s->eof = true;
     }
     s->len += (size_t)n;
+    {
+        z_off_t off = gzoffset(s->gz);
+        atomic_store(&s->bytes, off > 0 ? (uint64_t)off : 0);
+    }
     return CW_OK;
 }
 
@@ -232,8 +383,8 @@ static int next_line(source_t *s, const char **line, size_t *len, char *err, siz
             s->line++;
             return 1;
         }
-        if (s->eof)
-            return 0;
+        if (s->eof || atomic_load(&s->stop))
+            return 0; /* the end, or the replay is being closed: read no further */
         if (avail > CW_RECORD_MAX)
             return long_line(s, line, len, err, errlen);
         if (fill(s, err, errlen) != CW_OK)
@@ -257,8 +408,8 @@ static bool blank(const char *p, size_t n)
     return true;
 }
 
-static void dead(cw_replay_t *r, source_t *s, int64_t line, cw_decode_result_t res, const char *raw,
-                 size_t rawlen)
+static void deliver_dead(cw_replay_t *r, source_t *s, int64_t line, cw_decode_result_t res, const char *raw,
+                         size_t rawlen)
 {
     cw_dead_letter_t dl;
     dl.stream = s->stream;
@@ -273,13 +424,38 @@ static void dead(cw_replay_t *r, source_t *s, int64_t line, cw_decode_result_t r
         r->dlq(r->dlq_ctx, &dl);
 }
 
+/* A record that does not decode: delivered at once while the input is opened (on the caller's
+ * thread), through the ring once its thread runs. */
+static void dead(cw_replay_t *r, source_t *s, int64_t line, cw_decode_result_t res, const char *raw,
+                 size_t rawlen)
+{
+    slot_t *sl;
+    if (!s->started) {
+        deliver_dead(r, s, line, res, raw, rawlen);
+        return;
+    }
+    sl = &s->slots[atomic_load(&s->pub) % SLOTS];
+    if (s->has_head) {
+        /* pgaudit: the line that ended the record just completed is a dead letter, delivered
+         * before that record as when decoding was inline; the record moves one slot on */
+        if (!wait_until(s, has_slots, 2, 2, SLEEP_SLOTS))
+            return;
+        memcpy(&s->slots[(atomic_load(&s->pub) + 1) % SLOTS].ev, s->ev, sizeof *s->ev);
+    }
+    sl->res = res;
+    sl->line = line;
+    publish(s, SLOT_DEAD, raw, rawlen); /* when told to stop, what follows is not read */
+}
+
 static void set_head(source_t *s, int64_t line)
 {
-    s->ev.pos.name = s->path;
-    s->ev.pos.partition = -1;
-    s->ev.pos.offset = line;
-    s->ev.source_index = s->index;
+    s->ev->pos.name = s->path;
+    s->ev->pos.partition = -1;
+    s->ev->pos.offset = line;
+    s->ev->source_index = s->index;
     s->has_head = true;
+    s->head_raw = s->rec;
+    s->head_raw_len = s->rec_len;
 }
 
 static bool rec_append(source_t *s, const char *p, size_t n)
@@ -304,7 +480,7 @@ static bool csv_result(cw_replay_t *r, source_t *s, cw_decode_result_t res)
     }
     set_head(s, s->rec_line);
     if (s->rec_cut)
-        s->ev.damage |= CW_DAMAGE_TRUNCATED;
+        s->ev->damage |= CW_DAMAGE_TRUNCATED;
     return true;
 }
 
@@ -318,7 +494,7 @@ static bool csv_record(cw_replay_t *r, source_t *s, int state)
     }
     if (state == 0)
         return false;
-    return csv_result(r, s, cw_csv_decode(s->csv, &s->ev));
+    return csv_result(r, s, cw_csv_decode(s->csv, s->ev));
 }
 
 /* A CSV line (appended to rec): decoded directly when it is a whole record without quotes
@@ -326,7 +502,7 @@ static bool csv_record(cw_replay_t *r, source_t *s, int state)
 static bool csv_line(cw_replay_t *r, source_t *s, const char *line, size_t len)
 {
     cw_decode_result_t res;
-    if (cw_csv_decode_line(s->csv, line, len, &s->ev, &res))
+    if (cw_csv_decode_line(s->csv, line, len, s->ev, &res))
         return csv_result(r, s, res);
     return csv_record(r, s, cw_csv_push(s->csv, line, len));
 }
@@ -348,9 +524,9 @@ static bool native_record(cw_replay_t *r, source_t *s)
         s->rec_len = s->pend_len;
         s->pend_len = 0;
     }
-    res = cw_native_decode(s->native, s->rec, s->rec_len, &s->ev, &is_record);
+    res = cw_native_decode(s->native, s->rec, s->rec_len, s->ev, &is_record);
     if (!is_record) {
-        r->skipped += (uint64_t)s->pend_lines;
+        s->passed += (uint64_t)s->pend_lines;
         return false;
     }
     if (s->pend_oversize)
@@ -358,7 +534,7 @@ static bool native_record(cw_replay_t *r, source_t *s)
     if (res.reason == CW_DEC_OK) {
         set_head(s, s->pend_line);
         if (s->pend_cut)
-            s->ev.damage |= CW_DAMAGE_TRUNCATED;
+            s->ev->damage |= CW_DAMAGE_TRUNCATED;
         return true;
     }
     dead(r, s, s->pend_line, res, s->rec, s->rec_len);
@@ -408,7 +584,7 @@ static cw_status_t advance_pgaudit(cw_replay_t *r, source_t *s, char *err, size_
                 s->pend_cut |= s->line_cut;
                 s->pend_lines++;
             } else {
-                r->skipped++; /* the rest of a message cut off at the start of the file */
+                s->passed++; /* the rest of a message cut off at the start of the file */
             }
             continue;
         }
@@ -423,7 +599,7 @@ static cw_status_t advance_pgaudit(cw_replay_t *r, source_t *s, char *err, size_
         if (got == 2) {
             dead(r, s, s->line, UNCUT, line, len);
         } else if (blank(line, len)) {
-            r->skipped++;
+            s->passed++;
         } else {
             pend_start(s, line, len);
             s->pend_cut = s->line_cut;
@@ -518,7 +694,7 @@ static cw_status_t advance_mysql_json(cw_replay_t *r, source_t *s, char *err, si
             continue;
         }
         if (s->depth == 0 && blank(line, len))
-            r->skipped++;
+            s->passed++;
         s->cur = line;
         s->cur_len = len;
         s->cur_off = 0;
@@ -547,7 +723,7 @@ static cw_status_t advance_mariadb(cw_replay_t *r, source_t *s, char *err, size_
             continue;
         }
         if (blank(line, len)) {
-            r->skipped++;
+            s->passed++;
             continue;
         }
         pend_start(s, line, len);
@@ -585,17 +761,17 @@ static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen
         if (s->fmt == FMT_JSON) {
             cw_decode_result_t res;
             if (blank(line, len)) {
-                r->skipped++;
+                s->passed++;
                 continue;
             }
-            res = cw_decode_json(s->stream, line, trim_newline(line, len), &s->ev);
+            res = cw_decode_json(s->stream, line, trim_newline(line, len), s->ev);
             if (res.reason == CW_DEC_OK) {
                 /* keep the bytes: the engine may still refuse the record as late */
-                memcpy(s->rec, line, len);
-                s->rec_len = len;
                 set_head(s, s->line);
+                s->head_raw = line; /* the read buffer holds it until the next line is read */
+                s->head_raw_len = len;
                 if (s->line_cut)
-                    s->ev.damage |= CW_DAMAGE_TRUNCATED;
+                    s->ev->damage |= CW_DAMAGE_TRUNCATED;
                 return CW_OK;
             }
             dead(r, s, s->line, res, line, len);
@@ -604,7 +780,7 @@ static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen
         /* CSV: a record may span lines (quoted newlines) */
         if (!cw_csv_in_record(s->csv)) {
             if (blank(line, len)) {
-                r->skipped++;
+                s->passed++;
                 continue;
             }
             s->rec_len = 0;
@@ -699,7 +875,7 @@ static cw_status_t sniff(cw_replay_t *r, source_t *s, char *err, size_t errlen)
             continue;
         }
         if (!cw_csv_in_record(s->csv) && blank(line, len)) {
-            r->skipped++;
+            s->passed++;
             continue;
         }
         if (!cw_csv_in_record(s->csv)) {
@@ -747,6 +923,108 @@ static cw_status_t open_native(apr_pool_t *pool, source_t *s, cw_audit_format_t 
             return st;
     }
     s->pos = cw_utf8_bom(s->buf, s->len);
+    return CW_OK;
+}
+
+/* Engine's thread: the slots of input s up to its next record (its head) or its end; dead
+ * letters and skipped lines on the way are delivered here. */
+static cw_status_t take(cw_replay_t *r, source_t *s, char *err, size_t errlen)
+{
+    s->head = NULL;
+    while (!s->done) {
+        slot_t *sl;
+        if (!wait_until(s, has_published, 1, 1, SLEEP_ENGINE))
+            return CW_ERR_EOF; /* not reached: only closing the replay stops a ring */
+        sl = &s->slots[s->taken++ % SLOTS];
+        r->skipped += sl->skipped;
+        switch (sl->kind) {
+        case SLOT_EVENT:
+            s->head = sl;
+            return CW_OK;
+        case SLOT_DEAD:
+            deliver_dead(r, s, sl->line, sl->res, s->raw + sl->raw_at % RAW_SIZE, (size_t)sl->raw_len);
+            break;
+        case SLOT_END:
+            s->done = true;
+            break;
+        case SLOT_ERROR:
+            s->done = true;
+            snprintf(err, errlen, "%s", s->err);
+            release(s, sl);
+            return sl->st;
+        }
+        release(s, sl);
+    }
+    return CW_OK;
+}
+
+/* An input's decoding thread: records into the ring until the end, an error or a stop. */
+static void *decode_input(void *arg)
+{
+    source_t *s = arg;
+    cw_status_t st = CW_OK;
+    while (!atomic_load(&s->stop) && (st = advance(s->r, s, s->err, sizeof s->err)) == CW_OK && s->has_head) {
+        if (!publish(s, SLOT_EVENT, s->head_raw, s->head_raw_len))
+            break;
+    }
+    if (!atomic_load(&s->stop)) {
+        s->slots[atomic_load(&s->pub) % SLOTS].st = st;
+        publish(s, st == CW_OK ? SLOT_END : SLOT_ERROR, NULL, 0);
+    }
+    cw_decode_thread_end();
+    return NULL;
+}
+
+/* Stop every decoding thread and wait for it (the pool's cleanup, before the inputs' buffers
+ * go: registered after them, it runs before them). */
+static apr_status_t stop_threads(void *data)
+{
+    cw_replay_t *r = data;
+    for (int i = 0; i < r->n; i++) {
+        source_t *s = &r->src[i];
+        if (s->started) {
+            atomic_store(&s->stop, true);
+            pthread_mutex_lock(&s->mu);
+            pthread_cond_broadcast(&s->cv);
+            pthread_mutex_unlock(&s->mu);
+            pthread_join(s->thread, NULL);
+            s->started = false;
+        }
+        if (s->sync_made) {
+            pthread_cond_destroy(&s->cv);
+            pthread_mutex_destroy(&s->mu);
+            s->sync_made = false;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static cw_status_t start_threads(apr_pool_t *pool, cw_replay_t *r, char *err, size_t errlen)
+{
+    apr_pool_cleanup_register(pool, r, stop_threads, apr_pool_cleanup_null);
+    for (int i = 0; i < r->n; i++) {
+        source_t *s = &r->src[i];
+        int rc;
+        s->r = r;
+        s->slots = apr_palloc(pool, SLOTS * sizeof(slot_t));
+        s->raw = apr_palloc(pool, RAW_SIZE);
+        if (!s->slots || !s->raw) {
+            snprintf(err, errlen, "out of memory");
+            return CW_ERR_NOMEM;
+        }
+        if (pthread_mutex_init(&s->mu, NULL) != 0 || pthread_cond_init(&s->cv, NULL) != 0) {
+            snprintf(err, errlen, "cannot start the decoding of %s", s->path);
+            return CW_ERR_NOMEM;
+        }
+        s->sync_made = true;
+        s->ev = &s->slots[0].ev;
+        s->started = true;
+        if ((rc = pthread_create(&s->thread, NULL, decode_input, s)) != 0) {
+            s->started = false;
+            snprintf(err, errlen, "cannot start the decoding of %s: %s", s->path, strerror(rc));
+            return CW_ERR_NOMEM;
+        }
+    }
     return CW_OK;
 }
 
@@ -802,9 +1080,9 @@ cw_status_t cw_replay_open(apr_pool_t *pool, const cw_replay_input_t *inputs, in
         if ((st = native ? open_native(pool, s, inputs[i].format, pg_prefix, err, errlen)
                          : sniff(r, s, err, errlen)) != CW_OK)
             return st;
-        if ((st = advance(r, s, err, errlen)) != CW_OK)
-            return st;
     }
+    if ((st = start_threads(pool, r, err, errlen)) != CW_OK)
+        return st;
     *out = r;
     return CW_OK;
 }
@@ -813,30 +1091,37 @@ cw_status_t cw_replay_next(cw_replay_t *r, const cw_event_t **ev, char *err, siz
 {
     int best = -1;
     if (r->last >= 0) {
-        cw_status_t st = advance(r, &r->src[r->last], err, errlen);
+        source_t *s = &r->src[r->last];
+        cw_status_t st;
+        release(s, s->head);
+        st = take(r, s, err, errlen);
         r->last = -1;
         if (st != CW_OK)
             return st;
+    } else if (!r->taken) {
+        r->taken = true;
+        for (int i = 0; i < r->n; i++) {
+            cw_status_t st = take(r, &r->src[i], err, errlen);
+            if (st != CW_OK)
+                return st;
+        }
     }
     for (int i = 0; i < r->n; i++) {
-        if (r->src[i].has_head && (best < 0 || r->src[i].ev.ts < r->src[best].ev.ts))
+        if (r->src[i].head && (best < 0 || r->src[i].head->ev.ts < r->src[best].head->ev.ts))
             best = i;
     }
     if (best < 0)
         return CW_ERR_EOF;
     r->last = best;
-    *ev = &r->src[best].ev;
+    *ev = &r->src[best].head->ev;
     return CW_OK;
 }
 
 uint64_t cw_replay_bytes(const cw_replay_t *r)
 {
     uint64_t n = 0;
-    for (int i = 0; i < r->n; i++) {
-        z_off_t off = gzoffset(r->src[i].gz);
-        if (off > 0)
-            n += (uint64_t)off;
-    }
+    for (int i = 0; i < r->n; i++)
+        n += atomic_load(&r->src[i].bytes);
     return n;
 }
 
@@ -851,13 +1136,15 @@ void cw_replay_add_counts(const cw_replay_t *r, cw_metrics_t *m)
 
 void cw_replay_raw(const cw_replay_t *r, const char **raw, size_t *len)
 {
+    const source_t *s;
     if (r->last < 0) {
         *raw = "";
         *len = 0;
         return;
     }
-    *raw = r->src[r->last].rec;
-    *len = trim_newline(r->src[r->last].rec, r->src[r->last].rec_len);
+    s = &r->src[r->last];
+    *raw = s->raw + s->head->raw_at % RAW_SIZE;
+    *len = trim_newline(*raw, (size_t)s->head->raw_len);
 }
 
 int cw_replay_columns(const cw_replay_t *r, int i, const cw_field_t **fields)

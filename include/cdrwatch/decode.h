@@ -127,9 +127,12 @@ cw_decode_result_t cw_decode_set_field(cw_event_t *ev, cw_field_t f, const char 
 cw_decode_result_t cw_decode_finish(cw_event_t *ev);
 
 /* The bump arena cJSON allocates from while cw_decode_json runs, for the native JSON decoder:
- * parse between begin and end; end releases everything cJSON allocated in between. */
+ * parse between begin and end; end releases everything cJSON allocated in between. One arena
+ * per thread, made at its first record. */
 void cw_decode_arena_begin(void);
 void cw_decode_arena_end(void);
+/* A decoding thread that ends gives its arena back. */
+void cw_decode_thread_end(void);
 
 struct cJSON;
 /* Decodes a parsed JSON object into ev (fields through cw_decode_set_field). */
