@@ -339,15 +339,31 @@ static void view_subscribers(cw_engine_t *e, cw_view_t *v)
     }
 }
 
-static bool has_word(const char *s, const char *w)
+static bool word_byte(unsigned char c) { return c == '_' || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
+
+/* Does s hold one of the words that bound a read (WHERE, LIMIT, TOP, FETCH, ROWNUM), in any
+ * case, as a whole word (not next to a letter or '_')? Each is all letters, so it is one of the
+ * runs of letters and '_' of s: one pass over s compares each run. */
+static bool has_bound_word(const char *s)
 {
-    size_t n = strlen(w);
-    for (const char *p = strcasestr(s, w); p; p = strcasestr(p + 1, w)) {
-        bool left = p == s || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= 'A' && p[-1] <= 'Z'));
-        char c = p[n];
-        bool right = !(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
-        if (left && right)
-            return true;
+    static const char *const words[] = {"where", "limit", "top", "fetch", "rownum"};
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        const unsigned char *w = p;
+        size_t n;
+        if (!word_byte(*p)) {
+            p++;
+            continue;
+        }
+        while (word_byte(*p))
+            p++;
+        n = (size_t)(p - w);
+        if (n < 3 || n > 6)
+            continue;
+        for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+            if (strlen(words[i]) == n && strncasecmp((const char *)w, words[i], n) == 0)
+                return true;
+        }
     }
     return false;
 }
@@ -369,8 +385,7 @@ static bool unbounded(const cw_audit_t *a)
         whole = strcmp(a->action, exports[i]) == 0;
     if (!whole || !a->statement[0])
         return false;
-    return !has_word(a->statement, "where") && !has_word(a->statement, "limit") &&
-           !has_word(a->statement, "top") && !has_word(a->statement, "fetch") && !has_word(a->statement, "rownum");
+    return !has_bound_word(a->statement);
 }
 
 static bool derive(cw_view_t *v, cw_field_t f, void *ctx)

@@ -83,6 +83,21 @@ int cw_regex_match(const void *re, const char *text, size_t window, size_t nmatc
     }
 }
 
+/* The decimal text of v in buf (as "%lld" would write it), without snprintf: this is per record. */
+static const char *decimal(int64_t v, char buf[24])
+{
+    char *p = buf + 23;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    *p = '\0';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
 /* Does v match one pattern of the set? Once a record for each memo index. */
 static bool list_holds(cw_view_t *view, int memo, const cw_globset_t *set, const char *v)
 {
@@ -112,8 +127,7 @@ static bool cond_holds(const cw_cond_t *c, cw_view_t *view)
         v = cw_event_str(ev, c->field);
         if (!*v && cw_event_has(ev, c->field) && c->field != CW_F_STATEMENT) {
             /* a numeric field: match on its decimal text */
-            snprintf(num, sizeof num, "%lld", (long long)cw_event_num(ev, c->field));
-            v = num;
+            v = decimal(cw_event_num(ev, c->field), num);
         }
     }
     if (c->any.n && !list_holds(view, c->any_memo, c->any_set, v))
@@ -224,8 +238,8 @@ size_t cw_rule_key(const cw_rule_t *rule, const cw_event_t *ev, char *buf, size_
         size_t n = strlen(v), max = field_max(rule->key[i]);
         char num[24];
         if (!*v && cw_event_has(ev, rule->key[i])) {
-            n = (size_t)snprintf(num, sizeof num, "%lld", (long long)cw_event_num(ev, rule->key[i]));
-            v = num;
+            v = decimal(cw_event_num(ev, rule->key[i]), num);
+            n = strlen(v);
         }
         if (n > max)
             n = max;

@@ -195,6 +195,11 @@ static void test_derived(void)
     A("{\"ts\":%lld,\"principal\":\"y\",\"action\":\"COPY\",\"statement\":\"COPY (SELECT * FROM cdr_voice WHERE start_time >= '2026-03-01') TO '/x'\"}", T0 + 5 * DAY + 6 * MIN);
     A("{\"ts\":%lld,\"principal\":\"y\",\"action\":\"SELECT\",\"statement\":\"SELECT a, b FROM cdr_voice\"}", T0 + 5 * DAY + 7 * MIN);
     is_int(n_got, 3, "bounded by LIMIT or WHERE, or not SELECT *: not unbounded");
+    A("{\"ts\":%lld,\"principal\":\"z\",\"action\":\"SELECT\",\"statement\":\"select *\\nfrom cdr_voice\\tFetch first 10 rows only\"}", T0 + 5 * DAY + 8 * MIN);
+    A("{\"ts\":%lld,\"principal\":\"z\",\"action\":\"SELECT\",\"statement\":\"SELECT * FROM t9rownum\"}", T0 + 5 * DAY + 9 * MIN);
+    is_int(n_got, 3, "bound words in any case, next to a digit or white space: bounded");
+    A("{\"ts\":%lld,\"principal\":\"w\",\"action\":\"SELECT\",\"statement\":\"SELECT * FROM mediation.cdr_where_top, nowhere, limits\"}", T0 + 5 * DAY + 10 * MIN);
+    ok(n_got == 4 && strcmp(got[3].rule, "u") == 0, "bound words inside a name (next to '_' or a letter) do not bound it");
     no_late("derived");
 }
 
