@@ -10,8 +10,11 @@
  *   contains   "*literal*"  one pass over the value for all of them: a table of the patterns'
  *                           first bytes (both cases) names, for each byte of the value, the
  *                           patterns that may start there;
- *   segments   "*a*b*"      each literal searched for after the previous one ("*" and "**"
- *                           match everything): the leftmost match of each is the best one;
+ *   segments   "*a*b*"      in the same pass, by the first literal; where it is found, the
+ *                           others are searched for, each after the one before (the leftmost
+ *                           match of each is the best one, so a first literal found later
+ *                           cannot do better: the pattern is not tried again); "*" and "**"
+ *                           match everything;
  *   general    anything else (a '?', an inner '*' without both outer ones): cw_glob_match.
  * Case folding is ASCII only, as in cw_glob_match; test_glob checks the two agree.
  */
@@ -22,13 +25,15 @@
 typedef struct {
     const char *s; /* the literal part of the pattern (not NUL-terminated for prefix/contains) */
     size_t len;
+    const char *rest; /* segments: the pattern after its first literal ("*b*"); NULL otherwise */
 } lit_t;
 
-typedef enum { SHAPE_EXACT, SHAPE_PREFIX, SHAPE_SUFFIX, SHAPE_CONTAINS, SHAPE_SEGMENTS, SHAPE_GENERAL, SHAPE_COUNT } shape_t;
+typedef enum { SHAPE_EXACT, SHAPE_PREFIX, SHAPE_SUFFIX, SHAPE_CONTAINS, SHAPE_GENERAL, SHAPE_COUNT } shape_t;
 
 struct cw_globset {
     lit_t *lits[SHAPE_COUNT];
     int n[SHAPE_COUNT];
+    bool all;              /* a pattern of stars only: everything matches */
     uint8_t head[256];     /* byte -> 1 + its bucket of contains patterns; 0: no pattern starts so */
     int *bucket_start;     /* bucket b holds bucket_items[bucket_start[b] .. bucket_start[b+1]) */
     int *bucket_items;     /* indices into lits[SHAPE_CONTAINS] */
@@ -55,15 +60,25 @@ static bool has_meta(const char *s, size_t n)
     return memchr(s, '*', n) || memchr(s, '?', n);
 }
 
-static shape_t shape_of(const char *p, lit_t *lit)
+/* The shape of pattern p and its literal; *all when p is stars only. */
+static shape_t shape_of(const char *p, lit_t *lit, bool *all)
 {
     size_t n = strlen(p);
     bool lead = n > 0 && p[0] == '*', trail = n > 1 && p[n - 1] == '*';
     size_t from = lead, to = n - trail;
+    lit->rest = NULL;
     if (lead && (trail || n == 1) && !memchr(p, '?', n) && (from >= to || has_meta(p + from, to - from))) {
-        lit->s = p;
-        lit->len = n;
-        return SHAPE_SEGMENTS; /* "*", "**", "*a*b*" */
+        const char *seg = p + strspn(p, "*");
+        if (!*seg) {
+            *all = true; /* "*", "**" */
+            lit->s = p;
+            lit->len = 0;
+            return SHAPE_GENERAL;
+        }
+        lit->s = seg;
+        lit->rest = strchr(seg, '*');
+        lit->len = (size_t)(lit->rest - seg);
+        return SHAPE_CONTAINS; /* "*a*b*": found by its first literal */
     }
     lit->s = p + from;
     lit->len = to - from;
@@ -117,26 +132,14 @@ cw_globset_t *cw_globset_compile(apr_pool_t *pool, const char *const *patterns, 
     }
     for (int i = 0; i < n; i++) {
         lit_t lit;
-        shape_t s = shape_of(patterns[i], &lit);
-        g->lits[s][g->n[s]++] = lit;
+        bool all = false;
+        shape_t s = shape_of(patterns[i], &lit, &all);
+        if (all)
+            g->all = true;
+        else
+            g->lits[s][g->n[s]++] = lit;
     }
     return build_heads(pool, g) ? g : NULL;
-}
-
-static bool match_contains(const cw_globset_t *g, const char *s)
-{
-    const lit_t *c = g->lits[SHAPE_CONTAINS];
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        int b = g->head[*p];
-        if (!b)
-            continue;
-        for (int k = g->bucket_start[b - 1]; k < g->bucket_start[b]; k++) {
-            const lit_t *l = &c[g->bucket_items[k]];
-            if (same_folded((const char *)p + 1, l->s + 1, l->len - 1))
-                return true;
-        }
-    }
-    return false;
 }
 
 /* The first place in s where the n bytes of needle are, case folded; NULL if none. */
@@ -167,9 +170,33 @@ static bool match_segments(const char *pat, const char *s)
     }
 }
 
+static bool match_contains(const cw_globset_t *g, const char *s)
+{
+    const lit_t *c = g->lits[SHAPE_CONTAINS];
+    uint64_t tried = 0; /* segments patterns (the first 64) whose first literal was found */
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        int b = g->head[*p];
+        if (!b)
+            continue;
+        for (int k = g->bucket_start[b - 1]; k < g->bucket_start[b]; k++) {
+            int i = g->bucket_items[k];
+            const lit_t *l = &c[i];
+            uint64_t bit = i < 64 ? UINT64_C(1) << i : 0;
+            if ((tried & bit) || !same_folded((const char *)p + 1, l->s + 1, l->len - 1))
+                continue;
+            if (!l->rest || match_segments(l->rest, (const char *)p + l->len))
+                return true;
+            tried |= bit;
+        }
+    }
+    return false;
+}
+
 bool cw_globset_match(const cw_globset_t *g, const char *s)
 {
     size_t len = (size_t)-1;
+    if (g->all)
+        return true;
     if (g->n[SHAPE_CONTAINS] && match_contains(g, s))
         return true;
     for (int i = 0; i < g->n[SHAPE_PREFIX]; i++) {
@@ -187,10 +214,6 @@ bool cw_globset_match(const cw_globset_t *g, const char *s)
     for (int i = 0; i < g->n[SHAPE_SUFFIX]; i++) {
         const lit_t *l = &g->lits[SHAPE_SUFFIX][i];
         if (l->len <= len && same_folded(s + len - l->len, l->s, l->len))
-            return true;
-    }
-    for (int i = 0; i < g->n[SHAPE_SEGMENTS]; i++) {
-        if (match_segments(g->lits[SHAPE_SEGMENTS][i].s, s))
             return true;
     }
     for (int i = 0; i < g->n[SHAPE_GENERAL]; i++) {
