@@ -291,9 +291,27 @@ static size_t past_spaces(const char *s, size_t len, size_t i)
     return i;
 }
 
+/* The common form, "+" or nothing then 1-15 digits not beginning with "00": copied as it is. */
+static bool msisdn_plain(const char *s, size_t len, cw_msisdn_t out)
+{
+    size_t i = len && s[0] == '+';
+    if (len - i == 0 || len - i > CW_MSISDN_MAX || (len - i >= 2 && s[i] == '0' && s[i + 1] == '0'))
+        return false;
+    for (size_t k = i; k < len; k++) {
+        if ((unsigned)(s[k] - '0') > 9)
+            return false;
+    }
+    memcpy(out, s + i, len - i);
+    out[len - i] = '\0';
+    return true;
+}
+
 bool cw_msisdn_normalise(const char *s, size_t len, cw_msisdn_t out)
 {
-    size_t n = 0, i = past_spaces(s, len, 0), j;
+    size_t n = 0, i, j;
+    if (msisdn_plain(s, len, out))
+        return true;
+    i = past_spaces(s, len, 0);
     if (i < len && s[i] == '+')
         i++;
     /* the international prefix 00, however it was written (00 44, +00 44, 00 00 44, 0 044):
