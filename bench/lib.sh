@@ -72,51 +72,65 @@ floor_bin() {
     echo "$out"
 }
 
-# time_of CMD...: runs CMD (output to /dev/null, errors to WORK/last.err), prints wall seconds
+# time_of CMD...: runs CMD (output to /dev/null, errors to WORK/last.err); prints its wall
+# seconds and its CPU seconds (user + system, children included)
 time_of() {
-    local t0 t1
-    t0=$(date +%s.%N)
-    if ! "$@" > /dev/null 2> "$work/last.err"; then
+    local TIMEFORMAT='%R %U %S' t
+    if ! t=$({ time "$@" > /dev/null 2> "$work/last.err"; } 2>&1); then
         echo "bench: failed: $*" >&2
         cat "$work/last.err" >&2
         exit 1
     fi
-    t1=$(date +%s.%N)
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+    awk -v t="$t" 'BEGIN { split(t, f, " "); printf "%.3f %.3f", f[1], f[2] + f[3] }'
 }
 
 # race NAME...: calls the functions NAME... in turn, RUNS rounds (alternated, so that a change
-# of the machine's load hits each alike); sets times[NAME] (every run) and best[NAME]
-declare -A times best
+# of the machine's load hits each alike); sets best[NAME] (the smallest wall time) and
+# cpu[NAME] (the smallest CPU time), and prints every run on stderr
+declare -A best cpu
 race() {
-    local f t
-    for f in "$@"; do times[$f]=""; best[$f]=""; done
+    local f wall c
+    declare -A runs
+    for f in "$@"; do runs[$f]=""; best[$f]=""; cpu[$f]=""; done
     for _ in $(seq "$RUNS"); do
         for f in "$@"; do
-            t=$(time_of "$f")
-            times[$f]="${times[$f]}${times[$f]:+ }$t"
-            if [ -z "${best[$f]}" ] || awk -v a="$t" -v b="${best[$f]}" 'BEGIN { exit !(a < b) }'; then
-                best[$f]=$t
+            read -r wall c <<< "$(time_of "$f")"
+            runs[$f]="${runs[$f]}${runs[$f]:+ }$wall"
+            if [ -z "${best[$f]}" ] || awk -v a="$wall" -v b="${best[$f]}" 'BEGIN { exit !(a < b) }'; then
+                best[$f]=$wall
+            fi
+            if [ -z "${cpu[$f]}" ] || awk -v a="$c" -v b="${cpu[$f]}" 'BEGIN { exit !(a < b) }'; then
+                cpu[$f]=$c
             fi
         done
     done
-    for f in "$@"; do echo "  $f: ${times[$f]} s -> best ${best[$f]} s" >&2; done
+    for f in "$@"; do
+        echo "  $f: wall ${runs[$f]} s -> best ${best[$f]} s; best CPU ${cpu[$f]} s" >&2
+    done
 }
 
 # ratio A B: A / B, 2 decimals
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-# result WHAT MEASURED RATIO OP TARGET: one row of the ratio table (OP is <= or >=), printed
-# and appended to RESULTS (a file, when set: bench/all.sh collects the rows of every script)
+# result WHAT MEASURED RATIO CPU-RATIO OP TARGET: one row of the ratio table (OP is <= or >=;
+# the verdict is on RATIO), printed and appended to RESULTS (a file, when set: bench/all.sh
+# collects the rows of every script)
 result() {
     local verdict
-    verdict=$(awk -v r="$3" -v op="$4" -v t="$5" 'BEGIN { ok = (op == "<=") ? r <= t : r >= t; print ok ? "PASS" : "short" }')
-    printf '| %s | %s | %s | %s %s | %s |\n' "$1" "$2" "$3" "$4" "$5" "$verdict" | tee -a "${RESULTS:-/dev/null}"
+    verdict=$(awk -v r="$3" -v op="$5" -v t="$6" 'BEGIN { ok = (op == "<=") ? r <= t : r >= t; print ok ? "PASS" : "short" }')
+    printf '| %s | %s | %s | %s | %s %s | %s |\n' "$1" "$2" "$3" "$4" "$5" "$6" "$verdict" | tee -a "${RESULTS:-/dev/null}"
+}
+
+# versus WHAT A B OP TARGET: the row for contender A over contender B (functions given to race):
+# the ratio of their best wall times, and of their best CPU times
+versus() {
+    result "$1" "${best[$2]} s / ${best[$3]} s (CPU ${cpu[$2]} s / ${cpu[$3]} s)" \
+        "$(ratio "${best[$2]}" "${best[$3]}")" "$(ratio "${cpu[$2]}" "${cpu[$3]}")" "$4" "$5"
 }
 
 table_head() {
-    echo "| what | measured | ratio | target | |"
-    echo "|---|---|---:|---|---|"
+    echo "| what | measured: wall (CPU) | ratio | CPU ratio | target | |"
+    echo "|---|---|---:|---:|---|---|"
 }
 
 machine() {

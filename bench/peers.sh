@@ -62,10 +62,9 @@ race cdrwatch cdrwatch_rule sec_peer pandas_peer
 echo "  cdrwatch with the rule: $(jq -r '.cdrwatch.key.calling_msisdn' "$work/peers-cdrwatch.out" | sort -u | wc -l) subscribers reached $THRESHOLD" >&2
 echo "  SEC: $(wc -l < "$work/peers-sec.out") subscribers reached $THRESHOLD (wall-clock window: the whole file)" >&2
 echo "  pandas: $(cat "$work/peers-pandas.out")" >&2
-c=${best[cdrwatch]} r=${best[cdrwatch_rule]} s=${best[sec_peer]} p=${best[pandas_peer]}
 
 table_head
-result "SEC / cdrwatch, $n_cdr CDRs" "$s s / $c s" "$(ratio "$s" "$c")" ">=" 10
-result "pandas / cdrwatch, $n_cdr CDRs" "$p s / $c s" "$(ratio "$p" "$c")" ">=" 5
-result "SEC / cdrwatch + per-subscriber 1 h rule" "$s s / $r s" "$(ratio "$s" "$r")" ">=" 10
-result "pandas / cdrwatch + per-subscriber 1 h rule" "$p s / $r s" "$(ratio "$p" "$r")" ">=" 5
+versus "SEC / cdrwatch, $n_cdr CDRs" sec_peer cdrwatch ">=" 10
+versus "pandas / cdrwatch, $n_cdr CDRs" pandas_peer cdrwatch ">=" 5
+versus "SEC / cdrwatch + per-subscriber 1 h rule" sec_peer cdrwatch_rule ">=" 10
+versus "pandas / cdrwatch + per-subscriber 1 h rule" pandas_peer cdrwatch_rule ">=" 5
