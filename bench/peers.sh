@@ -47,7 +47,8 @@ cat > "$overlay" << RULE
 { "rules": [ { "id": "peer-cdr-per-subscriber-1h", "name": "CDRs per subscriber in an hour", "stream": "cdr",
     "key": ["calling_msisdn"], "window": "1h", "bucket": "5m", "threshold": $THRESHOLD } ] }
 RULE
-shipped=$bench_src/../config/cdrwatch.json
+shipped=$work/peers-shipped.json # this build's own effective default configuration, the base layer
+"$cw" check-config > "$shipped"
 
 machine
 echo "SEC: $(sec --version | head -1); pandas $("$python" -c 'import pandas; print(pandas.__version__)'), $("$python" --version)"
