@@ -1,5 +1,5 @@
 /*
- * floor-lines.h — the line reader shared by the floor programs (floor-cjson.c): the file read
+ * floor-lines.h — the line reader of bench/floor-cjson.c: the file read
  * in 1 MiB blocks, lines found with memchr, each handed to a callback without its newline. A
  * line longer than the buffer grows it. Header-only so each floor is one `cc` command.
  */
