@@ -89,12 +89,13 @@ time_of() {
 # cpu[NAME] (the smallest CPU time), and prints every run on stderr
 declare -A best cpu
 race() {
-    local f wall c
+    local f wall c t
     declare -A runs
     for f in "$@"; do runs[$f]=""; best[$f]=""; cpu[$f]=""; done
     for _ in $(seq "$RUNS"); do
         for f in "$@"; do
-            read -r wall c <<< "$(time_of "$f")"
+            t=$(time_of "$f") # a failed run ends the script here (set -e)
+            read -r wall c <<< "$t"
             runs[$f]="${runs[$f]}${runs[$f]:+ }$wall"
             if [ -z "${best[$f]}" ] || awk -v a="$wall" -v b="${best[$f]}" 'BEGIN { exit !(a < b) }'; then
                 best[$f]=$wall
