@@ -20,7 +20,7 @@ build=${1:-$here/../_build/werror}
 work=${2:-${TMPDIR:-/tmp}/cdrwatch-bench}
 cw=$build/src/cdrwatch
 gen=$build/datasets/gen/cdrwatch-gen
-[ -x "$cw" ] && [ -x "$gen" ] || { echo "build first: $cw and $gen are needed" >&2; exit 2; }
+if [ ! -x "$cw" ] || [ ! -x "$gen" ]; then echo "build first: $cw and $gen are needed" >&2; exit 2; fi
 mkdir -p "$work"
 
 if [ ! -s "$work/cdr/cdr.csv" ] && [ -z "${COMPARE:-}" ]; then
@@ -28,19 +28,10 @@ if [ ! -s "$work/cdr/cdr.csv" ] && [ -z "${COMPARE:-}" ]; then
     "$gen" --days 10 --cdr-per-day 1000000 --subscribers 1000000 --out-dir "$work/cdr" > /dev/null
 fi
 
-# audit: principals p0..p(N-1); every record a CDR read with rows and one or two subscribers
-audit_gen() { # audit_gen RECORDS PRINCIPALS
-    awk -v n="$1" -v np="$2" 'BEGIN {
-        srand(7); t0 = 1772409600; tables[0] = "cdr_voice"; tables[1] = "cdr_sms"; tables[2] = "cdr_data"
-        for (i = 0; i < n; i++) {
-            t = t0 + int(i * 864000 / n)                   # spread over 10 days
-            p = int(rand() * np); r = int(rand() * 200) + 1
-            s1 = sprintf("+4479%08d", int(rand() * 1000000)); s2 = sprintf("+4479%08d", int(rand() * 1000000))
-            act = (rand() < 0.001) ? "COPY" : "SELECT"
-            printf "{\"ts\":%d000,\"principal\":\"p%d\",\"action\":\"%s\",\"client_host\":\"ws-%d.corp.example\",\"client_app\":\"DBeaver\",\"db\":\"mediation\",\"object\":\"mediation.%s\",\"rows\":%d,\"statement\":\"SELECT * FROM mediation.%s WHERE calling_msisdn IN (%s, %s)\",\"subscribers\":[\"%s\",\"%s\"],\"status\":\"ok\"}\n", t, p, act, p % 500, tables[i % 3], r, tables[i % 3], s1, s2, s1, s2
-        }
-    }'
-}
+# audit_gen RECORDS PRINCIPALS (bench/lib.sh): principals p0..p(N-1); every record a CDR read
+# with rows and one or two subscribers
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
 [ -s "$work/audit-1m.jsonl" ] || { echo "generating 1 M audit events ..." >&2; audit_gen 1000000 10000 > "$work/audit-1m.jsonl"; }
 [ -s "$work/audit-100k-principals.jsonl" ] || audit_gen 300000 100000 > "$work/audit-100k-principals.jsonl"
 
@@ -49,7 +40,7 @@ if [ -n "${COMPARE:-}" ]; then
         printf '%s\n' "$@" | sort -g | head -1
     }
     old=() new=()
-    for i in $(seq "${RUNS:-5}"); do
+    for _ in $(seq "${RUNS:-5}"); do
         for which in old new; do
             bin=$cw; [ "$which" = old ] && bin=$COMPARE
             t0=$(date +%s.%N)
