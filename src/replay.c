@@ -49,7 +49,7 @@ _Static_assert(CUT_HEAD + CW_CUT_MARKER_LEN + CUT_TAIL <= CW_RECORD_MAX / 4 * 3,
 
 typedef enum { FMT_JSON, FMT_CSV, FMT_PGAUDIT, FMT_MARIADB, FMT_MYSQL_JSON } format_t;
 
-#define SLOTS 64                  /* records decoded ahead, per input */
+#define SLOTS 256                 /* records decoded ahead, per input */
 #define RAW_SIZE (4u * CW_RECORD_MAX) /* their bytes: two records of the largest size always fit */
 
 typedef enum { SLOT_EVENT, SLOT_DEAD, SLOT_END, SLOT_ERROR } slot_kind_t;
