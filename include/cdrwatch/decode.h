@@ -141,8 +141,12 @@ typedef cw_decode_result_t (*cw_json_object_fn)(cw_event_t *ev, const struct cJS
 cw_decode_result_t cw_decode_json_object(const char *buf, size_t len, cw_event_t *ev,
                                          cw_json_object_fn fn, void *ctx);
 
-/* Decode one JSON object (a line or a Kafka message). */
+/* Decode one JSON object (a line or a Kafka message): the known fields read in place from the
+ * text (json_scan.h), no tree built. */
 cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev);
+/* The same through cJSON's tree: the reference cw_decode_json is held to (same result, same
+ * record, same damage) by test_json_scan and the fuzz target json_scan. */
+cw_decode_result_t cw_decode_json_reference(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev);
 
 /* The inverse of cw_decode_json: the present fields of ev as one JSON object (times as epoch
  * milliseconds), which cw_decode_json decodes back into the same record. Writes it, NUL
