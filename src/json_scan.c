@@ -190,6 +190,23 @@ static inline bool number_byte(unsigned char c)
     return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.' || c == 'e' || c == 'E';
 }
 
+/* A run that is an optional '-' and 1 to 15 digits (epoch milliseconds, counts): its value,
+ * exact in a double, so what strtod would give, without strtod. */
+static bool exact_integer(const unsigned char *p, size_t n, double *value)
+{
+    size_t i = p[0] == '-';
+    uint64_t v = 0;
+    if (n == i || n - i > 15)
+        return false;
+    for (size_t k = i; k < n; k++) {
+        if (p[k] < '0' || p[k] > '9')
+            return false;
+        v = v * 10 + (p[k] - '0');
+    }
+    *value = i ? -(double)v : (double)v;
+    return true;
+}
+
 /* A number at sc->pos: strtod over a NUL-terminated copy of the run of number bytes (on the
  * stack; a run longer than any real number, hostile input, is copied to the heap). */
 static bool scan_number(scanner_t *sc, double *value)
@@ -198,6 +215,10 @@ static bool scan_number(scanner_t *sc, double *value)
     size_t n = 0;
     while (sc->pos + n < sc->len && number_byte(sc->s[sc->pos + n]))
         n++;
+    if (exact_integer(sc->s + sc->pos, n, value)) {
+        sc->pos += n;
+        return true;
+    }
     if (n > NUMBER_SMALL && !(text = malloc(n + 1)))
         return false;
     memcpy(text, sc->s + sc->pos, n);
