@@ -4,7 +4,8 @@
  *
  * What cJSON 1.7 accepts, rule by rule (the reference is its behaviour, which the differential
  * test and the fuzz target json_scan compare against the linked library):
- * - whitespace is any byte up to 0x20; a UTF-8 BOM is skipped at the very start of the text;
+ * - whitespace is any byte up to 0x20; a UTF-8 BOM is skipped at the very start of a text of 5
+ *   bytes or more (a shorter one keeps it, and is refused);
  * - `null`, `false`, `true` are matched as prefixes (what follows is the container's business);
  * - a number starts with '-' or a digit; the longest run of [0-9+-.eE] (however long) is
  *   given to strtod, which must take at least one byte, and the value ends where strtod stopped;
@@ -331,8 +332,8 @@ cw_json_scan_status_t cw_json_scan(const char *buf, size_t len, cw_json_value_t 
     *n = 0;
     if (len == 0)
         return CW_JSCAN_BAD;
-    if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
-        sc.pos = 3;
+    if (len >= 5 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+        sc.pos = 3; /* cJSON skips a BOM only in a text of 5 bytes or more */
     skip_space(&sc);
     if (sc.pos < len && buf[sc.pos] == '{') {
         if (!scan_container(&sc, '}', members, cap, n, &full))

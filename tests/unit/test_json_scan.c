@@ -307,6 +307,10 @@ static const char *const corners[] = {
     "\xef\xbb\xbf \n{" REC "}",
     " \xef\xbb\xbf{" REC "}",
     "\xef\xbb{" REC "}",
+    "\xef\xbb\xbf" "0", /* found by the fuzz target: cJSON keeps the BOM of a text under 5 bytes */
+    "\xef\xbb\xbf{}",
+    "\xef\xbb\xbf 0",
+    "\xef\xbb\xbf",
     "\t\r\n {\t\"ts\"\r:\n1772589965023 ,\"principal\" : \"a\",\"action\":\"select\"\x01}\x20\t",
     "\x01\x1f{" REC "}",
     "{" REC "}\x01",
