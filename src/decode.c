@@ -882,7 +882,7 @@ static cw_decode_result_t scan_subscribers(cw_event_t *ev, const cw_json_value_t
     size_t pos = 0, n;
     const char *s;
     ev->u.audit.n_subscribers = 0;
-    while (cw_json_array_next(arr, &pos, &it)) {
+    while (cw_json_next(arr, &pos, &it)) {
         cw_decode_result_t r;
         if (it.type == CW_JSON_STRING) {
             if (!(s = json_text(it.val, it.val_len, it.val_escaped, &n, scratch, room)))
@@ -935,19 +935,19 @@ static cw_decode_result_t decode_members(cw_event_t *ev, const cw_json_value_t *
 /* The prepared text scanned in place; cJSON only for an object with very many members. */
 static cw_decode_result_t scan_record(const char *buf, size_t len, cw_event_t *ev)
 {
-    cw_json_value_t members[CW_JSON_MEMBERS_MAX];
-    size_t n, end;
+    cw_json_value_t members[CW_JSON_MEMBERS_MAX], root;
+    size_t n;
     char *scratch = NULL;
     cw_decode_result_t r;
-    switch (cw_json_scan(buf, len, members, CW_JSON_MEMBERS_MAX, &n, &end)) {
+    switch (cw_json_scan(buf, len, &root, members, CW_JSON_MEMBERS_MAX, &n)) {
     case CW_JSCAN_OBJECT:
-        if (!json_tail_clean(buf, len, end))
+        if (!json_tail_clean(buf, len, (size_t)(root.val + root.val_len - buf)))
             return cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE);
         r = decode_members(ev, members, n, &scratch, len + 1);
         arena_free(scratch);
         return r;
     case CW_JSCAN_OTHER:
-        if (!json_tail_clean(buf, len, end))
+        if (!json_tail_clean(buf, len, (size_t)(root.val + root.val_len - buf)))
             return cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE);
         return cw_decode_result(CW_DEC_NOT_OBJECT, CW_F_NONE);
     case CW_JSCAN_FULL: return parse_tree(buf, len, ev, canonical_object, NULL);

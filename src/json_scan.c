@@ -323,38 +323,46 @@ static bool scan_value(scanner_t *sc, cw_json_value_t *v)
     return ok;
 }
 
-cw_json_scan_status_t cw_json_scan(const char *buf, size_t len, cw_json_value_t *members, size_t cap,
-                                   size_t *n, size_t *end)
+cw_json_scan_status_t cw_json_scan(const char *buf, size_t len, cw_json_value_t *root, cw_json_value_t *members,
+                                   size_t cap, size_t *n)
 {
     scanner_t sc = {(const unsigned char *)buf, len, 0, 0};
-    cw_json_value_t top;
     bool full = false;
+    size_t start;
     *n = 0;
     if (len == 0)
         return CW_JSCAN_BAD;
     if (len >= 5 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
         sc.pos = 3; /* cJSON skips a BOM only in a text of 5 bytes or more */
     skip_space(&sc);
-    if (sc.pos < len && buf[sc.pos] == '{') {
+    start = sc.pos;
+    if (members && sc.pos < len && buf[sc.pos] == '{') {
+        root->type = CW_JSON_OBJECT;
         if (!scan_container(&sc, '}', members, cap, n, &full))
             return full ? CW_JSCAN_FULL : CW_JSCAN_BAD;
-        *end = sc.pos;
-        return CW_JSCAN_OBJECT;
-    }
-    if (!scan_value(&sc, &top))
+    } else if (!scan_value(&sc, root)) {
         return CW_JSCAN_BAD;
-    *end = sc.pos;
-    return CW_JSCAN_OTHER;
+    }
+    root->val = buf + start;
+    root->val_len = sc.pos - start;
+    return root->type == CW_JSON_OBJECT ? CW_JSCAN_OBJECT : CW_JSCAN_OTHER;
 }
 
-bool cw_json_array_next(const cw_json_value_t *arr, size_t *pos, cw_json_value_t *item)
+bool cw_json_next(const cw_json_value_t *c, size_t *pos, cw_json_value_t *item)
 {
-    scanner_t sc = {(const unsigned char *)arr->val, arr->val_len, *pos ? *pos : 1, 1};
+    scanner_t sc = {(const unsigned char *)c->val, c->val_len, *pos ? *pos : 1, 1};
     skip_space(&sc);
-    if (sc.pos >= sc.len || sc.s[sc.pos] == ']')
+    if (sc.pos >= sc.len || sc.s[sc.pos] == ']' || sc.s[sc.pos] == '}')
         return false;
     if (*pos && sc.s[sc.pos] == ',') {
         sc.pos++;
+        skip_space(&sc);
+    }
+    if (c->type == CW_JSON_OBJECT) {
+        if (!scan_string(&sc, &item->key, &item->key_len, &item->key_escaped))
+            return false;
+        skip_space(&sc);
+        sc.pos++; /* the colon */
         skip_space(&sc);
     }
     if (!scan_value(&sc, item))

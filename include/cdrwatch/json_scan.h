@@ -49,15 +49,16 @@ typedef enum {
 } cw_json_scan_status_t;
 
 /* Scan one JSON value at the start of buf (after an optional UTF-8 BOM and whitespace) as
- * cJSON_ParseWithLengthOpts(buf, len, &end, 0) would parse it. On OBJECT, members[0..*n) are
- * the top-level members in document order; on OBJECT and OTHER, *end is the offset just after
- * the value (what cJSON's return_parse_end gives). */
-cw_json_scan_status_t cw_json_scan(const char *buf, size_t len, cw_json_value_t *members, size_t cap,
-                                   size_t *n, size_t *end);
+ * cJSON_ParseWithLengthOpts(buf, len, &end, 0) would parse it. On OBJECT and OTHER, *root is the
+ * value (root->val + root->val_len is where cJSON's return_parse_end points); on OBJECT, when
+ * members is not NULL, members[0..*n) are the top-level members in document order (FULL when
+ * there are more than cap; with members NULL nothing is recorded and FULL never comes). */
+cw_json_scan_status_t cw_json_scan(const char *buf, size_t len, cw_json_value_t *root, cw_json_value_t *members,
+                                   size_t cap, size_t *n);
 
-/* The next element of a scanned array (arr->type == CW_JSON_ARRAY); *pos starts at 0. False
- * after the last element. */
-bool cw_json_array_next(const cw_json_value_t *arr, size_t *pos, cw_json_value_t *item);
+/* The next element of a scanned array or member of a scanned object (with its key) in
+ * document order; *pos starts at 0. False after the last. */
+bool cw_json_next(const cw_json_value_t *container, size_t *pos, cw_json_value_t *item);
 
 /* Undo the escapes of a scanned string's bytes s[0..len) into out (room for len bytes; the
  * result is never longer), as cJSON does, and return the length of the result up to its first

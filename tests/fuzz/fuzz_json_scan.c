@@ -74,9 +74,10 @@ static void same_members(const cw_json_value_t *m, size_t n, const cJSON *root)
 static void same_scan(const char *text, size_t len)
 {
     static cw_json_value_t m[CW_JSON_MEMBERS_MAX];
-    size_t n, end = 0;
+    cw_json_value_t root;
+    size_t n;
     const char *cend = NULL;
-    cw_json_scan_status_t st = cw_json_scan(text, len, m, CW_JSON_MEMBERS_MAX, &n, &end);
+    cw_json_scan_status_t st = cw_json_scan(text, len, &root, m, CW_JSON_MEMBERS_MAX, &n);
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &cend, 0);
     if (st == CW_JSCAN_FULL) {
         if (root && !cJSON_IsObject(root))
@@ -84,7 +85,7 @@ static void same_scan(const char *text, size_t len)
     } else if ((st == CW_JSCAN_BAD) != (root == NULL)) {
         fuzz_fail(root ? "cJSON accepts a text the scanner refuses" : "the scanner accepts a text cJSON refuses");
     } else if (root) {
-        if ((size_t)(cend - text) != end)
+        if (cend != root.val + root.val_len)
             fuzz_fail("the value ends elsewhere");
         if ((st == CW_JSCAN_OBJECT) != cJSON_IsObject(root))
             fuzz_fail("an object for one, not for the other");

@@ -434,23 +434,29 @@ static void test_mutations(const char *top)
 
 static void test_scanner(void)
 {
-    cw_json_value_t m[4], it;
-    size_t n, end, pos = 0;
+    cw_json_value_t m[4], it, root;
+    size_t n, pos = 0;
     char out[64];
     const char *t = "{\"a\" : [1, \"x\\n\"], \"b\\\"\":-2.5e1} ";
-    is_int(cw_json_scan(t, strlen(t), m, 4, &n, &end), CW_JSCAN_OBJECT, "an object");
-    ok(n == 2 && end == strlen(t) - 1, "two members; the end just after the object");
+    is_int(cw_json_scan(t, strlen(t), &root, m, 4, &n), CW_JSCAN_OBJECT, "an object");
+    ok(n == 2 && root.val == t && root.val_len == strlen(t) - 1, "two members; the object's span");
     ok(m[0].type == CW_JSON_ARRAY && m[0].val_len == 10 && memcmp(m[0].val, "[1, \"x\\n\"]", 10) == 0,
        "an array's span");
     ok(m[1].type == CW_JSON_NUMBER && m[1].number == -25.0 && m[1].key_escaped, "a number's value; an escaped key");
-    ok(cw_json_array_next(&m[0], &pos, &it) && it.type == CW_JSON_NUMBER && it.number == 1.0, "first element");
-    ok(cw_json_array_next(&m[0], &pos, &it) && it.type == CW_JSON_STRING && it.val_escaped &&
+    ok(cw_json_next(&m[0], &pos, &it) && it.type == CW_JSON_NUMBER && it.number == 1.0, "first element");
+    ok(cw_json_next(&m[0], &pos, &it) && it.type == CW_JSON_STRING && it.val_escaped &&
            cw_json_unescape(it.val, it.val_len, out) == 2 && memcmp(out, "x\n", 2) == 0,
        "second element, unescaped");
-    ok(!cw_json_array_next(&m[0], &pos, &it), "no third element");
-    is_int(cw_json_scan(t, strlen(t), m, 1, &n, &end), CW_JSCAN_FULL, "more members than room: full");
-    is_int(cw_json_scan("[1]", 3, m, 4, &n, &end), CW_JSCAN_OTHER, "an array is another value");
-    is_int(cw_json_scan("{\"a\":01x}", 9, m, 4, &n, &end), CW_JSCAN_BAD, "a bad text");
+    ok(!cw_json_next(&m[0], &pos, &it), "no third element");
+    is_int(cw_json_scan(t, strlen(t), &root, m, 1, &n), CW_JSCAN_FULL, "more members than room: full");
+    is_int(cw_json_scan(t, strlen(t), &root, NULL, 0, &n), CW_JSCAN_OBJECT, "no members asked: an object");
+    pos = 0;
+    ok(cw_json_next(&root, &pos, &it) && it.key_len == 1 && *it.key == 'a' && it.type == CW_JSON_ARRAY &&
+           cw_json_next(&root, &pos, &it) && it.key_escaped && it.type == CW_JSON_NUMBER &&
+           !cw_json_next(&root, &pos, &it),
+       "an object's members one by one");
+    is_int(cw_json_scan("[1]", 3, &root, m, 4, &n), CW_JSCAN_OTHER, "an array is another value");
+    is_int(cw_json_scan("{\"a\":01x}", 9, &root, m, 4, &n), CW_JSCAN_BAD, "a bad text");
     is_int(cw_json_unescape("a\\u0000b", 8, out), 1, "an escaped NUL ends the string");
 }
 
