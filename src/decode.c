@@ -848,6 +848,28 @@ cw_decode_result_t cw_decode_json_object(const char *buf, size_t len, cw_event_t
     return r;
 }
 
+cw_decode_result_t cw_decode_json_scan(const char *buf, size_t len, cw_event_t *ev, cw_json_scan_fn scan,
+                                       cw_json_object_fn fn, void *ctx)
+{
+    cw_json_value_t root;
+    size_t n;
+    cw_decode_result_t r;
+    char *fixed;
+    cw_decode_arena_begin();
+    if (!json_prepare(&buf, &len, &ev->damage, &fixed))
+        r = cw_decode_result(CW_DEC_OVERSIZE, CW_F_NONE);
+    else if (cw_json_scan(buf, len, &root, NULL, 0, &n) == CW_JSCAN_BAD ||
+             !json_tail_clean(buf, len, (size_t)(root.val + root.val_len - buf)))
+        r = cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE);
+    else if (root.type != CW_JSON_OBJECT)
+        r = cw_decode_result(CW_DEC_NOT_OBJECT, CW_F_NONE);
+    else if (!scan(ev, &root, len, ctx, &r))
+        r = parse_tree(buf, len, ev, fn, ctx);
+    arena_free(fixed);
+    cw_decode_arena_end();
+    return r;
+}
+
 static cw_decode_result_t canonical_object(cw_event_t *ev, const struct cJSON *root, void *ctx)
 {
     (void)ctx;

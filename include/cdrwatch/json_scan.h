@@ -29,8 +29,8 @@ typedef enum {
     CW_JSON_OBJECT,
 } cw_json_type_t;
 
-/* One value (with its key, when it is a member of the top-level object), pointing into the text. */
-typedef struct {
+/* One value (with its key, when it is a member of an object), pointing into the text. */
+typedef struct cw_json_value {
     const char *key;     /* the key's bytes between its quotes, escapes not undone */
     size_t key_len;
     const char *val;     /* a string: its bytes between the quotes; otherwise the whole value */

@@ -5,6 +5,8 @@
  * Properties, abort on any difference:
  * - the record decoder: cw_decode_json (in place) and cw_decode_json_reference (cJSON's tree)
  *   give the same reason and field, and the same record and damage;
+ * - the mysql-json decoder: cw_native_decode (in place) and cw_native_decode_mysql_reference
+ *   (cJSON's tree) the same, and the same answer to "is it a record";
  * - the scanner alone, on the raw text (no repair first): cw_json_scan accepts exactly what
  *   cJSON_ParseWithLengthOpts accepts, ends where it ends, and for an object finds the same
  *   members: keys and string values as cJSON's C strings, types, numbers bit for bit.
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "cdrwatch/decode.h"
+#include "cdrwatch/decode_native.h"
 #include "cdrwatch/json_scan.h"
 #include "fuzz.h"
 
@@ -78,21 +81,38 @@ static void same_scan(const char *text, size_t len)
     size_t n;
     const char *cend = NULL;
     cw_json_scan_status_t st = cw_json_scan(text, len, &root, m, CW_JSON_MEMBERS_MAX, &n);
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &cend, 0);
+    cJSON *tree = cJSON_ParseWithLengthOpts(text, len, &cend, 0);
     if (st == CW_JSCAN_FULL) {
-        if (root && !cJSON_IsObject(root))
+        if (tree && !cJSON_IsObject(tree))
             fuzz_fail("full, and cJSON finds no object");
-    } else if ((st == CW_JSCAN_BAD) != (root == NULL)) {
-        fuzz_fail(root ? "cJSON accepts a text the scanner refuses" : "the scanner accepts a text cJSON refuses");
-    } else if (root) {
+    } else if ((st == CW_JSCAN_BAD) != (tree == NULL)) {
+        fuzz_fail(tree ? "cJSON accepts a text the scanner refuses" : "the scanner accepts a text cJSON refuses");
+    } else if (tree) {
         if (cend != root.val + root.val_len)
             fuzz_fail("the value ends elsewhere");
-        if ((st == CW_JSCAN_OBJECT) != cJSON_IsObject(root))
+        if ((st == CW_JSCAN_OBJECT) != cJSON_IsObject(tree))
             fuzz_fail("an object for one, not for the other");
         if (st == CW_JSCAN_OBJECT)
-            same_members(m, n, root);
+            same_members(m, n, tree);
     }
-    cJSON_Delete(root);
+    cJSON_Delete(tree);
+}
+
+static void same_mysql(const char *text, size_t len)
+{
+    static cw_native_t *mysql;
+    bool rec_a, rec_b;
+    if (!mysql && cw_native_create(fuzz_root(), CW_AUDIT_MYSQL_JSON, NULL, &mysql) != CW_OK)
+        fuzz_fail("cw_native_create");
+    cw_decode_result_t a = cw_native_decode(mysql, text, len, &fast, &rec_a);
+    cw_decode_result_t b = cw_native_decode_mysql_reference(text, len, &slow, &rec_b);
+    if (a.reason != b.reason || a.field != b.field || rec_a != rec_b) {
+        fprintf(stderr, "fuzz: mysql-json in place %s/%d (%d), cJSON %s/%d (%d)\n", cw_reason_name(a.reason), a.field,
+                rec_a, cw_reason_name(b.reason), b.field, rec_b);
+        fuzz_fail("the in-place mysql-json decoder and cJSON's give different results");
+    }
+    if (!fuzz_same_event(&fast, &slow))
+        fuzz_fail("the in-place mysql-json decoder and cJSON's give different records");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -111,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (!fuzz_same_event(&fast, &slow))
         fuzz_fail("the in-place decoder and cJSON's give different records");
+    same_mysql(text, size - 1);
     same_scan(text, size - 1);
     return 0;
 }

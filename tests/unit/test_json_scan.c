@@ -1,10 +1,11 @@
 /*
- * test_json_scan.c — the in-place JSON record decoder (cw_decode_json, json_scan.c) against the
- * cJSON one it replaced (cw_decode_json_reference): the same result, reason field, record and
- * damage for
- *   - every line (with and without its line end) and every whole file under datasets/,
- *     tests/e2e/, tests/fixtures/, tests/fuzz/corpus/ and config/ (gzip files read unpacked),
- *     in both streams;
+ * test_json_scan.c — the in-place JSON record decoders (cw_decode_json and the mysql-json
+ * cw_native_decode, over json_scan.c) against the cJSON ones they replaced
+ * (cw_decode_json_reference, cw_native_decode_mysql_reference): the same result, reason field,
+ * record and damage (and for mysql-json whether it is a record) for
+ *   - every line (with and without its line end), every object at depth 0 (a pretty-printed
+ *     MySQL audit file) and every whole file under datasets/, tests/e2e/, tests/fixtures/,
+ *     tests/fuzz/corpus/ and config/ (gzip files read unpacked), in both streams;
  *   - hand-written texts at each corner of cJSON's grammar and of the decoder (duplicates, null,
  *     nesting, numbers, escapes, BOM, trailing bytes, damaged text);
  *   - 200 000 mutations of the corpus's records with a fixed seed.
@@ -16,7 +17,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <zlib.h>
+#include <apr_general.h>
 #include "cdrwatch/decode.h"
+#include "cdrwatch/decode_native.h"
 #include "cdrwatch/json_scan.h"
 #include "tap.h"
 
@@ -93,10 +96,56 @@ static bool same_decoding(cw_stream_t s, const char *text, size_t len, const cha
     return false;
 }
 
+static cw_native_t *mysql;
+static long mysql_records;
+
+/* Decode text both ways as a MySQL JSON audit object; false (and a diagnostic) if they differ. */
+static bool same_mysql(const char *text, size_t len, const char *where)
+{
+    bool rec_a, rec_b;
+    cw_decode_result_t a = cw_native_decode(mysql, text, len, &fast, &rec_a);
+    cw_decode_result_t b = cw_native_decode_mysql_reference(text, len, &slow, &rec_b);
+    const char *what = rec_a != rec_b ? "is_record" : difference(a, b);
+    compared++;
+    if (a.reason == CW_DEC_OK && rec_a && !what)
+        mysql_records++;
+    if (!what)
+        return true;
+    if (differing++ < 30)
+        printf("# %s (mysql-json): %s differs (in place %s/%d, cJSON %s/%d): %.*s\n", where, what,
+               cw_reason_name(a.reason), a.field, cw_reason_name(b.reason), b.field, len > 300 ? 300 : (int)len, text);
+    return false;
+}
+
+/* The canonical decoder in both streams, and the mysql-json one. */
 static bool same_both_streams(const char *text, size_t len, const char *where)
 {
     bool audit = same_decoding(CW_STREAM_AUDIT, text, len, where);
-    return same_decoding(CW_STREAM_CDR, text, len, where) && audit;
+    bool mysql_same = same_mysql(text, len, where);
+    return same_decoding(CW_STREAM_CDR, text, len, where) && audit && mysql_same;
+}
+
+/* Every object at depth 0 of buf (strings skipped), as the mysql-json reader frames them. */
+static bool same_objects(const char *buf, size_t len, const char *where)
+{
+    size_t depth = 0, start = 0;
+    bool in_string = false, same = true;
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = depth > 0;
+        } else if (c == '{' && depth++ == 0) {
+            start = i;
+        } else if (c == '}' && depth > 0 && --depth == 0) {
+            same &= same_both_streams(buf + start, i + 1 - start, where);
+        }
+    }
+    return same;
 }
 
 /* ---- the corpus ---- */
@@ -144,6 +193,7 @@ static bool check_file(const char *path)
         lines_read++;
         start = end + 1;
     }
+    same &= same_objects(buf, len, path);
     same &= same_both_streams(buf, len, path);
     if (len > 1)
         same &= same_both_streams(buf + 1, len - 1, path);
@@ -184,9 +234,10 @@ static void test_corpus(const char *top)
         snprintf(path, sizeof path, "%s/%s", top, dirs[i]);
         same &= check_tree(path);
     }
-    printf("# corpus: %ld files, %ld lines, %ld decodings compared, %ld records decoded\n", files_read, lines_read,
-           compared, decoded_ok);
-    ok(files_read > 100 && decoded_ok > 10000, "the corpus was found (over 100 files, 10 000 records that decode)");
+    printf("# corpus: %ld files, %ld lines, %ld decodings compared, %ld canonical and %ld mysql-json records decoded\n",
+           files_read, lines_read, compared, decoded_ok, mysql_records);
+    ok(files_read > 100 && decoded_ok > 10000 && mysql_records > 50,
+       "the corpus was found (over 100 files, 10 000 canonical and 50 mysql-json records that decode)");
     ok(same, "every line and file of the corpus decodes in place as through cJSON");
 }
 
@@ -403,7 +454,8 @@ static size_t mutate(const char *text, size_t len, char *out)
 
 static void test_mutations(const char *top)
 {
-    static const char *const seeds[] = {"tests/e2e/cases/evasion-canonical/audit.jsonl", "datasets/small/audit.jsonl.gz"};
+    static const char *const seeds[] = {"tests/e2e/cases/evasion-mysql-json/audit.json.gz",
+                                        "tests/e2e/cases/evasion-canonical/audit.jsonl", "datasets/small/audit.jsonl.gz"};
     long before = differing;
     int runs = 0;
     for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
@@ -460,10 +512,49 @@ static void test_scanner(void)
     is_int(cw_json_unescape("a\\u0000b", 8, out), 1, "an escaped NUL ends the string");
 }
 
+/* MySQL JSON corners: nested objects, types, escapes, duplicates. */
+static const char *const mysql_corners[] = {
+    "{\"timestamp\":\"2026-03-04 02:00:00\",\"class\":\"general\",\"event\":\"status\",\"connection_id\":7,"
+    "\"account\":{\"user\":\"u\\u0031\",\"host\":\"%\"},\"login\":{\"user\":\"x\",\"ip\":\"10.0.0.1\"},"
+    "\"general_data\":{\"command\":\"Query\",\"sql_command\":\"select\",\"query\":\"SELECT * FROM t\\n\",\"status\":1},"
+    "\"query_statistics\":{\"rows_sent\":900000,\"bytes_sent\":\"12\"}}",
+    "{\"time\":1772589965.5,\"class\":\"table_access\",\"event\":\"read\",\"connection_id\":\"7\","
+    "\"account\":{\"user\":\"root[root] @ localhost [127.0.0.1]\",\"host\":\"db_1\"},"
+    "\"table_access_data\":{\"db\":\"mediation\",\"table\":\"cdr_voice\",\"query\":\"SELECT 1\"}}",
+    "{\"timestamp\":\"2026-03-04T02:00:00Z\",\"class\":\"connection\",\"event\":\"connect\",\"connection_id\":-1,"
+    "\"login\":{\"user\":\"a\"}}",
+    "{\"timestamp\":\"2026-03-04T02:00:00Z\",\"class\":\"connection\",\"event\":\"disconnect\",\"connection_id\":null,"
+    "\"login\":{\"user\":\"a\"},\"connection_data\":{\"db\":\"d\",\"status\":1045,"
+    "\"connection_attributes\":{\"_client_name\":\"libmysql\",\"program_name\":\"\"}}}",
+    "{\"timestamp\":\"2026-03-04 02:00:00\",\"class\":\"general\",\"event\":\"status\",\"account\":{\"user\":\"a\"},"
+    "\"account\":{\"user\":\"b\"},\"login\":[1],\"general_data\":{\"sql_command\":\"create_table\",\"status\":\"1\"},"
+    "\"query_statistics\":{\"rows_sent\":1.5}}",
+    "{\"timestamp\":\"2026-03-04 02:00:00\",\"class\":\"general\",\"event\":\"status\",\"account\":{\"us\\u0065r\":\"a\"},"
+    "\"general_data\":{\"query\":\"\\uZZZZ\",\"status\":0},\"query_statistics\":{\"bytes_sent\":true}}",
+    "{\"class\":\"audit\",\"event\":\"startup\"}",
+    "{\"class\":\"general\",\"event\":\"status\"}",
+    "{\"class\":\"general\",\"event\":\"status\",\"time\":-5,\"account\":{\"user\":\"a\"}}",
+    "[{\"class\":\"general\"}]",
+};
+
+static void test_mysql_corners(void)
+{
+    bool same = true;
+    for (size_t i = 0; i < sizeof mysql_corners / sizeof mysql_corners[0]; i++)
+        same &= same_mysql(mysql_corners[i], strlen(mysql_corners[i]), "mysql corner");
+    ok(same, "every mysql-json corner decodes in place as through cJSON");
+}
+
 int main(void)
 {
     const char *top = getenv("top_srcdir") ? getenv("top_srcdir") : ".";
+    apr_pool_t *pool;
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    if (cw_native_create(pool, CW_AUDIT_MYSQL_JSON, NULL, &mysql) != CW_OK)
+        return 1;
     cw_decode_init();
+    test_mysql_corners();
     test_scanner();
     test_corners();
     test_corpus(top);
