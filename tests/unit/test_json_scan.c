@@ -346,6 +346,8 @@ static const char *const corners[] = {
     "{\"ts\":1,\"principal\":\"\\u00e9\\u20ac\\u0001\",\"action\":\"select\"}",
     "{\"ts\":1,\"principal\":\"\\b\\f\\n\\r\\t\\\"\\\\\\/\",\"action\":\"select\"}",
     "{\"ts\":1,\"principal\":\"\\x\",\"action\":\"select\"}",
+    "{\"ts\":1,\"principal\":\"a\\'b\",\"action\":\"select\"}",
+    "{\"ts\":1,\"principal\":\"a\\\nb\",\"action\":\"select\"}",
     "{\"ts\":1,\"principal\":\"\\u12\",\"action\":\"select\"}",
     "{\"ts\":1,\"principal\":\"\\u123\",\"action\":\"select\"}",
     "{\"ts\":1,\"principal\":\"a\",\"action\":\"select\",\"db\":\"\\",
@@ -559,5 +561,7 @@ int main(void)
     test_corners();
     test_corpus(top);
     test_mutations(top);
+    apr_pool_destroy(pool);
+    apr_terminate();
     return done_testing();
 }
