@@ -1,13 +1,16 @@
 /*
- * decode.c — CSV (libcsv) and JSON (cJSON) records, lines and messages into cw_event_t.
+ * decode.c — CSV (libcsv) and JSON records, lines and messages into cw_event_t.
  *
  * Both decoders funnel every value through cw_decode_set_field, so validation (UTF-8, size
  * limits, numbers, times, MSISDNs) is written once, driven by the field table (event.h). A CSV
  * record without quotes or line breaks inside, the common case, skips libcsv (one fast path for
- * replay's lines and Kafka's messages); test_kafka_decode holds it to libcsv's results. Nothing here prints or allocates per
- * record: the CSV decoder reuses its cell buffer, and cJSON allocates from a bump arena that is
- * rewound after each record (the arena is used only while cw_decode_json runs, so other users of
- * cJSON — the configuration loader — get the ordinary heap).
+ * replay's lines and Kafka's messages); test_kafka_decode holds it to libcsv's results. A JSON
+ * record is read in place (json_scan.c: cJSON's grammar checked, no tree built); the cJSON path
+ * it replaced stays as its reference (cw_decode_json_reference; test_json_scan and the fuzz
+ * target json_scan hold one to the other). Nothing here prints or allocates per record: the CSV
+ * decoder reuses its cell buffer, and a repaired JSON text, unescaped strings and cJSON's nodes
+ * come from a bump arena that is rewound after each record (the arena is used only while a
+ * record is decoded, so other users of cJSON — the configuration loader — get the ordinary heap).
  *
  * Not thread-safe: one decoding thread per process (cJSON's hooks are global).
  */
