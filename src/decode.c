@@ -1,13 +1,16 @@
 /*
- * decode.c — CSV (libcsv) and JSON (cJSON) records, lines and messages into cw_event_t.
+ * decode.c — CSV (libcsv) and JSON records, lines and messages into cw_event_t.
  *
  * Both decoders funnel every value through cw_decode_set_field, so validation (UTF-8, size
  * limits, numbers, times, MSISDNs) is written once, driven by the field table (event.h). A CSV
  * record without quotes or line breaks inside, the common case, skips libcsv (one fast path for
- * replay's lines and Kafka's messages); test_kafka_decode holds it to libcsv's results. Nothing here prints or allocates per
- * record: the CSV decoder reuses its cell buffer, and cJSON allocates from a bump arena that is
- * rewound after each record (the arena is used only while cw_decode_json runs, so other users of
- * cJSON — the configuration loader — get the ordinary heap).
+ * replay's lines and Kafka's messages); test_kafka_decode holds it to libcsv's results. A JSON
+ * record is read in place (json_scan.c: cJSON's grammar checked, no tree built); the cJSON path
+ * it replaced stays as its reference (cw_decode_json_reference; test_json_scan and the fuzz
+ * target json_scan hold one to the other). Nothing here prints or allocates per record: the CSV
+ * decoder reuses its cell buffer, and a repaired JSON text, unescaped strings and cJSON's nodes
+ * come from a bump arena that is rewound after each record (the arena is used only while a
+ * record is decoded, so other users of cJSON — the configuration loader — get the ordinary heap).
  *
  * Decoding threads are independent: each decoder object belongs to one thread, and the arena is
  * per thread (cJSON's hooks are global, the arena they allocate from is not).
@@ -22,6 +25,7 @@
 #include <strings.h>
 #include <cjson/cJSON.h>
 #include "cdrwatch/decode.h"
+#include "cdrwatch/json_scan.h"
 
 static const char *const reason_names[CW_DEC_REASON_COUNT] = {
     [CW_DEC_OK] = "ok",
@@ -664,9 +668,8 @@ void cw_decode_arena_end(void)
     arena.used = 0;
 }
 
-static cw_decode_result_t set_json_number(cw_event_t *ev, cw_field_t f, const cJSON *item)
+static cw_decode_result_t set_json_number(cw_event_t *ev, cw_field_t f, double d)
 {
-    double d = item->valuedouble;
     char text[32];
     if (!(d >= 0) || d > (double)CW_NUMBER_MAX || floor(d) != d) {
         bool is_time = cw_field_type(f) == CW_FT_TIME;
@@ -674,6 +677,15 @@ static cw_decode_result_t set_json_number(cw_event_t *ev, cw_field_t f, const cJ
         return cw_decode_result(is_time ? CW_DEC_BAD_TIME : is_count ? CW_DEC_BAD_NUMBER : CW_DEC_BAD_VALUE, f);
     }
     return cw_decode_set_field(ev, f, text, format_count((uint64_t)d, text));
+}
+
+/* One element of the subscribers array given as a number. */
+static cw_decode_result_t add_json_subscriber(cw_event_t *ev, double d)
+{
+    char text[32];
+    if (!(d >= 0 && d < 1e15 && floor(d) == d))
+        return cw_decode_result(CW_DEC_BAD_VALUE, CW_F_SUBSCRIBERS);
+    return add_subscriber(ev, text, format_count((uint64_t)d, text));
 }
 
 static cw_decode_result_t set_json_subscribers(cw_event_t *ev, const cJSON *arr)
@@ -684,15 +696,12 @@ static cw_decode_result_t set_json_subscribers(cw_event_t *ev, const cJSON *arr)
     cJSON_ArrayForEach(it, arr)
     {
         cw_decode_result_t r;
-        if (cJSON_IsString(it)) {
+        if (cJSON_IsString(it))
             r = add_subscriber(ev, it->valuestring, strlen(it->valuestring));
-        } else if (cJSON_IsNumber(it) && it->valuedouble >= 0 && it->valuedouble < 1e15 &&
-                   floor(it->valuedouble) == it->valuedouble) {
-            char text[32];
-            r = add_subscriber(ev, text, format_count((uint64_t)it->valuedouble, text));
-        } else {
+        else if (cJSON_IsNumber(it))
+            r = add_json_subscriber(ev, it->valuedouble);
+        else
             r = cw_decode_result(CW_DEC_BAD_VALUE, CW_F_SUBSCRIBERS);
-        }
         if (r.reason != CW_DEC_OK)
             return r;
     }
@@ -716,7 +725,7 @@ static cw_decode_result_t decode_object(cw_event_t *ev, const cJSON *root)
         if (cJSON_IsString(item))
             r = cw_decode_set_field(ev, f, item->valuestring, strlen(item->valuestring));
         else if (cJSON_IsNumber(item))
-            r = set_json_number(ev, f, item);
+            r = set_json_number(ev, f, item->valuedouble);
         else if (cJSON_IsArray(item) && f == CW_F_SUBSCRIBERS)
             r = set_json_subscribers(ev, item);
         else
@@ -816,37 +825,77 @@ static char *json_repair(const char *buf, size_t len, size_t *outlen, uint8_t *d
     return out;
 }
 
+/* The text to parse: buf itself, or (*fixed, in the arena the caller has begun) a copy with
+ * its damage repaired and flagged. False if out of memory. */
+static bool json_prepare(const char **buf, size_t *len, uint8_t *damage, char **fixed)
+{
+    *fixed = NULL;
+    if (!json_damaged(*buf, *len))
+        return true;
+    if (!(*fixed = json_repair(*buf, *len, len, damage)))
+        return false;
+    *buf = *fixed;
+    return true;
+}
+
+/* Only whitespace after the value that ends at end? */
+static bool json_tail_clean(const char *buf, size_t len, size_t end)
+{
+    while (end < len && (buf[end] == ' ' || buf[end] == '\t' || buf[end] == '\r' || buf[end] == '\n'))
+        end++;
+    return end == len;
+}
+
+/* The prepared text through cJSON, its tree to fn. */
+static cw_decode_result_t parse_tree(const char *buf, size_t len, cw_event_t *ev, cw_json_object_fn fn, void *ctx)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    cw_decode_result_t r;
+    if (!root)
+        return cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE);
+    if (!end || !json_tail_clean(buf, len, (size_t)(end - buf)))
+        r = cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE); /* trailing bytes after the value */
+    else if (!cJSON_IsObject(root))
+        r = cw_decode_result(CW_DEC_NOT_OBJECT, CW_F_NONE);
+    else
+        r = fn(ev, root, ctx);
+    cJSON_Delete(root);
+    return r;
+}
+
 cw_decode_result_t cw_decode_json_object(const char *buf, size_t len, cw_event_t *ev,
                                          cw_json_object_fn fn, void *ctx)
 {
-    const char *end = NULL;
-    cJSON *root;
     cw_decode_result_t r;
-    char *fixed = NULL;
-
+    char *fixed;
     cw_decode_arena_begin();
-    if (json_damaged(buf, len)) {
-        if (!(fixed = json_repair(buf, len, &len, &ev->damage))) {
-            cw_decode_arena_end();
-            return cw_decode_result(CW_DEC_OVERSIZE, CW_F_NONE);
-        }
-        buf = fixed;
-    }
-    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-    if (!root) {
+    if (!json_prepare(&buf, &len, &ev->damage, &fixed))
+        r = cw_decode_result(CW_DEC_OVERSIZE, CW_F_NONE);
+    else
+        r = parse_tree(buf, len, ev, fn, ctx);
+    arena_free(fixed);
+    cw_decode_arena_end();
+    return r;
+}
+
+cw_decode_result_t cw_decode_json_scan(const char *buf, size_t len, cw_event_t *ev, cw_json_scan_fn scan,
+                                       cw_json_object_fn fn, void *ctx)
+{
+    cw_json_value_t root;
+    size_t n;
+    cw_decode_result_t r;
+    char *fixed;
+    cw_decode_arena_begin();
+    if (!json_prepare(&buf, &len, &ev->damage, &fixed))
+        r = cw_decode_result(CW_DEC_OVERSIZE, CW_F_NONE);
+    else if (cw_json_scan(buf, len, &root, NULL, 0, &n) == CW_JSCAN_BAD ||
+             !json_tail_clean(buf, len, (size_t)(root.val + root.val_len - buf)))
         r = cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE);
-    } else {
-        const char *p = end;
-        while (p && p < buf + len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-            p++;
-        if (p != buf + len)
-            r = cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE); /* trailing bytes after the value */
-        else if (!cJSON_IsObject(root))
-            r = cw_decode_result(CW_DEC_NOT_OBJECT, CW_F_NONE);
-        else
-            r = fn(ev, root, ctx);
-        cJSON_Delete(root);
-    }
+    else if (root.type != CW_JSON_OBJECT)
+        r = cw_decode_result(CW_DEC_NOT_OBJECT, CW_F_NONE);
+    else if (!scan(ev, &root, len, ctx, &r))
+        r = parse_tree(buf, len, ev, fn, ctx);
     arena_free(fixed);
     cw_decode_arena_end();
     return r;
@@ -858,10 +907,121 @@ static cw_decode_result_t canonical_object(cw_event_t *ev, const struct cJSON *r
     return decode_object(ev, root);
 }
 
-cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev)
+cw_decode_result_t cw_decode_json_reference(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev)
 {
     cw_event_reset(ev, stream);
     return cw_decode_json_object(buf, len, ev, canonical_object, NULL);
+}
+
+/* ---- JSON in place: the known fields read from the text, no tree ---- */
+
+/* The bytes of a scanned string, its escapes undone in *scratch (allocated once per record in
+ * the arena, room for the whole text) when it has any. NULL if out of memory. */
+static const char *json_text(const char *s, size_t n, bool escaped, size_t *out, char **scratch, size_t room)
+{
+    if (!escaped) {
+        *out = n;
+        return s;
+    }
+    if (!*scratch && !(*scratch = arena_malloc(room)))
+        return NULL;
+    *out = cw_json_unescape(s, n, *scratch);
+    return *scratch;
+}
+
+static cw_decode_result_t scan_subscribers(cw_event_t *ev, const cw_json_value_t *arr, char **scratch, size_t room)
+{
+    cw_json_value_t it;
+    size_t pos = 0, n;
+    const char *s;
+    ev->u.audit.n_subscribers = 0;
+    while (cw_json_next(arr, &pos, &it)) {
+        cw_decode_result_t r;
+        if (it.type == CW_JSON_STRING) {
+            if (!(s = json_text(it.val, it.val_len, it.val_escaped, &n, scratch, room)))
+                return cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE);
+            r = add_subscriber(ev, s, n);
+        } else if (it.type == CW_JSON_NUMBER) {
+            r = add_json_subscriber(ev, it.number);
+        } else {
+            r = cw_decode_result(CW_DEC_BAD_VALUE, CW_F_SUBSCRIBERS);
+        }
+        if (r.reason != CW_DEC_OK)
+            return r;
+    }
+    if (ev->u.audit.n_subscribers > 0)
+        mark(ev, CW_F_SUBSCRIBERS);
+    return CW_DECODE_OK;
+}
+
+/* decode_object's walk over the scanned members: the same fields, in the same order. */
+static cw_decode_result_t decode_members(cw_event_t *ev, const cw_json_value_t *m, size_t count, char **scratch,
+                                         size_t room)
+{
+    for (size_t i = 0; i < count; i++) {
+        cw_decode_result_t r;
+        size_t n;
+        const char *s = json_text(m[i].key, m[i].key_len, m[i].key_escaped, &n, scratch, room);
+        cw_field_t f;
+        if (!s)
+            return cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE);
+        f = cw_field_lookup(ev->stream, s, n);
+        if (f == CW_F_NONE || m[i].type == CW_JSON_NULL)
+            continue;
+        if (m[i].type == CW_JSON_STRING) {
+            if (!(s = json_text(m[i].val, m[i].val_len, m[i].val_escaped, &n, scratch, room)))
+                return cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE);
+            r = cw_decode_set_field(ev, f, s, n);
+        } else if (m[i].type == CW_JSON_NUMBER) {
+            r = set_json_number(ev, f, m[i].number);
+        } else if (m[i].type == CW_JSON_ARRAY && f == CW_F_SUBSCRIBERS) {
+            r = scan_subscribers(ev, &m[i], scratch, room);
+        } else {
+            r = cw_decode_result(CW_DEC_BAD_VALUE, f);
+        }
+        if (r.reason != CW_DEC_OK)
+            return r;
+    }
+    return cw_decode_finish(ev);
+}
+
+/* The prepared text scanned in place; cJSON only for an object with very many members. */
+static cw_decode_result_t scan_record(const char *buf, size_t len, cw_event_t *ev)
+{
+    cw_json_value_t members[CW_JSON_MEMBERS_MAX], root;
+    size_t n;
+    char *scratch = NULL;
+    cw_decode_result_t r;
+    switch (cw_json_scan(buf, len, &root, members, CW_JSON_MEMBERS_MAX, &n)) {
+    case CW_JSCAN_OBJECT:
+        if (!json_tail_clean(buf, len, (size_t)(root.val + root.val_len - buf)))
+            return cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE);
+        r = decode_members(ev, members, n, &scratch, len + 1);
+        arena_free(scratch);
+        return r;
+    case CW_JSCAN_OTHER:
+        if (!json_tail_clean(buf, len, (size_t)(root.val + root.val_len - buf)))
+            return cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE);
+        return cw_decode_result(CW_DEC_NOT_OBJECT, CW_F_NONE);
+    case CW_JSCAN_FULL: return parse_tree(buf, len, ev, canonical_object, NULL);
+    case CW_JSCAN_BAD: break;
+    }
+    return cw_decode_result(CW_DEC_BAD_JSON, CW_F_NONE);
+}
+
+cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev)
+{
+    cw_decode_result_t r;
+    char *fixed;
+    cw_event_reset(ev, stream);
+    cw_decode_arena_begin();
+    if (!json_prepare(&buf, &len, &ev->damage, &fixed))
+        r = cw_decode_result(CW_DEC_OVERSIZE, CW_F_NONE);
+    else
+        r = scan_record(buf, len, ev);
+    arena_free(fixed);
+    cw_decode_arena_end();
+    return r;
 }
 
 /* The fields of ev as one JSON object, in the table's order: times as epoch milliseconds,

@@ -14,7 +14,9 @@
  * left out. Values the source gives directly (user, host, database) are checked as usual.
  *
  * Bounds: one scratch buffer of CW_RECORD_MAX per decoder; the pgaudit duplicate table has
- * SEEN_SLOTS entries. Nothing is allocated per record (cJSON uses the decode arena).
+ * SEEN_SLOTS entries. Nothing is allocated per record: a MySQL JSON object is read in place
+ * (json_scan.h), its strings unescaped into the scratch buffer; cJSON, the reference it is tested
+ * against, uses the decode arena.
  */
 #include <ctype.h>
 #include <math.h>
@@ -24,6 +26,7 @@
 #include <strings.h>
 #include <cjson/cJSON.h>
 #include "cdrwatch/decode_native.h"
+#include "cdrwatch/json_scan.h"
 
 static const char *const format_names[CW_AUDIT_FORMAT_COUNT] = {
     [CW_AUDIT_CANONICAL] = "canonical",
@@ -1146,33 +1149,114 @@ static cw_decode_result_t decode_mariadb(cw_native_t *n, const char *buf, size_t
 
 /* ---- MySQL Enterprise / Percona JSON ---- */
 
-static const cJSON *jobj(const cJSON *o, const char *key)
+/* The strings of a record read in place, unescaped one after the other into the decoder's
+ * scratch (distinct members lie apart in the text, so they never need more than its length). */
+typedef struct {
+    char *buf;
+    size_t used;
+} jscratch_t;
+
+/* A value of the record: a node of cJSON's tree, or a value scanned in place (json_scan.h).
+ * Absent: a member the object does not have. */
+typedef struct {
+    const cJSON *tree;   /* the tree's node; NULL for a scanned value */
+    cw_json_value_t v;   /* the scanned value */
+    jscratch_t *scratch; /* where a scanned value's strings are unescaped; NULL in the tree */
+    bool present;
+} jnode_t;
+
+static cw_json_type_t jtype(const jnode_t *x)
 {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsObject(it) ? it : NULL;
+    const cJSON *t = x->tree;
+    if (!x->scratch) {
+        return cJSON_IsNull(t)     ? CW_JSON_NULL
+               : cJSON_IsFalse(t)  ? CW_JSON_FALSE
+               : cJSON_IsTrue(t)   ? CW_JSON_TRUE
+               : cJSON_IsNumber(t) ? CW_JSON_NUMBER
+               : cJSON_IsString(t) ? CW_JSON_STRING
+               : cJSON_IsArray(t)  ? CW_JSON_ARRAY
+                                   : CW_JSON_OBJECT;
+    }
+    return x->v.type;
 }
 
-static span_t jstr(const cJSON *o, const char *key)
+/* A scanned string's text as cJSON would hold it (escapes undone, cut at a NUL). */
+static span_t jtext(jscratch_t *js, const char *s, size_t len, bool escaped)
 {
-    const cJSON *it = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
-    return cJSON_IsString(it) ? span(it->valuestring, strlen(it->valuestring)) : span("", 0);
+    if (!escaped)
+        return span(s, len);
+    return span(js->buf + js->used, cw_json_unescape(s, len, js->buf + js->used));
+}
+
+/* The first member of object o named key (compared as cJSON_GetObjectItemCaseSensitive does). */
+static jnode_t jget(const jnode_t *o, const char *key)
+{
+    jnode_t m = {NULL, {0}, o->scratch, false};
+    size_t pos = 0, klen = strlen(key);
+    if (!o->present)
+        return m;
+    if (!o->scratch) {
+        m.tree = cJSON_GetObjectItemCaseSensitive(o->tree, key);
+        m.present = m.tree != NULL;
+        return m;
+    }
+    while (cw_json_next(&o->v, &pos, &m.v)) {
+        span_t k = jtext(o->scratch, m.v.key, m.v.key_len, m.v.key_escaped); /* scratch not kept */
+        if (k.len == klen && memcmp(k.s, key, klen) == 0) {
+            m.present = true;
+            return m;
+        }
+    }
+    return m;
+}
+
+static jnode_t jobj(const jnode_t *o, const char *key)
+{
+    jnode_t m = jget(o, key);
+    m.present = m.present && jtype(&m) == CW_JSON_OBJECT;
+    return m;
+}
+
+/* A string member's text; "" when absent or another type. */
+static span_t jstr(const jnode_t *o, const char *key)
+{
+    jnode_t m = jget(o, key);
+    span_t t;
+    if (!m.present || jtype(&m) != CW_JSON_STRING)
+        return span("", 0);
+    if (!m.scratch)
+        return span(m.tree->valuestring, strlen(m.tree->valuestring));
+    t = jtext(m.scratch, m.v.val, m.v.val_len, m.v.val_escaped);
+    if (m.v.val_escaped)
+        m.scratch->used += t.len + 1; /* kept until the record is decoded */
+    return t;
+}
+
+/* A number member's value in *d; false when absent or another type. */
+static bool jnum(const jnode_t *o, const char *key, double *d)
+{
+    jnode_t m = jget(o, key);
+    if (!m.present || jtype(&m) != CW_JSON_NUMBER)
+        return false;
+    *d = m.scratch ? m.v.number : m.tree->valuedouble;
+    return true;
 }
 
 /* An integer member as text into buf ("" when absent); false when present but not an integer >= 0. */
-static bool jint(const cJSON *o, const char *key, char *buf, size_t buflen, span_t *out)
+static bool jint(const jnode_t *o, const char *key, char *buf, size_t buflen, span_t *out)
 {
-    const cJSON *it = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    jnode_t m = jget(o, key);
+    double d;
     *out = span("", 0);
-    if (!it || cJSON_IsNull(it))
+    if (!m.present || jtype(&m) == CW_JSON_NULL)
         return true;
-    if (cJSON_IsString(it)) {
-        *out = span(it->valuestring, strlen(it->valuestring));
+    if (jtype(&m) == CW_JSON_STRING) {
+        *out = jstr(o, key);
         return true;
     }
-    if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0) || it->valuedouble > 9007199254740992.0 ||
-        floor(it->valuedouble) != it->valuedouble)
+    if (!jnum(o, key, &d) || !(d >= 0) || d > 9007199254740992.0 || floor(d) != d)
         return false;
-    *out = span(buf, (size_t)snprintf(buf, buflen, "%lld", (long long)it->valuedouble));
+    *out = span(buf, (size_t)snprintf(buf, buflen, "%lld", (long long)d));
     return true;
 }
 
@@ -1187,28 +1271,29 @@ static span_t mysql_user(span_t u)
     return u;
 }
 
-static cw_decode_result_t mysql_time(cw_event_t *ev, const cJSON *root)
+static cw_decode_result_t mysql_time(cw_event_t *ev, const jnode_t *root)
 {
     span_t t = jstr(root, "timestamp");
-    const cJSON *unix_time = cJSON_GetObjectItemCaseSensitive(root, "time");
+    double unix_time;
     if (t.len == 19 && t.s[10] == ' ')
         return set_local_time(ev, t.s, t.len, 0); /* YYYY-MM-DD hh:mm:ss, UTC */
     if (t.len)
         return cw_decode_set_field(ev, CW_F_TS, t.s, t.len);
-    if (cJSON_IsNumber(unix_time) && unix_time->valuedouble >= 0 && unix_time->valuedouble < 253402300800.0) {
+    if (jnum(root, "time", &unix_time) && unix_time >= 0 && unix_time < 253402300800.0) {
         char ms[32];
-        int n = snprintf(ms, sizeof ms, "%lld", (long long)(unix_time->valuedouble * 1000.0));
+        int n = snprintf(ms, sizeof ms, "%lld", (long long)(unix_time * 1000.0));
         return cw_decode_set_field(ev, CW_F_TS, ms, (size_t)n);
     }
     return cw_decode_result(CW_DEC_MISSING_FIELD, CW_F_TS);
 }
 
-static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *is_record)
+static cw_decode_result_t mysql_event(const jnode_t *root, cw_event_t *ev, bool *is_record)
 {
     span_t cls = jstr(root, "class"), event = jstr(root, "event");
-    const cJSON *account = jobj(root, "account"), *login = jobj(root, "login");
-    const cJSON *gd = jobj(root, "general_data"), *ta = jobj(root, "table_access_data");
-    const cJSON *cd = jobj(root, "connection_data"), *qs = jobj(root, "query_statistics");
+    jnode_t account = jobj(root, "account"), login = jobj(root, "login");
+    jnode_t gd = jobj(root, "general_data"), ta = jobj(root, "table_access_data");
+    jnode_t cd = jobj(root, "connection_data"), qs = jobj(root, "query_statistics");
+    double status;
     span_t user, host, num;
     char numbuf[32];
     uint8_t damage;
@@ -1223,14 +1308,14 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
     cw_event_reset(ev, CW_STREAM_AUDIT);
     ev->damage = damage;
     CW_DECODE_TRY(mysql_time(ev, root));
-    user = mysql_user(jstr(account, "user"));
+    user = mysql_user(jstr(&account, "user"));
     if (!user.len)
-        user = mysql_user(jstr(login, "user"));
+        user = mysql_user(jstr(&login, "user"));
     CW_DECODE_TRY(set(ev, CW_F_PRINCIPAL, user));
-    host = jstr(login, "ip");
+    host = jstr(&login, "ip");
     if (!host.len) {
         /* account.host is the account's host pattern: a client only when it has no wildcard */
-        host = jstr(account, "host");
+        host = jstr(&account, "host");
         if (memchr(host.s, '%', host.len) || memchr(host.s, '_', host.len))
             host.len = 0;
     }
@@ -1240,29 +1325,28 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
     CW_DECODE_TRY(set(ev, CW_F_SESSION_ID, num));
 
     if (span_is(cls, "general")) {
-        span_t query = jstr(gd, "query"), cmd = jstr(gd, "sql_command");
+        span_t query = jstr(&gd, "query"), cmd = jstr(&gd, "sql_command");
         char fallback[CW_ACTION_MAX + 1];
         size_t k;
-        const cJSON *status = gd ? cJSON_GetObjectItemCaseSensitive(gd, "status") : NULL;
         /* without a query: the sql_command's first word (create_table: CREATE), or the command */
         if (!cmd.len)
-            cmd = jstr(gd, "command");
+            cmd = jstr(&gd, "command");
         for (k = 0; k < cmd.len && k < CW_ACTION_MAX && cmd.s[k] != '_' && cmd.s[k] != ' '; k++)
             fallback[k] = (char)toupper((unsigned char)cmd.s[k]);
         fallback[k] = '\0';
         CW_DECODE_TRY(set_statement(ev, query));
         CW_DECODE_TRY(set_from_sql(ev, query, true, span("", 0), false, fallback, true));
-        if (cJSON_IsNumber(status) && status->valuedouble != 0)
+        if (jnum(&gd, "status", &status) && status != 0)
             CW_DECODE_TRY(set_failed(ev));
-        if (!jint(qs, "rows_sent", numbuf, sizeof numbuf, &num))
+        if (!jint(&qs, "rows_sent", numbuf, sizeof numbuf, &num))
             return cw_decode_result(CW_DEC_BAD_NUMBER, CW_F_ROWS);
         CW_DECODE_TRY(set(ev, CW_F_ROWS, num));
-        if (!jint(qs, "bytes_sent", numbuf, sizeof numbuf, &num))
+        if (!jint(&qs, "bytes_sent", numbuf, sizeof numbuf, &num))
             return cw_decode_result(CW_DEC_BAD_NUMBER, CW_F_BYTES);
         CW_DECODE_TRY(set(ev, CW_F_BYTES, num));
     } else if (span_is(cls, "table_access")) {
         /* read, insert, update, delete on one table */
-        span_t db = jstr(ta, "db"), table = jstr(ta, "table");
+        span_t db = jstr(&ta, "db"), table = jstr(&ta, "table");
         char up[CW_ACTION_MAX + 1], full[CW_OBJECT_MAX + 1];
         size_t k;
         int len;
@@ -1271,7 +1355,7 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
         up[k] = '\0';
         CW_DECODE_TRY(set_text(ev, CW_F_ACTION, up));
         CW_DECODE_TRY(set(ev, CW_F_DB, db));
-        CW_DECODE_TRY(set_statement(ev, jstr(ta, "query")));
+        CW_DECODE_TRY(set_statement(ev, jstr(&ta, "query")));
         if (table.len) {
             len = db.len ? snprintf(full, sizeof full, "%.*s.%.*s", (int)db.len, db.s, (int)table.len, table.s)
                          : snprintf(full, sizeof full, "%.*s", (int)table.len, table.s);
@@ -1279,15 +1363,14 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
                 CW_DECODE_TRY(set_derived(ev, CW_F_OBJECT, full, (size_t)len));
         }
     } else { /* connection: connect, change_user, disconnect */
-        const cJSON *status = cd ? cJSON_GetObjectItemCaseSensitive(cd, "status") : NULL;
-        const cJSON *attrs = cd ? jobj(cd, "connection_attributes") : NULL;
-        span_t app = jstr(attrs, "program_name");
+        jnode_t attrs = jobj(&cd, "connection_attributes");
+        span_t app = jstr(&attrs, "program_name");
         if (!app.len)
-            app = jstr(attrs, "_client_name");
+            app = jstr(&attrs, "_client_name");
         CW_DECODE_TRY(set_text(ev, CW_F_ACTION, span_is(event, "disconnect") ? "LOGOUT" : "LOGIN"));
-        CW_DECODE_TRY(set(ev, CW_F_DB, jstr(cd, "db")));
+        CW_DECODE_TRY(set(ev, CW_F_DB, jstr(&cd, "db")));
         CW_DECODE_TRY(set(ev, CW_F_CLIENT_APP, app));
-        if (cJSON_IsNumber(status) && status->valuedouble != 0)
+        if (jnum(&cd, "status", &status) && status != 0)
             CW_DECODE_TRY(set_failed(ev));
     }
     return cw_decode_finish(ev);
@@ -1295,12 +1378,48 @@ static cw_decode_result_t mysql_event(const cJSON *root, cw_event_t *ev, bool *i
 
 static cw_decode_result_t mysql_object(cw_event_t *ev, const struct cJSON *root, void *ctx)
 {
-    return mysql_event(root, ev, ctx);
+    jnode_t top = {root, {0}, NULL, true};
+    return mysql_event(&top, ev, ctx);
 }
 
-static cw_decode_result_t decode_mysql_json(const char *buf, size_t len, cw_event_t *ev, bool *is_record)
+typedef struct {
+    bool *is_record;
+    char *scratch; /* CW_RECORD_MAX + 1 */
+} mysql_scan_t;
+
+/* The record in place; the tree when its strings might not fit the scratch (text repaired to
+ * more than CW_RECORD_MAX). */
+static bool mysql_scanned(cw_event_t *ev, const cw_json_value_t *root, size_t text_len, void *ctx,
+                          cw_decode_result_t *r)
+{
+    mysql_scan_t *m = ctx;
+    jscratch_t js = {m->scratch, 0};
+    jnode_t top = {NULL, *root, &js, true};
+    if (text_len > CW_RECORD_MAX)
+        return false;
+    *r = mysql_event(&top, ev, m->is_record);
+    return true;
+}
+
+static cw_decode_result_t mysql_tree(cw_event_t *ev, const struct cJSON *root, void *ctx)
+{
+    return mysql_object(ev, root, ((mysql_scan_t *)ctx)->is_record);
+}
+
+static cw_decode_result_t decode_mysql_json(cw_native_t *n, const char *buf, size_t len, cw_event_t *ev,
+                                            bool *is_record)
+{
+    mysql_scan_t m = {is_record, n->scratch};
+    *is_record = true;
+    cw_event_reset(ev, CW_STREAM_AUDIT);
+    return cw_decode_json_scan(buf, len, ev, mysql_scanned, mysql_tree, &m);
+}
+
+cw_decode_result_t cw_native_decode_mysql_reference(const char *buf, size_t len, cw_event_t *ev, bool *is_record)
 {
     *is_record = true;
+    if (len > CW_RECORD_MAX)
+        return cw_decode_result(CW_DEC_OVERSIZE, CW_F_NONE);
     cw_event_reset(ev, CW_STREAM_AUDIT);
     return cw_decode_json_object(buf, len, ev, mysql_object, is_record);
 }
@@ -1314,6 +1433,6 @@ cw_decode_result_t cw_native_decode(cw_native_t *n, const char *buf, size_t len,
     switch (n->fmt) {
     case CW_AUDIT_PGAUDIT: return decode_pgaudit(n, buf, len, ev, is_record);
     case CW_AUDIT_MARIADB: *is_record = true; return decode_mariadb(n, buf, len, ev);
-    default: return decode_mysql_json(buf, len, ev, is_record);
+    default: return decode_mysql_json(n, buf, len, ev, is_record);
     }
 }

@@ -144,8 +144,23 @@ typedef cw_decode_result_t (*cw_json_object_fn)(cw_event_t *ev, const struct cJS
 cw_decode_result_t cw_decode_json_object(const char *buf, size_t len, cw_event_t *ev,
                                          cw_json_object_fn fn, void *ctx);
 
-/* Decode one JSON object (a line or a Kafka message). */
+struct cw_json_value;
+/* Decodes a JSON object scanned in place (json_scan.h; text_len: the length of the text it lies
+ * in) into ev and returns true with the result in *r; or returns false, having changed nothing,
+ * when it cannot take this text (then the object goes to the cw_json_object_fn as a tree). */
+typedef bool (*cw_json_scan_fn)(cw_event_t *ev, const struct cw_json_value *root, size_t text_len, void *ctx,
+                                cw_decode_result_t *r);
+/* As cw_decode_json_object (the same repairs, reasons and damage), but the object is checked and
+ * handed to scan in place, without a tree; to fn through cJSON only when scan declines. */
+cw_decode_result_t cw_decode_json_scan(const char *buf, size_t len, cw_event_t *ev, cw_json_scan_fn scan,
+                                       cw_json_object_fn fn, void *ctx);
+
+/* Decode one JSON object (a line or a Kafka message): the known fields read in place from the
+ * text (json_scan.h), no tree built. */
 cw_decode_result_t cw_decode_json(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev);
+/* The same through cJSON's tree: the reference cw_decode_json is held to (same result, same
+ * record, same damage) by test_json_scan and the fuzz target json_scan. */
+cw_decode_result_t cw_decode_json_reference(cw_stream_t stream, const char *buf, size_t len, cw_event_t *ev);
 
 /* The inverse of cw_decode_json: the present fields of ev as one JSON object (times as epoch
  * milliseconds), which cw_decode_json decodes back into the same record. Writes it, NUL

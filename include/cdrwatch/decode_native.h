@@ -77,6 +77,9 @@ cw_status_t cw_native_create(apr_pool_t *pool, cw_audit_format_t fmt, const cw_p
  *   mysql-json: one JSON object (it may span lines). */
 cw_decode_result_t cw_native_decode(cw_native_t *n, const char *buf, size_t len, cw_event_t *ev,
                                     bool *is_record);
+/* The mysql-json decoder through cJSON's tree, the reference cw_native_decode (which reads the
+ * object in place) is held to by test_json_scan and the fuzz target json_scan. */
+cw_decode_result_t cw_native_decode_mysql_reference(const char *buf, size_t len, cw_event_t *ev, bool *is_record);
 
 /* pgaudit framing: does this physical line continue the previous message (a leading tab)? */
 static inline bool cw_pgaudit_continues(const char *line, size_t len)

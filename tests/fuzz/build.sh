@@ -12,6 +12,7 @@ set -euo pipefail
 targets() {
     cat <<'T'
 json fuzz_json.c
+json_scan fuzz_json_scan.c
 audit_csv fuzz_csv.c -DCW_FUZZ_STREAM=CW_STREAM_AUDIT
 cdr_csv fuzz_csv.c -DCW_FUZZ_STREAM=CW_STREAM_CDR
 oracle_csv fuzz_csv.c -DCW_FUZZ_FORMAT=CW_AUDIT_ORACLE_CSV

@@ -1,6 +1,6 @@
 /*
  * fuzz_message.c — the Kafka message decoder of `run` and `demo` (cw_decode_message) against
- * the slow path: JSON through cw_decode_json, headerless CSV through libcsv alone (cw_csv_push,
+ * the slow path: JSON through cJSON's tree (cw_decode_json_reference), headerless CSV through libcsv alone (cw_csv_push,
  * cw_csv_decode) in the columns of the default configuration. The first byte picks the stream
  * (even: audit, odd: CDR), the rest is the message.
  *
@@ -41,7 +41,7 @@ static cw_decode_result_t reference(cw_stream_t s, const char *b, size_t len, cw
     if (i == len)
         return (cw_decode_result_t){CW_DEC_MISSING_FIELD, CW_F_NONE};
     if (b[i] == '{')
-        return cw_decode_json(s, b, len, out);
+        return cw_decode_json_reference(s, b, len, out);
     cw_csv_reset(slow[s]);
     rc = cw_csv_push(slow[s], b, len);
     if (rc == 0 && b[len - 1] != '\n')
