@@ -402,8 +402,10 @@ static bool derive(cw_view_t *v, cw_field_t f, void *ctx)
         if (v->n_subscribers == 0)
             return false;
         for (int i = 0; i < v->n_subscribers; i++) {
-            cw_time_t f1 = cw_reference_first(e->ref, v->subscribers[i]);
-            total += cw_reference_count(e->ref, v->subscribers[i]);
+            uint32_t n1;
+            cw_time_t f1;
+            cw_reference_history(e->ref, v->subscribers[i], &n1, &f1);
+            total += n1;
             if (f1 < first)
                 first = f1;
         }
@@ -1212,6 +1214,8 @@ cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
     if (ev->stream == CW_STREAM_CDR)
         cw_reference_add_cdr(e->ref, ev);
     cw_view_init(&v, ev, derive, e, e->memo, e->cfg->n_memo);
+    for (int i = 0; i < v.n_subscribers; i++) /* the sketch cells the rules below may read */
+        cw_reference_prefetch(e->ref, v.subscribers[i], ev->ts);
     e->extracted_done = false;
     e->rec_rules = 0;
     for (int j = 0; j < e->n_by_stream[ev->stream]; j++) {

@@ -202,6 +202,40 @@ uint32_t cw_reference_count(const cw_reference_t *r, const char *msisdn)
     return best;
 }
 
+void cw_reference_history(const cw_reference_t *r, const char *msisdn, uint32_t *count, cw_time_t *first)
+{
+    uint64_t h = cw_hash64(msisdn, strlen(msisdn), 0x5b);
+    uint32_t best = UINT32_MAX;
+    uint16_t day = 0;
+    for (size_t i = 0; i < r->depth; i++) {
+        const cell_t *c = &r->cells[cell(r, h, i)];
+        if (c->count < best)
+            best = c->count;
+        if (c->first_day > day)
+            day = c->first_day;
+    }
+    *count = best;
+    *first = day == UINT16_MAX ? INT64_MAX : (cw_time_t)day * CW_MS_PER_DAY;
+}
+
+void cw_reference_prefetch(const cw_reference_t *r, const char *msisdn, cw_time_t t)
+{
+    uint64_t h = cw_hash64(msisdn, strlen(msisdn), 0x5b);
+    int64_t last = block_of(t);
+    for (size_t i = 0; i < r->depth; i++)
+        __builtin_prefetch(&r->cells[cell(r, h, i)]);
+    if (r->recent_head == INT64_MIN)
+        return;
+    if (last > r->recent_head)
+        last = r->recent_head;
+    for (int64_t b = last - RECENT_BLOCKS + 1; b <= last; b++) {
+        if (b <= r->recent_head - RECENT_BLOCKS)
+            continue;
+        for (size_t i = 0; i < r->depth; i++)
+            __builtin_prefetch(recent_cell(r, b, h, i));
+    }
+}
+
 cw_time_t cw_reference_first(const cw_reference_t *r, const char *msisdn)
 {
     uint64_t h = cw_hash64(msisdn, strlen(msisdn), 0x5b);

@@ -32,6 +32,11 @@ void cw_reference_add_cdr(cw_reference_t *r, const cw_event_t *ev);
 uint32_t cw_reference_count(const cw_reference_t *r, const char *msisdn);
 /* Estimated time of the subscriber's first CDR (start of that UTC day); INT64_MAX if none. */
 cw_time_t cw_reference_first(const cw_reference_t *r, const char *msisdn);
+/* Both of the above from one look at the subscriber's cells. */
+void cw_reference_history(const cw_reference_t *r, const char *msisdn, uint32_t *count, cw_time_t *first);
+/* Ask the memory for the cells cw_reference_history and cw_reference_recent(t) will read of a
+ * subscriber, so that the look-ups of a record's subscribers wait for memory once, together. */
+void cw_reference_prefetch(const cw_reference_t *r, const char *msisdn, cw_time_t t);
 /* Estimated CDRs of a subscriber that started in the last 24 hours before t, or up to 6 hours
  * more (the 6-hour block of t and the four before it); never below the true count of the last
  * 24 hours, except for a counter saturated at 65535 in a block. */
