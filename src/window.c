@@ -105,8 +105,14 @@ typedef struct {
     uint32_t lru_prev, lru_next; /* towards older / newer */
     uint32_t keylen;
     uint32_t tag; /* *tag_src when the key was last got (cw_keytab_tag_with); NIL: none */
-    /* followed by key_max + 1 bytes of key, then the value, 8-byte aligned */
+    /* followed by `inline_max` bytes: the key and its NUL when they fit, else the number of its
+     * slot in the long-key slab; then the value, 8-byte aligned */
 } entry_t;
+
+/* Keys are stored inline up to CW_KEYTAB_INLINE - 1 bytes (a principal, a host name); a longer
+ * key (up to key_max) takes a slot of key_max + 1 bytes in a second slab, reused through a free
+ * list when its entry is evicted. Entries are thus 24 + 24 bytes plus the value instead of
+ * 24 + key_max + 1 (153 bytes for a principal key). */
 
 struct cw_keytab {
     size_t max_keys;
@@ -114,7 +120,10 @@ struct cw_keytab {
     size_t value_size;
     size_t stride;     /* bytes per entry */
     size_t value_off;  /* offset of the value within an entry */
+    size_t inline_max; /* bytes of key storage in the entry (key and NUL) */
     unsigned char *slab;
+    char *longs;       /* slots of key_max + 1 bytes for keys longer than inline_max - 1 */
+    uint32_t long_cap, long_used, long_free; /* slots allocated, ever used, free list (NIL) */
     size_t cap;        /* entries allocated in slab */
     size_t count;      /* entries in use (0..count-1) */
     uint32_t *index;   /* open-addressing index: entry number + 1, 0 = empty */
@@ -131,13 +140,61 @@ static inline entry_t *entry_at(const cw_keytab_t *t, uint32_t i)
 {
     return (entry_t *)(t->slab + (size_t)i * t->stride);
 }
-static inline char *key_of(entry_t *e) { return (char *)(e + 1); }
+static inline bool key_is_long(const cw_keytab_t *t, size_t len) { return len >= t->inline_max; }
+
+static inline uint32_t long_slot(const entry_t *e)
+{
+    uint32_t s;
+    memcpy(&s, e + 1, sizeof s);
+    return s;
+}
+
+static inline char *key_of(const cw_keytab_t *t, entry_t *e)
+{
+    if (key_is_long(t, e->keylen))
+        return t->longs + (size_t)long_slot(e) * (t->key_max + 1);
+    return (char *)(e + 1);
+}
+
+/* A slot for a long key: from the free list, else a new one (the slab doubles when full). */
+static bool long_alloc(cw_keytab_t *t, uint32_t *out)
+{
+    size_t slot = t->key_max + 1;
+    if (t->long_free != NIL) {
+        *out = t->long_free;
+        memcpy(&t->long_free, t->longs + (size_t)*out * slot, sizeof t->long_free);
+        return true;
+    }
+    if (t->long_used == t->long_cap) {
+        size_t cap = t->long_cap ? (size_t)t->long_cap * 2 : 16;
+        char *p;
+        if (cap > t->max_keys + 1) /* + 1: a new key's slot is taken before an eviction frees one */
+            cap = t->max_keys + 1;
+        if (cap <= t->long_cap || !(p = realloc(t->longs, cap * slot)))
+            return false;
+        t->longs = p;
+        t->long_cap = (uint32_t)cap;
+    }
+    *out = t->long_used++;
+    return true;
+}
+
+static void long_release(cw_keytab_t *t, const entry_t *e)
+{
+    uint32_t s;
+    if (!key_is_long(t, e->keylen))
+        return;
+    s = long_slot(e);
+    memcpy(t->longs + (size_t)s * (t->key_max + 1), &t->long_free, sizeof t->long_free);
+    t->long_free = s;
+}
 
 static apr_status_t keytab_cleanup(void *data)
 {
     cw_keytab_t *t = data;
     free(t->slab);
     free(t->index);
+    free(t->longs);
     return APR_SUCCESS;
 }
 
@@ -168,7 +225,9 @@ cw_status_t cw_keytab_create(apr_pool_t *pool, size_t max_keys, size_t key_max, 
     t->max_keys = max_keys;
     t->key_max = key_max;
     t->value_size = value_size;
-    t->value_off = (sizeof(entry_t) + key_max + 1 + 7) & ~(size_t)7;
+    t->inline_max = key_max + 1 < CW_KEYTAB_INLINE ? key_max + 1 : CW_KEYTAB_INLINE;
+    t->value_off = (sizeof(entry_t) + t->inline_max + 7) & ~(size_t)7;
+    t->long_free = NIL;
     t->stride = (t->value_off + value_size + 7) & ~(size_t)7;
     t->cap = initial;
     t->slab = calloc(t->cap, t->stride);
@@ -307,7 +366,7 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
 {
     uint64_t h;
     size_t s;
-    uint32_t i;
+    uint32_t i, long_at = NIL;
     entry_t *e;
 
     if (len > t->key_max)
@@ -317,7 +376,7 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
     while (t->index[s]) {
         i = t->index[s] - 1;
         e = entry_at(t, i);
-        if (e->hash == h && e->keylen == len && memcmp(key_of(e), key, len) == 0) {
+        if (e->hash == h && e->keylen == len && memcmp(key_of(t, e), key, len) == 0) {
             if (t->lru_new != i) {
                 lru_unlink(t, i);
                 lru_push_new(t, i);
@@ -328,7 +387,9 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
         }
         s = (s + 1) & t->index_mask;
     }
-    /* new key */
+    /* new key; a long one takes its slot first: without memory for it the key is not tracked */
+    if (key_is_long(t, len) && !long_alloc(t, &long_at))
+        return NULL;
     if (t->count == t->cap && t->cap < t->max_keys)
         (void)grow_to(t, t->cap * 2, false); /* out of memory below the bound: evict instead */
     if (t->count < t->cap) {
@@ -338,6 +399,7 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
         i = pick_victim(t);
         lru_unlink(t, i);
         index_remove(t, slot_holding(t, i));
+        long_release(t, entry_at(t, i));
         t->evictions++;
     }
     e = entry_at(t, i);
@@ -345,7 +407,10 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
     e->hash = h;
     e->keylen = (uint32_t)len;
     e->tag = t->tag_src ? *t->tag_src : NIL;
-    memcpy(key_of(e), key, len);
+    if (key_is_long(t, len))
+        memcpy(e + 1, &long_at, sizeof long_at);
+    memcpy(key_of(t, e), key, len);
+    key_of(t, e)[len] = '\0';
     s = h & t->index_mask;
     while (t->index[s])
         s = (s + 1) & t->index_mask;
@@ -363,7 +428,7 @@ void *cw_keytab_find(const cw_keytab_t *t, const char *key, size_t len)
     h = cw_hash64(key, len, 0x6b6579);
     for (size_t s = h & t->index_mask; t->index[s]; s = (s + 1) & t->index_mask) {
         entry_t *e = entry_at(t, t->index[s] - 1);
-        if (e->hash == h && e->keylen == len && memcmp(key_of(e), key, len) == 0)
+        if (e->hash == h && e->keylen == len && memcmp(key_of(t, e), key, len) == 0)
             return (unsigned char *)e + t->value_off;
     }
     return NULL;
@@ -375,14 +440,15 @@ void cw_keytab_foreach(cw_keytab_t *t, void (*fn)(void *ctx, const char *key, si
     for (uint32_t i = t->lru_old; i != NIL;) {
         entry_t *e = entry_at(t, i);
         uint32_t next = e->lru_next;
-        fn(ctx, key_of(e), e->keylen, (unsigned char *)e + t->value_off);
+        fn(ctx, key_of(t, e), e->keylen, (unsigned char *)e + t->value_off);
         i = next;
     }
 }
 
 size_t cw_keytab_memory(const cw_keytab_t *t)
 {
-    return t->cap * t->stride + (t->index_mask + 1) * sizeof *t->index;
+    return t->cap * t->stride + (t->index_mask + 1) * sizeof *t->index +
+           (size_t)t->long_cap * (t->key_max + 1);
 }
 
 void cw_keytab_tag_with(cw_keytab_t *t, const uint32_t *src) { t->tag_src = src; }

@@ -56,14 +56,18 @@ bool cw_window_first(const cw_window_t *w, int n, uint32_t *src, int64_t *off);
 typedef struct cw_keytab cw_keytab_t;
 
 #define CW_KEYTAB_SCAN 8
+/* Bytes of key storage inside an entry (key and NUL): keys of up to 23 bytes live in the entry,
+ * longer ones in a slab of key_max + 1 byte slots beside it, reused when their key is evicted. */
+#define CW_KEYTAB_INLINE 24
 
 /* What an entry's value would lose if it were evicted: 0 nothing (cold), larger is heavier. */
 typedef uint32_t (*cw_keytab_weigh_fn)(void *ctx, const void *value);
 
 cw_status_t cw_keytab_create(apr_pool_t *pool, size_t max_keys, size_t key_max, size_t value_size,
                              cw_keytab_t **out);
-/* Find or insert the key; returns its value (zeroed when new, *created set). NULL only when the
- * key is longer than key_max (the caller truncates first, so never in practice). */
+/* Find or insert the key; returns its value (zeroed when new, *created set). NULL when the key
+ * is longer than key_max (the caller truncates first, so never in practice), or when a new key
+ * longer than CW_KEYTAB_INLINE - 1 bytes finds no memory for its slot (it is not tracked). */
 void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created);
 /* Room for `more` new keys (up to max_keys) in one step instead of doublings, as a restore
  * that knows its key count asks; when memory is short nothing changes (gets grow as usual). */
@@ -81,7 +85,7 @@ void cw_keytab_tag_with(cw_keytab_t *t, const uint32_t *src);
 uint32_t cw_keytab_tag_of(const cw_keytab_t *t, const void *value);
 /* Weigh entries before evicting one (see above); NULL: the least recently updated goes. */
 void cw_keytab_weigh_with(cw_keytab_t *t, cw_keytab_weigh_fn fn, void *ctx);
-/* Bytes allocated (entries and index). */
+/* Bytes allocated (entries, index and long-key slots). */
 size_t cw_keytab_memory(const cw_keytab_t *t);
 size_t cw_keytab_count(const cw_keytab_t *t);
 size_t cw_keytab_max(const cw_keytab_t *t);

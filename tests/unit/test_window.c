@@ -122,6 +122,63 @@ static void test_keytab(apr_pool_t *pool)
     }
 }
 
+/* foreach: every key comes back whole (NUL after it) with its value */
+static void check_key(void *ctx, const char *key, size_t len, void *value)
+{
+    int *errors = ctx;
+    char want[160];
+    int n = snprintf(want, sizeof want, "%0*d", (int)(*(int64_t *)value % 100) + 1, (int)*(int64_t *)value);
+    if ((size_t)n != len || memcmp(key, want, len) != 0 || key[len] != '\0')
+        (*errors)++;
+}
+
+/* Keys longer than the entry holds inline live in their own slots, reused after an eviction. */
+static void test_keytab_long_keys(apr_pool_t *pool)
+{
+    cw_keytab_t *t, *wide;
+    bool created;
+    int64_t *v;
+    char key[160];
+    int errors = 0, n;
+    uint64_t x = 88172645463325252ULL;
+
+    cw_keytab_create(pool, 500, 128, sizeof(int64_t), &t);
+    /* key k is k zero-padded to (k % 100) + 1 digits: 1 to 100 bytes, inline and long mixed */
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int k = (int)(x % 2000);
+        n = snprintf(key, sizeof key, "%0*d", k % 100 + 1, k);
+        v = cw_keytab_get(t, key, (size_t)n, &created);
+        if (!v || (!created && *v != k))
+            errors++;
+        if (v)
+            *v = k;
+    }
+    is_int(errors, 0, "300000 random operations on keys of 1 to 100 bytes: every found key holds its own value");
+    is_int(cw_keytab_count(t), 500, "and the bound holds");
+    errors = 0;
+    cw_keytab_foreach(t, check_key, &errors);
+    is_int(errors, 0, "every key read back whole, short or long");
+    n = snprintf(key, sizeof key, "%0*d", 1999 % 100 + 1, 1999);
+    v = cw_keytab_find(t, key, (size_t)n);
+    ok(!v || *v == 1999, "a long key is found by its whole text");
+    key[n - 1] = 'x';
+    ok(cw_keytab_find(t, key, (size_t)n) == NULL, "a long key differing in its last byte is another key");
+
+    /* entries no longer reserve key_max bytes each: 500 short keys of a 128-byte table take
+     * what they take in a 16-byte table */
+    cw_keytab_create(pool, 500, 128, sizeof(int64_t), &wide);
+    cw_keytab_create(pool, 500, 16, sizeof(int64_t), &t);
+    for (int i = 0; i < 500; i++) {
+        n = snprintf(key, sizeof key, "p%d", i);
+        cw_keytab_get(wide, key, (size_t)n, &created);
+        cw_keytab_get(t, key, (size_t)n, &created);
+    }
+    is_int(cw_keytab_memory(wide), cw_keytab_memory(t), "short keys cost the same whatever key_max");
+}
+
 /* weight = the value itself (an int64 >= 0), and how many times the table asked */
 static int weighings;
 static uint32_t weigh_value(void *ctx, const void *value)
@@ -231,6 +288,7 @@ int main(void)
     apr_pool_create(&pool, NULL);
     test_window();
     test_keytab(pool);
+    test_keytab_long_keys(pool);
     test_keytab_eviction_policy(pool);
     apr_pool_destroy(pool);
     apr_terminate();
