@@ -94,6 +94,7 @@ typedef struct {
     size_t hll_off[CW_WINDOWS_MAX]; /* 0: none */
     size_t base_off;                /* 0: no baseline */
     size_t peak_off[CW_WINDOWS_MAX];  /* adaptive peaks of each window; 0: none */
+    cw_peaks_pool_t *peak_pool;       /* the tables of keys whose peaks outgrow their cells */
     size_t lookup_off;              /* the key's lookup profile (lookups.quantile); 0: none */
     bool adaptive;                  /* the rule has adaptive floors (peaks, or pairs seen) */
     const char *metric_name;
@@ -156,6 +157,7 @@ static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
 /* the weigh functions of the key tables (below, with the rules they serve) */
 static uint32_t threshold_weight(void *ctx, const void *value);
 static uint32_t sequence_weight(void *ctx, const void *value);
+static void threshold_release(void *ctx, void *value);
 
 /* Full key tables of threshold and sequence rules evict cold keys first (window.h) while records
  * come; a restore into a smaller table keeps the most recently updated keys (doc/state.md). */
@@ -198,6 +200,8 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
             rt->peak_off[w] = value;
             value += align8(sizeof(cw_peaks_t));
         }
+        if (r->adaptive_factor > 0 && cw_peaks_pool_create(pool, &rt->peak_pool) != CW_OK)
+            goto nomem;
         rt->adaptive = r->adaptive_factor > 0 || r->n_adaptive_seen > 0;
         if (r->lookup_quantile > 0) {
             rt->lookup_off = value;
@@ -232,6 +236,8 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
         goto nomem;
     rt->engine = e;
     weigh_keys(rt, true);
+    if (rt->peak_pool) /* an evicted key's peak tables go back to the pool */
+        cw_keytab_release_with(rt->keys, threshold_release, rt);
     cw_keytab_tag_with(rt->keys, &e->cur_src);
     if (rt->pairs)
         cw_keytab_tag_with(rt->pairs, &e->cur_src);
@@ -579,6 +585,14 @@ static inline cw_peaks_t *peaks_of(const rule_rt_t *rt, th_state_t *st, int w)
     return rt->peak_off[w] ? (cw_peaks_t *)((char *)st + rt->peak_off[w]) : NULL;
 }
 
+static void threshold_release(void *ctx, void *value)
+{
+    const rule_rt_t *rt = ctx;
+    for (int w = 0; w < rt->rule->n_windows; w++)
+        if (peaks_of(rt, value, w))
+            cw_peaks_clear(peaks_of(rt, value, w));
+}
+
 static inline cw_lookups_t *lookups_of(const rule_rt_t *rt, th_state_t *st)
 {
     return rt->lookup_off ? (cw_lookups_t *)((char *)st + rt->lookup_off) : NULL;
@@ -594,7 +608,7 @@ static void threshold_init(const rule_rt_t *rt, th_state_t *st, cw_time_t ts)
         for (int k = 0; rt->hll_off[w] && k < rt->nb[w]; k++)
             cw_hll_init(&hll_of(rt, st, w)[k]);
         if (peaks_of(rt, st, w))
-            cw_peaks_init(peaks_of(rt, st, w));
+            cw_peaks_init(peaks_of(rt, st, w), rt->peak_pool);
     }
     if (base_of(rt, st))
         cw_baseline_init(base_of(rt, st));
@@ -1267,6 +1281,8 @@ size_t cw_engine_memory(const cw_engine_t *e)
         n += cw_keytab_memory(e->rt[i].keys);
         if (e->rt[i].pairs)
             n += cw_keytab_memory(e->rt[i].pairs);
+        if (e->rt[i].peak_pool)
+            n += cw_peaks_pool_memory(e->rt[i].peak_pool);
     }
     return n;
 }
@@ -1592,8 +1608,11 @@ static bool load_threshold(const rule_rt_t *rt, cw_rbuf_t *r, th_state_t *st, co
             cw_state_get_hlls(r, hll_of(rt, st, wi), rt->nb[wi]);
         if ((cw_rbuf_u8(r) != 0) != (rt->peak_off[wi] != 0) && !r->failed)
             cw_rbuf_fail(r, "rule %s: adaptive peaks differ from its definition", r0->id);
-        if (rt->peak_off[wi] && !r->failed)
+        if (rt->peak_off[wi] && !r->failed) {
+            if (!peaks_of(rt, st, wi)->pool) /* a new key's: zeroed */
+                cw_peaks_init(peaks_of(rt, st, wi), rt->peak_pool);
             cw_state_get_peaks(r, peaks_of(rt, st, wi));
+        }
     }
     if ((cw_rbuf_u8(r) != 0) != (rt->base_off != 0) && !r->failed)
         cw_rbuf_fail(r, "rule %s: baseline differs from its definition", r0->id);

@@ -534,7 +534,7 @@ bool cw_state_get_baseline(cw_rbuf_t *r, cw_baseline_t *b)
 
 /* Adaptive peaks: the used rows (a day, or a peak not zero), each as the gap from the previous
  * one, the day number, a 24-bit mask of the hours whose peak is not zero, then those peaks. */
-static bool row_used(const cw_peaks_t *p, int d)
+static bool row_used(const cw_peaks_rows_t *p, int d)
 {
     if (p->day[d] != INT32_MIN)
         return true;
@@ -544,10 +544,12 @@ static bool row_used(const cw_peaks_t *p, int d)
     return false;
 }
 
-void cw_state_put_peaks(cw_wbuf_t *w, const cw_peaks_t *p)
+void cw_state_put_peaks(cw_wbuf_t *w, const cw_peaks_t *peaks)
 {
     uint64_t used = 0;
     int prev = -1;
+    cw_peaks_rows_t rows, *p = &rows;
+    cw_peaks_get_rows(peaks, &rows);
     for (int d = 0; d < CW_PEAK_DAYS; d++)
         used += row_used(p, d);
     cw_wbuf_uv(w, used);
@@ -567,11 +569,12 @@ void cw_state_put_peaks(cw_wbuf_t *w, const cw_peaks_t *p)
     }
 }
 
-bool cw_state_get_peaks(cw_rbuf_t *r, cw_peaks_t *p)
+bool cw_state_get_peaks(cw_rbuf_t *r, cw_peaks_t *peaks)
 {
     uint32_t used;
     int d = -1;
-    cw_peaks_init(p);
+    cw_peaks_rows_t rows, *p = &rows;
+    cw_peaks_rows_init(&rows);
     used = cw_rbuf_vcount(r, 3, CW_PEAK_DAYS, "peak rows");
     for (uint32_t k = 0; k < used && !r->failed; k++) {
         int64_t day;
@@ -587,6 +590,8 @@ bool cw_state_get_peaks(cw_rbuf_t *r, cw_peaks_t *p)
             if (mask >> h & 1)
                 p->peak[d][h] = cw_rbuf_u16(r);
     }
+    if (!r->failed && !cw_peaks_set_rows(peaks, &rows))
+        cw_rbuf_fail(r, "peaks: out of memory");
     return !r->failed;
 }
 

@@ -134,6 +134,8 @@ struct cw_keytab {
     const uint32_t *tag_src; /* NULL: entries are not tagged */
     cw_keytab_weigh_fn weigh; /* NULL: evict the least recently updated */
     void *weigh_ctx;
+    void (*release)(void *ctx, void *value); /* NULL: an evicted value holds nothing */
+    void *release_ctx;
 };
 
 static inline entry_t *entry_at(const cw_keytab_t *t, uint32_t i)
@@ -400,6 +402,8 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
         lru_unlink(t, i);
         index_remove(t, slot_holding(t, i));
         long_release(t, entry_at(t, i));
+        if (t->release)
+            t->release(t->release_ctx, (unsigned char *)entry_at(t, i) + t->value_off);
         t->evictions++;
     }
     e = entry_at(t, i);
@@ -457,6 +461,12 @@ void cw_keytab_weigh_with(cw_keytab_t *t, cw_keytab_weigh_fn fn, void *ctx)
 {
     t->weigh = fn;
     t->weigh_ctx = ctx;
+}
+
+void cw_keytab_release_with(cw_keytab_t *t, void (*fn)(void *ctx, void *value), void *ctx)
+{
+    t->release = fn;
+    t->release_ctx = ctx;
 }
 
 uint32_t cw_keytab_tag_of(const cw_keytab_t *t, const void *value)

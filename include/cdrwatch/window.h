@@ -85,6 +85,9 @@ void cw_keytab_tag_with(cw_keytab_t *t, const uint32_t *src);
 uint32_t cw_keytab_tag_of(const cw_keytab_t *t, const void *value);
 /* Weigh entries before evicting one (see above); NULL: the least recently updated goes. */
 void cw_keytab_weigh_with(cw_keytab_t *t, cw_keytab_weigh_fn fn, void *ctx);
+/* Call fn with the value of every entry evicted, before the entry is reused (a value that
+ * holds something outside the table gives it back); NULL: nothing to do. */
+void cw_keytab_release_with(cw_keytab_t *t, void (*fn)(void *ctx, void *value), void *ctx);
 /* Bytes allocated (entries, index and long-key slots). */
 size_t cw_keytab_memory(const cw_keytab_t *t);
 size_t cw_keytab_count(const cw_keytab_t *t);
