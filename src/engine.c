@@ -3,7 +3,8 @@
  *
  * Rule kinds and their per-key state (one bounded key table per rule, plus a second one of
  * (key, value) pairs for first_seen):
- *   threshold  — one ring of buckets per window (and, for distinct metrics, one small
+ *   threshold  — one window of buckets per window (its live buckets in itself, a ring from
+ *                the rule's pool when it needs more; and, for distinct metrics, one small
  *                HyperLogLog per bucket), an optional hour-of-week baseline, and the alert
  *                state: a window is armed until it crosses (alert, or a suppressed crossing),
  *                then fired until its value falls below the floor again (re-armed). Alerts of
@@ -95,6 +96,7 @@ typedef struct {
     size_t base_off;                /* 0: no baseline */
     size_t peak_off[CW_WINDOWS_MAX];  /* adaptive peaks of each window; 0: none */
     cw_peaks_pool_t *peak_pool;       /* the tables of keys whose peaks outgrow their cells */
+    cw_window_pool_t *win_pool[CW_WINDOWS_MAX]; /* the rings of windows that outgrow their cells */
     size_t lookup_off;              /* the key's lookup profile (lookups.quantile); 0: none */
     bool adaptive;                  /* the rule has adaptive floors (peaks, or pairs seen) */
     const char *metric_name;
@@ -186,6 +188,8 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
             rt->nb[w] = (int)(r->windows[w].window / r->windows[w].bucket);
             rt->win_off[w] = value;
             value += align8(cw_window_size(rt->nb[w]));
+            if (cw_window_pool_create(pool, rt->nb[w], &rt->win_pool[w]) != CW_OK)
+                goto nomem;
             if (r->metric == CW_METRIC_DISTINCT) {
                 rt->hll_off[w] = value;
                 value += align8((size_t)rt->nb[w] * sizeof(cw_hll_t));
@@ -236,7 +240,7 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
         goto nomem;
     rt->engine = e;
     weigh_keys(rt, true);
-    if (rt->peak_pool) /* an evicted key's peak tables go back to the pool */
+    if (r->kind == CW_KIND_THRESHOLD) /* an evicted key's rings and tables go back to their pools */
         cw_keytab_release_with(rt->keys, threshold_release, rt);
     cw_keytab_tag_with(rt->keys, &e->cur_src);
     if (rt->pairs)
@@ -537,7 +541,7 @@ static double window_value(const rule_rt_t *rt, th_state_t *st, int w)
         return (double)win->sum;
     for (int64_t k = win->head - nb + 1; k <= win->head; k++) {
         int slot = (int)(((k % nb) + nb) % nb);
-        if (win->buckets[slot].count)
+        if (cw_window_count_at(win, nb, k))
             sets[n++] = &hll_of(rt, st, w)[slot];
     }
     return n ? round(cw_hll_union_count(sets, n)) : 0;
@@ -588,9 +592,11 @@ static inline cw_peaks_t *peaks_of(const rule_rt_t *rt, th_state_t *st, int w)
 static void threshold_release(void *ctx, void *value)
 {
     const rule_rt_t *rt = ctx;
-    for (int w = 0; w < rt->rule->n_windows; w++)
+    for (int w = 0; w < rt->rule->n_windows; w++) {
+        cw_window_clear(win_of(rt, value, w), rt->nb[w]);
         if (peaks_of(rt, value, w))
             cw_peaks_clear(peaks_of(rt, value, w));
+    }
 }
 
 static inline cw_lookups_t *lookups_of(const rule_rt_t *rt, th_state_t *st)
@@ -604,7 +610,7 @@ static void threshold_init(const rule_rt_t *rt, th_state_t *st, cw_time_t ts)
     st->first_ts = ts;
     st->suppressed_until = INT64_MIN;
     for (int w = 0; w < r->n_windows; w++) {
-        cw_window_init(win_of(rt, st, w), rt->nb[w]);
+        cw_window_init(win_of(rt, st, w), rt->nb[w], rt->win_pool[w]);
         for (int k = 0; rt->hll_off[w] && k < rt->nb[w]; k++)
             cw_hll_init(&hll_of(rt, st, w)[k]);
         if (peaks_of(rt, st, w))
@@ -1283,6 +1289,8 @@ size_t cw_engine_memory(const cw_engine_t *e)
             n += cw_keytab_memory(e->rt[i].pairs);
         if (e->rt[i].peak_pool)
             n += cw_peaks_pool_memory(e->rt[i].peak_pool);
+        for (int w = 0; w < CW_WINDOWS_MAX; w++)
+            n += e->rt[i].win_pool[w] ? cw_window_pool_memory(e->rt[i].win_pool[w]) : 0;
     }
     return n;
 }
@@ -1601,6 +1609,8 @@ static bool load_threshold(const rule_rt_t *rt, cw_rbuf_t *r, th_state_t *st, co
             cw_rbuf_fail(r, "rule %s: bucket count differs from its definition", r0->id);
             break;
         }
+        if (!win_of(rt, st, wi)->pool) /* a new key's: zeroed */
+            cw_window_init(win_of(rt, st, wi), rt->nb[wi], rt->win_pool[wi]);
         cw_state_get_window(r, win_of(rt, st, wi), rt->nb[wi], src_map, n_src);
         if ((cw_rbuf_u8(r) != 0) != (rt->hll_off[wi] != 0) && !r->failed)
             cw_rbuf_fail(r, "rule %s: distinct sketches differ from its definition", r0->id);

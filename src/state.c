@@ -345,18 +345,25 @@ uint32_t cw_rbuf_vcount(cw_rbuf_t *r, size_t min_size, uint32_t max, const char 
  * used slot and its fields. */
 static bool bucket_used(const cw_bucket_t *b) { return b->count || b->sum || b->first_src || b->first_off; }
 
+/* Windows have at most this many buckets (config.c). */
+#define WINDOW_BUCKETS_MAX 1024
+
 void cw_state_put_window(cw_wbuf_t *w, const cw_window_t *win, int n, const uint32_t *src_map)
 {
     uint64_t used = 0;
     int prev = -1;
+    cw_bucket_t ring[WINDOW_BUCKETS_MAX];
+    if (n > WINDOW_BUCKETS_MAX)
+        n = WINDOW_BUCKETS_MAX; /* never: the configuration refuses more */
+    cw_window_get_ring(win, n, ring);
     cw_wbuf_sv(w, win->head);
     cw_wbuf_sv(w, win->sum);
     cw_wbuf_uv(w, win->count);
     for (int i = 0; i < n; i++)
-        used += bucket_used(&win->buckets[i]);
+        used += bucket_used(&ring[i]);
     cw_wbuf_uv(w, used);
     for (int i = 0; i < n; i++) {
-        const cw_bucket_t *b = &win->buckets[i];
+        const cw_bucket_t *b = &ring[i];
         if (!bucket_used(b))
             continue;
         cw_wbuf_uv(w, (uint64_t)(i - prev - 1));
@@ -386,17 +393,24 @@ bool cw_state_get_window(cw_rbuf_t *r, cw_window_t *win, int n, const uint32_t *
 {
     uint32_t used;
     int i = -1;
-    memset(win->buckets, 0, (size_t)n * sizeof win->buckets[0]);
-    win->head = cw_rbuf_sv(r);
-    win->sum = cw_rbuf_sv(r);
-    win->count = cw_rbuf_uv(r);
+    int64_t head, sum;
+    uint64_t total;
+    cw_bucket_t ring[WINDOW_BUCKETS_MAX];
+    if (n > WINDOW_BUCKETS_MAX) {
+        cw_rbuf_fail(r, "window of %d buckets (at most %d)", n, WINDOW_BUCKETS_MAX);
+        return false;
+    }
+    memset(ring, 0, (size_t)n * sizeof ring[0]);
+    head = cw_rbuf_sv(r);
+    sum = cw_rbuf_sv(r);
+    total = cw_rbuf_uv(r);
     used = cw_rbuf_vcount(r, 5, (uint32_t)n, "window buckets");
     for (uint32_t k = 0; k < used && !r->failed; k++) {
         cw_bucket_t *b;
         uint64_t count, src;
         if ((i = next_slot(r, i, n, "window")) < 0)
             break;
-        b = &win->buckets[i];
+        b = &ring[i];
         b->sum = cw_rbuf_sv(r);
         count = cw_rbuf_uv(r);
         src = cw_rbuf_uv(r);
@@ -409,6 +423,8 @@ bool cw_state_get_window(cw_rbuf_t *r, cw_window_t *win, int n, const uint32_t *
             cw_rbuf_fail(r, "source id %llu out of range (%u sources)", (unsigned long long)src, n_src);
         b->first_src = src < n_src ? src_map[src] : 0;
     }
+    if (!r->failed && !cw_window_set_ring(win, n, head, sum, total, ring))
+        cw_rbuf_fail(r, "window: out of memory");
     return !r->failed;
 }
 

@@ -22,12 +22,100 @@ static inline int slot_of(int64_t bucket, int n)
     return (int)(s < 0 ? s + n : s);
 }
 
-void cw_window_init(cw_window_t *w, int n)
+/* ---- rings from a pool ---- */
+
+struct cw_window_pool {
+    int n;               /* buckets per ring */
+    cw_bucket_t *rings;  /* cap rings of n buckets */
+    uint32_t cap, used, free_list; /* free_list: ring number + 1 of the first free one, 0: none */
+    size_t in_use;
+};
+
+static apr_status_t window_pool_cleanup(void *data)
 {
+    free(((cw_window_pool_t *)data)->rings);
+    return APR_SUCCESS;
+}
+
+cw_status_t cw_window_pool_create(apr_pool_t *pool, int n, cw_window_pool_t **out)
+{
+    cw_window_pool_t *p = apr_pcalloc(pool, sizeof *p);
+    p->n = n;
+    apr_pool_cleanup_register(pool, p, window_pool_cleanup, apr_pool_cleanup_null);
+    *out = p;
+    return CW_OK;
+}
+
+size_t cw_window_pool_memory(const cw_window_pool_t *p) { return (size_t)p->cap * (size_t)p->n * sizeof(cw_bucket_t); }
+size_t cw_window_pool_rings(const cw_window_pool_t *p) { return p->in_use; }
+
+static inline cw_bucket_t *ring_at(const cw_window_pool_t *p, uint32_t r) { return p->rings + (size_t)(r - 1) * (size_t)p->n; }
+
+/* A zeroed ring (its number + 1) from the free list or the slab (doubling when full); 0 without
+ * memory. */
+static uint32_t ring_take(cw_window_pool_t *p)
+{
+    uint32_t r = p->free_list;
+    if (r) {
+        memcpy(&p->free_list, ring_at(p, r), sizeof p->free_list);
+    } else {
+        if (p->used == p->cap) {
+            size_t cap = p->cap ? (size_t)p->cap * 2 : 16;
+            cw_bucket_t *rings;
+            if (cap > UINT32_MAX - 1 || !(rings = realloc(p->rings, cap * (size_t)p->n * sizeof *rings)))
+                return 0;
+            p->rings = rings;
+            p->cap = (uint32_t)cap;
+        }
+        r = ++p->used;
+    }
+    memset(ring_at(p, r), 0, (size_t)p->n * sizeof(cw_bucket_t));
+    p->in_use++;
+    return r;
+}
+
+static void ring_give(cw_window_pool_t *p, uint32_t r)
+{
+    memcpy(ring_at(p, r), &p->free_list, sizeof p->free_list);
+    p->free_list = r;
+    p->in_use--;
+}
+
+static inline cw_bucket_t *ring_of(const cw_window_t *w) { return ring_at(w->pool, w->ring); }
+
+void cw_window_init(cw_window_t *w, int n, cw_window_pool_t *pool)
+{
+    (void)n;
+    memset(w, 0, sizeof *w);
     w->head = INT64_MIN;
-    w->sum = 0;
-    w->count = 0;
-    memset(w->buckets, 0, (size_t)n * sizeof w->buckets[0]);
+    w->pool = pool;
+}
+
+void cw_window_clear(cw_window_t *w, int n)
+{
+    if (w->ring)
+        ring_give(w->pool, w->ring);
+    cw_window_init(w, n, w->pool);
+}
+
+/* The cells as a ring from the pool; false (nothing changed) without memory. */
+static bool cells_to_ring(cw_window_t *w, int n)
+{
+    uint32_t r = w->pool ? ring_take(w->pool) : 0;
+    if (!r)
+        return false;
+    w->ring = r;
+    for (uint32_t i = 0; i < w->cells; i++)
+        ring_of(w)[slot_of(w->cell[i].number, n)] = w->cell[i].b;
+    w->cells = 0;
+    return true;
+}
+
+static void cell_remove(cw_window_t *w, uint32_t i)
+{
+    w->sum -= w->cell[i].b.sum;
+    w->count -= w->cell[i].b.count;
+    w->cell[i] = w->cell[--w->cells];
 }
 
 void cw_window_advance(cw_window_t *w, int n, cw_time_t width, cw_time_t t)
@@ -39,20 +127,51 @@ void cw_window_advance(cw_window_t *w, int n, cw_time_t width, cw_time_t t)
     }
     if (b <= w->head)
         return;
-    if (b - w->head >= n) {
-        /* everything expired */
-        memset(w->buckets, 0, (size_t)n * sizeof w->buckets[0]);
+    if (!w->ring) {
+        for (uint32_t i = 0; i < w->cells;) {
+            if (w->cell[i].number <= b - n)
+                cell_remove(w, i);
+            else
+                i++;
+        }
+    } else if (b - w->head >= n) {
+        /* everything expired: the ring goes back */
+        ring_give(w->pool, w->ring);
+        w->ring = 0;
         w->sum = 0;
         w->count = 0;
     } else {
         for (int64_t k = w->head + 1; k <= b; k++) {
-            cw_bucket_t *bk = &w->buckets[slot_of(k, n)];
+            cw_bucket_t *bk = &ring_of(w)[slot_of(k, n)];
             w->sum -= bk->sum;
             w->count -= bk->count;
             memset(bk, 0, sizeof *bk);
         }
     }
     w->head = b;
+}
+
+/* The bucket numbered k to add to: a ring's slot, a cell (a new one, or the ring the cells turn
+ * into when they are full). */
+static cw_bucket_t *bucket_for(cw_window_t *w, int n, int64_t k)
+{
+    uint32_t oldest = 0;
+    if (w->ring)
+        return &ring_of(w)[slot_of(k, n)];
+    for (uint32_t i = 0; i < w->cells; i++) {
+        if (w->cell[i].number == k)
+            return &w->cell[i].b;
+        if (w->cell[i].number < w->cell[oldest].number)
+            oldest = i;
+    }
+    if (w->cells == CW_WINDOW_CELLS) {
+        if (cells_to_ring(w, n))
+            return &ring_of(w)[slot_of(k, n)];
+        cell_remove(w, oldest); /* out of memory only */
+    }
+    memset(&w->cell[w->cells], 0, sizeof w->cell[0]);
+    w->cell[w->cells].number = k;
+    return &w->cell[w->cells++].b;
 }
 
 bool cw_window_add(cw_window_t *w, int n, cw_time_t width, cw_time_t t, int64_t v, uint32_t src,
@@ -63,7 +182,7 @@ bool cw_window_add(cw_window_t *w, int n, cw_time_t width, cw_time_t t, int64_t 
     cw_window_advance(w, n, width, t);
     if (b <= w->head - n)
         return false;
-    bk = &w->buckets[slot_of(b, n)];
+    bk = bucket_for(w, n, b);
     if (bk->count == 0) {
         bk->first_src = src;
         bk->first_off = off;
@@ -81,19 +200,85 @@ void cw_window_bounds(const cw_window_t *w, int n, cw_time_t width, cw_time_t *s
     *start = *end - (cw_time_t)n * width;
 }
 
+/* The live bucket numbered k, or NULL. */
+static const cw_bucket_t *bucket_at(const cw_window_t *w, int n, int64_t k)
+{
+    if (w->head == INT64_MIN || k > w->head || k <= w->head - n)
+        return NULL;
+    if (w->ring)
+        return &ring_of(w)[slot_of(k, n)];
+    for (uint32_t i = 0; i < w->cells; i++)
+        if (w->cell[i].number == k)
+            return &w->cell[i].b;
+    return NULL;
+}
+
+uint32_t cw_window_count_at(const cw_window_t *w, int n, int64_t k)
+{
+    const cw_bucket_t *bk = bucket_at(w, n, k);
+    return bk ? bk->count : 0;
+}
+
 bool cw_window_first(const cw_window_t *w, int n, uint32_t *src, int64_t *off)
 {
+    const cw_bucket_t *first = NULL;
     if (w->head == INT64_MIN)
         return false;
-    for (int64_t k = w->head - n + 1; k <= w->head; k++) {
-        const cw_bucket_t *bk = &w->buckets[slot_of(k, n)];
-        if (bk->count) {
-            *src = bk->first_src;
-            *off = bk->first_off;
-            return true;
+    if (w->ring) {
+        for (int64_t k = w->head - n + 1; k <= w->head && !first; k++)
+            if (ring_of(w)[slot_of(k, n)].count)
+                first = &ring_of(w)[slot_of(k, n)];
+    } else {
+        int64_t oldest = INT64_MAX;
+        for (uint32_t i = 0; i < w->cells; i++)
+            if (w->cell[i].number < oldest && w->cell[i].b.count) {
+                oldest = w->cell[i].number;
+                first = &w->cell[i].b;
+            }
+    }
+    if (!first)
+        return false;
+    *src = first->first_src;
+    *off = first->first_off;
+    return true;
+}
+
+void cw_window_get_ring(const cw_window_t *w, int n, cw_bucket_t *ring)
+{
+    if (w->ring) {
+        memcpy(ring, ring_of(w), (size_t)n * sizeof *ring);
+        return;
+    }
+    memset(ring, 0, (size_t)n * sizeof *ring);
+    for (uint32_t i = 0; i < w->cells; i++)
+        ring[slot_of(w->cell[i].number, n)] = w->cell[i].b;
+}
+
+bool cw_window_set_ring(cw_window_t *w, int n, int64_t head, int64_t sum, uint64_t count, const cw_bucket_t *ring)
+{
+    int used = 0;
+    cw_window_clear(w, n);
+    w->head = head;
+    w->sum = sum;
+    w->count = count;
+    for (int i = 0; i < n; i++)
+        used += ring[i].count || ring[i].sum || ring[i].first_src || ring[i].first_off;
+    if (used > CW_WINDOW_CELLS || (used && head == INT64_MIN) || (used && head <= INT64_MIN + n)) {
+        if (!cells_to_ring(w, n)) {
+            cw_window_init(w, n, w->pool);
+            return false;
+        }
+        memcpy(ring_of(w), ring, (size_t)n * sizeof *ring);
+        return true;
+    }
+    for (int64_t k = head - n + 1; used && k <= head; k++) {
+        const cw_bucket_t *bk = &ring[slot_of(k, n)];
+        if (bk->count || bk->sum || bk->first_src || bk->first_off) {
+            w->cell[w->cells].number = k;
+            w->cell[w->cells++].b = *bk;
         }
     }
-    return false;
+    return true;
 }
 
 /* ---- bounded key table ---- */

@@ -6,8 +6,14 @@
  * record at time t falls in bucket floor(t / width) and head is the newest bucket seen. Adding a
  * record newer than head advances head and clears the buckets that fall out (at most n, and
  * each only once per pass: amortised O(1)); the running totals are kept, so reading the window
- * is O(1). A record older than head-n+1 no longer fits and is refused. Memory per window is
- * fixed: n buckets.
+ * is O(1). A record older than head-n+1 no longer fits and is refused.
+ *
+ * Most keys have a record or two in a window: a window holds up to CW_WINDOW_CELLS live buckets
+ * in itself (104 bytes whatever n), and takes a ring of n buckets from its pool
+ * (cw_window_pool_t: one per rule window, a slab of rings reused through a free list, no
+ * allocation per record) when a record needs one more; the ring goes back when the window has
+ * expired whole. The answers are the ring's, whichever form holds the buckets. Only when the
+ * pool cannot grow (out of memory) does a window lose its oldest live bucket instead.
  */
 #ifndef CDRWATCH_WINDOW_H
 #define CDRWATCH_WINDOW_H
@@ -23,16 +29,38 @@ typedef struct {
     int64_t first_off;   /* ... and its line or offset */
 } cw_bucket_t;
 
+#define CW_WINDOW_CELLS 2
+
+typedef struct {
+    int64_t number;  /* bucket number */
+    cw_bucket_t b;
+} cw_window_cell_t;
+
+typedef struct cw_window_pool cw_window_pool_t;
+
 typedef struct {
     int64_t head;    /* newest bucket number; INT64_MIN while empty */
     int64_t sum;     /* over live buckets */
     uint64_t count;  /* records over live buckets */
-    cw_bucket_t buckets[]; /* n of them, indexed by bucket number mod n */
+    cw_window_pool_t *pool;
+    uint32_t ring;   /* 0: the cells hold the live buckets; else the pool's ring number + 1 */
+    uint32_t cells;  /* cells used (each a live bucket, count > 0) */
+    cw_window_cell_t cell[CW_WINDOW_CELLS];
 } cw_window_t;
 
-static inline size_t cw_window_size(int n) { return sizeof(cw_window_t) + (size_t)n * sizeof(cw_bucket_t); }
+static inline size_t cw_window_size(int n) { (void)n; return sizeof(cw_window_t); }
 
-void cw_window_init(cw_window_t *w, int n);
+/* A pool of rings of n buckets. */
+cw_status_t cw_window_pool_create(apr_pool_t *pool, int n, cw_window_pool_t **out);
+/* Bytes the pool holds (its slab of rings, used or free), and rings in use. */
+size_t cw_window_pool_memory(const cw_window_pool_t *p);
+size_t cw_window_pool_rings(const cw_window_pool_t *p);
+
+/* An empty window of n buckets drawing on pool (w's previous content is not looked at; pool
+ * NULL: at most CW_WINDOW_CELLS live buckets, the oldest lost beyond). */
+void cw_window_init(cw_window_t *w, int n, cw_window_pool_t *pool);
+/* Empty again, its ring back to the pool. */
+void cw_window_clear(cw_window_t *w, int n);
 /* Move the window forward so that its newest bucket is the one holding t (no-op if t is not
  * newer than head); expired buckets leave the totals. */
 void cw_window_advance(cw_window_t *w, int n, cw_time_t width, cw_time_t t);
@@ -44,6 +72,13 @@ bool cw_window_add(cw_window_t *w, int n, cw_time_t width, cw_time_t t, int64_t 
 void cw_window_bounds(const cw_window_t *w, int n, cw_time_t width, cw_time_t *start, cw_time_t *end);
 /* The oldest live bucket holding a record, for evidence; false if the window is empty. */
 bool cw_window_first(const cw_window_t *w, int n, uint32_t *src, int64_t *off);
+/* Records in bucket number k (0 unless it is live). */
+uint32_t cw_window_count_at(const cw_window_t *w, int n, int64_t k);
+/* The buckets as a ring of n (indexed by bucket number mod n), and back from one with the given
+ * head and totals (false when a ring was needed and the pool could not grow: w is then empty).
+ * For snapshots. */
+void cw_window_get_ring(const cw_window_t *w, int n, cw_bucket_t *ring);
+bool cw_window_set_ring(cw_window_t *w, int n, int64_t head, int64_t sum, uint64_t count, const cw_bucket_t *ring);
 
 /* ---- bounded key table ----
  * Open addressing (linear probing, backward-shift deletion) over a slab of fixed-size entries,

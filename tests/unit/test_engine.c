@@ -202,8 +202,9 @@ static void test_adaptive_peaks(void)
     is_int(n_seen, 4, "peaks: under the floor nothing alerts, profile or not");
 }
 
-/* A key whose peaks outgrew their cells holds a table from the rule's pool; evicted, it gives
- * the table back: flooding a table of 8 keys with 50 or 500 such keys holds the same memory. */
+/* A key whose peaks and window outgrew their cells holds a table and a ring from the rule's
+ * pools; evicted, it gives them back: flooding a table of 8 keys with 50 or 500 such keys holds
+ * the same memory. */
 static const char *CONFIG_PEAKS_8 =
     "{\"rules\":[{\"id\":\"bulk\",\"name\":\"Bulk\",\"filter\":{\"object\":\"*cdr*\"},"
     "\"metric\":{\"kind\":\"sum\",\"field\":\"rows\"},\"window\":\"1h\",\"bucket\":\"5m\","
@@ -214,8 +215,9 @@ static size_t flood_peaks(cw_engine_t *e, int from, int n)
     char who[16];
     for (int k = from; k < from + n; k++) {
         snprintf(who, sizeof who, "k%d", k);
-        for (int h = 0; h < 12; h++) /* 12 hours: more than the cells hold */
-            feed(e, who, T0 + ((cw_time_t)k * 12 + h) * 60 * MIN, 1, "cdr", false);
+        for (int h = 0; h < 12; h++) /* 12 hours, 3 buckets in each: more than the cells hold */
+            for (int j = 0; j < 3; j++)
+                feed(e, who, T0 + ((cw_time_t)k * 12 + h) * 60 * MIN + j * 5 * MIN, 1, "cdr", false);
     }
     return cw_engine_memory(e);
 }
@@ -228,7 +230,8 @@ static void test_peak_tables_evicted(void)
     after_50 = flood_peaks(e, 0, 50);
     after_500 = flood_peaks(e, 50, 450);
     ok(cw_engine_metrics(e)->evictions == 492, "peak tables: 500 keys through a table of 8 evict 492");
-    ok(after_50 == after_500 && after_50 > 0, "peak tables: evicted keys' tables are reused (memory the same after 50 and 500 keys)");
+    ok(after_50 == after_500 && after_50 > 0,
+       "peak tables and window rings: evicted keys' are reused (memory the same after 50 and 500 keys)");
 }
 
 /* Adaptive floors, seen: after learning, a record whose (key, object) was seen is explained. */

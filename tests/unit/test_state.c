@@ -778,15 +778,16 @@ static void test_sparse(void)
     cw_wbuf_t w;
     cw_rbuf_t r;
     size_t n;
-    cw_window_init(&a.w, NB);
+    cw_window_init(&a.w, NB, NULL);
     cw_window_add(&a.w, NB, HOUR, T0 + 5 * HOUR, 42, 1, 12345);
     cw_wbuf_init(&w);
     cw_state_put_window(&w, &a.w, NB, NULL);
     n = w.len;
     memset(&b, 0xab, sizeof b);
+    cw_window_init(&b.w, NB, NULL);
     cw_rbuf_init(&r, w.data, w.len, 0, err, sizeof err);
     ok(n <= 16, "a window of 168 buckets with one used is at most 16 bytes");
-    ok(cw_state_get_window(&r, &b.w, NB, map, 2) && r.pos == w.len && memcmp(&a, &b, sizeof a) == 0,
+    ok(cw_state_get_window(&r, &b.w, NB, map, 2) && r.pos == w.len && memcmp(&a.w, &b.w, sizeof a.w) == 0,
        "... and reads back to the same window, the other buckets empty");
     cw_wbuf_free(&w);
     cw_wbuf_init(&w); /* head, sum, count, 1 used bucket, its gap: one past the last slot */
