@@ -97,6 +97,7 @@ typedef struct {
     size_t peak_off[CW_WINDOWS_MAX];  /* adaptive peaks of each window; 0: none */
     cw_peaks_pool_t *peak_pool;       /* the tables of keys whose peaks outgrow their cells */
     cw_window_pool_t *win_pool[CW_WINDOWS_MAX]; /* the rings of windows that outgrow their cells */
+    cw_hll_pool_t *hll_pool;          /* the sketches of distinct counts that outgrow their cells */
     size_t lookup_off;              /* the key's lookup profile (lookups.quantile); 0: none */
     bool adaptive;                  /* the rule has adaptive floors (peaks, or pairs seen) */
     const char *metric_name;
@@ -191,6 +192,8 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
             if (cw_window_pool_create(pool, rt->nb[w], &rt->win_pool[w]) != CW_OK)
                 goto nomem;
             if (r->metric == CW_METRIC_DISTINCT) {
+                if (!rt->hll_pool && cw_hll_pool_create(pool, &rt->hll_pool) != CW_OK)
+                    goto nomem;
                 rt->hll_off[w] = value;
                 value += align8((size_t)rt->nb[w] * sizeof(cw_hll_t));
             }
@@ -556,7 +559,7 @@ static void advance(const rule_rt_t *rt, th_state_t *st, int w, cw_time_t t)
     if (rt->hll_off[w] && win->head != INT64_MIN) {
         int64_t b = t / width - (t % width < 0);
         for (int64_t k = win->head + 1; k <= b && k <= win->head + nb; k++)
-            cw_hll_init(&hll_of(rt, st, w)[((k % nb) + nb) % nb]);
+            cw_hll_clear(&hll_of(rt, st, w)[((k % nb) + nb) % nb]);
     }
     cw_window_advance(win, nb, width, t);
 }
@@ -594,6 +597,8 @@ static void threshold_release(void *ctx, void *value)
     const rule_rt_t *rt = ctx;
     for (int w = 0; w < rt->rule->n_windows; w++) {
         cw_window_clear(win_of(rt, value, w), rt->nb[w]);
+        for (int k = 0; rt->hll_off[w] && k < rt->nb[w]; k++)
+            cw_hll_clear(&hll_of(rt, value, w)[k]);
         if (peaks_of(rt, value, w))
             cw_peaks_clear(peaks_of(rt, value, w));
     }
@@ -612,7 +617,7 @@ static void threshold_init(const rule_rt_t *rt, th_state_t *st, cw_time_t ts)
     for (int w = 0; w < r->n_windows; w++) {
         cw_window_init(win_of(rt, st, w), rt->nb[w], rt->win_pool[w]);
         for (int k = 0; rt->hll_off[w] && k < rt->nb[w]; k++)
-            cw_hll_init(&hll_of(rt, st, w)[k]);
+            cw_hll_init(&hll_of(rt, st, w)[k], rt->hll_pool);
         if (peaks_of(rt, st, w))
             cw_peaks_init(peaks_of(rt, st, w), rt->peak_pool);
     }
@@ -1289,6 +1294,8 @@ size_t cw_engine_memory(const cw_engine_t *e)
             n += cw_keytab_memory(e->rt[i].pairs);
         if (e->rt[i].peak_pool)
             n += cw_peaks_pool_memory(e->rt[i].peak_pool);
+        if (e->rt[i].hll_pool)
+            n += cw_hll_pool_memory(e->rt[i].hll_pool);
         for (int w = 0; w < CW_WINDOWS_MAX; w++)
             n += e->rt[i].win_pool[w] ? cw_window_pool_memory(e->rt[i].win_pool[w]) : 0;
     }
@@ -1614,6 +1621,9 @@ static bool load_threshold(const rule_rt_t *rt, cw_rbuf_t *r, th_state_t *st, co
         cw_state_get_window(r, win_of(rt, st, wi), rt->nb[wi], src_map, n_src);
         if ((cw_rbuf_u8(r) != 0) != (rt->hll_off[wi] != 0) && !r->failed)
             cw_rbuf_fail(r, "rule %s: distinct sketches differ from its definition", r0->id);
+        if (rt->hll_off[wi] && !hll_of(rt, st, wi)[0].pool) /* a new key's: zeroed */
+            for (int k = 0; k < rt->nb[wi]; k++)
+                cw_hll_init(&hll_of(rt, st, wi)[k], rt->hll_pool);
         if (rt->hll_off[wi] && !r->failed)
             cw_state_get_hlls(r, hll_of(rt, st, wi), rt->nb[wi]);
         if ((cw_rbuf_u8(r) != 0) != (rt->peak_off[wi] != 0) && !r->failed)

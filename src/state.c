@@ -429,8 +429,17 @@ bool cw_state_get_window(cw_rbuf_t *r, cw_window_t *win, int n, const uint32_t *
 }
 
 /* A sketch: u8 dense; dense: the 256 registers; sparse: u8 count, then the hashes (8 bytes). */
-void cw_state_put_hll(cw_wbuf_t *w, const cw_hll_t *h)
+static bool set_sketch(cw_rbuf_t *r, cw_hll_t *set, const cw_hll_sketch_t *sketch)
 {
+    if (!r->failed && !cw_hll_set_sketch(set, sketch))
+        cw_rbuf_fail(r, "distinct-count sketch: out of memory");
+    return !r->failed;
+}
+
+void cw_state_put_hll(cw_wbuf_t *w, const cw_hll_t *set)
+{
+    cw_hll_sketch_t sketch, *h = &sketch;
+    cw_hll_get_sketch(set, &sketch);
     cw_wbuf_u8(w, h->dense);
     if (h->dense) {
         cw_wbuf_bytes(w, h->u.reg, CW_HLL_M);
@@ -441,10 +450,11 @@ void cw_state_put_hll(cw_wbuf_t *w, const cw_hll_t *h)
         cw_wbuf_u64(w, h->u.hash[i]);
 }
 
-bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *h)
+bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *set)
 {
     const unsigned char *p;
-    cw_hll_init(h);
+    cw_hll_sketch_t sketch, *h = &sketch;
+    memset(&sketch, 0, sizeof sketch);
     h->dense = cw_rbuf_u8(r);
     if (h->dense > 1) {
         cw_rbuf_fail(r, "distinct-count sketch: bad kind %u", h->dense);
@@ -453,7 +463,7 @@ bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *h)
     if (h->dense) {
         if ((p = cw_rbuf_bytes(r, CW_HLL_M)))
             memcpy(h->u.reg, p, CW_HLL_M);
-        return !r->failed;
+        return set_sketch(r, set, &sketch);
     }
     h->n = cw_rbuf_u8(r);
     if (h->n > CW_HLL_SPARSE) {
@@ -468,12 +478,12 @@ bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *h)
             h->u.hash[i] = v;
         }
     }
-    return !r->failed;
+    return set_sketch(r, set, &sketch);
 }
 
 /* Sketches of a window's buckets: the count of the used ones (dense, or holding values), then
  * each as the gap from the previous used slot and the sketch. */
-static bool hll_used(const cw_hll_t *h) { return h->dense || h->n; }
+static bool hll_used(const cw_hll_t *h) { return h->sketch || h->n; }
 
 void cw_state_put_hlls(cw_wbuf_t *w, const cw_hll_t *h, int n)
 {
@@ -496,7 +506,7 @@ bool cw_state_get_hlls(cw_rbuf_t *r, cw_hll_t *h, int n)
     uint32_t used;
     int i = -1;
     for (int k = 0; k < n; k++)
-        cw_hll_init(&h[k]);
+        cw_hll_clear(&h[k]);
     used = cw_rbuf_vcount(r, 3, (uint32_t)n, "sketches");
     for (uint32_t k = 0; k < used && !r->failed; k++) {
         if ((i = next_slot(r, i, n, "sketches")) < 0)

@@ -1,6 +1,6 @@
 /* test_baseline.c — hour-of-week profiles: slots, zero hours, EWMA arithmetic, fallbacks; the
  * adaptive peaks: per hour of day (or its neighbours), never overlapping the window judged, 14
- * days kept; and the lookup profiles: buckets, the learned cut and rate, the daily fold, its decay and taint, and
+ * days kept, in cells or in a table alike; and the lookup profiles: buckets, the learned cut and rate, the daily fold, its decay and taint, and
  * the binomial tail. */
 #include <math.h>
 #include <string.h>

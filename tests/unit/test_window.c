@@ -1,4 +1,5 @@
-/* test_window.c — bucket ring arithmetic at bucket edges, and the bounded key table and its
+/* test_window.c — bucket ring arithmetic at bucket edges, windows in cells and in rings against
+ * a model of their records, and the bounded key table (long keys in their own slots) and its
  * eviction policy (cold keys go before a key whose state weighs something). */
 #include <stdlib.h>
 #include <apr_general.h>
