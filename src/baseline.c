@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cdrwatch/baseline.h"
+#include "cdrwatch/window.h"
 
 /* bfloat16: the top 16 bits of an IEEE float, rounded to nearest even. */
 static inline uint16_t to_bf16(double d)
@@ -228,58 +229,12 @@ double cw_peaks_rows_high(const cw_peaks_rows_t *p, cw_time_t t, cw_time_t windo
 
 /* ---- peaks: cells, and tables from a pool ---- */
 
-struct cw_peaks_pool {
-    cw_peaks_rows_t *tables;
-    uint32_t cap, used, free_list; /* free_list: table number + 1 of the first free one, 0: none */
-    size_t in_use;
-};
-
-static apr_status_t peaks_pool_cleanup(void *data)
-{
-    free(((cw_peaks_pool_t *)data)->tables);
-    return APR_SUCCESS;
-}
-
 cw_status_t cw_peaks_pool_create(apr_pool_t *pool, cw_peaks_pool_t **out)
 {
-    cw_peaks_pool_t *pp = apr_pcalloc(pool, sizeof *pp);
-    apr_pool_cleanup_register(pool, pp, peaks_pool_cleanup, apr_pool_cleanup_null);
-    *out = pp;
-    return CW_OK;
+    return cw_blocks_create(pool, sizeof(cw_peaks_rows_t), out);
 }
 
-size_t cw_peaks_pool_memory(const cw_peaks_pool_t *pp) { return (size_t)pp->cap * sizeof(cw_peaks_rows_t); }
-size_t cw_peaks_pool_tables(const cw_peaks_pool_t *pp) { return pp->in_use; }
-
-/* A table number + 1 from the free list or the slab (doubling when full); 0 without memory. */
-static uint32_t table_take(cw_peaks_pool_t *pp)
-{
-    uint32_t n = pp->free_list;
-    if (n) {
-        memcpy(&pp->free_list, &pp->tables[n - 1], sizeof pp->free_list);
-    } else {
-        if (pp->used == pp->cap) {
-            size_t cap = pp->cap ? (size_t)pp->cap * 2 : 64;
-            cw_peaks_rows_t *t;
-            if (cap > UINT32_MAX - 1 || !(t = realloc(pp->tables, cap * sizeof *t)))
-                return 0;
-            pp->tables = t;
-            pp->cap = (uint32_t)cap;
-        }
-        n = ++pp->used;
-    }
-    pp->in_use++;
-    return n;
-}
-
-static void table_give(cw_peaks_pool_t *pp, uint32_t n)
-{
-    memcpy(&pp->tables[n - 1], &pp->free_list, sizeof pp->free_list);
-    pp->free_list = n;
-    pp->in_use--;
-}
-
-static inline cw_peaks_rows_t *table_of(const cw_peaks_t *p) { return &p->pool->tables[p->table - 1]; }
+static inline cw_peaks_rows_t *table_of(const cw_peaks_t *p) { return cw_blocks_at(p->pool, p->table); }
 
 void cw_peaks_init(cw_peaks_t *p, cw_peaks_pool_t *pool)
 {
@@ -290,7 +245,7 @@ void cw_peaks_init(cw_peaks_t *p, cw_peaks_pool_t *pool)
 void cw_peaks_clear(cw_peaks_t *p)
 {
     if (p->table)
-        table_give(p->pool, p->table);
+        cw_blocks_give(p->pool, p->table);
     cw_peaks_init(p, p->pool);
 }
 
@@ -307,7 +262,7 @@ static void cells_to_rows(const cw_peaks_t *p, cw_peaks_rows_t *r)
 /* The cells as a table from the pool; false (nothing changed) without memory. */
 static bool cells_to_table(cw_peaks_t *p)
 {
-    uint32_t n = p->pool ? table_take(p->pool) : 0;
+    uint32_t n = p->pool ? cw_blocks_take(p->pool) : 0;
     if (!n)
         return false;
     p->table = n;

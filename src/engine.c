@@ -1293,11 +1293,11 @@ size_t cw_engine_memory(const cw_engine_t *e)
         if (e->rt[i].pairs)
             n += cw_keytab_memory(e->rt[i].pairs);
         if (e->rt[i].peak_pool)
-            n += cw_peaks_pool_memory(e->rt[i].peak_pool);
+            n += cw_blocks_memory(e->rt[i].peak_pool);
         if (e->rt[i].hll_pool)
-            n += cw_hll_pool_memory(e->rt[i].hll_pool);
+            n += cw_blocks_memory(e->rt[i].hll_pool);
         for (int w = 0; w < CW_WINDOWS_MAX; w++)
-            n += e->rt[i].win_pool[w] ? cw_window_pool_memory(e->rt[i].win_pool[w]) : 0;
+            n += e->rt[i].win_pool[w] ? cw_blocks_memory(e->rt[i].win_pool[w]) : 0;
     }
     return n;
 }

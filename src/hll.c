@@ -5,63 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cdrwatch/hll.h"
-
-/* ---- the pool of sketches ---- */
-
-struct cw_hll_pool {
-    cw_hll_sketch_t *sketches;
-    uint32_t cap, used, free_list; /* free_list: sketch number + 1 of the first free one, 0: none */
-    size_t in_use;
-};
-
-static apr_status_t hll_pool_cleanup(void *data)
-{
-    free(((cw_hll_pool_t *)data)->sketches);
-    return APR_SUCCESS;
-}
+#include "cdrwatch/window.h"
 
 cw_status_t cw_hll_pool_create(apr_pool_t *pool, cw_hll_pool_t **out)
 {
-    cw_hll_pool_t *p = apr_pcalloc(pool, sizeof *p);
-    apr_pool_cleanup_register(pool, p, hll_pool_cleanup, apr_pool_cleanup_null);
-    *out = p;
-    return CW_OK;
+    return cw_blocks_create(pool, sizeof(cw_hll_sketch_t), out);
 }
 
-size_t cw_hll_pool_memory(const cw_hll_pool_t *p) { return (size_t)p->cap * sizeof(cw_hll_sketch_t); }
-size_t cw_hll_pool_sketches(const cw_hll_pool_t *p) { return p->in_use; }
-
-/* An empty sketch (its number + 1) from the free list or the slab (doubling when full); 0
- * without memory. */
-static uint32_t sketch_take(cw_hll_pool_t *p)
-{
-    uint32_t s = p->free_list;
-    if (s) {
-        memcpy(&p->free_list, &p->sketches[s - 1], sizeof p->free_list);
-    } else {
-        if (p->used == p->cap) {
-            size_t cap = p->cap ? (size_t)p->cap * 2 : 64;
-            cw_hll_sketch_t *sk;
-            if (cap > UINT32_MAX - 1 || !(sk = realloc(p->sketches, cap * sizeof *sk)))
-                return 0;
-            p->sketches = sk;
-            p->cap = (uint32_t)cap;
-        }
-        s = ++p->used;
-    }
-    memset(&p->sketches[s - 1], 0, sizeof p->sketches[0]);
-    p->in_use++;
-    return s;
-}
-
-static void sketch_give(cw_hll_pool_t *p, uint32_t s)
-{
-    memcpy(&p->sketches[s - 1], &p->free_list, sizeof p->free_list);
-    p->free_list = s;
-    p->in_use--;
-}
-
-static inline cw_hll_sketch_t *sketch_of(const cw_hll_t *h) { return &h->pool->sketches[h->sketch - 1]; }
+static inline cw_hll_sketch_t *sketch_of(const cw_hll_t *h) { return cw_blocks_at(h->pool, h->sketch); }
 
 void cw_hll_init(cw_hll_t *h, cw_hll_pool_t *pool)
 {
@@ -72,7 +23,7 @@ void cw_hll_init(cw_hll_t *h, cw_hll_pool_t *pool)
 void cw_hll_clear(cw_hll_t *h)
 {
     if (h->sketch)
-        sketch_give(h->pool, h->sketch);
+        cw_blocks_give(h->pool, h->sketch);
     cw_hll_init(h, h->pool);
 }
 
@@ -80,7 +31,7 @@ void cw_hll_clear(cw_hll_t *h)
  * false (nothing changed) without memory. */
 static bool inline_to_sketch(cw_hll_t *h)
 {
-    uint32_t s = h->pool ? sketch_take(h->pool) : 0;
+    uint32_t s = h->pool ? cw_blocks_take(h->pool) : 0;
     if (!s)
         return false;
     h->sketch = s;

@@ -22,66 +22,65 @@ static inline int slot_of(int64_t bucket, int n)
     return (int)(s < 0 ? s + n : s);
 }
 
-/* ---- rings from a pool ---- */
+/* ---- block pools ---- */
 
-struct cw_window_pool {
-    int n;               /* buckets per ring */
-    cw_bucket_t *rings;  /* cap rings of n buckets */
-    uint32_t cap, used, free_list; /* free_list: ring number + 1 of the first free one, 0: none */
-    size_t in_use;
+struct cw_blocks {
+    size_t size;
+    unsigned char *slab;
+    uint32_t cap, made, free_list; /* free_list: number of the first free block, 0: none */
+    size_t used;
 };
 
-static apr_status_t window_pool_cleanup(void *data)
+static apr_status_t blocks_cleanup(void *data)
 {
-    free(((cw_window_pool_t *)data)->rings);
+    free(((cw_blocks_t *)data)->slab);
     return APR_SUCCESS;
 }
 
-cw_status_t cw_window_pool_create(apr_pool_t *pool, int n, cw_window_pool_t **out)
+cw_status_t cw_blocks_create(apr_pool_t *pool, size_t size, cw_blocks_t **out)
 {
-    cw_window_pool_t *p = apr_pcalloc(pool, sizeof *p);
-    p->n = n;
-    apr_pool_cleanup_register(pool, p, window_pool_cleanup, apr_pool_cleanup_null);
-    *out = p;
+    cw_blocks_t *b = apr_pcalloc(pool, sizeof *b);
+    b->size = size < sizeof(uint32_t) ? sizeof(uint32_t) : size;
+    apr_pool_cleanup_register(pool, b, blocks_cleanup, apr_pool_cleanup_null);
+    *out = b;
     return CW_OK;
 }
 
-size_t cw_window_pool_memory(const cw_window_pool_t *p) { return (size_t)p->cap * (size_t)p->n * sizeof(cw_bucket_t); }
-size_t cw_window_pool_rings(const cw_window_pool_t *p) { return p->in_use; }
+void *cw_blocks_at(const cw_blocks_t *b, uint32_t n) { return b->slab + (size_t)(n - 1) * b->size; }
+size_t cw_blocks_memory(const cw_blocks_t *b) { return (size_t)b->cap * b->size; }
+size_t cw_blocks_used(const cw_blocks_t *b) { return b->used; }
 
-static inline cw_bucket_t *ring_at(const cw_window_pool_t *p, uint32_t r) { return p->rings + (size_t)(r - 1) * (size_t)p->n; }
-
-/* A zeroed ring (its number + 1) from the free list or the slab (doubling when full); 0 without
- * memory. */
-static uint32_t ring_take(cw_window_pool_t *p)
+uint32_t cw_blocks_take(cw_blocks_t *b)
 {
-    uint32_t r = p->free_list;
-    if (r) {
-        memcpy(&p->free_list, ring_at(p, r), sizeof p->free_list);
+    uint32_t n = b->free_list;
+    if (n) {
+        memcpy(&b->free_list, cw_blocks_at(b, n), sizeof b->free_list);
     } else {
-        if (p->used == p->cap) {
-            size_t cap = p->cap ? (size_t)p->cap * 2 : 16;
-            cw_bucket_t *rings;
-            if (cap > UINT32_MAX - 1 || !(rings = realloc(p->rings, cap * (size_t)p->n * sizeof *rings)))
+        if (b->made == b->cap) {
+            size_t cap = b->cap ? (size_t)b->cap * 2 : 16;
+            unsigned char *slab;
+            if (cap > UINT32_MAX - 1 || !(slab = realloc(b->slab, cap * b->size)))
                 return 0;
-            p->rings = rings;
-            p->cap = (uint32_t)cap;
+            b->slab = slab;
+            b->cap = (uint32_t)cap;
         }
-        r = ++p->used;
+        n = ++b->made;
     }
-    memset(ring_at(p, r), 0, (size_t)p->n * sizeof(cw_bucket_t));
-    p->in_use++;
-    return r;
+    memset(cw_blocks_at(b, n), 0, b->size);
+    b->used++;
+    return n;
 }
 
-static void ring_give(cw_window_pool_t *p, uint32_t r)
+void cw_blocks_give(cw_blocks_t *b, uint32_t n)
 {
-    memcpy(ring_at(p, r), &p->free_list, sizeof p->free_list);
-    p->free_list = r;
-    p->in_use--;
+    memcpy(cw_blocks_at(b, n), &b->free_list, sizeof b->free_list);
+    b->free_list = n;
+    b->used--;
 }
 
-static inline cw_bucket_t *ring_of(const cw_window_t *w) { return ring_at(w->pool, w->ring); }
+/* ---- windows ---- */
+
+static inline cw_bucket_t *ring_of(const cw_window_t *w) { return cw_blocks_at(w->pool, w->ring); }
 
 void cw_window_init(cw_window_t *w, int n, cw_window_pool_t *pool)
 {
@@ -94,14 +93,14 @@ void cw_window_init(cw_window_t *w, int n, cw_window_pool_t *pool)
 void cw_window_clear(cw_window_t *w, int n)
 {
     if (w->ring)
-        ring_give(w->pool, w->ring);
+        cw_blocks_give(w->pool, w->ring);
     cw_window_init(w, n, w->pool);
 }
 
 /* The cells as a ring from the pool; false (nothing changed) without memory. */
 static bool cells_to_ring(cw_window_t *w, int n)
 {
-    uint32_t r = w->pool ? ring_take(w->pool) : 0;
+    uint32_t r = w->pool ? cw_blocks_take(w->pool) : 0;
     if (!r)
         return false;
     w->ring = r;
@@ -136,7 +135,7 @@ void cw_window_advance(cw_window_t *w, int n, cw_time_t width, cw_time_t t)
         }
     } else if (b - w->head >= n) {
         /* everything expired: the ring goes back */
-        ring_give(w->pool, w->ring);
+        cw_blocks_give(w->pool, w->ring);
         w->ring = 0;
         w->sum = 0;
         w->count = 0;

@@ -61,7 +61,8 @@ typedef struct {
     uint16_t peak[CW_PEAK_DAYS][24]; /* bfloat16, 0 for an hour without a record */
 } cw_peaks_rows_t;
 
-typedef struct cw_peaks_pool cw_peaks_pool_t;
+/* The tables of a rule's keys whose peaks outgrow their cells (a block pool, window.h). */
+typedef struct cw_blocks cw_peaks_pool_t;
 
 typedef struct {
     int32_t day;
@@ -78,10 +79,6 @@ typedef struct {
 } cw_peaks_t;
 
 cw_status_t cw_peaks_pool_create(apr_pool_t *pool, cw_peaks_pool_t **out);
-/* Bytes the pool holds (its slab of tables, used or free). */
-size_t cw_peaks_pool_memory(const cw_peaks_pool_t *pool);
-/* Tables in use. */
-size_t cw_peaks_pool_tables(const cw_peaks_pool_t *pool);
 
 /* Empty peaks drawing on pool (p's previous content is not looked at). */
 void cw_peaks_init(cw_peaks_t *p, cw_peaks_pool_t *pool);

@@ -34,7 +34,8 @@ typedef struct {
     } u;
 } cw_hll_sketch_t;
 
-typedef struct cw_hll_pool cw_hll_pool_t;
+/* The sketches of a rule's sets that outgrow their cells (a block pool, window.h). */
+typedef struct cw_blocks cw_hll_pool_t;
 
 typedef struct {
     cw_hll_pool_t *pool;
@@ -44,9 +45,6 @@ typedef struct {
 } cw_hll_t;
 
 cw_status_t cw_hll_pool_create(apr_pool_t *pool, cw_hll_pool_t **out);
-/* Bytes the pool holds (its slab of sketches, used or free), and sketches in use. */
-size_t cw_hll_pool_memory(const cw_hll_pool_t *p);
-size_t cw_hll_pool_sketches(const cw_hll_pool_t *p);
 
 /* An empty set drawing on pool (h's previous content is not looked at). */
 void cw_hll_init(cw_hll_t *h, cw_hll_pool_t *pool);

@@ -36,7 +36,24 @@ typedef struct {
     cw_bucket_t b;
 } cw_window_cell_t;
 
-typedef struct cw_window_pool cw_window_pool_t;
+/* ---- block pools ----
+ * A slab of blocks of one size, numbered from 1, handed out zeroed and taken back through a free
+ * list; the slab doubles when full (never an allocation per record). Blocks move when it grows:
+ * hold their numbers, not pointers. Windows' rings, peak tables and distinct-count sketches that
+ * outgrow their cells come from such pools. */
+typedef struct cw_blocks cw_blocks_t;
+
+cw_status_t cw_blocks_create(apr_pool_t *pool, size_t size, cw_blocks_t **out);
+/* A zeroed block's number; 0 when the slab cannot grow. */
+uint32_t cw_blocks_take(cw_blocks_t *b);
+void cw_blocks_give(cw_blocks_t *b, uint32_t n);
+void *cw_blocks_at(const cw_blocks_t *b, uint32_t n);
+/* Bytes the slab holds (blocks used or free), and blocks in use. */
+size_t cw_blocks_memory(const cw_blocks_t *b);
+size_t cw_blocks_used(const cw_blocks_t *b);
+
+/* The rings of n buckets of a rule's window. */
+typedef cw_blocks_t cw_window_pool_t;
 
 typedef struct {
     int64_t head;    /* newest bucket number; INT64_MIN while empty */
@@ -50,11 +67,10 @@ typedef struct {
 
 static inline size_t cw_window_size(int n) { (void)n; return sizeof(cw_window_t); }
 
-/* A pool of rings of n buckets. */
-cw_status_t cw_window_pool_create(apr_pool_t *pool, int n, cw_window_pool_t **out);
-/* Bytes the pool holds (its slab of rings, used or free), and rings in use. */
-size_t cw_window_pool_memory(const cw_window_pool_t *p);
-size_t cw_window_pool_rings(const cw_window_pool_t *p);
+static inline cw_status_t cw_window_pool_create(apr_pool_t *pool, int n, cw_window_pool_t **out)
+{
+    return cw_blocks_create(pool, (size_t)n * sizeof(cw_bucket_t), out);
+}
 
 /* An empty window of n buckets drawing on pool (w's previous content is not looked at; pool
  * NULL: at most CW_WINDOW_CELLS live buckets, the oldest lost beyond). */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <apr_general.h>
 #include "cdrwatch/baseline.h"
+#include "cdrwatch/window.h"
 #include "tap.h"
 
 #define H CW_MS_PER_HOUR
@@ -77,7 +78,7 @@ static void test_peaks_forms(cw_peaks_pool_t *pool)
     is_int(wrong, 0, "peaks: cells and tables give a whole table's answers (6400 random questions)");
     is_int(rows_wrong, 0, "peaks: ... and hold the same table");
     ok(tables > 100 && tables < 400, "peaks: some keys needed a table, others did not");
-    is_int(cw_peaks_pool_tables(pool), 0, "peaks: cleared keys gave their tables back");
+    is_int(cw_blocks_used(pool), 0, "peaks: cleared keys gave their tables back");
 }
 
 static void test_lookups(void)

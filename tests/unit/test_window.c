@@ -123,7 +123,7 @@ static void test_window_forms(apr_pool_t *apool)
     }
     is_int(wrong, 0, "windows in cells and in rings answer as a model of their records");
     ok(rings_seen > 0, "... some needed a ring");
-    is_int(cw_window_pool_rings(pool), 0, "cleared windows gave their rings back");
+    is_int(cw_blocks_used(pool), 0, "cleared windows gave their rings back");
 }
 
 static void test_keytab(apr_pool_t *pool)
