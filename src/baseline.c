@@ -3,8 +3,10 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cdrwatch/baseline.h"
+#include "cdrwatch/window.h"
 
 /* bfloat16: the top 16 bits of an IEEE float, rounded to nearest even. */
 static inline uint16_t to_bf16(double d)
@@ -163,17 +165,19 @@ static inline int64_t day_of(cw_time_t t)
     return (t % CW_MS_PER_DAY < 0) ? d - 1 : d;
 }
 
-void cw_peaks_init(cw_peaks_t *p)
+void cw_peaks_rows_init(cw_peaks_rows_t *r)
 {
-    memset(p, 0, sizeof *p);
+    memset(r, 0, sizeof *r);
     for (int i = 0; i < CW_PEAK_DAYS; i++)
-        p->day[i] = INT32_MIN;
+        r->day[i] = INT32_MIN;
 }
 
-void cw_peaks_add(cw_peaks_t *p, cw_time_t t, double v)
+static inline int row_of_day(int64_t day) { return (int)(((day % CW_PEAK_DAYS) + CW_PEAK_DAYS) % CW_PEAK_DAYS); }
+
+void cw_peaks_rows_add(cw_peaks_rows_t *p, cw_time_t t, double v)
 {
     int64_t day = day_of(t);
-    int row = (int)(((day % CW_PEAK_DAYS) + CW_PEAK_DAYS) % CW_PEAK_DAYS);
+    int row = row_of_day(day);
     int hour = (int)((t - day * CW_MS_PER_DAY) / CW_MS_PER_HOUR);
     uint16_t b = to_bf16_down(v);
     if (p->day[row] != (int32_t)day) {
@@ -194,27 +198,206 @@ static bool hour_near(int h, int now, int near)
     return near < 0 || (d < 24 - d ? d : 24 - d) <= near;
 }
 
-double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, int near)
+/* May hour h of `day` be compared with a crossing at t (hour_now of today)? */
+static bool hour_counts(int64_t day, int h, int hour_now, cw_time_t t, cw_time_t window, int near)
+{
+    cw_time_t end = day * CW_MS_PER_DAY + (cw_time_t)(h + 1) * CW_MS_PER_HOUR;
+    /* not an hour that overlaps the window being judged */
+    return hour_near(h, hour_now, near) && end <= t - window;
+}
+
+static bool day_counts(int64_t day, int64_t today)
+{
+    return day != INT32_MIN && day <= today && day > today - CW_PEAK_DAYS;
+}
+
+double cw_peaks_rows_high(const cw_peaks_rows_t *p, cw_time_t t, cw_time_t window, int near)
 {
     int64_t today = day_of(t);
     int hour_now = (int)((t - today * CW_MS_PER_DAY) / CW_MS_PER_HOUR);
     double high = -1;
     for (int row = 0; row < CW_PEAK_DAYS; row++) {
         int64_t day = p->day[row];
-        if (p->day[row] == INT32_MIN || day > today || day <= today - CW_PEAK_DAYS)
+        if (!day_counts(day, today))
             continue;
-        for (int h = 0; h < 24; h++) {
-            cw_time_t end;
-            if (!hour_near(h, hour_now, near))
-                continue;
-            end = day * CW_MS_PER_DAY + (cw_time_t)(h + 1) * CW_MS_PER_HOUR;
-            if (end > t - window)
-                continue; /* that hour overlaps the window being judged */
-            if (from_bf16(p->peak[row][h]) > high)
+        for (int h = 0; h < 24; h++)
+            if (hour_counts(day, h, hour_now, t, window, near) && from_bf16(p->peak[row][h]) > high)
                 high = from_bf16(p->peak[row][h]);
-        }
     }
     return high;
+}
+
+/* ---- peaks: cells, and tables from a pool ---- */
+
+cw_status_t cw_peaks_pool_create(apr_pool_t *pool, cw_peaks_pool_t **out)
+{
+    return cw_blocks_create(pool, sizeof(cw_peaks_rows_t), out);
+}
+
+static inline cw_peaks_rows_t *table_of(const cw_peaks_t *p) { return cw_blocks_at(p->pool, p->table); }
+
+void cw_peaks_init(cw_peaks_t *p, cw_peaks_pool_t *pool)
+{
+    memset(p, 0, sizeof *p);
+    p->pool = pool;
+}
+
+void cw_peaks_clear(cw_peaks_t *p)
+{
+    if (p->table)
+        cw_blocks_give(p->pool, p->table);
+    cw_peaks_init(p, p->pool);
+}
+
+static void cells_to_rows(const cw_peaks_t *p, cw_peaks_rows_t *r)
+{
+    cw_peaks_rows_init(r);
+    for (uint32_t i = 0; i < p->n; i++) {
+        int row = row_of_day(p->cell[i].day);
+        r->day[row] = p->cell[i].day;
+        r->peak[row][p->cell[i].hour] = p->cell[i].peak;
+    }
+}
+
+/* The cells as a table from the pool; false (nothing changed) without memory. */
+static bool cells_to_table(cw_peaks_t *p)
+{
+    uint32_t n = p->pool ? cw_blocks_take(p->pool) : 0;
+    if (!n)
+        return false;
+    p->table = n;
+    cells_to_rows(p, table_of(p));
+    p->n = 0;
+    return true;
+}
+
+static void cell_remove(cw_peaks_t *p, uint32_t i) { p->cell[i] = p->cell[--p->n]; }
+
+/* Full cells and no table to be had: the oldest day's cell goes (out of memory only). */
+static void cell_drop_oldest(cw_peaks_t *p)
+{
+    uint32_t old = 0;
+    for (uint32_t i = 1; i < p->n; i++)
+        if (p->cell[i].day < p->cell[old].day)
+            old = i;
+    cell_remove(p, old);
+}
+
+/* cw_peaks_rows_add on cells: a row is the cells of its day (all cells of a row share it). */
+static void cells_add(cw_peaks_t *p, int64_t day, int hour, uint16_t b, cw_time_t t, double v)
+{
+    int row = row_of_day(day);
+    for (uint32_t i = 0; i < p->n;) {
+        const cw_peak_cell_t *c = &p->cell[i];
+        if (row_of_day(c->day) != row || c->day == (int32_t)day) {
+            i++;
+            continue;
+        }
+        if (c->day > (int32_t)day)
+            return; /* a late record of a day already overwritten */
+        cell_remove(p, i); /* the row is reused: its old day goes */
+    }
+    for (uint32_t i = 0; i < p->n; i++) {
+        if (p->cell[i].day == (int32_t)day && !b)
+            return; /* its row is there: a peak of 0 adds nothing to it */
+        if (p->cell[i].day == (int32_t)day && p->cell[i].hour == hour) {
+            if (b > p->cell[i].peak)
+                p->cell[i].peak = b;
+            return;
+        }
+    }
+    if (p->n == CW_PEAK_CELLS) {
+        if (cells_to_table(p)) {
+            cw_peaks_rows_add(table_of(p), t, v);
+            return;
+        }
+        cell_drop_oldest(p);
+    }
+    p->cell[p->n++] = (cw_peak_cell_t){.day = (int32_t)day, .peak = b, .hour = (uint8_t)hour};
+}
+
+void cw_peaks_add(cw_peaks_t *p, cw_time_t t, double v)
+{
+    int64_t day = day_of(t);
+    if (p->table) {
+        cw_peaks_rows_add(table_of(p), t, v);
+        return;
+    }
+    cells_add(p, day, (int)((t - day * CW_MS_PER_DAY) / CW_MS_PER_HOUR), to_bf16_down(v), t, v);
+}
+
+double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, int near)
+{
+    int64_t today = day_of(t);
+    int hour_now = (int)((t - today * CW_MS_PER_DAY) / CW_MS_PER_HOUR);
+    double high = -1;
+    if (p->table)
+        return cw_peaks_rows_high(table_of(p), t, window, near);
+    for (uint32_t i = 0; i < p->n; i++) {
+        const cw_peak_cell_t *c = &p->cell[i];
+        if (!day_counts(c->day, today))
+            continue;
+        if (hour_counts(c->day, c->hour, hour_now, t, window, near) && from_bf16(c->peak) > high)
+            high = from_bf16(c->peak);
+        /* the day's other hours are zeros in a table: any that counts makes the answer >= 0 */
+        for (int h = 0; high < 0 && h < 24; h++)
+            if (hour_counts(c->day, h, hour_now, t, window, near))
+                high = 0;
+    }
+    return high;
+}
+
+void cw_peaks_get_rows(const cw_peaks_t *p, cw_peaks_rows_t *rows)
+{
+    if (p->table)
+        *rows = *table_of(p);
+    else
+        cells_to_rows(p, rows);
+}
+
+/* Can the table be held as cells: every used row's day is its own (a table made by adds), and
+ * its cells (the hours not zero, or one of peak 0 for a row of zeros) are few enough? */
+static bool rows_fit_cells(const cw_peaks_rows_t *rows)
+{
+    int n = 0;
+    for (int d = 0; d < CW_PEAK_DAYS; d++) {
+        int here = 0;
+        for (int h = 0; h < 24; h++)
+            here += rows->peak[d][h] != 0;
+        if (rows->day[d] == INT32_MIN) {
+            if (here)
+                return false;
+            continue;
+        }
+        if (row_of_day(rows->day[d]) != d)
+            return false;
+        n += here ? here : 1;
+    }
+    return n <= CW_PEAK_CELLS;
+}
+
+bool cw_peaks_set_rows(cw_peaks_t *p, const cw_peaks_rows_t *rows)
+{
+    cw_peaks_clear(p);
+    if (rows_fit_cells(rows)) {
+        for (int d = 0; d < CW_PEAK_DAYS; d++) {
+            bool any = false;
+            if (rows->day[d] == INT32_MIN)
+                continue;
+            for (int h = 0; h < 24; h++) {
+                if (!rows->peak[d][h] && (any || h < 23))
+                    continue;
+                /* a row of zeros is one cell of peak 0, at its last hour */
+                p->cell[p->n++] = (cw_peak_cell_t){.day = rows->day[d], .peak = rows->peak[d][h], .hour = (uint8_t)h};
+                any = true;
+            }
+        }
+        return true;
+    }
+    if (!cells_to_table(p))
+        return false;
+    *table_of(p) = *rows;
+    return true;
 }
 
 /* ---- lookup profiles ---- */

@@ -3,7 +3,8 @@
  *
  * Rule kinds and their per-key state (one bounded key table per rule, plus a second one of
  * (key, value) pairs for first_seen):
- *   threshold  — one ring of buckets per window (and, for distinct metrics, one small
+ *   threshold  — one window of buckets per window (its live buckets in itself, a ring from
+ *                the rule's pool when it needs more; and, for distinct metrics, one small
  *                HyperLogLog per bucket), an optional hour-of-week baseline, and the alert
  *                state: a window is armed until it crosses (alert, or a suppressed crossing),
  *                then fired until its value falls below the floor again (re-armed). Alerts of
@@ -94,6 +95,9 @@ typedef struct {
     size_t hll_off[CW_WINDOWS_MAX]; /* 0: none */
     size_t base_off;                /* 0: no baseline */
     size_t peak_off[CW_WINDOWS_MAX];  /* adaptive peaks of each window; 0: none */
+    cw_peaks_pool_t *peak_pool;       /* the tables of keys whose peaks outgrow their cells */
+    cw_window_pool_t *win_pool[CW_WINDOWS_MAX]; /* the rings of windows that outgrow their cells */
+    cw_hll_pool_t *hll_pool;          /* the sketches of distinct counts that outgrow their cells */
     size_t lookup_off;              /* the key's lookup profile (lookups.quantile); 0: none */
     bool adaptive;                  /* the rule has adaptive floors (peaks, or pairs seen) */
     const char *metric_name;
@@ -156,6 +160,7 @@ static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
 /* the weigh functions of the key tables (below, with the rules they serve) */
 static uint32_t threshold_weight(void *ctx, const void *value);
 static uint32_t sequence_weight(void *ctx, const void *value);
+static void threshold_release(void *ctx, void *value);
 
 /* Full key tables of threshold and sequence rules evict cold keys first (window.h) while records
  * come; a restore into a smaller table keeps the most recently updated keys (doc/state.md). */
@@ -184,7 +189,11 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
             rt->nb[w] = (int)(r->windows[w].window / r->windows[w].bucket);
             rt->win_off[w] = value;
             value += align8(cw_window_size(rt->nb[w]));
+            if (cw_window_pool_create(pool, rt->nb[w], &rt->win_pool[w]) != CW_OK)
+                goto nomem;
             if (r->metric == CW_METRIC_DISTINCT) {
+                if (!rt->hll_pool && cw_hll_pool_create(pool, &rt->hll_pool) != CW_OK)
+                    goto nomem;
                 rt->hll_off[w] = value;
                 value += align8((size_t)rt->nb[w] * sizeof(cw_hll_t));
             }
@@ -198,6 +207,8 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
             rt->peak_off[w] = value;
             value += align8(sizeof(cw_peaks_t));
         }
+        if (r->adaptive_factor > 0 && cw_peaks_pool_create(pool, &rt->peak_pool) != CW_OK)
+            goto nomem;
         rt->adaptive = r->adaptive_factor > 0 || r->n_adaptive_seen > 0;
         if (r->lookup_quantile > 0) {
             rt->lookup_off = value;
@@ -232,6 +243,8 @@ static cw_status_t setup_rule(apr_pool_t *pool, cw_engine_t *e, const cw_rule_t 
         goto nomem;
     rt->engine = e;
     weigh_keys(rt, true);
+    if (r->kind == CW_KIND_THRESHOLD) /* an evicted key's rings and tables go back to their pools */
+        cw_keytab_release_with(rt->keys, threshold_release, rt);
     cw_keytab_tag_with(rt->keys, &e->cur_src);
     if (rt->pairs)
         cw_keytab_tag_with(rt->pairs, &e->cur_src);
@@ -548,7 +561,7 @@ static double window_value(const rule_rt_t *rt, th_state_t *st, int w)
         return (double)win->sum;
     for (int64_t k = win->head - nb + 1; k <= win->head; k++) {
         int slot = (int)(((k % nb) + nb) % nb);
-        if (win->buckets[slot].count)
+        if (cw_window_count_at(win, nb, k))
             sets[n++] = &hll_of(rt, st, w)[slot];
     }
     return n ? round(cw_hll_union_count(sets, n)) : 0;
@@ -563,7 +576,7 @@ static void advance(const rule_rt_t *rt, th_state_t *st, int w, cw_time_t t)
     if (rt->hll_off[w] && win->head != INT64_MIN) {
         int64_t b = t / width - (t % width < 0);
         for (int64_t k = win->head + 1; k <= b && k <= win->head + nb; k++)
-            cw_hll_init(&hll_of(rt, st, w)[((k % nb) + nb) % nb]);
+            cw_hll_clear(&hll_of(rt, st, w)[((k % nb) + nb) % nb]);
     }
     cw_window_advance(win, nb, width, t);
 }
@@ -596,6 +609,18 @@ static inline cw_peaks_t *peaks_of(const rule_rt_t *rt, th_state_t *st, int w)
     return rt->peak_off[w] ? (cw_peaks_t *)((char *)st + rt->peak_off[w]) : NULL;
 }
 
+static void threshold_release(void *ctx, void *value)
+{
+    const rule_rt_t *rt = ctx;
+    for (int w = 0; w < rt->rule->n_windows; w++) {
+        cw_window_clear(win_of(rt, value, w), rt->nb[w]);
+        for (int k = 0; rt->hll_off[w] && k < rt->nb[w]; k++)
+            cw_hll_clear(&hll_of(rt, value, w)[k]);
+        if (peaks_of(rt, value, w))
+            cw_peaks_clear(peaks_of(rt, value, w));
+    }
+}
+
 static inline cw_lookups_t *lookups_of(const rule_rt_t *rt, th_state_t *st)
 {
     return rt->lookup_off ? (cw_lookups_t *)((char *)st + rt->lookup_off) : NULL;
@@ -607,11 +632,11 @@ static void threshold_init(const rule_rt_t *rt, th_state_t *st, cw_time_t ts)
     st->first_ts = ts;
     st->suppressed_until = INT64_MIN;
     for (int w = 0; w < r->n_windows; w++) {
-        cw_window_init(win_of(rt, st, w), rt->nb[w]);
+        cw_window_init(win_of(rt, st, w), rt->nb[w], rt->win_pool[w]);
         for (int k = 0; rt->hll_off[w] && k < rt->nb[w]; k++)
-            cw_hll_init(&hll_of(rt, st, w)[k]);
+            cw_hll_init(&hll_of(rt, st, w)[k], rt->hll_pool);
         if (peaks_of(rt, st, w))
-            cw_peaks_init(peaks_of(rt, st, w));
+            cw_peaks_init(peaks_of(rt, st, w), rt->peak_pool);
     }
     if (base_of(rt, st))
         cw_baseline_init(base_of(rt, st));
@@ -1286,6 +1311,12 @@ size_t cw_engine_memory(const cw_engine_t *e)
         n += cw_keytab_memory(e->rt[i].keys);
         if (e->rt[i].pairs)
             n += cw_keytab_memory(e->rt[i].pairs);
+        if (e->rt[i].peak_pool)
+            n += cw_blocks_memory(e->rt[i].peak_pool);
+        if (e->rt[i].hll_pool)
+            n += cw_blocks_memory(e->rt[i].hll_pool);
+        for (int w = 0; w < CW_WINDOWS_MAX; w++)
+            n += e->rt[i].win_pool[w] ? cw_blocks_memory(e->rt[i].win_pool[w]) : 0;
     }
     return n;
 }
@@ -1604,15 +1635,23 @@ static bool load_threshold(const rule_rt_t *rt, cw_rbuf_t *r, th_state_t *st, co
             cw_rbuf_fail(r, "rule %s: bucket count differs from its definition", r0->id);
             break;
         }
+        if (!win_of(rt, st, wi)->pool) /* a new key's: zeroed */
+            cw_window_init(win_of(rt, st, wi), rt->nb[wi], rt->win_pool[wi]);
         cw_state_get_window(r, win_of(rt, st, wi), rt->nb[wi], src_map, n_src);
         if ((cw_rbuf_u8(r) != 0) != (rt->hll_off[wi] != 0) && !r->failed)
             cw_rbuf_fail(r, "rule %s: distinct sketches differ from its definition", r0->id);
+        if (rt->hll_off[wi] && !hll_of(rt, st, wi)[0].pool) /* a new key's: zeroed */
+            for (int k = 0; k < rt->nb[wi]; k++)
+                cw_hll_init(&hll_of(rt, st, wi)[k], rt->hll_pool);
         if (rt->hll_off[wi] && !r->failed)
             cw_state_get_hlls(r, hll_of(rt, st, wi), rt->nb[wi]);
         if ((cw_rbuf_u8(r) != 0) != (rt->peak_off[wi] != 0) && !r->failed)
             cw_rbuf_fail(r, "rule %s: adaptive peaks differ from its definition", r0->id);
-        if (rt->peak_off[wi] && !r->failed)
+        if (rt->peak_off[wi] && !r->failed) {
+            if (!peaks_of(rt, st, wi)->pool) /* a new key's: zeroed */
+                cw_peaks_init(peaks_of(rt, st, wi), rt->peak_pool);
             cw_state_get_peaks(r, peaks_of(rt, st, wi));
+        }
     }
     if ((cw_rbuf_u8(r) != 0) != (rt->base_off != 0) && !r->failed)
         cw_rbuf_fail(r, "rule %s: baseline differs from its definition", r0->id);

@@ -5,10 +5,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cdrwatch/hll.h"
+#include "cdrwatch/window.h"
 
-void cw_hll_init(cw_hll_t *h)
+cw_status_t cw_hll_pool_create(apr_pool_t *pool, cw_hll_pool_t **out)
+{
+    return cw_blocks_create(pool, sizeof(cw_hll_sketch_t), out);
+}
+
+static inline cw_hll_sketch_t *sketch_of(const cw_hll_t *h) { return cw_blocks_at(h->pool, h->sketch); }
+
+void cw_hll_init(cw_hll_t *h, cw_hll_pool_t *pool)
 {
     memset(h, 0, sizeof *h);
+    h->pool = pool;
+}
+
+void cw_hll_clear(cw_hll_t *h)
+{
+    if (h->sketch)
+        cw_blocks_give(h->pool, h->sketch);
+    cw_hll_init(h, h->pool);
+}
+
+/* The inline hashes as a sketch from the pool (sparse, the same hashes in the same order);
+ * false (nothing changed) without memory. */
+static bool inline_to_sketch(cw_hll_t *h)
+{
+    uint32_t s = h->pool ? cw_blocks_take(h->pool) : 0;
+    if (!s)
+        return false;
+    h->sketch = s;
+    memcpy(sketch_of(h)->u.hash, h->hash, (size_t)h->n * sizeof h->hash[0]);
+    sketch_of(h)->n = (uint8_t)h->n;
+    h->n = 0;
+    return true;
 }
 
 static void reg_add(uint8_t *reg, uint64_t hash)
@@ -21,7 +51,7 @@ static void reg_add(uint8_t *reg, uint64_t hash)
         reg[idx] = rank;
 }
 
-static void to_dense(cw_hll_t *h)
+static void to_dense(cw_hll_sketch_t *h)
 {
     uint64_t held[CW_HLL_SPARSE];
     int n = h->n;
@@ -33,7 +63,7 @@ static void to_dense(cw_hll_t *h)
     h->n = 0;
 }
 
-void cw_hll_add(cw_hll_t *h, uint64_t hash)
+static void sketch_add(cw_hll_sketch_t *h, uint64_t hash)
 {
     if (!h->dense) {
         for (int i = 0; i < h->n; i++) {
@@ -47,6 +77,60 @@ void cw_hll_add(cw_hll_t *h, uint64_t hash)
         to_dense(h);
     }
     reg_add(h->u.reg, hash);
+}
+
+void cw_hll_add(cw_hll_t *h, uint64_t hash)
+{
+    if (!h->sketch) {
+        for (uint32_t i = 0; i < h->n; i++)
+            if (h->hash[i] == hash)
+                return;
+        if (h->n < CW_HLL_INLINE) {
+            h->hash[h->n++] = hash;
+            return;
+        }
+        if (!inline_to_sketch(h))
+            return; /* out of memory: not counted */
+    }
+    sketch_add(sketch_of(h), hash);
+}
+
+bool cw_hll_dense(const cw_hll_t *h) { return h->sketch && sketch_of(h)->dense; }
+
+/* A set's hashes while it is sparse (inline or in its sketch). */
+static int hashes_of(const cw_hll_t *h, const uint64_t **hashes)
+{
+    if (h->sketch) {
+        *hashes = sketch_of(h)->u.hash;
+        return sketch_of(h)->n;
+    }
+    *hashes = h->hash;
+    return (int)h->n;
+}
+
+void cw_hll_get_sketch(const cw_hll_t *h, cw_hll_sketch_t *out)
+{
+    if (h->sketch) {
+        *out = *sketch_of(h);
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    out->n = (uint8_t)h->n;
+    memcpy(out->u.hash, h->hash, (size_t)h->n * sizeof h->hash[0]);
+}
+
+bool cw_hll_set_sketch(cw_hll_t *h, const cw_hll_sketch_t *in)
+{
+    cw_hll_clear(h);
+    if (!in->dense && in->n <= CW_HLL_INLINE) {
+        h->n = in->n;
+        memcpy(h->hash, in->u.hash, (size_t)in->n * sizeof h->hash[0]);
+        return true;
+    }
+    if (!inline_to_sketch(h))
+        return false;
+    *sketch_of(h) = *in;
+    return true;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -83,11 +167,13 @@ double cw_hll_union_count(const cw_hll_t *const *sets, int n)
     uint8_t reg[CW_HLL_M];
 
     for (int i = 0; i < n && exact; i++) {
-        if (sets[i]->dense || total + sets[i]->n > (int)(sizeof all / sizeof all[0]))
+        const uint64_t *hashes;
+        int k = hashes_of(sets[i], &hashes);
+        if (cw_hll_dense(sets[i]) || total + k > (int)(sizeof all / sizeof all[0]))
             exact = false;
         else {
-            memcpy(all + total, sets[i]->u.hash, (size_t)sets[i]->n * sizeof all[0]);
-            total += sets[i]->n;
+            memcpy(all + total, hashes, (size_t)k * sizeof all[0]);
+            total += k;
         }
     }
     if (exact) {
@@ -99,14 +185,17 @@ double cw_hll_union_count(const cw_hll_t *const *sets, int n)
     }
     memset(reg, 0, sizeof reg);
     for (int i = 0; i < n; i++) {
-        if (sets[i]->dense) {
+        if (cw_hll_dense(sets[i])) {
+            const uint8_t *sreg = sketch_of(sets[i])->u.reg;
             for (unsigned r = 0; r < CW_HLL_M; r++) {
-                if (sets[i]->u.reg[r] > reg[r])
-                    reg[r] = sets[i]->u.reg[r];
+                if (sreg[r] > reg[r])
+                    reg[r] = sreg[r];
             }
         } else {
-            for (int k = 0; k < sets[i]->n; k++)
-                reg_add(reg, sets[i]->u.hash[k]);
+            const uint64_t *hashes;
+            int k = hashes_of(sets[i], &hashes);
+            for (int j = 0; j < k; j++)
+                reg_add(reg, hashes[j]);
         }
     }
     return estimate(reg);

@@ -345,18 +345,25 @@ uint32_t cw_rbuf_vcount(cw_rbuf_t *r, size_t min_size, uint32_t max, const char 
  * used slot and its fields. */
 static bool bucket_used(const cw_bucket_t *b) { return b->count || b->sum || b->first_src || b->first_off; }
 
+/* Windows have at most this many buckets (config.c). */
+#define WINDOW_BUCKETS_MAX 1024
+
 void cw_state_put_window(cw_wbuf_t *w, const cw_window_t *win, int n, const uint32_t *src_map)
 {
     uint64_t used = 0;
     int prev = -1;
+    cw_bucket_t ring[WINDOW_BUCKETS_MAX];
+    if (n > WINDOW_BUCKETS_MAX)
+        n = WINDOW_BUCKETS_MAX; /* never: the configuration refuses more */
+    cw_window_get_ring(win, n, ring);
     cw_wbuf_sv(w, win->head);
     cw_wbuf_sv(w, win->sum);
     cw_wbuf_uv(w, win->count);
     for (int i = 0; i < n; i++)
-        used += bucket_used(&win->buckets[i]);
+        used += bucket_used(&ring[i]);
     cw_wbuf_uv(w, used);
     for (int i = 0; i < n; i++) {
-        const cw_bucket_t *b = &win->buckets[i];
+        const cw_bucket_t *b = &ring[i];
         if (!bucket_used(b))
             continue;
         cw_wbuf_uv(w, (uint64_t)(i - prev - 1));
@@ -386,17 +393,24 @@ bool cw_state_get_window(cw_rbuf_t *r, cw_window_t *win, int n, const uint32_t *
 {
     uint32_t used;
     int i = -1;
-    memset(win->buckets, 0, (size_t)n * sizeof win->buckets[0]);
-    win->head = cw_rbuf_sv(r);
-    win->sum = cw_rbuf_sv(r);
-    win->count = cw_rbuf_uv(r);
+    int64_t head, sum;
+    uint64_t total;
+    cw_bucket_t ring[WINDOW_BUCKETS_MAX];
+    if (n > WINDOW_BUCKETS_MAX) {
+        cw_rbuf_fail(r, "window of %d buckets (at most %d)", n, WINDOW_BUCKETS_MAX);
+        return false;
+    }
+    memset(ring, 0, (size_t)n * sizeof ring[0]);
+    head = cw_rbuf_sv(r);
+    sum = cw_rbuf_sv(r);
+    total = cw_rbuf_uv(r);
     used = cw_rbuf_vcount(r, 5, (uint32_t)n, "window buckets");
     for (uint32_t k = 0; k < used && !r->failed; k++) {
         cw_bucket_t *b;
         uint64_t count, src;
         if ((i = next_slot(r, i, n, "window")) < 0)
             break;
-        b = &win->buckets[i];
+        b = &ring[i];
         b->sum = cw_rbuf_sv(r);
         count = cw_rbuf_uv(r);
         src = cw_rbuf_uv(r);
@@ -409,12 +423,23 @@ bool cw_state_get_window(cw_rbuf_t *r, cw_window_t *win, int n, const uint32_t *
             cw_rbuf_fail(r, "source id %llu out of range (%u sources)", (unsigned long long)src, n_src);
         b->first_src = src < n_src ? src_map[src] : 0;
     }
+    if (!r->failed && !cw_window_set_ring(win, n, head, sum, total, ring))
+        cw_rbuf_fail(r, "window: out of memory");
     return !r->failed;
 }
 
 /* A sketch: u8 dense; dense: the 256 registers; sparse: u8 count, then the hashes (8 bytes). */
-void cw_state_put_hll(cw_wbuf_t *w, const cw_hll_t *h)
+static bool set_sketch(cw_rbuf_t *r, cw_hll_t *set, const cw_hll_sketch_t *sketch)
 {
+    if (!r->failed && !cw_hll_set_sketch(set, sketch))
+        cw_rbuf_fail(r, "distinct-count sketch: out of memory");
+    return !r->failed;
+}
+
+void cw_state_put_hll(cw_wbuf_t *w, const cw_hll_t *set)
+{
+    cw_hll_sketch_t sketch, *h = &sketch;
+    cw_hll_get_sketch(set, &sketch);
     cw_wbuf_u8(w, h->dense);
     if (h->dense) {
         cw_wbuf_bytes(w, h->u.reg, CW_HLL_M);
@@ -425,10 +450,11 @@ void cw_state_put_hll(cw_wbuf_t *w, const cw_hll_t *h)
         cw_wbuf_u64(w, h->u.hash[i]);
 }
 
-bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *h)
+bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *set)
 {
     const unsigned char *p;
-    cw_hll_init(h);
+    cw_hll_sketch_t sketch, *h = &sketch;
+    memset(&sketch, 0, sizeof sketch);
     h->dense = cw_rbuf_u8(r);
     if (h->dense > 1) {
         cw_rbuf_fail(r, "distinct-count sketch: bad kind %u", h->dense);
@@ -437,7 +463,7 @@ bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *h)
     if (h->dense) {
         if ((p = cw_rbuf_bytes(r, CW_HLL_M)))
             memcpy(h->u.reg, p, CW_HLL_M);
-        return !r->failed;
+        return set_sketch(r, set, &sketch);
     }
     h->n = cw_rbuf_u8(r);
     if (h->n > CW_HLL_SPARSE) {
@@ -452,12 +478,12 @@ bool cw_state_get_hll(cw_rbuf_t *r, cw_hll_t *h)
             h->u.hash[i] = v;
         }
     }
-    return !r->failed;
+    return set_sketch(r, set, &sketch);
 }
 
 /* Sketches of a window's buckets: the count of the used ones (dense, or holding values), then
  * each as the gap from the previous used slot and the sketch. */
-static bool hll_used(const cw_hll_t *h) { return h->dense || h->n; }
+static bool hll_used(const cw_hll_t *h) { return h->sketch || h->n; }
 
 void cw_state_put_hlls(cw_wbuf_t *w, const cw_hll_t *h, int n)
 {
@@ -480,7 +506,7 @@ bool cw_state_get_hlls(cw_rbuf_t *r, cw_hll_t *h, int n)
     uint32_t used;
     int i = -1;
     for (int k = 0; k < n; k++)
-        cw_hll_init(&h[k]);
+        cw_hll_clear(&h[k]);
     used = cw_rbuf_vcount(r, 3, (uint32_t)n, "sketches");
     for (uint32_t k = 0; k < used && !r->failed; k++) {
         if ((i = next_slot(r, i, n, "sketches")) < 0)
@@ -534,7 +560,7 @@ bool cw_state_get_baseline(cw_rbuf_t *r, cw_baseline_t *b)
 
 /* Adaptive peaks: the used rows (a day, or a peak not zero), each as the gap from the previous
  * one, the day number, a 24-bit mask of the hours whose peak is not zero, then those peaks. */
-static bool row_used(const cw_peaks_t *p, int d)
+static bool row_used(const cw_peaks_rows_t *p, int d)
 {
     if (p->day[d] != INT32_MIN)
         return true;
@@ -544,10 +570,12 @@ static bool row_used(const cw_peaks_t *p, int d)
     return false;
 }
 
-void cw_state_put_peaks(cw_wbuf_t *w, const cw_peaks_t *p)
+void cw_state_put_peaks(cw_wbuf_t *w, const cw_peaks_t *peaks)
 {
     uint64_t used = 0;
     int prev = -1;
+    cw_peaks_rows_t rows, *p = &rows;
+    cw_peaks_get_rows(peaks, &rows);
     for (int d = 0; d < CW_PEAK_DAYS; d++)
         used += row_used(p, d);
     cw_wbuf_uv(w, used);
@@ -567,11 +595,12 @@ void cw_state_put_peaks(cw_wbuf_t *w, const cw_peaks_t *p)
     }
 }
 
-bool cw_state_get_peaks(cw_rbuf_t *r, cw_peaks_t *p)
+bool cw_state_get_peaks(cw_rbuf_t *r, cw_peaks_t *peaks)
 {
     uint32_t used;
     int d = -1;
-    cw_peaks_init(p);
+    cw_peaks_rows_t rows, *p = &rows;
+    cw_peaks_rows_init(&rows);
     used = cw_rbuf_vcount(r, 3, CW_PEAK_DAYS, "peak rows");
     for (uint32_t k = 0; k < used && !r->failed; k++) {
         int64_t day;
@@ -587,6 +616,8 @@ bool cw_state_get_peaks(cw_rbuf_t *r, cw_peaks_t *p)
             if (mask >> h & 1)
                 p->peak[d][h] = cw_rbuf_u16(r);
     }
+    if (!r->failed && !cw_peaks_set_rows(peaks, &rows))
+        cw_rbuf_fail(r, "peaks: out of memory");
     return !r->failed;
 }
 

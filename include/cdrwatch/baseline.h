@@ -12,6 +12,7 @@
 #define CDRWATCH_BASELINE_H
 
 #include <stdbool.h>
+#include <apr_pools.h>
 #include "cdrwatch/common.h"
 
 #define CW_BASELINE_SLOTS 168
@@ -45,15 +46,44 @@ const char *cw_base_level_name(cw_base_level_t l);
  * CW_PEAK_DAYS days (a row per day, a column per hour of day), kept so that a crossing of a
  * static floor can be explained by the key's own history (the adaptive floors of
  * doc/rules.md). Values are bfloat16 rounded down, so a peak never claims more than was seen.
- * 728 bytes. No allocation.
+ *
+ * The whole table (cw_peaks_rows_t, 728 bytes) is what a busy key needs; most keys touch a few
+ * hours. So a key's cw_peaks_t (64 bytes) holds up to CW_PEAK_CELLS (day, hour, peak) cells
+ * and takes a table from its pool (cw_peaks_pool_t: one per rule, a slab of tables reused
+ * through a free list, no allocation per record) when it needs more; the answers are those of
+ * the table, whichever form holds them (a cell of peak 0 stands for its day's row). Only when
+ * the pool cannot grow (out of memory) does a key lose its oldest cell instead.
  */
 #define CW_PEAK_DAYS 14
+#define CW_PEAK_CELLS 6
 typedef struct {
     int32_t day[CW_PEAK_DAYS];       /* day number (t / 1 d) of each row; INT32_MIN: empty */
     uint16_t peak[CW_PEAK_DAYS][24]; /* bfloat16, 0 for an hour without a record */
+} cw_peaks_rows_t;
+
+/* The tables of a rule's keys whose peaks outgrow their cells (a block pool, window.h). */
+typedef struct cw_blocks cw_peaks_pool_t;
+
+typedef struct {
+    int32_t day;
+    uint16_t peak; /* bfloat16 */
+    uint8_t hour;
+    uint8_t pad;
+} cw_peak_cell_t;
+
+typedef struct {
+    cw_peaks_pool_t *pool;
+    uint32_t table; /* 0: the cells hold the peaks; else the pool's table number + 1 */
+    uint32_t n;     /* cells used */
+    cw_peak_cell_t cell[CW_PEAK_CELLS];
 } cw_peaks_t;
 
-void cw_peaks_init(cw_peaks_t *p);
+cw_status_t cw_peaks_pool_create(apr_pool_t *pool, cw_peaks_pool_t **out);
+
+/* Empty peaks drawing on pool (p's previous content is not looked at). */
+void cw_peaks_init(cw_peaks_t *p, cw_peaks_pool_t *pool);
+/* Empty again: a table goes back to the pool. */
+void cw_peaks_clear(cw_peaks_t *p);
 /* The window's value was v at time t (a row older than CW_PEAK_DAYS is reused). */
 void cw_peaks_add(cw_peaks_t *p, cw_time_t t, double v);
 /* The highest value of the key's history that a crossing at t of a window of length `window`
@@ -62,6 +92,14 @@ void cw_peaks_add(cw_peaks_t *p, cw_time_t t, double v);
  * hours from t's, around the clock (0: t's hour of day alone; < 0: any hour). Returns -1 when
  * no row qualifies (a key without history there). */
 double cw_peaks_high(const cw_peaks_t *p, cw_time_t t, cw_time_t window, int near);
+/* The peaks as a whole table, and back (cw_peaks_set: false when a table was needed and the
+ * pool could not grow; p is then empty). For snapshots. */
+void cw_peaks_get_rows(const cw_peaks_t *p, cw_peaks_rows_t *rows);
+bool cw_peaks_set_rows(cw_peaks_t *p, const cw_peaks_rows_t *rows);
+/* The same operations on a whole table. */
+void cw_peaks_rows_init(cw_peaks_rows_t *r);
+void cw_peaks_rows_add(cw_peaks_rows_t *r, cw_time_t t, double v);
+double cw_peaks_rows_high(const cw_peaks_rows_t *r, cw_time_t t, cw_time_t window, int near);
 
 /*
  * A key's lookup profile: how its lookups' sizes are distributed, to tell a shift of that

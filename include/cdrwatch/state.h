@@ -114,7 +114,8 @@ void cw_state_put_hlls(cw_wbuf_t *w, const cw_hll_t *h, int n);
 bool cw_state_get_hlls(cw_rbuf_t *r, cw_hll_t *h, int n);
 void cw_state_put_baseline(cw_wbuf_t *w, const cw_baseline_t *b);
 bool cw_state_get_baseline(cw_rbuf_t *r, cw_baseline_t *b);
-/* A window's adaptive peaks (baseline.h): the used rows, each its day and its bfloat16 peaks. */
+/* A window's adaptive peaks (baseline.h): the used rows, each its day and its bfloat16 peaks.
+ * Reading draws on the pool p was initialised with (cw_peaks_init) and clears what p held. */
 void cw_state_put_peaks(cw_wbuf_t *w, const cw_peaks_t *p);
 bool cw_state_get_peaks(cw_rbuf_t *r, cw_peaks_t *p);
 

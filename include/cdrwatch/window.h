@@ -6,8 +6,14 @@
  * record at time t falls in bucket floor(t / width) and head is the newest bucket seen. Adding a
  * record newer than head advances head and clears the buckets that fall out (at most n, and
  * each only once per pass: amortised O(1)); the running totals are kept, so reading the window
- * is O(1). A record older than head-n+1 no longer fits and is refused. Memory per window is
- * fixed: n buckets.
+ * is O(1). A record older than head-n+1 no longer fits and is refused.
+ *
+ * Most keys have a record or two in a window: a window holds up to CW_WINDOW_CELLS live buckets
+ * in itself (104 bytes whatever n), and takes a ring of n buckets from its pool
+ * (cw_window_pool_t: one per rule window, a slab of rings reused through a free list, no
+ * allocation per record) when a record needs one more; the ring goes back when the window has
+ * expired whole. The answers are the ring's, whichever form holds the buckets. Only when the
+ * pool cannot grow (out of memory) does a window lose its oldest live bucket instead.
  */
 #ifndef CDRWATCH_WINDOW_H
 #define CDRWATCH_WINDOW_H
@@ -23,16 +29,54 @@ typedef struct {
     int64_t first_off;   /* ... and its line or offset */
 } cw_bucket_t;
 
+#define CW_WINDOW_CELLS 2
+
+typedef struct {
+    int64_t number;  /* bucket number */
+    cw_bucket_t b;
+} cw_window_cell_t;
+
+/* ---- block pools ----
+ * A slab of blocks of one size, numbered from 1, handed out zeroed and taken back through a free
+ * list; the slab doubles when full (never an allocation per record). Blocks move when it grows:
+ * hold their numbers, not pointers. Windows' rings, peak tables and distinct-count sketches that
+ * outgrow their cells come from such pools. */
+typedef struct cw_blocks cw_blocks_t;
+
+cw_status_t cw_blocks_create(apr_pool_t *pool, size_t size, cw_blocks_t **out);
+/* A zeroed block's number; 0 when the slab cannot grow. */
+uint32_t cw_blocks_take(cw_blocks_t *b);
+void cw_blocks_give(cw_blocks_t *b, uint32_t n);
+void *cw_blocks_at(const cw_blocks_t *b, uint32_t n);
+/* Bytes the slab holds (blocks used or free), and blocks in use. */
+size_t cw_blocks_memory(const cw_blocks_t *b);
+size_t cw_blocks_used(const cw_blocks_t *b);
+
+/* The rings of n buckets of a rule's window. */
+typedef cw_blocks_t cw_window_pool_t;
+
 typedef struct {
     int64_t head;    /* newest bucket number; INT64_MIN while empty */
     int64_t sum;     /* over live buckets */
     uint64_t count;  /* records over live buckets */
-    cw_bucket_t buckets[]; /* n of them, indexed by bucket number mod n */
+    cw_window_pool_t *pool;
+    uint32_t ring;   /* 0: the cells hold the live buckets; else the pool's ring number + 1 */
+    uint32_t cells;  /* cells used (each a live bucket, count > 0) */
+    cw_window_cell_t cell[CW_WINDOW_CELLS];
 } cw_window_t;
 
-static inline size_t cw_window_size(int n) { return sizeof(cw_window_t) + (size_t)n * sizeof(cw_bucket_t); }
+static inline size_t cw_window_size(int n) { (void)n; return sizeof(cw_window_t); }
 
-void cw_window_init(cw_window_t *w, int n);
+static inline cw_status_t cw_window_pool_create(apr_pool_t *pool, int n, cw_window_pool_t **out)
+{
+    return cw_blocks_create(pool, (size_t)n * sizeof(cw_bucket_t), out);
+}
+
+/* An empty window of n buckets drawing on pool (w's previous content is not looked at; pool
+ * NULL: at most CW_WINDOW_CELLS live buckets, the oldest lost beyond). */
+void cw_window_init(cw_window_t *w, int n, cw_window_pool_t *pool);
+/* Empty again, its ring back to the pool. */
+void cw_window_clear(cw_window_t *w, int n);
 /* Move the window forward so that its newest bucket is the one holding t (no-op if t is not
  * newer than head); expired buckets leave the totals. */
 void cw_window_advance(cw_window_t *w, int n, cw_time_t width, cw_time_t t);
@@ -44,6 +88,13 @@ bool cw_window_add(cw_window_t *w, int n, cw_time_t width, cw_time_t t, int64_t 
 void cw_window_bounds(const cw_window_t *w, int n, cw_time_t width, cw_time_t *start, cw_time_t *end);
 /* The oldest live bucket holding a record, for evidence; false if the window is empty. */
 bool cw_window_first(const cw_window_t *w, int n, uint32_t *src, int64_t *off);
+/* Records in bucket number k (0 unless it is live). */
+uint32_t cw_window_count_at(const cw_window_t *w, int n, int64_t k);
+/* The buckets as a ring of n (indexed by bucket number mod n), and back from one with the given
+ * head and totals (false when a ring was needed and the pool could not grow: w is then empty).
+ * For snapshots. */
+void cw_window_get_ring(const cw_window_t *w, int n, cw_bucket_t *ring);
+bool cw_window_set_ring(cw_window_t *w, int n, int64_t head, int64_t sum, uint64_t count, const cw_bucket_t *ring);
 
 /* ---- bounded key table ----
  * Open addressing (linear probing, backward-shift deletion) over a slab of fixed-size entries,
@@ -56,14 +107,18 @@ bool cw_window_first(const cw_window_t *w, int n, uint32_t *src, int64_t *off);
 typedef struct cw_keytab cw_keytab_t;
 
 #define CW_KEYTAB_SCAN 8
+/* Bytes of key storage inside an entry (key and NUL): keys of up to 23 bytes live in the entry,
+ * longer ones in a slab of key_max + 1 byte slots beside it, reused when their key is evicted. */
+#define CW_KEYTAB_INLINE 24
 
 /* What an entry's value would lose if it were evicted: 0 nothing (cold), larger is heavier. */
 typedef uint32_t (*cw_keytab_weigh_fn)(void *ctx, const void *value);
 
 cw_status_t cw_keytab_create(apr_pool_t *pool, size_t max_keys, size_t key_max, size_t value_size,
                              cw_keytab_t **out);
-/* Find or insert the key; returns its value (zeroed when new, *created set). NULL only when the
- * key is longer than key_max (the caller truncates first, so never in practice). */
+/* Find or insert the key; returns its value (zeroed when new, *created set). NULL when the key
+ * is longer than key_max (the caller truncates first, so never in practice), or when a new key
+ * longer than CW_KEYTAB_INLINE - 1 bytes finds no memory for its slot (it is not tracked). */
 void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created);
 /* Room for `more` new keys (up to max_keys) in one step instead of doublings, as a restore
  * that knows its key count asks; when memory is short nothing changes (gets grow as usual). */
@@ -81,7 +136,10 @@ void cw_keytab_tag_with(cw_keytab_t *t, const uint32_t *src);
 uint32_t cw_keytab_tag_of(const cw_keytab_t *t, const void *value);
 /* Weigh entries before evicting one (see above); NULL: the least recently updated goes. */
 void cw_keytab_weigh_with(cw_keytab_t *t, cw_keytab_weigh_fn fn, void *ctx);
-/* Bytes allocated (entries and index). */
+/* Call fn with the value of every entry evicted, before the entry is reused (a value that
+ * holds something outside the table gives it back); NULL: nothing to do. */
+void cw_keytab_release_with(cw_keytab_t *t, void (*fn)(void *ctx, void *value), void *ctx);
+/* Bytes allocated (entries, index and long-key slots). */
 size_t cw_keytab_memory(const cw_keytab_t *t);
 size_t cw_keytab_count(const cw_keytab_t *t);
 size_t cw_keytab_max(const cw_keytab_t *t);

@@ -1,19 +1,22 @@
 /* test_baseline.c — hour-of-week profiles: slots, zero hours, EWMA arithmetic, fallbacks; the
  * adaptive peaks: per hour of day (or its neighbours), never overlapping the window judged, 14
- * days kept; and the lookup profiles: buckets, the learned cut and rate, the daily fold, its decay and taint, and
+ * days kept, in cells or in a table alike; and the lookup profiles: buckets, the learned cut and rate, the daily fold, its decay and taint, and
  * the binomial tail. */
 #include <math.h>
+#include <string.h>
+#include <apr_general.h>
 #include "cdrwatch/baseline.h"
+#include "cdrwatch/window.h"
 #include "tap.h"
 
 #define H CW_MS_PER_HOUR
 static const cw_time_t MONDAY = 1772409600000LL; /* 2026-03-02T00:00:00Z, a Monday */
 
-static void test_peaks(void)
+static void test_peaks(cw_peaks_pool_t *pool)
 {
     const cw_time_t D = 24 * H;
     cw_peaks_t p;
-    cw_peaks_init(&p);
+    cw_peaks_init(&p, pool);
     ok(cw_peaks_high(&p, MONDAY + D, H, 0) < 0, "peaks: no history, no figure");
     cw_peaks_add(&p, MONDAY + 2 * H + 60000, 300);
     cw_peaks_add(&p, MONDAY + 2 * H + 120000, 200); /* lower: the peak stays 300 */
@@ -35,6 +38,47 @@ static void test_peaks(void)
     ok(cw_peaks_high(&p, MONDAY + 15 * D + 12 * H, H, 3) == 7, "peaks: near 3 reaches 09 from 12");
     cw_peaks_add(&p, MONDAY + 3 * H, 1000); /* a late record of a day whose row was reused */
     ok(cw_peaks_high(&p, MONDAY + 15 * D + 9 * H, H, 0) == 7, "peaks: a late record does not overwrite a newer day");
+}
+
+/* Peaks held as cells, then as a table from the pool, answer as a whole table does: random adds
+ * (late ones, zeros, rows reused after 14 days) and questions, against cw_peaks_rows_t. */
+static void test_peaks_forms(cw_peaks_pool_t *pool)
+{
+    uint64_t x = 88172645463325252ULL;
+    int wrong = 0, rows_wrong = 0, tables = 0;
+    for (int key = 0; key < 400; key++) {
+        cw_peaks_t p;
+        cw_peaks_rows_t ref, got;
+        cw_time_t t = MONDAY + (cw_time_t)key * 7 * H;
+        int adds = key % 40; /* some keys stay in cells, others need a table */
+        cw_peaks_init(&p, pool);
+        cw_peaks_rows_init(&ref);
+        for (int i = 0; i < adds; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cw_time_t at = t + (cw_time_t)(x % (20 * 24)) * H - 3 * 24 * H; /* late ones too */
+            double v = (x >> 20) % 5 == 0 ? 0 : (double)((x >> 24) % 100000);
+            if ((x >> 40) % 8 == 0)
+                t += 24 * H; /* time goes on: rows are reused */
+            cw_peaks_add(&p, at, v);
+            cw_peaks_rows_add(&ref, at, v);
+            for (int q = 0; q < 4; q++) {
+                cw_time_t ask = t + (cw_time_t)((x >> (8 * q)) % 48) * H;
+                cw_time_t window = q % 2 ? H : 24 * H;
+                int near = q - 1;
+                wrong += cw_peaks_high(&p, ask, window, near) != cw_peaks_rows_high(&ref, ask, window, near);
+            }
+        }
+        cw_peaks_get_rows(&p, &got);
+        rows_wrong += memcmp(&got, &ref, sizeof ref) != 0;
+        tables += p.table != 0;
+        cw_peaks_clear(&p);
+    }
+    is_int(wrong, 0, "peaks: cells and tables give a whole table's answers (6400 random questions)");
+    is_int(rows_wrong, 0, "peaks: ... and hold the same table");
+    ok(tables > 100 && tables < 400, "peaks: some keys needed a table, others did not");
+    is_int(cw_blocks_used(pool), 0, "peaks: cleared keys gave their tables back");
 }
 
 static void test_lookups(void)
@@ -129,7 +173,17 @@ int main(void)
         ok(mean >= m1, "the 24-hour total includes the 10h hour");
     }
     is_str(cw_base_level_name(CW_BASE_HOUR_OF_DAY), "hour_of_day", "level names");
-    test_peaks();
+    {
+        apr_pool_t *pool;
+        cw_peaks_pool_t *pp;
+        apr_initialize();
+        apr_pool_create(&pool, NULL);
+        cw_peaks_pool_create(pool, &pp);
+        test_peaks(pp);
+        test_peaks_forms(pp);
+        apr_pool_destroy(pool);
+        apr_terminate();
+    }
     test_lookups();
     return done_testing();
 }

@@ -202,6 +202,44 @@ static void test_adaptive_peaks(void)
     is_int(n_seen, 4, "peaks: under the floor nothing alerts, profile or not");
 }
 
+/* A key whose peaks, window and distinct counts outgrew their cells holds a table, a ring and
+ * sketches from the rule's pools; evicted, it gives them back: flooding tables of 8 keys with 50
+ * or 500 such keys holds the same memory. */
+static const char *CONFIG_PEAKS_8 =
+    "{\"rules\":[{\"id\":\"bulk\",\"name\":\"Bulk\",\"filter\":{\"object\":\"*cdr*\"},"
+    "\"metric\":{\"kind\":\"sum\",\"field\":\"rows\"},\"window\":\"1h\",\"bucket\":\"5m\","
+    "\"threshold\":100000,\"adaptive\":{\"factor\":1.5,\"learning\":\"1d\"},\"max_keys\":8},"
+    "{\"id\":\"objects\",\"name\":\"Objects\",\"filter\":{\"object\":\"*cdr*\"},"
+    "\"metric\":{\"kind\":\"distinct\",\"field\":\"object\"},\"window\":\"1h\",\"bucket\":\"5m\","
+    "\"threshold\":100000,\"max_keys\":8}]}";
+
+static size_t flood_peaks(cw_engine_t *e, int from, int n)
+{
+    char who[16], object[16];
+    for (int k = from; k < from + n; k++) {
+        snprintf(who, sizeof who, "k%d", k);
+        for (int h = 0; h < 12; h++) /* 12 hours, 3 buckets in each: more than the cells hold */
+            for (int j = 0; j < 3; j++)
+                for (int o = 0; o < 3; o++) { /* 3 objects a bucket: more than a count holds inline */
+                    snprintf(object, sizeof object, "cdr%d", o);
+                    feed(e, who, T0 + ((cw_time_t)k * 12 + h) * 60 * MIN + j * 5 * MIN, 1, object, false);
+                }
+    }
+    return cw_engine_memory(e);
+}
+
+static void test_peak_tables_evicted(void)
+{
+    cw_engine_t *e = engine_for(CONFIG_PEAKS_8);
+    size_t after_50, after_500;
+    line_no = 0;
+    after_50 = flood_peaks(e, 0, 50);
+    after_500 = flood_peaks(e, 50, 450);
+    ok(cw_engine_metrics(e)->evictions == 2 * 492, "peak tables: 500 keys through two tables of 8 evict 492 each");
+    ok(after_50 == after_500 && after_50 > 0,
+       "peak tables, window rings and sketches: evicted keys' are reused (memory the same after 50 and 500 keys)");
+}
+
 /* Adaptive floors, seen: after learning, a record whose (key, object) was seen is explained. */
 static const char *CONFIG_SEEN =
     "{\"rules\":[{\"id\":\"export\",\"name\":\"Export\",\"metric\":{\"kind\":\"count\"},"
@@ -319,6 +357,7 @@ int main(void)
     test_suppression();
     test_keys_and_eviction();
     test_adaptive_peaks();
+    test_peak_tables_evicted();
     test_adaptive_seen();
     test_lookups();
     apr_pool_destroy(pool);

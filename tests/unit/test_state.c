@@ -771,20 +771,23 @@ static void test_sparse(void)
     } a, b;
     cw_baseline_t ba, bb;
     cw_peaks_t pa, pb;
+    cw_peaks_pool_t *pp;
+    apr_pool_t *p;
     const uint32_t map[2] = {0, 1};
     char err[160];
     cw_wbuf_t w;
     cw_rbuf_t r;
     size_t n;
-    cw_window_init(&a.w, NB);
+    cw_window_init(&a.w, NB, NULL);
     cw_window_add(&a.w, NB, HOUR, T0 + 5 * HOUR, 42, 1, 12345);
     cw_wbuf_init(&w);
     cw_state_put_window(&w, &a.w, NB, NULL);
     n = w.len;
     memset(&b, 0xab, sizeof b);
+    cw_window_init(&b.w, NB, NULL);
     cw_rbuf_init(&r, w.data, w.len, 0, err, sizeof err);
     ok(n <= 16, "a window of 168 buckets with one used is at most 16 bytes");
-    ok(cw_state_get_window(&r, &b.w, NB, map, 2) && r.pos == w.len && memcmp(&a, &b, sizeof a) == 0,
+    ok(cw_state_get_window(&r, &b.w, NB, map, 2) && r.pos == w.len && memcmp(&a.w, &b.w, sizeof a.w) == 0,
        "... and reads back to the same window, the other buckets empty");
     cw_wbuf_free(&w);
     cw_wbuf_init(&w); /* head, sum, count, 1 used bucket, its gap: one past the last slot */
@@ -815,17 +818,36 @@ static void test_sparse(void)
        "... and reads back to the same baseline");
     cw_wbuf_free(&w);
 
-    cw_peaks_init(&pa);
+    apr_pool_create(&p, root);
+    cw_peaks_pool_create(p, &pp);
+    cw_peaks_init(&pa, pp);
     cw_peaks_add(&pa, T0 + 3 * HOUR, 17);
     cw_wbuf_init(&w);
     cw_state_put_peaks(&w, &pa);
     n = w.len;
     memset(&pb, 0xab, sizeof pb);
+    cw_peaks_init(&pb, pp);
     cw_rbuf_init(&r, w.data, w.len, 0, err, sizeof err);
     ok(n <= 1 + 1 + 3 + 2 + 2, "peaks with one day and one hour used are a few bytes, not 728");
     ok(cw_state_get_peaks(&r, &pb) && r.pos == w.len && memcmp(&pa, &pb, sizeof pa) == 0,
        "... and read back to the same peaks");
     cw_wbuf_free(&w);
+    /* peaks that need a whole table: 20 hours of 20 days (the last 14 kept) */
+    for (int k = 0; k < 20; k++)
+        cw_peaks_add(&pa, T0 + k * (CW_MS_PER_DAY + HOUR), 100 + k);
+    cw_wbuf_init(&w);
+    cw_state_put_peaks(&w, &pa);
+    cw_rbuf_init(&r, w.data, w.len, 0, err, sizeof err);
+    ok(cw_state_get_peaks(&r, &pb) && r.pos == w.len && cw_blocks_used(pp) == 2,
+       "peaks held in a table read back into a table of their own");
+    {
+        cw_peaks_rows_t ra, rb;
+        cw_peaks_get_rows(&pa, &ra);
+        cw_peaks_get_rows(&pb, &rb);
+        ok(memcmp(&ra, &rb, sizeof ra) == 0, "... the same table");
+    }
+    cw_wbuf_free(&w);
+    apr_pool_destroy(p);
 }
 
 /* Parts of different moments, as after a rebalance: the partition that moved brings the part its

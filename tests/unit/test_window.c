@@ -1,4 +1,5 @@
-/* test_window.c — bucket ring arithmetic at bucket edges, and the bounded key table and its
+/* test_window.c — bucket ring arithmetic at bucket edges, windows in cells and in rings against
+ * a model of their records, and the bounded key table (long keys in their own slots) and its
  * eviction policy (cold keys go before a key whose state weighs something). */
 #include <stdlib.h>
 #include <apr_general.h>
@@ -8,14 +9,14 @@
 #define N 4
 #define W 1000 /* bucket width, ms: the window is [head-3, head] buckets = 4 s */
 
-static void test_window(void)
+static void test_window(cw_window_pool_t *pool)
 {
     cw_window_t *w = malloc(cw_window_size(N));
     cw_time_t s, e;
     uint32_t src;
     int64_t off;
 
-    cw_window_init(w, N);
+    cw_window_init(w, N, pool);
     ok(!cw_window_first(w, N, &src, &off), "an empty window has no first record");
     ok(cw_window_add(w, N, W, 10500, 5, 1, 100), "first add");
     cw_window_bounds(w, N, W, &s, &e);
@@ -48,11 +49,81 @@ static void test_window(void)
     free(w);
 
     w = malloc(cw_window_size(N));
-    cw_window_init(w, N);
+    cw_window_init(w, N, pool);
     cw_window_add(w, N, W, -1, 3, 2, 1);
     cw_window_bounds(w, N, W, &s, &e);
     ok(s == -4000 && e == 0, "bucket of -1 ms is [-1000, 0)");
     free(w);
+}
+
+/* A window against a model that keeps every record: random adds (late ones, refused ones, jumps
+ * past the window) to windows that hold their buckets in cells, then in a ring from the pool,
+ * then give the ring back. Totals, bucket counts, the first record, all as the model says. */
+typedef struct {
+    int64_t bucket, v, off;
+} rec_t;
+
+static void test_window_forms(apr_pool_t *apool)
+{
+    enum { NB = 12, WIDTH = 1000, RECS = 4000 };
+    static rec_t recs[RECS];
+    cw_window_pool_t *pool;
+    uint64_t x = 88172645463325252ULL;
+    int wrong = 0, rings_seen = 0;
+    cw_window_pool_create(apool, NB, &pool);
+    for (int key = 0; key < 200; key++) {
+        cw_window_t w;
+        int n = 0;
+        int64_t t = 1000000 + key * 7, head = INT64_MIN;
+        cw_window_init(&w, NB, pool);
+        for (int i = 0; i < 20 + key % 20; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            int r = (int)(x % 100);
+            /* mostly near the head, some late, some far ahead */
+            t += r < 60 ? (int64_t)(x >> 32) % (3 * WIDTH) : r < 90 ? 0 : (int64_t)(x >> 32) % (40 * WIDTH);
+            cw_time_t at = r >= 70 && r < 90 ? t - (int64_t)(x >> 40) % (16 * WIDTH) : t;
+            int64_t b = at / WIDTH, v = (int64_t)(x >> 48) % 1000;
+            bool added = cw_window_add(&w, NB, WIDTH, at, v, 1, i);
+            if (head == INT64_MIN || b > head)
+                head = b;
+            if (added != (b > head - NB))
+                wrong++;
+            if (added)
+                recs[n++] = (rec_t){b, v, i};
+            {
+                int64_t sum = 0, first_b = INT64_MAX, first_off = -1;
+                uint64_t count = 0;
+                uint32_t src;
+                int64_t off;
+                for (int k = 0; k < n; k++) {
+                    if (recs[k].bucket <= head - NB)
+                        continue;
+                    sum += recs[k].v;
+                    count++;
+                    if (recs[k].bucket < first_b) {
+                        first_b = recs[k].bucket;
+                        first_off = recs[k].off;
+                    }
+                }
+                for (int64_t k = head - NB + 1; k <= head; k++) {
+                    uint32_t c = 0;
+                    for (int j = 0; j < n; j++)
+                        c += recs[j].bucket == k;
+                    wrong += cw_window_count_at(&w, NB, k) != c;
+                }
+                wrong += w.sum != sum || w.count != count || w.head != head;
+                if (cw_window_first(&w, NB, &src, &off) != (count > 0) || (count && off != first_off))
+                    wrong++;
+            }
+            rings_seen += w.ring != 0;
+        }
+        cw_window_clear(&w, NB);
+    }
+    is_int(wrong, 0, "windows in cells and in rings answer as a model of their records");
+    ok(rings_seen > 0, "... some needed a ring");
+    is_int(cw_blocks_used(pool), 0, "cleared windows gave their rings back");
 }
 
 static void test_keytab(apr_pool_t *pool)
@@ -120,6 +191,63 @@ static void test_keytab(apr_pool_t *pool)
         is_int(errors, 0, "200000 random operations: every found key holds its own value");
         is_int(cw_keytab_count(t), 1000, "and the bound holds");
     }
+}
+
+/* foreach: every key comes back whole (NUL after it) with its value */
+static void check_key(void *ctx, const char *key, size_t len, void *value)
+{
+    int *errors = ctx;
+    char want[160];
+    int n = snprintf(want, sizeof want, "%0*d", (int)(*(int64_t *)value % 100) + 1, (int)*(int64_t *)value);
+    if ((size_t)n != len || memcmp(key, want, len) != 0 || key[len] != '\0')
+        (*errors)++;
+}
+
+/* Keys longer than the entry holds inline live in their own slots, reused after an eviction. */
+static void test_keytab_long_keys(apr_pool_t *pool)
+{
+    cw_keytab_t *t, *wide;
+    bool created;
+    int64_t *v;
+    char key[160];
+    int errors = 0, n;
+    uint64_t x = 88172645463325252ULL;
+
+    cw_keytab_create(pool, 500, 128, sizeof(int64_t), &t);
+    /* key k is k zero-padded to (k % 100) + 1 digits: 1 to 100 bytes, inline and long mixed */
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int k = (int)(x % 2000);
+        n = snprintf(key, sizeof key, "%0*d", k % 100 + 1, k);
+        v = cw_keytab_get(t, key, (size_t)n, &created);
+        if (!v || (!created && *v != k))
+            errors++;
+        if (v)
+            *v = k;
+    }
+    is_int(errors, 0, "300000 random operations on keys of 1 to 100 bytes: every found key holds its own value");
+    is_int(cw_keytab_count(t), 500, "and the bound holds");
+    errors = 0;
+    cw_keytab_foreach(t, check_key, &errors);
+    is_int(errors, 0, "every key read back whole, short or long");
+    n = snprintf(key, sizeof key, "%0*d", 1999 % 100 + 1, 1999);
+    v = cw_keytab_find(t, key, (size_t)n);
+    ok(!v || *v == 1999, "a long key is found by its whole text");
+    key[n - 1] = 'x';
+    ok(cw_keytab_find(t, key, (size_t)n) == NULL, "a long key differing in its last byte is another key");
+
+    /* entries no longer reserve key_max bytes each: 500 short keys of a 128-byte table take
+     * what they take in a 16-byte table */
+    cw_keytab_create(pool, 500, 128, sizeof(int64_t), &wide);
+    cw_keytab_create(pool, 500, 16, sizeof(int64_t), &t);
+    for (int i = 0; i < 500; i++) {
+        n = snprintf(key, sizeof key, "p%d", i);
+        cw_keytab_get(wide, key, (size_t)n, &created);
+        cw_keytab_get(t, key, (size_t)n, &created);
+    }
+    is_int(cw_keytab_memory(wide), cw_keytab_memory(t), "short keys cost the same whatever key_max");
 }
 
 /* weight = the value itself (an int64 >= 0), and how many times the table asked */
@@ -229,8 +357,14 @@ int main(void)
     apr_pool_t *pool;
     apr_initialize();
     apr_pool_create(&pool, NULL);
-    test_window();
+    {
+        cw_window_pool_t *wp;
+        cw_window_pool_create(pool, N, &wp);
+        test_window(wp);
+        test_window_forms(pool);
+    }
     test_keytab(pool);
+    test_keytab_long_keys(pool);
     test_keytab_eviction_policy(pool);
     apr_pool_destroy(pool);
     apr_terminate();
