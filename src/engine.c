@@ -1217,6 +1217,42 @@ static void silence_check(cw_engine_t *e)
 
 /* ---- dispatch ---- */
 
+/* Same key fields: the same key string (and hash) for a record. */
+static bool same_key(const cw_rule_t *a, const cw_rule_t *b)
+{
+    return a->n_key == b->n_key && memcmp(a->key, b->key, (size_t)a->n_key * sizeof a->key[0]) == 0;
+}
+
+/* The key tables this record may touch, asked of the memory before the rules run: their index
+ * slots, then the entries those name. A rule's table is several megabytes for a large operator,
+ * and a look-up waits for memory twice; asked together, the waits overlap. The key string and
+ * hash are made once for the rules keyed alike. Changes nothing but when memory is read. */
+static void prefetch_keys(cw_engine_t *e, const cw_event_t *ev)
+{
+    uint64_t hash[64];
+    int n = e->n_by_stream[ev->stream] < 64 ? e->n_by_stream[ev->stream] : 64, last = -1;
+    for (int j = 0; j < n; j++) {
+        const rule_rt_t *rt = &e->rt[e->by_stream[ev->stream][j]];
+        cw_rule_kind_t k = rt->rule->kind;
+        if (!rt->keys || (k != CW_KIND_THRESHOLD && k != CW_KIND_FIRST_SEEN && k != CW_KIND_SILENCE)) {
+            hash[j] = 0;
+            continue;
+        }
+        if (last < 0 || !same_key(e->rt[e->by_stream[ev->stream][last]].rule, rt->rule)) {
+            last = j;
+            hash[j] = cw_keytab_hash(e->keybuf, cw_rule_key(rt->rule, ev, e->keybuf, e->keybuf_len));
+        } else {
+            hash[j] = hash[last];
+        }
+        cw_keytab_prefetch_slot(rt->keys, hash[j]);
+    }
+    for (int j = 0; j < n; j++) {
+        const rule_rt_t *rt = &e->rt[e->by_stream[ev->stream][j]];
+        if (hash[j])
+            cw_keytab_prefetch_entry(rt->keys, hash[j]);
+    }
+}
+
 cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
 {
     cw_view_t v;
@@ -1241,6 +1277,7 @@ cw_reason_t cw_engine_process(cw_engine_t *e, const cw_event_t *ev)
     cw_view_init(&v, ev, derive, e, e->memo, e->cfg->n_memo);
     for (int i = 0; i < v.n_subscribers; i++) /* the sketch cells the rules below may read */
         cw_reference_prefetch(e->ref, v.subscribers[i], ev->ts);
+    prefetch_keys(e, ev);
     e->extracted_done = false;
     e->rec_rules = 0;
     for (int j = 0; j < e->n_by_stream[ev->stream]; j++) {

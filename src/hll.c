@@ -133,10 +133,26 @@ bool cw_hll_set_sketch(cw_hll_t *h, const cw_hll_sketch_t *in)
     return true;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* The distinct values among n hashes (n <= DISTINCT_SLOTS / 2): an open-addressed table on the
+ * stack, indexed by the hash's own low bits (hashes are uniform). */
+#define DISTINCT_SLOTS 512
+static int count_distinct(const uint64_t *v, int n)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    uint64_t slot[DISTINCT_SLOTS];
+    uint8_t used[DISTINCT_SLOTS];
+    int d = 0;
+    memset(used, 0, sizeof used);
+    for (int i = 0; i < n; i++) {
+        unsigned h = (unsigned)v[i] & (DISTINCT_SLOTS - 1);
+        while (used[h] && slot[h] != v[i])
+            h = (h + 1) & (DISTINCT_SLOTS - 1);
+        if (!used[h]) {
+            used[h] = 1;
+            slot[h] = v[i];
+            d++;
+        }
+    }
+    return d;
 }
 
 static double estimate(const uint8_t *reg)
@@ -162,6 +178,7 @@ static double estimate(const uint8_t *reg)
 double cw_hll_union_count(const cw_hll_t *const *sets, int n)
 {
     uint64_t all[8 * CW_HLL_SPARSE];
+    _Static_assert(sizeof all / sizeof all[0] <= DISTINCT_SLOTS / 2, "count_distinct's table is half empty at most");
     int total = 0;
     bool exact = true;
     uint8_t reg[CW_HLL_M];
@@ -176,13 +193,8 @@ double cw_hll_union_count(const cw_hll_t *const *sets, int n)
             total += k;
         }
     }
-    if (exact) {
-        int distinct = 0;
-        qsort(all, (size_t)total, sizeof all[0], cmp_u64);
-        for (int i = 0; i < total; i++)
-            distinct += i == 0 || all[i] != all[i - 1];
-        return distinct;
-    }
+    if (exact)
+        return count_distinct(all, total);
     memset(reg, 0, sizeof reg);
     for (int i = 0; i < n; i++) {
         if (cw_hll_dense(sets[i])) {

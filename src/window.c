@@ -557,7 +557,7 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
 
     if (len > t->key_max)
         return NULL;
-    h = cw_hash64(key, len, 0x6b6579);
+    h = cw_keytab_hash(key, len);
     s = h & t->index_mask;
     while (t->index[s]) {
         i = t->index[s] - 1;
@@ -606,6 +606,17 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created)
     lru_push_new(t, i);
     *created = true;
     return (unsigned char *)e + t->value_off;
+}
+
+uint64_t cw_keytab_hash(const char *key, size_t len) { return cw_hash64(key, len, 0x6b6579); }
+
+void cw_keytab_prefetch_slot(const cw_keytab_t *t, uint64_t hash) { __builtin_prefetch(&t->index[hash & t->index_mask]); }
+
+void cw_keytab_prefetch_entry(const cw_keytab_t *t, uint64_t hash)
+{
+    uint32_t v = t->index[hash & t->index_mask];
+    if (v)
+        __builtin_prefetch(entry_at(t, v - 1));
 }
 
 void *cw_keytab_find(const cw_keytab_t *t, const char *key, size_t len)

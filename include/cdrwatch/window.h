@@ -125,6 +125,12 @@ void *cw_keytab_get(cw_keytab_t *t, const char *key, size_t len, bool *created);
 void cw_keytab_reserve(cw_keytab_t *t, size_t more);
 /* Find without inserting or refreshing; NULL if absent. */
 void *cw_keytab_find(const cw_keytab_t *t, const char *key, size_t len);
+/* Ask the memory for what cw_keytab_get(t, key, len) will read, so that the look-ups of one
+ * record in several tables wait for memory together: first each table's index slot, then (once
+ * they are on their way) the entries they name. Changes nothing. */
+uint64_t cw_keytab_hash(const char *key, size_t len); /* the same in every table */
+void cw_keytab_prefetch_slot(const cw_keytab_t *t, uint64_t hash);
+void cw_keytab_prefetch_entry(const cw_keytab_t *t, uint64_t hash);
 /* Call fn for every entry, least recently updated first. fn must not insert. */
 void cw_keytab_foreach(cw_keytab_t *t, void (*fn)(void *ctx, const char *key, size_t len, void *value),
                        void *ctx);
