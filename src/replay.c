@@ -110,17 +110,27 @@ typedef struct {
     uint64_t raw_head;      /* bytes written into the byte ring so far */
     uint64_t passed;        /* lines passed over since the last slot */
     char err[256];          /* SLOT_ERROR's message */
-    /* shared */
-    _Atomic uint64_t pub, rel, raw_rel; /* slots published, slots released, bytes released */
-    _Atomic uint64_t bytes;            /* compressed bytes read (cw_replay_bytes) */
-    _Atomic int sleeping;              /* 1: the engine's thread waits, 2: the decoding thread */
+    uint64_t p_pub;         /* slots published (the shared count lags by up to WAKE_BATCH) */
+    uint64_t p_rel, p_raw_rel; /* the engine's releases, as last read */
+    /* shared: each side writes its own cache line (the padding), and reads the other's only
+     * when what it last read does not let it go on */
+    char pad0[64];
+    _Atomic uint64_t pub;              /* slots published, written by the decoding thread */
+    char pad1[64];
+    _Atomic uint64_t rel, raw_rel;     /* slots and bytes released, by the engine's thread */
+    char pad2[64];
+    _Atomic int sleeping;              /* SLEEP_ENGINE, SLEEP_SLOTS, SLEEP_BYTES */
     _Atomic bool stop;
+    _Atomic uint64_t bytes;            /* compressed bytes read (cw_replay_bytes) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t thread;
     bool started, sync_made;
+    char pad3[64];
     /* the engine's thread's side */
     uint64_t taken;         /* slots taken so far */
+    uint64_t c_pub;         /* the decoding thread's publications, as last read */
+    uint64_t c_rel, c_raw_rel; /* slots and bytes released (the shared counts lag by up to WAKE_BATCH) */
     slot_t *head;           /* the record handed out, NULL at the end */
     bool done;
 } source_t;
@@ -138,20 +148,39 @@ struct cw_replay {
 
 /* ---- the ring between an input's decoding thread and the engine's thread ---- */
 
-/* Sleep on s's condition variable until ready(s, need) or a stop; who: SLEEP_ENGINE, or the
- * decoding thread's SLEEP_SLOTS or SLEEP_BYTES. The sleeper announces itself, then looks again
- * under the mutex: the other side changes its counter before it looks for sleepers, so a
- * wake-up is never lost. Wake-ups come in batches (a quarter of the ring published, half of it
- * released), so that the two threads do not take turns record by record. */
+/* Each side counts what it hands over in its own variables and makes it visible in batches
+ * (WAKE_BATCH), and before it sleeps, so that the two threads do not pull one cache line back
+ * and forth for every record. To sleep, a side announces itself in `sleeping` and looks again
+ * under the mutex; the other side makes its counter visible, then (after a full fence) looks
+ * for sleepers: one of the two sees the other, so a wake-up is never lost. The decoding thread
+ * sleeps until half the ring is free (woken every half ring released: at most once for
+ * nothing), the engine's thread until a record comes. */
 enum { SLEEP_ENGINE = 1, SLEEP_SLOTS = 2, SLEEP_BYTES = 4, WAKE_BATCH = SLOTS / 4 };
 
 static void wake(source_t *s, int who)
 {
-    if (atomic_load(&s->sleeping) & who) {
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&s->sleeping, memory_order_relaxed) & who) {
         pthread_mutex_lock(&s->mu);
         pthread_cond_broadcast(&s->cv);
         pthread_mutex_unlock(&s->mu);
     }
+}
+
+/* Decoding thread: what it published, visible to the engine's thread. */
+static void flush_pub(source_t *s)
+{
+    atomic_store_explicit(&s->pub, s->p_pub, memory_order_release);
+    wake(s, SLEEP_ENGINE);
+}
+
+/* Engine's thread: what it released, visible to the decoding thread; wakes it if it sleeps
+ * (always for bytes; for slots when `slots`). */
+static void flush_rel(source_t *s, bool slots)
+{
+    atomic_store_explicit(&s->raw_rel, s->c_raw_rel, memory_order_release);
+    atomic_store_explicit(&s->rel, s->c_rel, memory_order_release);
+    wake(s, SLEEP_BYTES | (slots ? SLEEP_SLOTS : 0));
 }
 
 static bool wait_until(source_t *s, bool (*ready)(source_t *, uint64_t), uint64_t need, uint64_t need_asleep,
@@ -159,8 +188,10 @@ static bool wait_until(source_t *s, bool (*ready)(source_t *, uint64_t), uint64_
 {
     if (ready(s, need))
         return true;
-    if (who != SLEEP_ENGINE)
-        wake(s, SLEEP_ENGINE); /* what is published so far, before the decoding thread sleeps */
+    if (who == SLEEP_ENGINE)
+        flush_rel(s, true); /* what it released so far, before it sleeps */
+    else
+        flush_pub(s);
     pthread_mutex_lock(&s->mu);
     atomic_fetch_or(&s->sleeping, who);
     while (!ready(s, need_asleep) && !atomic_load(&s->stop))
@@ -170,20 +201,30 @@ static bool wait_until(source_t *s, bool (*ready)(source_t *, uint64_t), uint64_
     return !atomic_load(&s->stop);
 }
 
-/* Free slots: at least need. */
+/* Decoding thread: at least need free slots (the engine's releases read again if short). */
 static bool has_slots(source_t *s, uint64_t need)
 {
-    return SLOTS - (atomic_load(&s->pub) - atomic_load(&s->rel)) >= need;
+    if (SLOTS - (s->p_pub - s->p_rel) >= need)
+        return true;
+    s->p_rel = atomic_load_explicit(&s->rel, memory_order_acquire);
+    return SLOTS - (s->p_pub - s->p_rel) >= need;
 }
 
 static bool has_bytes(source_t *s, uint64_t need)
 {
-    return RAW_SIZE - (s->raw_head - atomic_load(&s->raw_rel)) >= need;
+    if (RAW_SIZE - (s->raw_head - s->p_raw_rel) >= need)
+        return true;
+    s->p_raw_rel = atomic_load_explicit(&s->raw_rel, memory_order_acquire);
+    return RAW_SIZE - (s->raw_head - s->p_raw_rel) >= need;
 }
 
+/* Engine's thread: at least need records published and not taken. */
 static bool has_published(source_t *s, uint64_t need)
 {
-    return atomic_load(&s->pub) - s->taken >= need;
+    if (s->c_pub - s->taken >= need)
+        return true;
+    s->c_pub = atomic_load_explicit(&s->pub, memory_order_acquire);
+    return s->c_pub - s->taken >= need;
 }
 
 /* Decoding thread: the next slot to decode into (false when told to stop). */
@@ -191,7 +232,7 @@ static bool reserve(source_t *s)
 {
     if (!wait_until(s, has_slots, 1, SLOTS / 2, SLEEP_SLOTS))
         return false;
-    s->ev = &s->slots[atomic_load(&s->pub) % SLOTS].ev;
+    s->ev = &s->slots[s->p_pub % SLOTS].ev;
     return true;
 }
 
@@ -200,9 +241,8 @@ static bool reserve(source_t *s)
  * fit is skipped and counted with this slot. */
 static bool publish(source_t *s, slot_kind_t kind, const char *raw, size_t len)
 {
-    slot_t *sl = &s->slots[atomic_load(&s->pub) % SLOTS];
+    slot_t *sl = &s->slots[s->p_pub % SLOTS];
     size_t at = (size_t)(s->raw_head % RAW_SIZE), waste = at + len > RAW_SIZE ? RAW_SIZE - at : 0;
-    uint64_t pub;
     if (!wait_until(s, has_bytes, waste + len, waste + len, SLEEP_BYTES))
         return false;
     s->raw_head += waste;
@@ -215,18 +255,19 @@ static bool publish(source_t *s, slot_kind_t kind, const char *raw, size_t len)
     sl->raw_end = s->raw_head;
     sl->skipped = s->passed;
     s->passed = 0;
-    pub = atomic_fetch_add(&s->pub, 1) + 1;
-    if (pub % WAKE_BATCH == 0 || kind == SLOT_END || kind == SLOT_ERROR)
-        wake(s, SLEEP_ENGINE);
+    s->p_pub++;
+    if (s->p_pub % WAKE_BATCH == 0 || kind == SLOT_END || kind == SLOT_ERROR)
+        flush_pub(s);
     return kind == SLOT_END || kind == SLOT_ERROR || reserve(s);
 }
 
 /* Engine's thread: give a slot taken back (in the order taken). */
 static void release(source_t *s, const slot_t *sl)
 {
-    atomic_store(&s->raw_rel, sl->raw_end);
-    atomic_fetch_add(&s->rel, 1);
-    wake(s, SLEEP_BYTES | (has_slots(s, SLOTS / 2) ? SLEEP_SLOTS : 0));
+    s->c_raw_rel = sl->raw_end;
+    s->c_rel++;
+    if (s->c_rel % WAKE_BATCH == 0) /* the decoding thread sleeps until half the ring is free */
+        flush_rel(s, s->c_rel % (SLOTS / 2) == 0);
 }
 
 static apr_status_t source_cleanup(void *data)
@@ -255,7 +296,7 @@ static cw_status_t fill(source_t *s, char *err, size_t errlen)
     if (s->len == BUF_SIZE)
         return CW_OK;
     if (s->started)
-        wake(s, SLEEP_ENGINE); /* a pipe may keep us waiting: what is published is the engine's */
+        flush_pub(s); /* a pipe may keep us waiting: what is published is the engine's */
     n = gzread(s->gz, s->buf + s->len, (unsigned)(BUF_SIZE - s->len < READ_CHUNK ? BUF_SIZE - s->len : READ_CHUNK));
     if (n < 0) {
         int code;
@@ -434,13 +475,13 @@ static void dead(cw_replay_t *r, source_t *s, int64_t line, cw_decode_result_t r
         deliver_dead(r, s, line, res, raw, rawlen);
         return;
     }
-    sl = &s->slots[atomic_load(&s->pub) % SLOTS];
+    sl = &s->slots[s->p_pub % SLOTS];
     if (s->has_head) {
         /* pgaudit: the line that ended the record just completed is a dead letter, delivered
          * before that record as when decoding was inline; the record moves one slot on */
         if (!wait_until(s, has_slots, 2, 2, SLEEP_SLOTS))
             return;
-        memcpy(&s->slots[(atomic_load(&s->pub) + 1) % SLOTS].ev, s->ev, sizeof *s->ev);
+        memcpy(&s->slots[(s->p_pub + 1) % SLOTS].ev, s->ev, sizeof *s->ev);
     }
     sl->res = res;
     sl->line = line;
@@ -968,7 +1009,7 @@ static void *decode_input(void *arg)
             break;
     }
     if (!atomic_load(&s->stop)) {
-        s->slots[atomic_load(&s->pub) % SLOTS].st = st;
+        s->slots[s->p_pub % SLOTS].st = st;
         publish(s, st == CW_OK ? SLOT_END : SLOT_ERROR, NULL, 0);
     }
     cw_decode_thread_end();
