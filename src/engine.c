@@ -1226,18 +1226,18 @@ static bool same_key(const cw_rule_t *a, const cw_rule_t *b)
 /* The key tables this record may touch, asked of the memory before the rules run: their index
  * slots, then the entries those name. A rule's table is several megabytes for a large operator,
  * and a look-up waits for memory twice; asked together, the waits overlap. The key string and
- * hash are made once for the rules keyed alike. Changes nothing but when memory is read. */
+ * hash are made once for consecutive rules keyed alike. Changes nothing but when memory is read. */
 static void prefetch_keys(cw_engine_t *e, const cw_event_t *ev)
 {
     uint64_t hash[64];
+    bool keyed[64];
     int n = e->n_by_stream[ev->stream] < 64 ? e->n_by_stream[ev->stream] : 64, last = -1;
     for (int j = 0; j < n; j++) {
         const rule_rt_t *rt = &e->rt[e->by_stream[ev->stream][j]];
         cw_rule_kind_t k = rt->rule->kind;
-        if (!rt->keys || (k != CW_KIND_THRESHOLD && k != CW_KIND_FIRST_SEEN && k != CW_KIND_SILENCE)) {
-            hash[j] = 0;
+        keyed[j] = rt->keys && (k == CW_KIND_THRESHOLD || k == CW_KIND_FIRST_SEEN || k == CW_KIND_SILENCE);
+        if (!keyed[j])
             continue;
-        }
         if (last < 0 || !same_key(e->rt[e->by_stream[ev->stream][last]].rule, rt->rule)) {
             last = j;
             hash[j] = cw_keytab_hash(e->keybuf, cw_rule_key(rt->rule, ev, e->keybuf, e->keybuf_len));
@@ -1248,7 +1248,7 @@ static void prefetch_keys(cw_engine_t *e, const cw_event_t *ev)
     }
     for (int j = 0; j < n; j++) {
         const rule_rt_t *rt = &e->rt[e->by_stream[ev->stream][j]];
-        if (hash[j])
+        if (keyed[j])
             cw_keytab_prefetch_entry(rt->keys, hash[j]);
     }
 }

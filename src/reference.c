@@ -190,18 +190,6 @@ void cw_reference_add_cdr(cw_reference_t *r, const cw_event_t *ev)
     }
 }
 
-uint32_t cw_reference_count(const cw_reference_t *r, const char *msisdn)
-{
-    uint64_t h = cw_hash64(msisdn, strlen(msisdn), 0x5b);
-    uint32_t best = UINT32_MAX;
-    for (size_t i = 0; i < r->depth; i++) {
-        uint32_t v = r->cells[cell(r, h, i)].count;
-        if (v < best)
-            best = v;
-    }
-    return best;
-}
-
 void cw_reference_history(const cw_reference_t *r, const char *msisdn, uint32_t *count, cw_time_t *first)
 {
     uint64_t h = cw_hash64(msisdn, strlen(msisdn), 0x5b);
@@ -236,16 +224,20 @@ void cw_reference_prefetch(const cw_reference_t *r, const char *msisdn, cw_time_
     }
 }
 
+uint32_t cw_reference_count(const cw_reference_t *r, const char *msisdn)
+{
+    uint32_t n;
+    cw_time_t first;
+    cw_reference_history(r, msisdn, &n, &first);
+    return n;
+}
+
 cw_time_t cw_reference_first(const cw_reference_t *r, const char *msisdn)
 {
-    uint64_t h = cw_hash64(msisdn, strlen(msisdn), 0x5b);
-    uint16_t best = 0;
-    for (size_t i = 0; i < r->depth; i++) {
-        uint16_t v = r->cells[cell(r, h, i)].first_day;
-        if (v > best)
-            best = v; /* each cell is <= the truth: the largest is the tightest */
-    }
-    return best == UINT16_MAX ? INT64_MAX : (cw_time_t)best * CW_MS_PER_DAY;
+    uint32_t n;
+    cw_time_t first;
+    cw_reference_history(r, msisdn, &n, &first);
+    return first;
 }
 
 uint64_t cw_reference_hourly(const cw_reference_t *r, cw_time_t t)
