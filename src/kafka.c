@@ -1671,11 +1671,13 @@ static int run_batch(runner_t *r)
 static void update_lag(runner_t *r)
 {
     int64_t lag = 0, uncommitted = 0;
-    bool known = r->gen_active;
+    bool known = r->gen_active, ready = r->gen_active && r->n_parts > 0;
     for (int i = 0; i < r->n_parts; i++) {
         part_t *p = r->parts[i];
         int64_t lo, hi;
         bool marks = rd_kafka_get_watermark_offsets(p->rk, p->topic, p->partition, &lo, &hi) == 0 && hi >= 0;
+        if (p->start >= 0 && p->silent_until > p->start && (p->next < 0 || p->next < p->silent_until))
+            ready = false; /* still reading again what was judged before */
         if (p->next >= 0 && p->next > p->confirmed)
             uncommitted += p->next - (p->confirmed >= 0 ? p->confirmed : p->start >= 0 ? p->start : marks ? lo : 0);
         if (!marks) {
@@ -1685,6 +1687,8 @@ static void update_lag(runner_t *r)
         lag += hi - (p->next >= 0 ? p->next : p->start >= 0 ? p->start : lo);
     }
     r->st.lag = known ? lag : -1;
+    r->st.partitions = r->gen_active ? r->n_parts : 0;
+    r->st.ready = ready;
     r->st.uncommitted = r->gen_active ? uncommitted : -1;
     r->st.records_pending = r->gen_active ? (int64_t)cw_kmerge_total(r->merge) : 0;
     r->st.evictions = r->evictions_before + (r->gen_active ? cw_engine_metrics(r->engine)->evictions : 0);

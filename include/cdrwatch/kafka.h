@@ -54,6 +54,11 @@ typedef struct {
     int64_t uncommitted;      /* records processed whose offsets the broker has not yet confirmed
                                * as the group's (0: committed up to what was processed; -1
                                * while no partitions are assigned) */
+    int32_t partitions;       /* partitions assigned now (audit + cdr); 0 between generations */
+    bool ready;               /* partitions assigned, the learned state restored (checkpoints or
+                               * --state-in) or rebuilt (the records below the committed offsets
+                               * read again): new records are being judged. /healthz and systemd's
+                               * READY=1 follow it */
     int64_t shutdown_wait_ms; /* from the stop to the end of the driver's own waits (flush,
                                * commits), before the clients are destroyed: at most
                                * kafka.shutdown_timeout, whether or not a broker answers */

@@ -374,6 +374,9 @@ typedef struct {
                           * end comes first) */
     struct timespec since;
     int state;        /* 0 waiting, 1 injected, 2 over */
+    bool saw_ready;   /* stats.ready was seen true; then: */
+    uint64_t rebuilt_when_ready; /* stats.rebuilt at that first tick */
+    uint64_t ticks_not_ready;    /* ticks with partitions assigned that were not ready */
 } injector_t;
 
 static long elapsed_ms(const struct timespec *since)
@@ -396,7 +399,13 @@ static void brokers(cluster_t *c, bool up)
 static void tick(void *ctx, const cw_kafka_stats_t *st)
 {
     injector_t *in = ctx;
-    if (in->state == 0 && st->records >= in->after) {
+    if (st->ready && !in->saw_ready) {
+        in->saw_ready = true;
+        in->rebuilt_when_ready = st->rebuilt;
+    }
+    if (!st->ready && st->partitions > 0)
+        in->ticks_not_ready++;
+    if (in->fault != NONE && in->state == 0 && st->records >= in->after) {
         in->state = 1;
         clock_gettime(CLOCK_MONOTONIC, &in->since);
         if (in->fault == BROKERS_DOWN || in->fault == STOP_WHILE_DOWN)
@@ -626,7 +635,13 @@ static void stop_and_restart(apr_pool_t *pool, const cw_config_t *cfg)
     ok(sum > 0 && sum <= (long long)st.records, "stop: what was processed and acknowledged is committed, nothing beyond");
     ok(rewinds_ok, "stop: every partition's commit carries a rewind point at or before its offset");
     feed(pool, cfg, rewind, committed, &restart_want);
-    is_int(run(&c, cfg, "g5", true, NULL, &st, err, sizeof err), CW_OK, "restart: reaches the end");
+    {
+        injector_t watch = {NONE, &c, 0, 0, false, {0, 0}, 0, false, 0, 0};
+        is_int(run(&c, cfg, "g5", true, &watch, &st, err, sizeof err), CW_OK, "restart: reaches the end");
+        ok(watch.saw_ready, "restart: ready once the windows are rebuilt");
+        is_int(watch.rebuilt_when_ready, rebuilt, "restart: not ready before every record to the committed offsets is read again");
+        ok(watch.ticks_not_ready > 0, "restart: not ready while rebuilding");
+    }
     ok(st.rebuilt > 0, "restart: windows rebuilt by reading records again");
     is_int(st.rebuilt, rebuilt, "restart: reads again exactly the records from the rewind points to the committed offsets");
     is_int(st.records, fresh, "restart: then the records from the committed offsets, not from the start");
