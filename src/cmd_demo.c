@@ -56,6 +56,7 @@ static const char usage[] =
     "                           cluster keeps at most 5 MB per partition: larger inputs need more\n"
     "  -q, --quiet              warnings and errors only on standard error\n"
     "  -v, --verbose            debug messages too\n"
+    CW_CLI_LOG_FORMAT_HELP
     "  -h, --help               this text\n"
     "\n"
     "Examples:\n"
@@ -115,6 +116,7 @@ static int parse_args(apr_pool_t *pool, int argc, char **argv, demo_args_t *a)
                                          {"partitions", required_argument, NULL, 'p'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"verbose", no_argument, NULL, 'v'},
+                                         {"log-format", required_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -141,6 +143,10 @@ static int parse_args(apr_pool_t *pool, int argc, char **argv, demo_args_t *a)
             break;
         case 'q': cw_log_set_level(CW_LOG_WARN); break;
         case 'v': cw_log_set_level(CW_LOG_DEBUG); break;
+        case 'L':
+            if (cw_cli_set_log_format("demo", optarg) != CW_EXIT_OK)
+                return CW_EXIT_USAGE;
+            break;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;
         default: return cw_cli_option_error("demo", c, argv[optind - 1], " (see cdrwatch demo --help)\n");
         }
@@ -534,7 +540,7 @@ int cw_cmd_demo(apr_pool_t *pool, int argc, char **argv)
                (unsigned long long)printed, d->cfg->alerts_topic, (unsigned long long)kst.records,
                (unsigned long long)kst.dead_total);
     if (st != CW_OK)
-        fprintf(stderr, "cdrwatch: error: %s\n", d->err);
+        cw_log(CW_LOG_ERROR, "%s", d->err);
     if (d->mc)
         rd_kafka_mock_cluster_destroy(d->mc);
     if (d->host)

@@ -39,6 +39,7 @@ static const char usage[] =
     "                           processed, acknowledged and committed (as kcat -e)\n"
     "  -q, --quiet              warnings and errors only on standard error\n"
     "  -v, --verbose            debug messages too (every dead letter, each partition's rewind)\n"
+    CW_CLI_LOG_FORMAT_HELP
     "  -h, --help               this text\n"
     "\n"
     "Alerts are delivered at least once: an input offset is committed only after the broker has\n"
@@ -87,6 +88,7 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
                                          {"state-in", required_argument, NULL, 'S'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"verbose", no_argument, NULL, 'v'},
+                                         {"log-format", required_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     apr_array_header_t *configs = apr_array_make(pool, 2, sizeof(const char *));
@@ -108,6 +110,10 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
         case 'S': kopts.state_in = optarg; break;
         case 'q': cw_log_set_level(CW_LOG_WARN); break;
         case 'v': cw_log_set_level(CW_LOG_DEBUG); break;
+        case 'L':
+            if (cw_cli_set_log_format("run", optarg) != CW_EXIT_OK)
+                return CW_EXIT_USAGE;
+            break;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;
         default: return cw_cli_option_error("run", c, argv[optind - 1], " (see cdrwatch run --help)\n");
         }
