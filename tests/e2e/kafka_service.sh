@@ -49,7 +49,7 @@ count() { grep -c -- "$2" "$TMP/$1.notify" 2> /dev/null || true; } # count NAME 
 at_least() { [ "$(count "$1" "$2")" -ge "$3" ]; }                  # at_least NAME TEXT N
 lines() { wc -l < "$TMP/$1.notify"; }
 # after NAME LINE TEXT: a datagram after the first LINE lines has TEXT; prints its line number
-after() { tail -n +"$(($2 + 1))" "$TMP/$1.notify" | grep -n -m1 -- "$3" | cut -d: -f1; }
+after() { tail -n +"$(($2 + 1))" "$TMP/$1.notify" | { grep -n -m1 -- "$3" || true; } | cut -d: -f1; }
 has_after() { [ -n "$(after "$@")" ]; }
 
 start_notified n self -G svc1
