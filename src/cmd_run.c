@@ -126,10 +126,11 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
     if ((rc = cw_cli_load_config(pool, configs, &cfg)) != CW_EXIT_OK)
         return rc;
     kopts.config_paths = configs; /* SIGHUP reads them again */
-    /* under systemd (Type=notify): readiness, watchdog, reload and stop (a no-op elsewhere) */
-    kopts.tick = cw_service_tick;
-    kopts.event = cw_service_event;
-    kopts.tick_ctx = cw_service_create(pool);
+    /* under systemd (Type=notify): readiness, watchdog, reload and stop; NULL elsewhere */
+    if ((kopts.tick_ctx = cw_service_create(pool)) != NULL) {
+        kopts.tick = cw_service_tick;
+        kopts.event = cw_service_event;
+    }
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

@@ -22,7 +22,6 @@
 #define STATUS_MS 10000 /* a status line at most this often (ms) */
 
 struct cw_service {
-    bool enabled;         /* NOTIFY_SOCKET is set */
     bool ready_sent;      /* READY=1 sent once: the start is over */
     bool failed_logged;   /* a failed sd_notify is said once */
     uint64_t watchdog_us; /* half of WATCHDOG_USEC; 0: no watchdog */
@@ -58,24 +57,22 @@ static void send_status(cw_service_t *s, const char *extra, const char *phase, c
 
 cw_service_t *cw_service_create(apr_pool_t *pool)
 {
-    cw_service_t *s = apr_pcalloc(pool, sizeof *s);
+    cw_service_t *s;
     uint64_t usec = 0;
     const char *sock = getenv("NOTIFY_SOCKET");
-    s->enabled = sock && *sock;
-    if (s->enabled && sd_watchdog_enabled(0, &usec) > 0)
+    if (!sock || !*sock)
+        return NULL;
+    s = apr_pcalloc(pool, sizeof *s);
+    if (sd_watchdog_enabled(0, &usec) > 0)
         s->watchdog_us = usec / 2;
-    if (s->enabled)
-        cw_log(CW_LOG_DEBUG, "systemd: notifications on%s", s->watchdog_us ? ", watchdog on" : "");
+    cw_log(CW_LOG_DEBUG, "systemd: notifications on%s", s->watchdog_us ? ", watchdog on" : "");
     return s;
 }
 
 void cw_service_tick(void *ctx, const cw_kafka_stats_t *st)
 {
     cw_service_t *s = ctx;
-    uint64_t now;
-    if (!s->enabled)
-        return;
-    now = mono_us();
+    uint64_t now = mono_us();
     if (s->watchdog_us && now - s->last_watchdog_us >= s->watchdog_us) {
         send_state(s, "WATCHDOG=1");
         s->last_watchdog_us = now;
@@ -92,8 +89,6 @@ void cw_service_event(void *ctx, cw_kafka_event_t ev, const cw_kafka_stats_t *st
 {
     cw_service_t *s = ctx;
     char msg[96];
-    if (!s->enabled)
-        return;
     switch (ev) {
     case CW_KAFKA_RELOADING:
         if (!s->ready_sent)

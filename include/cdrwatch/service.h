@@ -5,7 +5,8 @@
  * (records, alerts, lag) now and then.
  *
  * Driven from the run's loop (cw_kafka_opts_t.tick and .event), so a wedged loop stops the
- * watchdog. Without NOTIFY_SOCKET in the environment every call is a no-op. Nothing here
+ * watchdog. Without NOTIFY_SOCKET in the environment there is no notifier (the run installs no
+ * hook and behaves as before). Nothing here
  * allocates per record: a notification is a datagram, a few per interval.
  */
 #ifndef CDRWATCH_SERVICE_H
@@ -17,7 +18,7 @@
 typedef struct cw_service cw_service_t;
 
 /* The notifier of this process, from the environment (NOTIFY_SOCKET, WATCHDOG_USEC and
- * WATCHDOG_PID, read once); allocated in pool. */
+ * WATCHDOG_PID, read once); allocated in pool. NULL without NOTIFY_SOCKET: nothing to tell. */
 cw_service_t *cw_service_create(apr_pool_t *pool);
 
 /* Each loop turn (cw_kafka_opts_t.tick, ctx a cw_service_t): READY=1 the first time stats->ready,
