@@ -22,11 +22,17 @@ for tool in dpkg-buildpackage dpkg-deb lintian git; do
 done
 [ -d "$top_srcdir/debian" ] || skip "no debian/ here (a release tarball does not carry it)"
 
-# the sources as git knows them (tracked, and new files not ignored), nothing built
+# the sources as git knows them (tracked, and new files not ignored), nothing built; or, when
+# top_srcdir is not a git checkout's top (tests/run-all's copy in _build/src), the whole copy
+# without build directories (dpkg-buildpackage's clean step runs make distclean if it is configured)
 src="$TMP/build/cdrwatch"
 mkdir -p "$src"
-(cd "$top_srcdir" && git ls-files -z --cached --others --exclude-standard | xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) |
-    tar -C "$top_srcdir" --null -T - -cf - | tar -C "$src" -xf -
+if [ "$(git -C "$top_srcdir" rev-parse --show-toplevel 2> /dev/null)" = "$(cd "$top_srcdir" && pwd -P)" ]; then
+    (cd "$top_srcdir" && git ls-files -z --cached --others --exclude-standard) |
+        tar -C "$top_srcdir" --null -T - --ignore-failed-read -cf - 2> /dev/null | tar -C "$src" -xf -
+else
+    tar -C "$top_srcdir" --exclude=./_build --exclude=./.git --exclude=./autom4te.cache -cf - . | tar -C "$src" -xf -
+fi
 set +e
 (cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -b -us -uc) > "$TMP/build.log" 2>&1
 rc=$?

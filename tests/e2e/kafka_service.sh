@@ -60,9 +60,11 @@ ok_status "$([[ "$ready" =~ STATUS=ready:\ ([0-9]+)\ partition ]] && [ "${BASH_R
 is "$(count n READY=1)" 1 "once, until a reload"
 contains "$TMP/n.err" "partitions" "the run's log speaks of its assignment"
 ok_status "$(wait_until 60 at_least n '^WATCHDOG=1$' 3; echo $?)" "WATCHDOG=1 arrives again and again ($(count n '^WATCHDOG=1$') so far)"
-ok_status "$(wait_until 60 at_least n 'STATUS=running: ' 1; echo $?)" "a STATUS= line now and then"
-contains "$TMP/n.notify" "records " "it counts the records"
-contains "$TMP/n.notify" "alerts " "and the alerts"
+counted() { grep 'STATUS=running: ' "$TMP/n.notify" | grep -qv 'records 0,'; } # after the data is read
+ok_status "$(wait_until 60 counted; echo $?)" "a STATUS= line now and then, with the records read"
+status=$(grep 'STATUS=running: ' "$TMP/n.notify" | grep -v 'records 0,' | tail -1)
+ok_status "$([[ "$status" =~ records\ ([0-9]+),\ alerts\ ([0-9]+), ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] &&
+    [ "${BASH_REMATCH[2]}" -gt 0 ]; echo $?)" "it counts records and alerts ($status)"
 
 # SIGHUP: RELOADING=1 (with MONOTONIC_USEC=), then READY=1
 before=$(lines n)
