@@ -70,6 +70,8 @@ if [ "${CDRWATCH_DEB_INSTALL:-}" = yes ] || { [ "${CI:-}" = "true" ] && [ "$(id 
         done_testing
         exit 1
     fi
+    # whatever fails below, the package does not stay installed
+    trap 'dpkg --purge cdrwatch > /dev/null 2>&1 || true; rm -rf "$TMP"' EXIT
     run dpkg -i "$deb"
     is "$rc" 0 "dpkg -i installs the package"
     run cdrwatch check-config --config /etc/cdrwatch/cdrwatch.json
