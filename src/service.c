@@ -3,7 +3,8 @@
  *
  * The protocol (sd_notify(3)): READY=1 when the service is up — here, the first time the run's
  * stats say partitions are assigned and the learned state is restored or rebuilt, so `systemctl
- * start` returns once new records are being judged; WATCHDOG=1 at least every WATCHDOG_USEC
+ * start` returns once new records are being judged (until then EXTEND_TIMEOUT_USEC= keeps the
+ * start timeout ahead of a loop that turns); WATCHDOG=1 at least every WATCHDOG_USEC
  * (sent at half of it, from the loop, so a loop that stops turning gets the service restarted);
  * RELOADING=1 with MONOTONIC_USEC= before a reload and READY=1 once it is over; STOPPING=1 when a
  * stop request ends the loop. A reload before the first READY=1 sends nothing: the service is
@@ -20,12 +21,18 @@
 #include "cdrwatch/service.h"
 
 #define STATUS_MS 10000 /* a status line at most this often (ms) */
+/* While starting (no READY=1 yet: brokers, assignment, the windows' rebuild), each EXTEND_EVERY_US
+ * the start timeout is pushed EXTEND_US further: the start may take as long as it needs while the
+ * loop turns, and fails TimeoutStartSec= after the loop stops (systemd's watchdog only begins
+ * once the start is over). */
+#define EXTEND_EVERY_US 10000000u
+#define EXTEND_US 30000000u
 
 struct cw_service {
     bool ready_sent;      /* READY=1 sent once: the start is over */
     bool failed_logged;   /* a failed sd_notify is said once */
     uint64_t watchdog_us; /* half of WATCHDOG_USEC; 0: no watchdog */
-    uint64_t last_watchdog_us, last_status_us;
+    uint64_t last_watchdog_us, last_status_us, last_extend_us;
 };
 
 static uint64_t mono_us(void)
@@ -76,6 +83,12 @@ void cw_service_tick(void *ctx, const cw_kafka_stats_t *st)
     if (s->watchdog_us && now - s->last_watchdog_us >= s->watchdog_us) {
         send_state(s, "WATCHDOG=1");
         s->last_watchdog_us = now;
+    }
+    if (!s->ready_sent && !st->ready && (!s->last_extend_us || now - s->last_extend_us >= EXTEND_EVERY_US)) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "EXTEND_TIMEOUT_USEC=%u", EXTEND_US);
+        send_state(s, msg);
+        s->last_extend_us = now;
     }
     if (!s->ready_sent && st->ready) {
         send_status(s, "READY=1\n", "ready", st);

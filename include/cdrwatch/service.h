@@ -1,8 +1,8 @@
 /*
  * service.h — telling systemd how `cdrwatch run` is doing (sd_notify, libsystemd): READY=1 once
- * partitions are assigned and the state restored, WATCHDOG=1 at half the watchdog interval,
- * RELOADING=1 / READY=1 around a SIGHUP reload, STOPPING=1 on a stop request, and a STATUS= line
- * (records, alerts, lag) now and then.
+ * partitions are assigned and the state restored (EXTEND_TIMEOUT_USEC= until then), WATCHDOG=1
+ * at half the watchdog interval, RELOADING=1 / READY=1 around a SIGHUP reload, STOPPING=1 on a
+ * stop request, and a STATUS= line (records, alerts, lag) now and then.
  *
  * Driven from the run's loop (cw_kafka_opts_t.tick and .event), so a wedged loop stops the
  * watchdog. Without NOTIFY_SOCKET in the environment there is no notifier (the run installs no

@@ -5,9 +5,10 @@
 # WATCHDOG_USEC asks for the watchdog and WATCHDOG_PID is cdrwatch's own pid (the subshell
 # that sets it execs cdrwatch, keeping the pid: sd_watchdog_enabled() checks it). Asserted:
 # READY=1 comes once partitions are assigned (its STATUS= says how many, and records are being
-# judged), WATCHDOG=1 comes again and again, a STATUS= line now and then, SIGHUP gives
-# RELOADING=1 (with MONOTONIC_USEC=) and then READY=1, SIGTERM gives STOPPING=1 and a clean
-# exit. A second run with WATCHDOG_PID naming another process sends no WATCHDOG=1 at all.
+# judged) and EXTEND_TIMEOUT_USEC= before it, WATCHDOG=1 comes again and again, a STATUS= line
+# now and then, SIGHUP gives RELOADING=1 (with MONOTONIC_USEC=) and then READY=1, SIGTERM gives
+# STOPPING=1 and a clean exit. A second run with WATCHDOG_PID naming another process sends no
+# WATCHDOG=1 at all.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/kafka_lib.sh"
 need_broker
@@ -58,6 +59,9 @@ ready=$(grep -m1 READY=1 "$TMP/n.notify")
 ok_status "$([[ "$ready" =~ STATUS=ready:\ ([0-9]+)\ partition ]] && [ "${BASH_REMATCH[1]}" -gt 0 ]; echo $?)" \
     "with partitions assigned ($ready)"
 is "$(count n READY=1)" 1 "once, until a reload"
+extend=$(grep -n -m1 '^EXTEND_TIMEOUT_USEC=[1-9]' "$TMP/n.notify" | cut -d: -f1 || true)
+ok_status "$([ -n "$extend" ] && [ "$extend" -lt "$(grep -n -m1 READY=1 "$TMP/n.notify" | cut -d: -f1)" ]; echo $?)" \
+    "while starting, EXTEND_TIMEOUT_USEC= keeps the start timeout ahead (datagram ${extend:-none}, before READY=1)"
 contains "$TMP/n.err" "partitions" "the run's log speaks of its assignment"
 ok_status "$(wait_until 60 at_least n '^WATCHDOG=1$' 3; echo $?)" "WATCHDOG=1 arrives again and again ($(count n '^WATCHDOG=1$') so far)"
 counted() { grep 'STATUS=running: ' "$TMP/n.notify" | grep -qv 'records 0,'; } # after the data is read
