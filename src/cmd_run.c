@@ -3,7 +3,8 @@
  *
  * SIGINT and SIGTERM ask the pipeline to finish (cw_kafka_stop); a second one stops waiting for
  * the broker's acknowledgements. Exit status: 0 after a clean stop, 1 on a fatal error, 2 for a
- * usage or configuration error.
+ * usage or configuration error. Under systemd the run tells the service manager when it is ready,
+ * reloading or stopping, and feeds the watchdog (service.h).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include "cdrwatch/kafka.h"
 #include "cdrwatch/log.h"
 #include "cdrwatch/cli.h"
+#include "cdrwatch/service.h"
 
 static const char usage[] =
     "Usage: cdrwatch run [--config FILE]... [--brokers HOST:PORT,...] [--group ID] [--state-in FILE]\n"
@@ -130,6 +132,11 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
     if ((rc = cw_cli_load_config(pool, configs, &cfg)) != CW_EXIT_OK)
         return rc;
     kopts.config_paths = configs; /* SIGHUP reads them again */
+    /* under systemd (Type=notify): readiness, watchdog, reload and stop; NULL elsewhere */
+    if ((kopts.tick_ctx = cw_service_create(pool)) != NULL) {
+        kopts.tick = cw_service_tick;
+        kopts.event = cw_service_event;
+    }
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

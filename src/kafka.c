@@ -2213,6 +2213,13 @@ static void reload_config(runner_t *r)
            cfg->n_rules, engine ? ", the state of unchanged rules kept" : "");
 }
 
+/* opts.event, when set (a service manager's notifications) */
+static void report_event(runner_t *r, cw_kafka_event_t ev)
+{
+    if (r->opts.event)
+        r->opts.event(r->opts.tick_ctx, ev, &r->st);
+}
+
 static void reload(runner_t *r)
 {
     if (r->opts.config_paths)
@@ -2242,7 +2249,9 @@ static void consume(runner_t *r)
         int sleep_ms;
         if (reload_requests != reloads_done) {
             reloads_done = reload_requests;
+            report_event(r, CW_KAFKA_RELOADING);
             reload(r);
+            report_event(r, CW_KAFKA_RELOADED);
         }
         cfg = r->cfg;
         rd_kafka_poll(r->prod, 0);
@@ -2355,6 +2364,8 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
     r->last_seal = r->last_stats = r->last_state = mono_ms();
 
     consume(r);
+    if (stop_requests)
+        report_event(r, CW_KAFKA_STOPPING);
 
     /* finish: what is processed is sealed, acknowledged (within the shutdown timeout), committed */
     shutdown_start = mono_ms();
