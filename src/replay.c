@@ -29,10 +29,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <apr_strings.h>
@@ -121,6 +123,7 @@ typedef struct {
     char pad2[64];
     _Atomic int sleeping;              /* SLEEP_ENGINE, SLEEP_SLOTS, SLEEP_BYTES */
     _Atomic bool stop;
+    _Atomic bool finished;             /* the decoding thread is past its last read */
     _Atomic uint64_t bytes;            /* compressed bytes read (cw_replay_bytes) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -1013,7 +1016,37 @@ static void *decode_input(void *arg)
         publish(s, st == CW_OK ? SLOT_END : SLOT_ERROR, NULL, 0);
     }
     cw_decode_thread_end();
+    atomic_store(&s->finished, true);
     return NULL;
+}
+
+/* A replay that stops early (a write failure, another input's read error) must not wait for an
+ * input that has nothing to say: a pipe or FIFO whose writer keeps it open blocks its decoding
+ * thread in read() for as long as the writer likes. The stop interrupts that read with
+ * INTERRUPT_SIGNAL, whose handler does nothing but is installed without SA_RESTART: read()
+ * returns EINTR, gzread an error, and the thread, seeing the stop, ends without publishing it.
+ * The signal is sent until the thread says it is past its reads (a signal that comes just
+ * before the read would be lost), and only to decoding threads, only after a stop. SIGURG:
+ * ignored by default, so a stray one elsewhere ends nothing. */
+#define INTERRUPT_SIGNAL SIGURG
+#define INTERRUPT_EVERY_NS 2000000L /* 2 ms between signals while the thread still reads */
+
+static void interrupt_read(int sig) { (void)sig; }
+
+static void install_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = interrupt_read;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: the blocked read returns EINTR */
+    sigaction(INTERRUPT_SIGNAL, &sa, NULL);
+}
+
+static void install_interrupt(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install_handler);
 }
 
 /* Stop every decoding thread and wait for it (the pool's cleanup, before the inputs' buffers
@@ -1024,10 +1057,13 @@ static apr_status_t stop_threads(void *data)
     for (int i = 0; i < r->n; i++) {
         source_t *s = &r->src[i];
         if (s->started) {
+            struct timespec pause = {0, INTERRUPT_EVERY_NS};
             atomic_store(&s->stop, true);
             pthread_mutex_lock(&s->mu);
             pthread_cond_broadcast(&s->cv);
             pthread_mutex_unlock(&s->mu);
+            while (!atomic_load(&s->finished) && pthread_kill(s->thread, INTERRUPT_SIGNAL) == 0)
+                nanosleep(&pause, NULL);
             pthread_join(s->thread, NULL);
             s->started = false;
         }
@@ -1042,6 +1078,7 @@ static apr_status_t stop_threads(void *data)
 
 static cw_status_t start_threads(apr_pool_t *pool, cw_replay_t *r, char *err, size_t errlen)
 {
+    install_interrupt();
     apr_pool_cleanup_register(pool, r, stop_threads, apr_pool_cleanup_null);
     for (int i = 0; i < r->n; i++) {
         source_t *s = &r->src[i];
