@@ -799,6 +799,7 @@ typedef struct {
 struct cw_native {
     cw_audit_format_t fmt;
     const cw_pg_prefix_t *prefix;
+    const cw_tz_t *tz; /* mariadb: the zone of its local times; NULL: UTC */
     char *scratch; /* CW_RECORD_MAX + 1: fields after unquoting or unescaping */
     seen_t seen[SEEN_SLOTS];
 };
@@ -808,6 +809,8 @@ static apr_status_t native_cleanup(void *data)
     free(((cw_native_t *)data)->scratch);
     return APR_SUCCESS;
 }
+
+void cw_native_set_tz(cw_native_t *n, const cw_tz_t *tz) { n->tz = tz; }
 
 cw_status_t cw_native_create(apr_pool_t *pool, cw_audit_format_t fmt, const cw_pg_prefix_t *prefix,
                              cw_native_t **out)
@@ -1037,7 +1040,7 @@ static size_t maria_unescape(const char *s, size_t len, char *out)
     return o;
 }
 
-static cw_decode_result_t maria_time(cw_event_t *ev, span_t t)
+static cw_decode_result_t maria_time(cw_event_t *ev, span_t t, const cw_tz_t *tz)
 {
     char iso[32];
     int n;
@@ -1047,11 +1050,18 @@ static cw_decode_result_t maria_time(cw_event_t *ev, span_t t)
             return cw_decode_result(CW_DEC_BAD_TIME, CW_F_TS);
         return cw_decode_set_field(ev, CW_F_TS, t.s, t.len - 3);
     }
-    /* YYYYMMDD HH:MM:SS, the server's local time: taken as UTC (doc/formats.md §1.4) */
+    /* YYYYMMDD HH:MM:SS, the server's local time: in the zone of inputs.audit.tz (--audit-tz),
+     * UTC by default (doc/formats.md §1.4) */
     if (t.len != 17 || !all_digits(t.s, 8) || t.s[8] != ' ')
         return cw_decode_result(CW_DEC_BAD_TIME, CW_F_TS);
     n = snprintf(iso, sizeof iso, "%.4s-%.2s-%.2sT%.8sZ", t.s, t.s + 4, t.s + 6, t.s + 9);
-    return cw_decode_set_field(ev, CW_F_TS, iso, (size_t)n);
+    CW_DECODE_TRY(cw_decode_set_field(ev, CW_F_TS, iso, (size_t)n));
+    if (tz) { /* the time read as UTC is the local time: moved by the zone's offset then */
+        char ms[32];
+        n = snprintf(ms, sizeof ms, "%lld", (long long)cw_tz_to_utc(tz, ev->u.audit.ts));
+        return cw_decode_set_field(ev, CW_F_TS, ms, (size_t)n);
+    }
+    return CW_DECODE_OK;
 }
 
 static cw_decode_result_t decode_mariadb(cw_native_t *n, const char *buf, size_t len, cw_event_t *ev)
@@ -1105,7 +1115,7 @@ static cw_decode_result_t decode_mariadb(cw_native_t *n, const char *buf, size_t
         !(retcode.s[0] == '-' && all_digits(retcode.s + 1, retcode.len - 1)))
         return cw_decode_result(CW_DEC_BAD_VALUE, CW_F_STATUS);
 
-    CW_DECODE_TRY(maria_time(ev, f[0]));
+    CW_DECODE_TRY(maria_time(ev, f[0], n->tz));
     CW_DECODE_TRY(set(ev, CW_F_PRINCIPAL, f[2]));
     host = f[3];
     { /* MariaDB 12 writes host:port; an IPv6 address has more than one colon */

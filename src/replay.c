@@ -1002,14 +1002,16 @@ static cw_status_t sniff(cw_replay_t *r, source_t *s, char *err, size_t errlen)
 }
 
 /* A native format: only a UTF-8 byte order mark to skip. */
-static cw_status_t open_native(apr_pool_t *pool, source_t *s, cw_audit_format_t format,
+static cw_status_t open_native(apr_pool_t *pool, source_t *s, const cw_replay_input_t *in,
                                const cw_pg_prefix_t *pg_prefix, char *err, size_t errlen)
 {
+    cw_audit_format_t format = in->format;
     cw_status_t st;
     if ((st = cw_native_create(pool, format, pg_prefix, &s->native)) != CW_OK || !(s->pend = malloc(CW_RECORD_MAX))) {
         snprintf(err, errlen, "out of memory");
         return CW_ERR_NOMEM;
     }
+    cw_native_set_tz(s->native, in->tz);
     s->fmt = format == CW_AUDIT_PGAUDIT          ? FMT_PGAUDIT
              : format == CW_AUDIT_MARIADB        ? FMT_MARIADB
              : cw_audit_format_xml(format)       ? FMT_XML
@@ -1173,7 +1175,7 @@ cw_status_t cw_replay_open(apr_pool_t *pool, const cw_replay_input_t *inputs, in
             snprintf(err, errlen, "out of memory");
             return st;
         }
-        if ((st = native ? open_native(pool, s, inputs[i].format, pg_prefix, err, errlen)
+        if ((st = native ? open_native(pool, s, &inputs[i], pg_prefix, err, errlen)
                          : sniff(r, s, err, errlen)) != CW_OK)
             return st;
     }

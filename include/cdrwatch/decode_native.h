@@ -20,6 +20,7 @@
 
 #include <apr_pools.h>
 #include "cdrwatch/decode.h"
+#include "cdrwatch/decode_tz.h"
 
 /* Layout of an audit input (replay --audit-format). */
 typedef enum {
@@ -81,6 +82,11 @@ typedef struct cw_native cw_native_t;
  * pgaudit only; NULL means CW_PG_DEFAULT_PREFIX. Lives as long as the pool. */
 cw_status_t cw_native_create(apr_pool_t *pool, cw_audit_format_t fmt, const cw_pg_prefix_t *prefix,
                              cw_native_t **out);
+
+/* The zone of a mariadb input's local times (inputs.audit.tz, --audit-tz; resolved at load and
+ * shared, read-only, by every decoding thread). NULL, the default: UTC. Other formats carry
+ * their zone (or UTC) in the record and ignore it. */
+void cw_native_set_tz(cw_native_t *n, const cw_tz_t *tz);
 
 /* Decode one record into ev (an audit event). *is_record is false when the bytes are not an
  * audit record (the result is then CW_DEC_OK and ev is meaningless); otherwise the result says

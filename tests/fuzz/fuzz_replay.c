@@ -35,7 +35,7 @@ static void dlq(void *ctx, const cw_dead_letter_t *dl)
  * 1 to 4 are the formats after mssql-csv: oracle-json, oracle-xml, percona-json, percona-xml). */
 static cw_replay_input_t input(uint8_t kind, const char *path)
 {
-    cw_replay_input_t in = {path, CW_STREAM_AUDIT, CW_AUDIT_CANONICAL};
+    cw_replay_input_t in = {path, CW_STREAM_AUDIT, CW_AUDIT_CANONICAL, NULL};
     unsigned k = kind & 7;
     if (k == 0)
         in.stream = CW_STREAM_CDR;
