@@ -1,7 +1,11 @@
 /*
  * decode_audit_csv.c — audit views exported as CSV, into cw_event_t (doc/formats.md §1.4):
  * Oracle unified auditing (UNIFIED_AUDIT_TRAIL rows, `--audit-format oracle-csv`) and SQL Server
- * audit (sys.fn_get_audit_file rows, `--audit-format mssql-csv`).
+ * audit (sys.fn_get_audit_file rows, `--audit-format mssql-csv`). The same dialects serve the
+ * records of other containers whose values are named like columns: UNIFIED_AUDIT_TRAIL rows as
+ * JSON objects (oracle-json), Oracle's XML audit files (oracle-xml: other names, numeric action
+ * codes), and Percona's legacy audit_log plugin in JSON or XML (percona-json, percona-xml); the
+ * JSON object or XML record is read by decode_native.c or decode_xml.c into cells.
  *
  * Each is a CSV dialect (decode.h): the list of the vendor's columns it reads, which of them are
  * required, and a function mapping one record's cells onto the canonical event. The framing —
@@ -354,10 +358,10 @@ static bool cell_is(const cw_csv_cells_t *c, int k, const char *word)
     return n == strlen(word) && strncasecmp(s, word, n) == 0;
 }
 
-/* Audit and NoAudit (the plugin switched on or off) are not records; every other name is. */
+/* Audit, Startup and NoAudit (the plugin switched on or off) are not records; every other name is. */
 static bool pc_is_record(const cw_csv_cells_t *c)
 {
-    return !cell_is(c, PC_NAME, "Audit") && !cell_is(c, PC_NAME, "NoAudit");
+    return !cell_is(c, PC_NAME, "Audit") && !cell_is(c, PC_NAME, "Startup") && !cell_is(c, PC_NAME, "NoAudit");
 }
 
 /* "2016-01-27T13:23:55 UTC" (always UTC) as an ISO time. */
