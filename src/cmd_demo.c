@@ -359,6 +359,7 @@ static cw_status_t set_columns(demo_t *d, const cw_replay_input_t *in, const cw_
 static cw_status_t load_file(demo_t *d, const cw_replay_input_t *in)
 {
     bool native = in->stream == CW_STREAM_AUDIT && in->format != CW_AUDIT_CANONICAL;
+    cw_replay_input_t zoned = *in; /* mariadb's local times: inputs.audit.tz */
     apr_pool_t *pool;
     cw_replay_t *r;
     const cw_event_t *ev;
@@ -366,7 +367,8 @@ static cw_status_t load_file(demo_t *d, const cw_replay_input_t *in)
 
     apr_pool_create(&pool, d->pool); /* the reader's buffers, freed after the file */
     d->topic = d->cfg->input[in->stream].topic;
-    st = cw_replay_open(pool, in, 1, d->pg_prefix, on_dead_letter, d, &r, d->err, sizeof d->err);
+    zoned.tz = d->cfg->input[CW_STREAM_AUDIT].tz_zone;
+    st = cw_replay_open(pool, &zoned, 1, d->pg_prefix, on_dead_letter, d, &r, d->err, sizeof d->err);
     if (st == CW_OK)
         st = set_columns(d, in, r);
     while (st == CW_OK && d->load_st == CW_OK && (st = cw_replay_next(r, &ev, d->err, sizeof d->err)) == CW_OK)

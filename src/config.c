@@ -106,7 +106,7 @@ static const option_t config_options[] = {
     {"inputs.audit.tz", T_STRING, "\"UTC\"", 1, 64, CFG(input[CW_STREAM_AUDIT].tz), 0,
      "Time zone of the local times a MariaDB server_audit log writes without a zone: UTC, an offset "
      "such as +03:00, or an IANA name such as Europe/Berlin (read from the system's zoneinfo). "
-     "replay --audit-tz overrides it (doc/formats.md 1.4)."},
+     "Read by replay, tune and demo; replay --audit-tz overrides it (doc/formats.md 1.4)."},
     {"outputs", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Where alerts and dead letters go."},
     {"outputs.alerts_topic", T_STRING, "\"cdr-alerts\"", 1, 249, CFG(alerts_topic), 0,
      "Kafka topic alerts are produced to."},
