@@ -64,12 +64,13 @@ void cw_cli_add_input(cw_cli_inputs_t *in, cw_stream_t stream, const char *path)
     r->path = path;
     r->stream = stream;
     r->format = stream == CW_STREAM_AUDIT ? in->format : CW_AUDIT_CANONICAL;
+    r->tz = NULL; /* the command sets it (replay --audit-tz, inputs.audit.tz) */
 }
 
 int cw_cli_set_audit_format(cw_cli_inputs_t *in, const char *cmd, const char *name)
 {
     if (!cw_audit_format_parse(name, &in->format)) {
-        fprintf(stderr, "cdrwatch %s: --audit-format: expected canonical, pgaudit, mariadb, mysql-json, oracle-csv or mssql-csv, got '%s'\n",
+        fprintf(stderr, "cdrwatch %s: --audit-format: expected canonical, pgaudit, mariadb, mysql-json, oracle-csv, mssql-csv, oracle-json, oracle-xml, percona-json or percona-xml, got '%s'\n",
                 cmd, name);
         return CW_EXIT_USAGE;
     }

@@ -47,8 +47,9 @@ static const char usage[] =
     "      --audit FILE         audit file (same formats)\n"
     "                           (default for both: the bundled dataset, datasets/small)\n"
     "      --audit-format FMT   layout of the audit files, as for replay: canonical (the\n"
-    "                           default), pgaudit, mariadb, mysql-json, oracle-csv or\n"
-    "                           mssql-csv; give it before each\n"
+    "                           default), pgaudit, mariadb, mysql-json, oracle-csv,\n"
+    "                           mssql-csv, oracle-json, oracle-xml, percona-json or\n"
+    "                           percona-xml; give it before each\n"
     "                           group of --audit files to mix layouts\n"
     "      --pg-log-prefix PREFIX  the server's log_line_prefix, for pgaudit (default\n"
     "                           '" CW_PG_DEFAULT_PREFIX "')\n"
@@ -364,6 +365,7 @@ static cw_status_t set_columns(demo_t *d, const cw_replay_input_t *in, const cw_
 static cw_status_t load_file(demo_t *d, const cw_replay_input_t *in)
 {
     bool native = in->stream == CW_STREAM_AUDIT && in->format != CW_AUDIT_CANONICAL;
+    cw_replay_input_t zoned = *in; /* mariadb's local times: inputs.audit.tz */
     apr_pool_t *pool;
     cw_replay_t *r;
     const cw_event_t *ev;
@@ -371,7 +373,8 @@ static cw_status_t load_file(demo_t *d, const cw_replay_input_t *in)
 
     apr_pool_create(&pool, d->pool); /* the reader's buffers, freed after the file */
     d->topic = d->cfg->input[in->stream].topic;
-    st = cw_replay_open(pool, in, 1, d->pg_prefix, on_dead_letter, d, &r, d->err, sizeof d->err);
+    zoned.tz = d->cfg->input[CW_STREAM_AUDIT].tz_zone;
+    st = cw_replay_open(pool, &zoned, 1, d->pg_prefix, on_dead_letter, d, &r, d->err, sizeof d->err);
     if (st == CW_OK)
         st = set_columns(d, in, r);
     while (st == CW_OK && d->load_st == CW_OK && (st = cw_replay_next(r, &ev, d->err, sizeof d->err)) == CW_OK)

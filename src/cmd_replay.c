@@ -40,10 +40,16 @@ static const char usage[] =
     "                           mariadb (server_audit file), mysql-json (MySQL Enterprise or\n"
     "                           Percona JSON audit log), oracle-csv (Oracle UNIFIED_AUDIT_TRAIL\n"
     "                           rows as CSV), mssql-csv (SQL Server sys.fn_get_audit_file rows\n"
-    "                           as CSV). Applies to every --audit file; to\n"
+    "                           as CSV), oracle-json (UNIFIED_AUDIT_TRAIL rows as JSON),\n"
+    "                           oracle-xml (Oracle XML audit files), percona-json and\n"
+    "                           percona-xml (Percona's legacy audit_log plugin, JSON and XML,\n"
+    "                           OLD or NEW). Applies to every --audit file; to\n"
     "                           mix layouts, give it before each group of --audit files\n"
     "      --pg-log-prefix PREFIX  the server's log_line_prefix, for pgaudit (default\n"
     "                           '" CW_PG_DEFAULT_PREFIX "')\n"
+    "      --audit-tz ZONE      the zone of the local times mariadb logs write: UTC, an\n"
+    "                           offset such as +03:00, or an IANA name such as Europe/Berlin\n"
+    "                           (default: inputs.audit.tz of the configuration, UTC)\n"
     "\n"
     "Outputs:\n"
     "  -o, --out FILE           write alerts to FILE instead of standard output\n"
@@ -80,6 +86,7 @@ typedef struct {
     cw_cli_inputs_t in;          /* --cdr, --audit, --audit-format */
     const char *out_path, *dlq_path, *pg_prefix_text, *watchlist;
     const char *state_in, *state_out; /* --state-in, --state-out */
+    const char *audit_tz;             /* --audit-tz; NULL: inputs.audit.tz */
     cw_pg_prefix_t *pg_prefix;
     bool quiet;
 } replay_opts_t;
@@ -207,6 +214,7 @@ static int read_options(apr_pool_t *pool, int argc, char **argv, replay_opts_t *
                                          {"audit", required_argument, NULL, 'A'},
                                          {"audit-format", required_argument, NULL, 'F'},
                                          {"pg-log-prefix", required_argument, NULL, 'P'},
+                                         {"audit-tz", required_argument, NULL, 'Z'},
                                          {"out", required_argument, NULL, 'o'},
                                          {"dlq", required_argument, NULL, 'D'},
                                          {"quiet", no_argument, NULL, 'q'},
@@ -231,6 +239,7 @@ static int read_options(apr_pool_t *pool, int argc, char **argv, replay_opts_t *
                 return CW_EXIT_USAGE;
             break;
         case 'P': o->pg_prefix_text = optarg; break;
+        case 'Z': o->audit_tz = optarg; break;
         case 'o': o->out_path = optarg; break;
         case 'D': o->dlq_path = optarg; break;
         case 'q': o->quiet = true; break;
@@ -300,6 +309,25 @@ static int open_outputs(const replay_opts_t *o, replay_ctx_t *ctx)
     return -1;
 }
 
+/* The zone of the inputs' local times: --audit-tz, else inputs.audit.tz (resolved at load). */
+static cw_status_t set_audit_tz(apr_pool_t *pool, const replay_opts_t *o, const cw_config_t *cfg, char *err,
+                                size_t errlen)
+{
+    const cw_tz_t *tz = cfg->input[CW_STREAM_AUDIT].tz_zone;
+    cw_tz_t *given;
+    char why[512];
+    if (o->audit_tz) {
+        if (cw_tz_load(pool, o->audit_tz, &given, why, sizeof why) != CW_OK) {
+            snprintf(err, errlen, "--audit-tz: %s", why);
+            return CW_ERR_USAGE;
+        }
+        tz = given;
+    }
+    for (int i = 0; i < o->in.inputs->nelts; i++)
+        APR_ARRAY_IDX(o->in.inputs, i, cw_replay_input_t).tz = tz;
+    return CW_OK;
+}
+
 /* The engine and the reader; input i is registered i-th, so ev->source_index is its engine
  * source id. */
 static cw_status_t open_inputs(apr_pool_t *pool, const replay_opts_t *o, const cw_config_t *cfg,
@@ -307,7 +335,8 @@ static cw_status_t open_inputs(apr_pool_t *pool, const replay_opts_t *o, const c
                                size_t errlen)
 {
     cw_status_t st;
-    if ((st = cw_engine_create(pool, cfg, on_alert, ctx, engine, err, errlen)) != CW_OK ||
+    if ((st = set_audit_tz(pool, o, cfg, err, errlen)) != CW_OK ||
+        (st = cw_engine_create(pool, cfg, on_alert, ctx, engine, err, errlen)) != CW_OK ||
         (st = cw_replay_open(pool, (const cw_replay_input_t *)o->in.inputs->elts, o->in.inputs->nelts, o->pg_prefix,
                              on_dead_letter, ctx, replay, err, errlen)) != CW_OK)
         return st;

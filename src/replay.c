@@ -39,6 +39,7 @@
 #include <zlib.h>
 #include <apr_strings.h>
 #include "cdrwatch/replay.h"
+#include "cdrwatch/decode_xml.h"
 
 #define READ_CHUNK (256u << 10)
 #define BUF_SIZE (CW_RECORD_MAX + READ_CHUNK)
@@ -49,7 +50,7 @@
 _Static_assert(CUT_HEAD + CW_CUT_MARKER_LEN + CUT_TAIL <= CW_RECORD_MAX / 4 * 3,
                "a spliced line leaves room in a record for the lines around it");
 
-typedef enum { FMT_JSON, FMT_CSV, FMT_PGAUDIT, FMT_MARIADB, FMT_MYSQL_JSON } format_t;
+typedef enum { FMT_JSON, FMT_CSV, FMT_PGAUDIT, FMT_MARIADB, FMT_MYSQL_JSON, FMT_XML } format_t;
 
 #define SLOTS 256                 /* records decoded ahead, per input */
 #define RAW_SIZE (4u * CW_RECORD_MAX) /* their bytes: two records of the largest size always fit */
@@ -102,7 +103,8 @@ typedef struct {
     bool pend_cut;      /* the gathered record holds a spliced line */
     int depth;          /* JSON: nesting depth of the object being gathered (0: between objects) */
     bool in_string, escaped;
-    const char *cur;    /* JSON: the line being scanned, valid until next_line is called again */
+    cw_xml_frame_t xml; /* XML: where the framer stands */
+    const char *cur;    /* JSON, XML: the line being scanned, valid until next_line is called again */
     size_t cur_len, cur_off;
     /* decoding ahead: the decoding thread's side */
     struct cw_replay *r;
@@ -337,7 +339,7 @@ static void cut_start(const source_t *s, cw_cut_state_t *st)
         cw_cut_init(st, CW_CUT_CSV, cw_csv_in_record(s->csv));
     } else {
         cw_cut_init(st, CW_CUT_CSV, false);
-        if (s->pending && s->buf[s->pos] == '\t')
+        if (s->fmt == FMT_PGAUDIT && s->pending && s->buf[s->pos] == '\t')
             cw_cut_scan(st, s->pend, s->pend_len);
     }
 }
@@ -753,6 +755,54 @@ static cw_status_t advance_mysql_json(cw_replay_t *r, source_t *s, char *err, si
     return CW_OK;
 }
 
+/* XML audit files: records framed by cw_xml_frame whatever the lines, one at a time. */
+static cw_status_t advance_xml(cw_replay_t *r, source_t *s, char *err, size_t errlen)
+{
+    static const cw_decode_result_t unclosed = {CW_DEC_BAD_XML, CW_F_NONE};
+    const char *line;
+    size_t len;
+    int got;
+    for (;;) {
+        while (s->cur_off < s->cur_len) {
+            cw_xml_event_t e;
+            size_t k = cw_xml_frame(&s->xml, s->cur + s->cur_off, s->cur_len - s->cur_off, &e);
+            if (s->pending) {
+                pend_append(s, s->cur + s->cur_off, k);
+                s->pend_cut |= s->line_cut && s->cut_at >= s->cur_off && s->cut_at < s->cur_off + k;
+            }
+            s->cur_off += k;
+            if (e == CW_XML_BEGIN) {
+                pend_start(s, s->cur + s->cur_off, 0);
+                s->pend_lines = 1;
+            } else if (e == CW_XML_END && native_record(r, s)) {
+                return CW_OK;
+            }
+        }
+        got = next_line(s, &line, &len, err, errlen);
+        if (got < 0)
+            return CW_ERR_IO;
+        if (got == 0)
+            break;
+        if (got == 2) { /* a line over CW_RECORD_MAX that cannot be cut: its record is lost */
+            dead(r, s, s->line, UNCUT, line, len);
+            s->pending = false;
+            cw_xml_frame_init(&s->xml);
+            continue;
+        }
+        if (!s->xml.in_record && blank(line, len))
+            s->passed++;
+        s->cur = line;
+        s->cur_len = len;
+        s->cur_off = 0;
+    }
+    if (s->pending) { /* the file ends inside a record */
+        dead(r, s, s->pend_line, unclosed, s->pend, s->pend_len);
+        s->pending = false;
+        cw_xml_frame_init(&s->xml);
+    }
+    return CW_OK;
+}
+
 /* server_audit: one record per line. */
 static cw_status_t advance_mariadb(cw_replay_t *r, source_t *s, char *err, size_t errlen)
 {
@@ -793,6 +843,8 @@ static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen
         return advance_mariadb(r, s, err, errlen);
     if (s->fmt == FMT_MYSQL_JSON)
         return advance_mysql_json(r, s, err, errlen);
+    if (s->fmt == FMT_XML)
+        return advance_xml(r, s, err, errlen);
     while ((got = next_line(s, &line, &len, err, errlen)) != 0) {
         if (got < 0)
             return CW_ERR_IO;
@@ -953,15 +1005,20 @@ static cw_status_t sniff(cw_replay_t *r, source_t *s, char *err, size_t errlen)
 }
 
 /* A native format: only a UTF-8 byte order mark to skip. */
-static cw_status_t open_native(apr_pool_t *pool, source_t *s, cw_audit_format_t format,
+static cw_status_t open_native(apr_pool_t *pool, source_t *s, const cw_replay_input_t *in,
                                const cw_pg_prefix_t *pg_prefix, char *err, size_t errlen)
 {
+    cw_audit_format_t format = in->format;
     cw_status_t st;
     if ((st = cw_native_create(pool, format, pg_prefix, &s->native)) != CW_OK || !(s->pend = malloc(CW_RECORD_MAX))) {
         snprintf(err, errlen, "out of memory");
         return CW_ERR_NOMEM;
     }
-    s->fmt = format == CW_AUDIT_PGAUDIT ? FMT_PGAUDIT : format == CW_AUDIT_MARIADB ? FMT_MARIADB : FMT_MYSQL_JSON;
+    cw_native_set_tz(s->native, in->tz);
+    s->fmt = format == CW_AUDIT_PGAUDIT          ? FMT_PGAUDIT
+             : format == CW_AUDIT_MARIADB        ? FMT_MARIADB
+             : cw_audit_format_xml(format)       ? FMT_XML
+                                                 : FMT_MYSQL_JSON;
     while (s->len < 3 && !s->eof) {
         if ((st = fill(s, err, errlen)) != CW_OK)
             return st;
@@ -1155,7 +1212,7 @@ cw_status_t cw_replay_open(apr_pool_t *pool, const cw_replay_input_t *inputs, in
             snprintf(err, errlen, "out of memory");
             return st;
         }
-        if ((st = native ? open_native(pool, s, inputs[i].format, pg_prefix, err, errlen)
+        if ((st = native ? open_native(pool, s, &inputs[i], pg_prefix, err, errlen)
                          : sniff(r, s, err, errlen)) != CW_OK)
             return st;
     }

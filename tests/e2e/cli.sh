@@ -45,7 +45,7 @@ is "$rc" 2 "missing input file: exit 2"
 contains "$TMP/err" "missing.jsonl: cannot open" "missing input file is named"
 run "$CDRWATCH" replay --audit-format oracle --audit -
 is "$rc" 2 "an unknown audit format: exit 2"
-contains "$TMP/err" "expected canonical, pgaudit, mariadb, mysql-json, oracle-csv or mssql-csv, got 'oracle'" "the audit formats are listed"
+contains "$TMP/err" "expected canonical, pgaudit, mariadb, mysql-json, oracle-csv, mssql-csv, oracle-json, oracle-xml, percona-json or percona-xml, got 'oracle'" "the audit formats are listed"
 run "$CDRWATCH" replay --audit-format pgaudit --pg-log-prefix '%t [%p] %z ' --audit - < /dev/null
 is "$rc" 2 "a bad --pg-log-prefix: exit 2"
 contains "$TMP/err" "unknown escape '%z'" "the bad escape is named"
