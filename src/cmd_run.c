@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cdrwatch/config.h"
+#include "cdrwatch/http.h"
 #include "cdrwatch/kafka.h"
 #include "cdrwatch/log.h"
 #include "cdrwatch/cli.h"
@@ -41,6 +42,13 @@ static const char usage[] =
     "  -v, --verbose            debug messages too (every dead letter, each partition's rewind)\n"
     "  -h, --help               this text\n"
     "\n"
+    "With outputs.http_listen set (\"9464\" or \"ADDR:PORT\"; off by default), HTTP on that address:\n"
+    "  GET /metrics   Prometheus metrics (records by stream, alerts by rule, dead letters by reason,\n"
+    "                 lag per partition, checkpoint age, librdkafka's broker state; doc/metrics.md)\n"
+    "  GET /healthz   200 \"ok\" once partitions are assigned and the learned state is restored or\n"
+    "                 rebuilt, else 503 with the reason\n"
+    "  GET /livez     200 \"ok\" while the run loop turns\n"
+    "\n"
     "Alerts are delivered at least once: an input offset is committed only after the broker has\n"
     "acknowledged every alert raised before it, so a crash loses nothing and the duplicates it\n"
     "may cause carry the same event.id. The learned state is checkpointed to a compacted topic\n"
@@ -70,6 +78,14 @@ static const char usage[] =
     "  #   secrets never printed; doc/kafka.md: the ACLs cdrwatch needs)\n"
     "  # the whole path on a machine without a broker: see cdrwatch demo --help\n";
 
+/* Once per loop iteration, on the run's thread: what outside watchers see of it. */
+static void on_tick(void *ctx, const cw_kafka_stats_t *stats)
+{
+    cw_http_t *http = ctx;
+    if (http)
+        cw_http_publish(http, stats);
+}
+
 static void on_signal(int sig)
 {
     if (sig == SIGHUP)
@@ -91,6 +107,7 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     apr_array_header_t *configs = apr_array_make(pool, 2, sizeof(const char *));
     cw_kafka_opts_t kopts = {0};
+    cw_http_t *http = NULL;
     cw_config_t *cfg;
     struct sigaction sa;
     cw_status_t st;
@@ -124,6 +141,11 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
     if ((rc = cw_cli_load_config(pool, configs, &cfg)) != CW_EXIT_OK)
         return rc;
     kopts.config_paths = configs; /* SIGHUP reads them again */
+    if (cfg->http_listen[0] && (st = cw_http_start(pool, cfg->path ? cfg->path : "(built-in configuration)",
+                                                   cfg->http_listen, &http, err, sizeof err)) != CW_OK)
+        return cw_cli_error(st, err);
+    kopts.tick = on_tick;
+    kopts.tick_ctx = http;
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -134,6 +156,7 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     st = cw_kafka_run(pool, cfg, &kopts, NULL, err, sizeof err);
+    cw_http_stop(http);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);

@@ -110,6 +110,12 @@ static const option_t config_options[] = {
     {"outputs.stats_topic", T_STRING, "\"\"", 0, 249, CFG(stats_topic), 0,
      "Kafka topic that `run` also writes its periodic statistics to, as JSON (and librdkafka's "
      "own, when kafka.properties sets statistics.interval.ms); empty: standard error only."},
+    {"outputs.http_listen", T_STRING, "\"\"", 0, 261, CFG(http_listen), 0,
+     "Where `run` serves Prometheus metrics (GET /metrics) and health checks (GET /healthz: 200 "
+     "once partitions are assigned and the learned state restored, else 503; GET /livez: 200 while "
+     "the loop turns) over HTTP: \"PORT\" (on 127.0.0.1) or \"ADDR:PORT\" (\"[::1]:PORT\" for IPv6; "
+     "0.0.0.0 exposes them to the network); empty: off. librdkafka's broker metrics need "
+     "kafka.properties statistics.interval.ms (doc/metrics.md)."},
     {"kafka", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Kafka connection."},
     {"kafka.brokers", T_STRING, "\"127.0.0.1:9092\"", 1, 4096, CFG(brokers), 0,
      "Bootstrap brokers, HOST:PORT[,HOST:PORT...] (run --brokers overrides)."},
