@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 #include "cdrwatch/config.h"
 #include "cdrwatch/glob.h"
+#include "cdrwatch/http.h"
 
 typedef enum {
     T_OBJECT,   /* a container of further options */
@@ -1881,6 +1882,16 @@ static cw_status_t parse_json(const char *name, const char *text, size_t len, cJ
     return CW_OK;
 }
 
+/* outputs.http_listen, when set: "PORT" or "ADDR:PORT" (http.c says which; binding waits for run). */
+static cw_status_t check_http_listen(ctx_t *c)
+{
+    char host[256], port[8];
+    if (!c->cfg->http_listen[0])
+        return CW_OK;
+    return cw_http_parse_listen(file_of(c, "outputs.http_listen"), c->cfg->http_listen, host, sizeof host, port,
+                                sizeof port, c->err, c->errlen);
+}
+
 /* Build the configuration from a (merged) JSON tree, walking the option tables. */
 static cw_status_t build(ctx_t *c, const char *name, const cJSON *root, cw_config_t **out)
 {
@@ -1892,6 +1903,8 @@ static cw_status_t build(ctx_t *c, const char *name, const cJSON *root, cw_confi
     if (st == CW_OK)
         st = compile_regex(c, "reference.subscriber_pattern", c->cfg->subscriber_pattern, false,
                            &c->cfg->subscriber_re);
+    if (st == CW_OK)
+        st = check_http_listen(c);
     if (st == CW_OK)
         st = parse_rules(c, member(root, "rules"));
     if (st == CW_OK)

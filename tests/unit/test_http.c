@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <apr_general.h>
+#include "cdrwatch/config.h"
 #include "cdrwatch/http.h"
 #include "tap.h"
 
@@ -168,11 +169,31 @@ static void test_listen(void)
     listen_bad("127.0.0.1:80x");
 }
 
+/* The configuration refuses a malformed value at load (check-config too), naming the file. */
+static void test_config(void)
+{
+    static const char bad[] = "{\"outputs\": {\"http_listen\": \"localhost\"}}";
+    static const char good[] = "{\"outputs\": {\"http_listen\": \"9464\"}}";
+    apr_pool_t *pool;
+    cw_config_t *cfg = NULL;
+    char err[512] = "";
+    apr_pool_create(&pool, NULL);
+    is_int(cw_config_parse(pool, "site.json", bad, strlen(bad), &cfg, err, sizeof err), CW_ERR_USAGE,
+           "config: a malformed outputs.http_listen is refused");
+    is_str(err, "site.json: outputs.http_listen: expected PORT or ADDR:PORT (port 1 to 65535), got \"localhost\"",
+           "config: the message names the file and the option");
+    is_int(cw_config_parse(pool, "site.json", good, strlen(good), &cfg, err, sizeof err), CW_OK,
+           "config: a port alone is accepted");
+    is_str(cfg ? cfg->http_listen : NULL, "9464", "config: the value kept");
+    apr_pool_destroy(pool);
+}
+
 int main(void)
 {
     apr_initialize();
     test_exposition();
     test_listen();
+    test_config();
     apr_terminate();
     return done_testing();
 }
