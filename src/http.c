@@ -279,22 +279,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return text_answer(c, MHD_HTTP_NOT_FOUND, "not found: /metrics, /healthz, /livez\n");
 }
 
-cw_status_t cw_http_parse_listen(const char *source, const char *listen, char *host, size_t hostlen,
+cw_status_t cw_http_parse_listen(const char *source, const char *spec, char *host, size_t hostlen,
                                  char *port, size_t portlen, char *err, size_t errlen)
 {
-    const char *colon = strrchr(listen, ':'), *p = colon ? colon + 1 : listen;
-    const char *h = listen, *h_end = colon;
+    const char *colon = strrchr(spec, ':'), *p = colon ? colon + 1 : spec;
+    const char *h = spec, *h_end = colon;
     char *end;
     long n;
-    if (colon && *listen == '[') { /* [IPv6]:PORT */
+    if (colon && *spec == '[') { /* [IPv6]:PORT */
         h++;
-        h_end = colon > listen && colon[-1] == ']' ? colon - 1 : NULL;
+        h_end = colon > spec && colon[-1] == ']' ? colon - 1 : NULL;
     }
     n = strtol(p, &end, 10);
     if (!*p || *end || *p == '-' || *p == '+' || n < 1 || n > 65535 || (colon && (!h_end || h_end <= h)) ||
         (colon && (size_t)(h_end - h) >= hostlen)) {
         snprintf(err, errlen, "%s: outputs.http_listen: expected PORT or ADDR:PORT (port 1 to 65535), got \"%s\"",
-                 source, listen);
+                 source, spec);
         return CW_ERR_USAGE;
     }
     if (colon) {
@@ -347,16 +347,16 @@ static apr_status_t http_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-cw_status_t cw_http_start(apr_pool_t *pool, const char *source, const char *listen, cw_http_t **out,
+cw_status_t cw_http_start(apr_pool_t *pool, const char *source, const char *spec, cw_http_t **out,
                           char *err, size_t errlen)
 {
     char host[256], port[8];
     cw_http_t *h;
     int fd;
-    cw_status_t st = cw_http_parse_listen(source, listen, host, sizeof host, port, sizeof port, err, errlen);
+    cw_status_t st = cw_http_parse_listen(source, spec, host, sizeof host, port, sizeof port, err, errlen);
     if (st != CW_OK)
         return st;
-    if ((fd = listen_on(source, listen, host, port, err, errlen)) < 0)
+    if ((fd = listen_on(source, spec, host, port, err, errlen)) < 0)
         return CW_ERR_USAGE;
     h = apr_pcalloc(pool, sizeof *h);
     pthread_mutex_init(&h->lock, NULL);
@@ -367,7 +367,7 @@ cw_status_t cw_http_start(apr_pool_t *pool, const char *source, const char *list
     if (!h->daemon) {
         close(fd);
         pthread_mutex_destroy(&h->lock);
-        snprintf(err, errlen, "%s: outputs.http_listen: cannot start the HTTP server on %s", source, listen);
+        snprintf(err, errlen, "%s: outputs.http_listen: cannot start the HTTP server on %s", source, spec);
         return CW_ERR;
     }
     apr_pool_cleanup_register(pool, h, http_cleanup, apr_pool_cleanup_null);

@@ -28,14 +28,14 @@ typedef struct cw_http cw_http_t;
 
 /* Parse "PORT" (on 127.0.0.1) or "ADDR:PORT" ("[IPv6]:PORT" too) into host and port (1..65535).
  * CW_ERR_USAGE: "SOURCE: outputs.http_listen: expected PORT or ADDR:PORT, got \"...\"". */
-cw_status_t cw_http_parse_listen(const char *source, const char *listen, char *host, size_t hostlen,
+cw_status_t cw_http_parse_listen(const char *source, const char *spec, char *host, size_t hostlen,
                                  char *port, size_t portlen, char *err, size_t errlen);
 
 /* Listen on LISTEN (as above) and serve from a thread of libmicrohttpd's until cw_http_stop or
  * the pool's cleanup. A bad address, or one that cannot be bound (a port in use), is
  * CW_ERR_USAGE naming outputs.http_listen (SOURCE: the configuration file). Strings the published
  * stats point to (topics, rule ids) must outlive the server. */
-cw_status_t cw_http_start(apr_pool_t *pool, const char *source, const char *listen, cw_http_t **out,
+cw_status_t cw_http_start(apr_pool_t *pool, const char *source, const char *spec, cw_http_t **out,
                           char *err, size_t errlen);
 
 /* From the run loop's tick: note that it turned, and copy the counters when a second has passed
