@@ -3,7 +3,8 @@
  *
  * SIGINT and SIGTERM ask the pipeline to finish (cw_kafka_stop); a second one stops waiting for
  * the broker's acknowledgements. Exit status: 0 after a clean stop, 1 on a fatal error, 2 for a
- * usage or configuration error.
+ * usage or configuration error. Under systemd the run tells the service manager when it is ready,
+ * reloading or stopping, and feeds the watchdog (service.h).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include "cdrwatch/kafka.h"
 #include "cdrwatch/log.h"
 #include "cdrwatch/cli.h"
+#include "cdrwatch/service.h"
 
 static const char usage[] =
     "Usage: cdrwatch run [--config FILE]... [--brokers HOST:PORT,...] [--group ID] [--state-in FILE]\n"
@@ -40,6 +42,7 @@ static const char usage[] =
     "                           processed, acknowledged and committed (as kcat -e)\n"
     "  -q, --quiet              warnings and errors only on standard error\n"
     "  -v, --verbose            debug messages too (every dead letter, each partition's rewind)\n"
+    CW_CLI_LOG_FORMAT_HELP
     "  -h, --help               this text\n"
     "\n"
     "With outputs.http_listen set (\"9464\" or \"ADDR:PORT\"; off by default), HTTP on that address:\n"
@@ -78,12 +81,28 @@ static const char usage[] =
     "  #   secrets never printed; doc/kafka.md: the ACLs cdrwatch needs)\n"
     "  # the whole path on a machine without a broker: see cdrwatch demo --help\n";
 
-/* Once per loop iteration, on the run's thread: what outside watchers see of it. */
+/* What watches the run from outside: systemd (service.h) and HTTP (http.h); either may be NULL. */
+typedef struct {
+    cw_service_t *service;
+    cw_http_t *http;
+} watchers_t;
+
+/* Once per loop iteration, on the run's thread. */
 static void on_tick(void *ctx, const cw_kafka_stats_t *stats)
 {
-    cw_http_t *http = ctx;
-    if (http)
-        cw_http_publish(http, stats);
+    watchers_t *w = ctx;
+    if (w->service)
+        cw_service_tick(w->service, stats);
+    if (w->http)
+        cw_http_publish(w->http, stats);
+}
+
+/* At the turns of the run (ready, reloading, stopping): for the service manager. */
+static void on_event(void *ctx, cw_kafka_event_t ev, const cw_kafka_stats_t *stats)
+{
+    watchers_t *w = ctx;
+    if (w->service)
+        cw_service_event(w->service, ev, stats);
 }
 
 static void on_signal(int sig)
@@ -103,11 +122,12 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
                                          {"state-in", required_argument, NULL, 'S'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"verbose", no_argument, NULL, 'v'},
+                                         {"log-format", required_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     apr_array_header_t *configs = apr_array_make(pool, 2, sizeof(const char *));
     cw_kafka_opts_t kopts = {0};
-    cw_http_t *http = NULL;
+    watchers_t watchers = {NULL, NULL};
     cw_config_t *cfg;
     struct sigaction sa;
     cw_status_t st;
@@ -125,6 +145,10 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
         case 'S': kopts.state_in = optarg; break;
         case 'q': cw_log_set_level(CW_LOG_WARN); break;
         case 'v': cw_log_set_level(CW_LOG_DEBUG); break;
+        case 'L':
+            if (cw_cli_set_log_format("run", optarg) != CW_EXIT_OK)
+                return CW_EXIT_USAGE;
+            break;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;
         default: return cw_cli_option_error("run", c, argv[optind - 1], " (see cdrwatch run --help)\n");
         }
@@ -142,10 +166,15 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
         return rc;
     kopts.config_paths = configs; /* SIGHUP reads them again */
     if (cfg->http_listen[0] && (st = cw_http_start(pool, cfg->path ? cfg->path : "(built-in configuration)",
-                                                   cfg->http_listen, &http, err, sizeof err)) != CW_OK)
+                                                   cfg->http_listen, &watchers.http, err, sizeof err)) != CW_OK)
         return cw_cli_error(st, err);
-    kopts.tick = on_tick;
-    kopts.tick_ctx = http;
+    /* under systemd (Type=notify): readiness, watchdog, reload and stop; NULL elsewhere */
+    watchers.service = cw_service_create(pool);
+    if (watchers.service || watchers.http) {
+        kopts.tick = on_tick;
+        kopts.event = on_event;
+        kopts.tick_ctx = &watchers;
+    }
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -156,7 +185,7 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     st = cw_kafka_run(pool, cfg, &kopts, NULL, err, sizeof err);
-    cw_http_stop(http);
+    cw_http_stop(watchers.http);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
