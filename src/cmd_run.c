@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cdrwatch/config.h"
+#include "cdrwatch/http.h"
 #include "cdrwatch/kafka.h"
 #include "cdrwatch/log.h"
 #include "cdrwatch/cli.h"
@@ -44,6 +45,13 @@ static const char usage[] =
     CW_CLI_LOG_FORMAT_HELP
     "  -h, --help               this text\n"
     "\n"
+    "With outputs.http_listen set (\"9464\" or \"ADDR:PORT\"; off by default), HTTP on that address:\n"
+    "  GET /metrics   Prometheus metrics (records by stream, alerts by rule, dead letters by reason,\n"
+    "                 lag per partition, checkpoint age, librdkafka's broker state; doc/metrics.md)\n"
+    "  GET /healthz   200 \"ok\" once partitions are assigned and the learned state is restored or\n"
+    "                 rebuilt, else 503 with the reason\n"
+    "  GET /livez     200 \"ok\" while the run loop turns\n"
+    "\n"
     "Alerts are delivered at least once: an input offset is committed only after the broker has\n"
     "acknowledged every alert raised before it, so a crash loses nothing and the duplicates it\n"
     "may cause carry the same event.id. The learned state is checkpointed to a compacted topic\n"
@@ -73,6 +81,30 @@ static const char usage[] =
     "  #   secrets never printed; doc/kafka.md: the ACLs cdrwatch needs)\n"
     "  # the whole path on a machine without a broker: see cdrwatch demo --help\n";
 
+/* What watches the run from outside: systemd (service.h) and HTTP (http.h); either may be NULL. */
+typedef struct {
+    cw_service_t *service;
+    cw_http_t *http;
+} watchers_t;
+
+/* Once per loop iteration, on the run's thread. */
+static void on_tick(void *ctx, const cw_kafka_stats_t *stats)
+{
+    watchers_t *w = ctx;
+    if (w->service)
+        cw_service_tick(w->service, stats);
+    if (w->http)
+        cw_http_publish(w->http, stats);
+}
+
+/* At the turns of the run (ready, reloading, stopping): for the service manager. */
+static void on_event(void *ctx, cw_kafka_event_t ev, const cw_kafka_stats_t *stats)
+{
+    watchers_t *w = ctx;
+    if (w->service)
+        cw_service_event(w->service, ev, stats);
+}
+
 static void on_signal(int sig)
 {
     if (sig == SIGHUP)
@@ -95,6 +127,7 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     apr_array_header_t *configs = apr_array_make(pool, 2, sizeof(const char *));
     cw_kafka_opts_t kopts = {0};
+    watchers_t watchers = {NULL, NULL};
     cw_config_t *cfg;
     struct sigaction sa;
     cw_status_t st;
@@ -132,10 +165,15 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
     if ((rc = cw_cli_load_config(pool, configs, &cfg)) != CW_EXIT_OK)
         return rc;
     kopts.config_paths = configs; /* SIGHUP reads them again */
+    if (cfg->http_listen[0] && (st = cw_http_start(pool, cfg->path ? cfg->path : "(built-in configuration)",
+                                                   cfg->http_listen, &watchers.http, err, sizeof err)) != CW_OK)
+        return cw_cli_error(st, err);
     /* under systemd (Type=notify): readiness, watchdog, reload and stop; NULL elsewhere */
-    if ((kopts.tick_ctx = cw_service_create(pool)) != NULL) {
-        kopts.tick = cw_service_tick;
-        kopts.event = cw_service_event;
+    watchers.service = cw_service_create(pool);
+    if (watchers.service || watchers.http) {
+        kopts.tick = on_tick;
+        kopts.event = on_event;
+        kopts.tick_ctx = &watchers;
     }
 
     memset(&sa, 0, sizeof sa);
@@ -147,6 +185,7 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     st = cw_kafka_run(pool, cfg, &kopts, NULL, err, sizeof err);
+    cw_http_stop(watchers.http);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);

@@ -26,6 +26,7 @@
 #include "cdrwatch/config.h"
 #include "cdrwatch/decode_tz.h"
 #include "cdrwatch/glob.h"
+#include "cdrwatch/http.h"
 
 typedef enum {
     T_OBJECT,   /* a container of further options */
@@ -115,6 +116,12 @@ static const option_t config_options[] = {
     {"outputs.stats_topic", T_STRING, "\"\"", 0, 249, CFG(stats_topic), 0,
      "Kafka topic that `run` also writes its periodic statistics to, as JSON (and librdkafka's "
      "own, when kafka.properties sets statistics.interval.ms); empty: standard error only."},
+    {"outputs.http_listen", T_STRING, "\"\"", 0, 261, CFG(http_listen), 0,
+     "Where `run` serves Prometheus metrics (GET /metrics) and health checks (GET /healthz: 200 "
+     "once partitions are assigned and the learned state restored, else 503; GET /livez: 200 while "
+     "the loop turns) over HTTP: \"PORT\" (on 127.0.0.1) or \"ADDR:PORT\" (\"[::1]:PORT\" for IPv6; "
+     "0.0.0.0 exposes them to the network); empty: off. librdkafka's broker metrics need "
+     "kafka.properties statistics.interval.ms (doc/metrics.md)."},
     {"kafka", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Kafka connection."},
     {"kafka.brokers", T_STRING, "\"127.0.0.1:9092\"", 1, 4096, CFG(brokers), 0,
      "Bootstrap brokers, HOST:PORT[,HOST:PORT...] (run --brokers overrides)."},
@@ -1880,6 +1887,16 @@ static cw_status_t parse_json(const char *name, const char *text, size_t len, cJ
     return CW_OK;
 }
 
+/* outputs.http_listen, when set: "PORT" or "ADDR:PORT" (http.c says which; binding waits for run). */
+static cw_status_t check_http_listen(ctx_t *c)
+{
+    char host[256], port[8];
+    if (!c->cfg->http_listen[0])
+        return CW_OK;
+    return cw_http_parse_listen(file_of(c, "outputs.http_listen"), c->cfg->http_listen, host, sizeof host, port,
+                                sizeof port, c->err, c->errlen);
+}
+
 /* Build the configuration from a (merged) JSON tree, walking the option tables. */
 /* inputs.audit.tz resolved once (decode_tz.h), for every decoding thread to share. */
 static cw_status_t resolve_tz(ctx_t *c, cw_input_config_t *in)
@@ -1904,6 +1921,8 @@ static cw_status_t build(ctx_t *c, const char *name, const cJSON *root, cw_confi
                            &c->cfg->subscriber_re);
     if (st == CW_OK)
         st = resolve_tz(c, &c->cfg->input[CW_STREAM_AUDIT]);
+    if (st == CW_OK)
+        st = check_http_listen(c);
     if (st == CW_OK)
         st = parse_rules(c, member(root, "rules"));
     if (st == CW_OK)

@@ -191,7 +191,13 @@ struct runner {
 
     /* state */
     cw_kafka_stats_t st;
-    uint64_t evictions_before; /* of the generations that ended */
+    uint64_t evictions_before; /* of the engines that ended (generations, reloads) */
+    uint64_t repaired_before;  /* ... their records accepted with a repaired field */
+    cw_time_t last_ckpt_taken; /* mono ms of the last checkpoint round; 0: none yet */
+    cw_kafka_part_lag_t *lags; /* st.part_lag: one per assigned partition (malloc, grows) */
+    int lags_cap;
+    cw_kafka_rule_alerts_t *rule_alerts; /* st.rule_alerts (malloc, grows; ids in pool) */
+    int rule_alerts_cap;
     bool fatal;
     char fatal_msg[512];
     bool brokers_down;
@@ -318,6 +324,25 @@ static int stats_index(runner_t *r, rd_kafka_t *rk)
     return rk == r->prod ? 0 : rk == r->audit ? 1 : 2;
 }
 
+const char *cw_kafka_client_name(int i)
+{
+    static const char *const names[CW_KAFKA_CLIENTS] = {"producer", "consumer_audit", "consumer_cdr"};
+    return i >= 0 && i < CW_KAFKA_CLIENTS ? names[i] : "unknown";
+}
+
+/* One broker of a client's statistics into st.brokers (for /metrics): name, state, rtt.avg. */
+static void note_broker(runner_t *r, int client, const cJSON *b, bool up, const cJSON *avg)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "name");
+    cw_kafka_broker_t *k;
+    if (r->st.n_brokers[client] >= CW_KAFKA_BROKERS_MAX)
+        return;
+    k = &r->st.brokers[client][r->st.n_brokers[client]++];
+    cw_strlcpy(k->name, cJSON_IsString(name) ? name->valuestring : "?", sizeof k->name);
+    k->up = up;
+    k->rtt_avg_s = cJSON_IsNumber(avg) ? avg->valuedouble / 1e6 : -1; /* µs -> s */
+}
+
 /* librdkafka statistics (statistics.interval.ms): keep a one-line summary for our own line, and
  * forward the JSON to the statistics topic. Runs on the main thread (served by a poll call). */
 static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
@@ -329,6 +354,7 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
     char *out = r->rdk_stats[stats_index(r, rk)];
     if (root) {
         brokers = cJSON_GetObjectItemCaseSensitive(root, "brokers");
+        r->st.n_brokers[stats_index(r, rk)] = 0;
         cJSON_ArrayForEach(b, brokers)
         {
             cJSON *nodeid = cJSON_GetObjectItemCaseSensitive(b, "nodeid");
@@ -338,6 +364,7 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
             if (!cJSON_IsNumber(nodeid) || nodeid->valueint < 0)
                 continue; /* bootstrap and internal pseudo-brokers */
             total++;
+            note_broker(r, stats_index(r, rk), b, cJSON_IsString(state) && strcmp(state->valuestring, "UP") == 0, avg);
             if (cJSON_IsString(state) && strcmp(state->valuestring, "UP") == 0) {
                 up++;
                 if (cJSON_IsNumber(avg) && avg->valuedouble / 1000.0 > rtt)
@@ -502,6 +529,36 @@ static bool produce(runner_t *r, const char *topic, int32_t partition, const voi
     return produce_for(r, r->ck_tail, topic, partition, key, keylen, val, len, hdrs);
 }
 
+/* The counter of rule ID in st.rule_alerts, added (at 0) when new. Not per record: at start, on
+ * a reload and per alert. NULL only when out of memory. */
+static cw_kafka_rule_alerts_t *rule_counter(runner_t *r, const char *id)
+{
+    cw_kafka_rule_alerts_t *n;
+    for (int i = 0; i < r->st.n_rule_alerts; i++)
+        if (strcmp(r->rule_alerts[i].rule, id) == 0)
+            return &r->rule_alerts[i];
+    if (r->st.n_rule_alerts == r->rule_alerts_cap) {
+        int cap = r->rule_alerts_cap ? 2 * r->rule_alerts_cap : 32;
+        if (!(n = realloc(r->rule_alerts, (size_t)cap * sizeof *n)))
+            return NULL;
+        r->rule_alerts = n;
+        r->rule_alerts_cap = cap;
+    }
+    n = &r->rule_alerts[r->st.n_rule_alerts++];
+    n->rule = apr_pstrdup(r->pool, id); /* a reload drops the configuration that held it */
+    n->alerts = 0;
+    r->st.rule_alerts = r->rule_alerts;
+    return n;
+}
+
+/* Every enabled rule of cfg counted from 0 (so /metrics shows it before its first alert). */
+static void note_rules(runner_t *r, const cw_config_t *cfg)
+{
+    for (int i = 0; i < cfg->n_rules; i++)
+        if (cfg->rules[i].enabled)
+            rule_counter(r, cfg->rules[i].id);
+}
+
 static void on_alert(void *ctx, const cw_alert_t *a)
 {
     runner_t *r = ctx;
@@ -532,8 +589,12 @@ static void on_alert(void *ctx, const cw_alert_t *a)
                 keybuf[i] = '/';
         key = keybuf;
     }
-    if (produce(r, r->cfg->alerts_topic, RD_KAFKA_PARTITION_UA, key, keylen, r->buf, n, NULL))
+    if (produce(r, r->cfg->alerts_topic, RD_KAFKA_PARTITION_UA, key, keylen, r->buf, n, NULL)) {
+        cw_kafka_rule_alerts_t *c = rule_counter(r, rule->id);
         r->st.alerts++;
+        if (c)
+            c->alerts++;
+    }
 }
 
 /* A record that goes to the dead-letter topic: the original bytes, key, and two headers. */
@@ -839,6 +900,14 @@ static bool check_state_topic(runner_t *r)
     return true;
 }
 
+/* The counters of an engine about to be dropped (end of a generation, a reload) carried over. */
+static void retire_engine_counts(runner_t *r)
+{
+    const cw_metrics_t *m = cw_engine_metrics(r->engine);
+    r->evictions_before += m->evictions;
+    r->repaired_before += m->damaged_records;
+}
+
 /* A checkpoint round (state.interval, shutdown, revocation): every part, then a seal, so that the
  * offsets they cover are committed once the broker has them. Nothing when nothing was processed
  * since the last one of this generation (it still holds), unless the state topic was gone. */
@@ -861,6 +930,7 @@ static void checkpoint(runner_t *r)
             return;
     r->ckpt_mark = done;
     r->st.checkpoints++;
+    r->last_ckpt_taken = mono_ms();
     cw_log(CW_LOG_DEBUG, "state: checkpoint %llu taken after %llu records", (unsigned long long)r->st.checkpoints,
            (unsigned long long)done);
     seal(r);
@@ -1150,7 +1220,7 @@ static void end_generation(runner_t *r, bool commit, cw_time_t flush_ms)
     if (dropped)
         cw_log(CW_LOG_WARN, "%d checkpoint(s) not acknowledged before the partitions were handed "
                             "over: their records will be read again", dropped);
-    r->evictions_before += cw_engine_metrics(r->engine)->evictions;
+    retire_engine_counts(r);
     /* librdkafka keeps a partition's pause across assignments: resume before handing it back */
     for (int i = 0; i < r->n_parts; i++)
         if (r->parts[i]->paused)
@@ -1662,14 +1732,35 @@ static int run_batch(runner_t *r)
     return 0; /* more to do */
 }
 
+/* Room for n entries in r->lags (not per record: grows to the largest assignment). */
+static bool lags_room(runner_t *r, int n)
+{
+    cw_kafka_part_lag_t *l;
+    if (n <= r->lags_cap)
+        return true;
+    if (!(l = realloc(r->lags, (size_t)n * sizeof *l)))
+        return false;
+    r->lags = l;
+    r->lags_cap = n;
+    return true;
+}
+
 static void update_lag(runner_t *r)
 {
     int64_t lag = 0, uncommitted = 0;
     bool known = r->gen_active, ready = r->gen_active && r->n_parts > 0;
+    bool per_part = r->gen_active && lags_room(r, r->n_parts);
+    r->st.n_part_lag = 0;
     for (int i = 0; i < r->n_parts; i++) {
         part_t *p = r->parts[i];
         int64_t lo, hi;
         bool marks = rd_kafka_get_watermark_offsets(p->rk, p->topic, p->partition, &lo, &hi) == 0 && hi >= 0;
+        if (per_part) {
+            cw_kafka_part_lag_t *l = &r->lags[r->st.n_part_lag++];
+            l->topic = p->topic;
+            l->partition = p->partition;
+            l->lag = marks ? hi - (p->next >= 0 ? p->next : p->start >= 0 ? p->start : lo) : -1;
+        }
         if (p->start >= 0 && p->silent_until > p->start && (p->next < 0 || p->next < p->silent_until))
             ready = false; /* still reading again what was judged before */
         if (p->next >= 0 && p->next > p->confirmed)
@@ -1686,6 +1777,9 @@ static void update_lag(runner_t *r)
     r->st.uncommitted = r->gen_active ? uncommitted : -1;
     r->st.records_pending = r->gen_active ? (int64_t)cw_kmerge_total(r->merge) : 0;
     r->st.evictions = r->evictions_before + (r->gen_active ? cw_engine_metrics(r->engine)->evictions : 0);
+    r->st.repaired = r->repaired_before + (r->gen_active ? cw_engine_metrics(r->engine)->damaged_records : 0);
+    r->st.checkpoint_age_ms = r->last_ckpt_taken ? mono_ms() - r->last_ckpt_taken : -1;
+    r->st.part_lag = r->lags;
 }
 
 /* The stats line as one JSON log object: "message": "stats", "cdrwatch.stats": {...}. */
@@ -2198,7 +2292,7 @@ static void reload_config(runner_t *r)
         return;
     }
     if (engine) {
-        r->evictions_before += cw_engine_metrics(r->engine)->evictions;
+        retire_engine_counts(r);
         apr_pool_destroy(r->engine_pool); /* the old engine, before the configuration it points into */
         r->engine_pool = epool;
         r->engine = engine;
@@ -2208,6 +2302,7 @@ static void reload_config(runner_t *r)
     r->cfg_pool = pool;
     r->cfg = cfg;
     r->rewind_span = cw_kafka_rewind_span(cfg);
+    note_rules(r, cfg);
     r->st.reloads++;
     cw_log(CW_LOG_INFO, "configuration reloaded from %s: %d rule(s)%s", cfg->path ? cfg->path : "the built-in file",
            cfg->n_rules, engine ? ", the state of unchanged rules kept" : "");
@@ -2341,6 +2436,8 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
     r->ckpt_salt = (uint64_t)getpid() * 2654435761u ^ (uint64_t)mono_ms();
     r->wake_rd = -1;
     r->st.lag = -1;
+    r->st.checkpoint_age_ms = -1;
+    note_rules(r, cfg);
     for (int s = 0; s < CW_STREAM_COUNT; s++)
         r->dlq_topic[s] = apr_pstrcat(pool, cfg->input[s].topic, cfg->dlq_suffix, NULL);
     gethostname(r->host, sizeof r->host - 1);
@@ -2401,9 +2498,15 @@ out:
     }
     if (r->wake_rd >= 0)
         close(r->wake_rd);
+    r->st.part_lag = NULL; /* views into what is freed now */
+    r->st.n_part_lag = 0;
+    r->st.rule_alerts = NULL;
+    r->st.n_rule_alerts = 0;
     if (stats)
         *stats = r->st;
     free(r->state_in);
+    free(r->lags);
+    free(r->rule_alerts);
     apr_pool_destroy(r->gen_pool);
     if (r->cfg_pool)
         apr_pool_destroy(r->cfg_pool);

@@ -297,6 +297,7 @@ typedef struct {
     const char *alerts_topic;
     const char *dlq_suffix;
     const char *stats_topic;      /* "" = none */
+    const char *http_listen;      /* outputs.http_listen: "PORT" or "ADDR:PORT"; "" = off (http.h) */
     const char *brokers;
     const char *group;
     cw_time_t kafka_idle_wait;    /* ms: kafka.idle_wait */

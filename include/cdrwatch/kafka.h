@@ -33,6 +33,27 @@
 #include "cdrwatch/config.h"
 #include "cdrwatch/decode.h"
 
+/* What /metrics shows beyond the counters (http.h, doc/metrics.md). */
+#define CW_KAFKA_CLIENTS 3      /* producer, audit consumer, cdr consumer (cw_kafka_client_name) */
+#define CW_KAFKA_BROKERS_MAX 16 /* brokers kept per client from librdkafka's statistics */
+
+typedef struct {
+    char name[128];    /* librdkafka's broker name, "host:port/id" */
+    bool up;           /* state "UP" */
+    double rtt_avg_s;  /* average round-trip time over the last statistics interval; -1 unknown */
+} cw_kafka_broker_t;
+
+typedef struct {
+    const char *topic;
+    int32_t partition;
+    int64_t lag;       /* records between the next one to process and the high watermark; -1 unknown */
+} cw_kafka_part_lag_t;
+
+typedef struct {
+    const char *rule;  /* rule id */
+    uint64_t alerts;   /* alerts of the rule produced */
+} cw_kafka_rule_alerts_t;
+
 /* Counters of a run (cumulative over assignments). */
 typedef struct {
     uint64_t records;         /* records consumed for the first time (cdr + audit, dead letters included) */
@@ -59,6 +80,19 @@ typedef struct {
                                * --state-in) or rebuilt (the records below the committed offsets
                                * read again): new records are being judged. /healthz and systemd's
                                * READY=1 follow it */
+    uint64_t repaired;        /* records accepted with a repaired field (cw_metrics_t.damaged_records) */
+    int64_t checkpoint_age_ms; /* since the last checkpoint round was taken; -1: none yet (or state off) */
+    /* librdkafka's last statistics (statistics.interval.ms, kafka.properties), per client: index
+     * as cw_kafka_client_name; n_brokers 0 until the first statistics */
+    cw_kafka_broker_t brokers[CW_KAFKA_CLIENTS][CW_KAFKA_BROKERS_MAX];
+    int n_brokers[CW_KAFKA_CLIENTS];
+    /* Views into the running pipeline, valid during a tick only (NULL, 0 in the stats that
+     * cw_kafka_run returns): the lag of each assigned partition, and the alerts of every rule
+     * that ran (or raised an alert) since the start, in the order first seen. */
+    const cw_kafka_part_lag_t *part_lag;
+    int n_part_lag;
+    const cw_kafka_rule_alerts_t *rule_alerts;
+    int n_rule_alerts;
     int64_t shutdown_wait_ms; /* from the stop to the end of the driver's own waits (flush,
                                * commits), before the clients are destroyed: at most
                                * kafka.shutdown_timeout, whether or not a broker answers */
@@ -103,6 +137,9 @@ typedef struct {
  * CW_ERR for a fatal runtime error (message in err). stats, when not NULL, gets the counters. */
 cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafka_opts_t *opts,
                          cw_kafka_stats_t *stats, char *err, size_t errlen);
+
+/* "producer", "consumer_audit", "consumer_cdr": the client of cw_kafka_stats_t.brokers[i]. */
+const char *cw_kafka_client_name(int i);
 
 /* Ask the running pipeline to reload its configuration (SIGHUP; see opts.config_paths);
  * async-signal-safe. */
