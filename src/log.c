@@ -109,6 +109,8 @@ size_t cw_log_format_json(char *buf, size_t buflen, long long now, cw_log_level_
 
 /* Write one line: text "cdrwatch: [LEVEL: ]message", or the JSON object. */
 static void emit(cw_log_level_t level, bool level_word, const char *members, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static void emit(cw_log_level_t level, bool level_word, const char *members, const char *fmt, va_list ap)
 {
     char line[LINE_MAX_BYTES];
     if (current_format == CW_LOG_JSON) {

@@ -83,14 +83,12 @@ const char *fuzz_file(const uint8_t *data, size_t size, const char *suffix)
     return tmp_path;
 }
 
-const cw_config_t *fuzz_small_config(void)
+const cw_config_t *fuzz_small_config(apr_pool_t *pool)
 {
-    static cw_config_t *cfg;
+    cw_config_t *cfg;
     char err[1024];
-    if (cfg)
-        return cfg;
     const char *layers[2] = {NULL, fuzz_file((const uint8_t *)FUZZ_SMALL_CONFIG, strlen(FUZZ_SMALL_CONFIG), ".json")};
-    if (cw_config_load_layers(fuzz_root(), layers, 2, &cfg, err, sizeof err) != CW_OK)
+    if (cw_config_load_layers(pool, layers, 2, &cfg, err, sizeof err) != CW_OK)
         fuzz_fail(err);
     return cfg;
 }

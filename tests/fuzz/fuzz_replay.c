@@ -14,7 +14,6 @@
 #include "cdrwatch/replay.h"
 #include "fuzz.h"
 
-static const cw_config_t *cfg;
 static uint64_t alerts, dead_letters;
 
 static void sink(void *ctx, const cw_alert_t *alert)
@@ -54,10 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cw_replay_t *r;
     const cw_event_t *ev;
     cw_status_t st;
-    if (!cfg)
-        cfg = fuzz_small_config();
     if (size < 1)
         return 0;
+    const cw_config_t *cfg = fuzz_small_config(p); /* before fuzz_file(input): it writes a file too */
     cw_replay_input_t in = input(data[0], fuzz_file(data + 1, size - 1, data[0] & 8 ? ".gz" : ".log"));
     if (cw_engine_create(p, cfg, sink, NULL, &e, err, sizeof err) != CW_OK)
         fuzz_fail(err);

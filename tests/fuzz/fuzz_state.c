@@ -14,7 +14,6 @@
 #include "cdrwatch/state.h"
 #include "fuzz.h"
 
-static const cw_config_t *cfg;
 static unsigned char file[CW_STATE_HEADER + (1u << 20)];
 
 static void sink(void *ctx, const cw_alert_t *alert)
@@ -24,7 +23,7 @@ static void sink(void *ctx, const cw_alert_t *alert)
 }
 
 /* A fresh engine with the sources replay would register for one input. */
-static cw_engine_t *engine(apr_pool_t *p)
+static cw_engine_t *engine(apr_pool_t *p, const cw_config_t *cfg)
 {
     cw_engine_t *e;
     char err[512];
@@ -64,23 +63,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_pool_t *p = fuzz_pool();
     char err[512];
     cw_wbuf_t once, twice;
-    if (!cfg)
-        cfg = fuzz_small_config();
     if (size < 1 || size - 1 > sizeof file - CW_STATE_HEADER)
         return 0;
+    const cw_config_t *cfg = fuzz_small_config(p);
     const unsigned char *in = data + 1;
     size_t len = size - 1;
     if (!(data[0] & 1)) {
         len = with_header(data + 1, size - 1);
         in = file;
     }
-    if (cw_state_restore(engine(p), in, len, err, sizeof err) != CW_OK)
+    if (cw_state_restore(engine(p, cfg), in, len, err, sizeof err) != CW_OK)
         return 0;
-    cw_engine_t *e = engine(p);
+    cw_engine_t *e = engine(p, cfg);
     if (cw_state_restore(e, in, len, err, sizeof err) != CW_OK)
         fuzz_fail("a state that restored once does not restore again");
     serialize(e, &once);
-    cw_engine_t *e2 = engine(p);
+    cw_engine_t *e2 = engine(p, cfg);
     if (cw_state_restore(e2, once.data, once.len, err, sizeof err) != CW_OK) {
         fprintf(stderr, "%s\n", err);
         fuzz_fail("a serialized state does not restore");
