@@ -522,6 +522,7 @@ static void on_alert(void *ctx, const cw_alert_t *a)
         return;
     }
     r->observer.emitted_at = wall_ms();
+    r->observer.format = r->cfg->alert_format; /* outputs.format, of the running configuration */
     n = cw_alert_encode(a, &r->observer, r->buf, CW_ALERT_MAX);
     if (n && r->buf[n - 1] == '\n')
         n--;
