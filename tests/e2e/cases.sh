@@ -71,7 +71,7 @@ for dir in "$top_srcdir"/tests/e2e/cases/*/; do
     cp "$TMP/out" "$TMP/$name.ecs"
     run "${VALIDATE[@]}" ecs "$TMP/$name.ecs"
     is "$rc" 0 "$name: the $(wc -l < "$TMP/$name.ecs") alert(s) are valid ECS (fields.csv)"
-    [ "$rc" -eq 0 ] || sed 's/^/#   /' "$TMP/out" | head -n 20
+    [ "$rc" -eq 0 ] || sed -n '1,20s/^/#   /p' "$TMP/out"
     layers=(--config "$top_srcdir/config/cdrwatch.json")
     [ -f config.json ] && layers=(--config config.json)
     run "$CDRWATCH" replay --quiet "${layers[@]}" --config "$TMP/ocsf.json" "${args[@]}" --dlq "$TMP/$name.ocsf.dlq"
@@ -80,7 +80,7 @@ for dir in "$top_srcdir"/tests/e2e/cases/*/; do
     cp "$TMP/out" "$TMP/$name.ocsf"
     run "${VALIDATE[@]}" ocsf "$TMP/$name.ocsf"
     is "$rc" 0 "$name: the $(wc -l < "$TMP/$name.ocsf") alert(s) are valid OCSF Detection Findings"
-    [ "$rc" -eq 0 ] || sed 's/^/#   /' "$TMP/out" | head -n 20
+    [ "$rc" -eq 0 ] || sed -n '1,20s/^/#   /p' "$TMP/out"
     same_file <("$JQ" -r '[.finding_info.uid, .finding_info.analytic.uid] | join(" ")' "$TMP/$name.ocsf") \
         <("$JQ" -r '[.event.id, .rule.id] | join(" ")' "$TMP/$name.ecs") \
         "$name: the OCSF alerts map back: same count, finding_info.uid = event.id, same rule ids"
