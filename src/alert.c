@@ -542,7 +542,9 @@ static void encode_ocsf(out_t *o, const cw_alert_t *a, const cw_observer_t *obs)
     ocsf_finding_info(o, a);
     ocsf_actor(o, a);
     ocsf_evidences(o, a);
-    puts_(o, ",\"unmapped\":{");
+    puts_(o, ",\"unmapped\":{\"severity\":"); /* ours, 0-100: OCSF has only its 0-6 scale */
+    num(o, a->severity);
+    puts_(o, ",");
     encode_cdrwatch(o, a, obs);
     puts_(o, "}}\n");
 }

@@ -522,7 +522,6 @@ static void on_alert(void *ctx, const cw_alert_t *a)
         return;
     }
     r->observer.emitted_at = wall_ms();
-    r->observer.format = r->cfg->alert_format; /* outputs.format, of the running configuration */
     n = cw_alert_encode(a, &r->observer, r->buf, CW_ALERT_MAX);
     if (n && r->buf[n - 1] == '\n')
         n--;
@@ -2311,6 +2310,7 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
     gethostname(r->host, sizeof r->host - 1);
     r->observer.host = r->host;
     r->observer.version = PACKAGE_VERSION;
+    r->observer.format = cfg->alert_format; /* outputs.*: until a restart, as the topics */
     r->buf = apr_palloc(pool, CW_ALERT_MAX);
     stop_requests = 0;
 

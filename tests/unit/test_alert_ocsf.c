@@ -209,6 +209,7 @@ int main(void)
     is_str(get(root, "evidences.0.data.records"), "13", "evidences[0].data.records");
     is_str(get(root, "evidences.0.actor.user.name"), "eve", "evidences[0].actor: the principal");
     is_str(get(root, "evidences.0.src_endpoint.ip"), "10.1.2.3", "an IP client host is src_endpoint.ip");
+    is_str(get(root, "unmapped.severity"), "73", "unmapped.severity: our own 0-100");
     is_str(get(root, "unmapped.cdrwatch.key.principal"), "eve", "unmapped.cdrwatch: our own key");
     is_str(get(root, "unmapped.cdrwatch.evidence.statement"), "SELECT * FROM cdr_voice",
            "unmapped.cdrwatch: our own evidence");
