@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include "cdrwatch/cli.h"
+#include "cdrwatch/log.h"
 
 int cw_cli_exit_status(cw_status_t st)
 {
@@ -23,8 +24,19 @@ int cw_cli_option_error(const char *cmd, int c, const char *opt, const char *tai
 
 int cw_cli_error(cw_status_t st, const char *msg)
 {
-    fprintf(stderr, "cdrwatch: error: %s\n", msg);
+    cw_log(CW_LOG_ERROR, "%s", msg);
     return cw_cli_exit_status(st);
+}
+
+int cw_cli_set_log_format(const char *cmd, const char *name)
+{
+    cw_log_format_t f;
+    if (!cw_log_format_parse(name, &f)) {
+        fprintf(stderr, "cdrwatch %s: --log-format: expected text or json, got '%s'\n", cmd, name);
+        return CW_EXIT_USAGE;
+    }
+    cw_log_set_format(f);
+    return CW_EXIT_OK;
 }
 
 int cw_cli_load_config(apr_pool_t *pool, const apr_array_header_t *paths, cw_config_t **cfg)
@@ -52,12 +64,13 @@ void cw_cli_add_input(cw_cli_inputs_t *in, cw_stream_t stream, const char *path)
     r->path = path;
     r->stream = stream;
     r->format = stream == CW_STREAM_AUDIT ? in->format : CW_AUDIT_CANONICAL;
+    r->tz = NULL; /* the command sets it (replay --audit-tz, inputs.audit.tz) */
 }
 
 int cw_cli_set_audit_format(cw_cli_inputs_t *in, const char *cmd, const char *name)
 {
     if (!cw_audit_format_parse(name, &in->format)) {
-        fprintf(stderr, "cdrwatch %s: --audit-format: expected canonical, pgaudit, mariadb, mysql-json, oracle-csv or mssql-csv, got '%s'\n",
+        fprintf(stderr, "cdrwatch %s: --audit-format: expected canonical, pgaudit, mariadb, mysql-json, oracle-csv, mssql-csv, oracle-json, oracle-xml, percona-json or percona-xml, got '%s'\n",
                 cmd, name);
         return CW_EXIT_USAGE;
     }

@@ -47,8 +47,9 @@ static const char usage[] =
     "      --audit FILE         audit file (same formats)\n"
     "                           (default for both: the bundled dataset, datasets/small)\n"
     "      --audit-format FMT   layout of the audit files, as for replay: canonical (the\n"
-    "                           default), pgaudit, mariadb, mysql-json, oracle-csv or\n"
-    "                           mssql-csv; give it before each\n"
+    "                           default), pgaudit, mariadb, mysql-json, oracle-csv,\n"
+    "                           mssql-csv, oracle-json, oracle-xml, percona-json or\n"
+    "                           percona-xml; give it before each\n"
     "                           group of --audit files to mix layouts\n"
     "      --pg-log-prefix PREFIX  the server's log_line_prefix, for pgaudit (default\n"
     "                           '" CW_PG_DEFAULT_PREFIX "')\n"
@@ -56,6 +57,7 @@ static const char usage[] =
     "                           cluster keeps at most 5 MB per partition: larger inputs need more\n"
     "  -q, --quiet              warnings and errors only on standard error\n"
     "  -v, --verbose            debug messages too\n"
+    CW_CLI_LOG_FORMAT_HELP
     "  -h, --help               this text\n"
     "\n"
     "Examples:\n"
@@ -115,6 +117,7 @@ static int parse_args(apr_pool_t *pool, int argc, char **argv, demo_args_t *a)
                                          {"partitions", required_argument, NULL, 'p'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"verbose", no_argument, NULL, 'v'},
+                                         {"log-format", required_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -141,6 +144,10 @@ static int parse_args(apr_pool_t *pool, int argc, char **argv, demo_args_t *a)
             break;
         case 'q': cw_log_set_level(CW_LOG_WARN); break;
         case 'v': cw_log_set_level(CW_LOG_DEBUG); break;
+        case 'L':
+            if (cw_cli_set_log_format("demo", optarg) != CW_EXIT_OK)
+                return CW_EXIT_USAGE;
+            break;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;
         default: return cw_cli_option_error("demo", c, argv[optind - 1], " (see cdrwatch demo --help)\n");
         }
@@ -358,6 +365,7 @@ static cw_status_t set_columns(demo_t *d, const cw_replay_input_t *in, const cw_
 static cw_status_t load_file(demo_t *d, const cw_replay_input_t *in)
 {
     bool native = in->stream == CW_STREAM_AUDIT && in->format != CW_AUDIT_CANONICAL;
+    cw_replay_input_t zoned = *in; /* mariadb's local times: inputs.audit.tz */
     apr_pool_t *pool;
     cw_replay_t *r;
     const cw_event_t *ev;
@@ -365,7 +373,8 @@ static cw_status_t load_file(demo_t *d, const cw_replay_input_t *in)
 
     apr_pool_create(&pool, d->pool); /* the reader's buffers, freed after the file */
     d->topic = d->cfg->input[in->stream].topic;
-    st = cw_replay_open(pool, in, 1, d->pg_prefix, on_dead_letter, d, &r, d->err, sizeof d->err);
+    zoned.tz = d->cfg->input[CW_STREAM_AUDIT].tz_zone;
+    st = cw_replay_open(pool, &zoned, 1, d->pg_prefix, on_dead_letter, d, &r, d->err, sizeof d->err);
     if (st == CW_OK)
         st = set_columns(d, in, r);
     while (st == CW_OK && d->load_st == CW_OK && (st = cw_replay_next(r, &ev, d->err, sizeof d->err)) == CW_OK)
@@ -534,7 +543,7 @@ int cw_cmd_demo(apr_pool_t *pool, int argc, char **argv)
                (unsigned long long)printed, d->cfg->alerts_topic, (unsigned long long)kst.records,
                (unsigned long long)kst.dead_total);
     if (st != CW_OK)
-        fprintf(stderr, "cdrwatch: error: %s\n", d->err);
+        cw_log(CW_LOG_ERROR, "%s", d->err);
     if (d->mc)
         rd_kafka_mock_cluster_destroy(d->mc);
     if (d->host)

@@ -3,7 +3,8 @@
  *
  * Alerts go to standard output (or --out) as JSON Lines; dead letters to standard error as one
  * line each (or to --dlq as JSON Lines with the original bytes); a progress line on standard
- * error only when it is a terminal; a summary at the end unless --quiet.
+ * error only when it is a terminal; a summary at the end unless --quiet. With --log-format json
+ * (log.h) each of these lines on standard error is one JSON object, and there is no progress line.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,10 +40,16 @@ static const char usage[] =
     "                           mariadb (server_audit file), mysql-json (MySQL Enterprise or\n"
     "                           Percona JSON audit log), oracle-csv (Oracle UNIFIED_AUDIT_TRAIL\n"
     "                           rows as CSV), mssql-csv (SQL Server sys.fn_get_audit_file rows\n"
-    "                           as CSV). Applies to every --audit file; to\n"
+    "                           as CSV), oracle-json (UNIFIED_AUDIT_TRAIL rows as JSON),\n"
+    "                           oracle-xml (Oracle XML audit files), percona-json and\n"
+    "                           percona-xml (Percona's legacy audit_log plugin, JSON and XML,\n"
+    "                           OLD or NEW). Applies to every --audit file; to\n"
     "                           mix layouts, give it before each group of --audit files\n"
     "      --pg-log-prefix PREFIX  the server's log_line_prefix, for pgaudit (default\n"
     "                           '" CW_PG_DEFAULT_PREFIX "')\n"
+    "      --audit-tz ZONE      the zone of the local times mariadb logs write: UTC, an\n"
+    "                           offset such as +03:00, or an IANA name such as Europe/Berlin\n"
+    "                           (default: inputs.audit.tz of the configuration, UTC)\n"
     "\n"
     "Outputs:\n"
     "  -o, --out FILE           write alerts to FILE instead of standard output\n"
@@ -50,6 +57,7 @@ static const char usage[] =
     "                           {source, stream, reason, error, record} instead of one line\n"
     "                           each on standard error\n"
     "  -q, --quiet              no progress and no summary on standard error\n"
+    CW_CLI_LOG_FORMAT_HELP
     "      --state-out FILE     when the replay ends, write the engine's learned state to FILE\n"
     "                           (doc/state.md)\n"
     "      --state-in FILE      start from the state in FILE instead of from nothing; rules\n"
@@ -78,6 +86,7 @@ typedef struct {
     cw_cli_inputs_t in;          /* --cdr, --audit, --audit-format */
     const char *out_path, *dlq_path, *pg_prefix_text, *watchlist;
     const char *state_in, *state_out; /* --state-in, --state-out */
+    const char *audit_tz;             /* --audit-tz; NULL: inputs.audit.tz */
     cw_pg_prefix_t *pg_prefix;
     bool quiet;
 } replay_opts_t;
@@ -123,6 +132,17 @@ static size_t base64(const unsigned char *in, size_t n, char *out)
     return o;
 }
 
+/* A dead letter on standard error (no --dlq): "cdrwatch: dead letter: POS: WHY", or in JSON a
+ * warning with "cdrwatch.dead_letter": {"position", "reason"}. */
+static void report_dead_letter(const char *pos, const char *why)
+{
+    char members[6 * 2048 * 2 + 128], pos_json[6 * 2048 + 8], why_json[6 * 2048 + 8];
+    if (cw_log_get_format() == CW_LOG_JSON)
+        snprintf(members, sizeof members, "\"cdrwatch.dead_letter\":{\"position\":%s,\"reason\":%s}",
+                 cw_log_json_text(pos_json, sizeof pos_json, pos), cw_log_json_text(why_json, sizeof why_json, why));
+    cw_log_report(CW_LOG_WARN, cw_log_get_format() == CW_LOG_JSON ? members : NULL, "dead letter: %s: %s", pos, why);
+}
+
 /* Write one dead letter (whoever refused the record has counted it). */
 static void emit_dead_letter(replay_ctx_t *c, const cw_dead_letter_t *dl)
 {
@@ -130,7 +150,7 @@ static void emit_dead_letter(replay_ctx_t *c, const cw_dead_letter_t *dl)
     cw_pos_format(&dl->pos, pos, sizeof pos);
     cw_reason_format(dl->result, why, sizeof why);
     if (!c->dlq) {
-        fprintf(stderr, "cdrwatch: dead letter: %s: %s\n", pos, why);
+        report_dead_letter(pos, why);
         return;
     }
     /* {"source":..., "stream":..., "reason":..., "error":..., "record" or "record_base64":...} */
@@ -194,9 +214,11 @@ static int read_options(apr_pool_t *pool, int argc, char **argv, replay_opts_t *
                                          {"audit", required_argument, NULL, 'A'},
                                          {"audit-format", required_argument, NULL, 'F'},
                                          {"pg-log-prefix", required_argument, NULL, 'P'},
+                                         {"audit-tz", required_argument, NULL, 'Z'},
                                          {"out", required_argument, NULL, 'o'},
                                          {"dlq", required_argument, NULL, 'D'},
                                          {"quiet", no_argument, NULL, 'q'},
+                                         {"log-format", required_argument, NULL, 'L'},
                                          {"watchlist", required_argument, NULL, 'W'},
                                          {"state-in", required_argument, NULL, 'I'},
                                          {"state-out", required_argument, NULL, 'S'},
@@ -217,9 +239,14 @@ static int read_options(apr_pool_t *pool, int argc, char **argv, replay_opts_t *
                 return CW_EXIT_USAGE;
             break;
         case 'P': o->pg_prefix_text = optarg; break;
+        case 'Z': o->audit_tz = optarg; break;
         case 'o': o->out_path = optarg; break;
         case 'D': o->dlq_path = optarg; break;
         case 'q': o->quiet = true; break;
+        case 'L':
+            if (cw_cli_set_log_format("replay", optarg) != CW_EXIT_OK)
+                return CW_EXIT_USAGE;
+            break;
         case 'W': o->watchlist = optarg; break;
         case 'I': o->state_in = optarg; break;
         case 'S': o->state_out = optarg; break;
@@ -267,11 +294,11 @@ static int open_outputs(const replay_opts_t *o, replay_ctx_t *ctx)
 {
     ctx->out = stdout;
     if (o->out_path && !(ctx->out = cw_file_fcreate(o->out_path, CW_MODE_SHARED))) {
-        fprintf(stderr, "cdrwatch: error: %s: cannot create: %s\n", o->out_path, strerror(errno));
+        cw_log(CW_LOG_ERROR, "%s: cannot create: %s", o->out_path, strerror(errno));
         return CW_EXIT_USAGE;
     }
     if (o->dlq_path && !(ctx->dlq = cw_file_fcreate(o->dlq_path, CW_MODE_PRIVATE))) {
-        fprintf(stderr, "cdrwatch: error: %s: cannot create: %s\n", o->dlq_path, strerror(errno));
+        cw_log(CW_LOG_ERROR, "%s: cannot create: %s", o->dlq_path, strerror(errno));
         if (o->out_path)
             fclose(ctx->out);
         return CW_EXIT_USAGE;
@@ -282,6 +309,25 @@ static int open_outputs(const replay_opts_t *o, replay_ctx_t *ctx)
     return -1;
 }
 
+/* The zone of the inputs' local times: --audit-tz, else inputs.audit.tz (resolved at load). */
+static cw_status_t set_audit_tz(apr_pool_t *pool, const replay_opts_t *o, const cw_config_t *cfg, char *err,
+                                size_t errlen)
+{
+    const cw_tz_t *tz = cfg->input[CW_STREAM_AUDIT].tz_zone;
+    cw_tz_t *given;
+    char why[512];
+    if (o->audit_tz) {
+        if (cw_tz_load(pool, o->audit_tz, &given, why, sizeof why) != CW_OK) {
+            snprintf(err, errlen, "--audit-tz: %s", why);
+            return CW_ERR_USAGE;
+        }
+        tz = given;
+    }
+    for (int i = 0; i < o->in.inputs->nelts; i++)
+        APR_ARRAY_IDX(o->in.inputs, i, cw_replay_input_t).tz = tz;
+    return CW_OK;
+}
+
 /* The engine and the reader; input i is registered i-th, so ev->source_index is its engine
  * source id. */
 static cw_status_t open_inputs(apr_pool_t *pool, const replay_opts_t *o, const cw_config_t *cfg,
@@ -289,7 +335,8 @@ static cw_status_t open_inputs(apr_pool_t *pool, const replay_opts_t *o, const c
                                size_t errlen)
 {
     cw_status_t st;
-    if ((st = cw_engine_create(pool, cfg, on_alert, ctx, engine, err, errlen)) != CW_OK ||
+    if ((st = set_audit_tz(pool, o, cfg, err, errlen)) != CW_OK ||
+        (st = cw_engine_create(pool, cfg, on_alert, ctx, engine, err, errlen)) != CW_OK ||
         (st = cw_replay_open(pool, (const cw_replay_input_t *)o->in.inputs->elts, o->in.inputs->nelts, o->pg_prefix,
                              on_dead_letter, ctx, replay, err, errlen)) != CW_OK)
         return st;
@@ -343,12 +390,24 @@ static void report(cw_engine_t *engine, const cw_replay_t *replay, cw_time_t sta
     double secs = (double)(wall_ms() - started) / 1000.0;
     uint64_t total = m.records[0] + m.records[1];
     struct rusage ru;
-    fprintf(stderr, "cdrwatch: replay done in %.2f s (%.0f records/s); ", secs, secs > 0 ? total / secs : 0.0);
-    cw_metrics_print(&m, stderr);
+    double rate = secs > 0 ? total / secs : 0.0, state_mib = (double)cw_engine_memory(engine) / 1048576.0,
+           ref_mib = (double)cw_reference_memory(cw_engine_reference(engine)) / 1048576.0, rss_mib;
     getrusage(RUSAGE_SELF, &ru);
+    rss_mib = (double)ru.ru_maxrss / 1024.0;
+    if (cw_log_get_format() == CW_LOG_JSON) { /* one object: {"cdrwatch.replay": {...}} */
+        char counters[4096], members[4608];
+        cw_metrics_json(&m, counters, sizeof counters);
+        snprintf(members, sizeof members,
+                 "\"cdrwatch.replay\":{\"seconds\":%.3f,\"records_per_second\":%.0f,\"counters\":%s,"
+                 "\"state_keys\":%zu,\"state_mib\":%.1f,\"reference_mib\":%.1f,\"peak_rss_mib\":%.1f}",
+                 secs, rate, counters[0] ? counters : "{}", cw_engine_keys(engine), state_mib, ref_mib, rss_mib);
+        cw_log_report(CW_LOG_INFO, members, "replay done in %.2f s", secs);
+        return;
+    }
+    fprintf(stderr, "cdrwatch: replay done in %.2f s (%.0f records/s); ", secs, rate);
+    cw_metrics_print(&m, stderr);
     fprintf(stderr, "cdrwatch: state: %zu keys in %.1f MiB; CDR reference %.1f MiB; peak RSS %.1f MiB\n",
-            cw_engine_keys(engine), (double)cw_engine_memory(engine) / 1048576.0,
-            (double)cw_reference_memory(cw_engine_reference(engine)) / 1048576.0, (double)ru.ru_maxrss / 1024.0);
+            cw_engine_keys(engine), state_mib, ref_mib, rss_mib);
 }
 
 /* Flush and close the outputs; a failed write anywhere makes the exit status 1. */
@@ -361,7 +420,7 @@ static int close_outputs(const replay_opts_t *o, replay_ctx_t *ctx, int rc)
     if (ctx->dlq && fclose(ctx->dlq) != 0)
         ctx->write_failed = true;
     if (ctx->write_failed) {
-        fprintf(stderr, "cdrwatch: error: writing output failed: %s\n", strerror(errno));
+        cw_log(CW_LOG_ERROR, "writing output failed: %s", strerror(errno));
         return CW_EXIT_FAILURE;
     }
     return rc;
@@ -390,7 +449,8 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
     ctx->observer.format = cfg->alert_format;
     if ((st = open_inputs(pool, o, cfg, ctx, &engine, &replay, err, sizeof err)) != CW_OK)
         return close_outputs(o, ctx, cw_cli_error(st, err));
-    st = run(ctx, replay, engine, !o->quiet && isatty(STDERR_FILENO), err, sizeof err);
+    st = run(ctx, replay, engine, !o->quiet && isatty(STDERR_FILENO) && cw_log_get_format() == CW_LOG_TEXT, err,
+             sizeof err);
     rc = CW_EXIT_OK;
     if (st != CW_OK && st != CW_ERR_EOF)
         rc = cw_cli_error(CW_ERR_IO, err);

@@ -3,7 +3,8 @@
  *
  * SIGINT and SIGTERM ask the pipeline to finish (cw_kafka_stop); a second one stops waiting for
  * the broker's acknowledgements. Exit status: 0 after a clean stop, 1 on a fatal error, 2 for a
- * usage or configuration error.
+ * usage or configuration error. Under systemd the run tells the service manager when it is ready,
+ * reloading or stopping, and feeds the watchdog (service.h).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include "cdrwatch/kafka.h"
 #include "cdrwatch/log.h"
 #include "cdrwatch/cli.h"
+#include "cdrwatch/service.h"
 
 static const char usage[] =
     "Usage: cdrwatch run [--config FILE]... [--brokers HOST:PORT,...] [--group ID] [--state-in FILE]\n"
@@ -39,6 +41,7 @@ static const char usage[] =
     "                           processed, acknowledged and committed (as kcat -e)\n"
     "  -q, --quiet              warnings and errors only on standard error\n"
     "  -v, --verbose            debug messages too (every dead letter, each partition's rewind)\n"
+    CW_CLI_LOG_FORMAT_HELP
     "  -h, --help               this text\n"
     "\n"
     "Alerts are delivered at least once: an input offset is committed only after the broker has\n"
@@ -87,6 +90,7 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
                                          {"state-in", required_argument, NULL, 'S'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"verbose", no_argument, NULL, 'v'},
+                                         {"log-format", required_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     apr_array_header_t *configs = apr_array_make(pool, 2, sizeof(const char *));
@@ -108,6 +112,10 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
         case 'S': kopts.state_in = optarg; break;
         case 'q': cw_log_set_level(CW_LOG_WARN); break;
         case 'v': cw_log_set_level(CW_LOG_DEBUG); break;
+        case 'L':
+            if (cw_cli_set_log_format("run", optarg) != CW_EXIT_OK)
+                return CW_EXIT_USAGE;
+            break;
         case 'h': fputs(usage, stdout); return CW_EXIT_OK;
         default: return cw_cli_option_error("run", c, argv[optind - 1], " (see cdrwatch run --help)\n");
         }
@@ -124,6 +132,11 @@ int cw_cmd_run(apr_pool_t *pool, int argc, char **argv)
     if ((rc = cw_cli_load_config(pool, configs, &cfg)) != CW_EXIT_OK)
         return rc;
     kopts.config_paths = configs; /* SIGHUP reads them again */
+    /* under systemd (Type=notify): readiness, watchdog, reload and stop; NULL elsewhere */
+    if ((kopts.tick_ctx = cw_service_create(pool)) != NULL) {
+        kopts.tick = cw_service_tick;
+        kopts.event = cw_service_event;
+    }
 
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

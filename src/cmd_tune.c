@@ -37,8 +37,9 @@ static const char usage[] =
     "inputs are read twice):\n"
     "      --cdr FILE           CDRs\n"
     "      --audit FILE         database audit records\n"
-    "      --audit-format FMT   canonical (default), pgaudit, mariadb, mysql-json, oracle-csv\n"
-    "                           or mssql-csv\n"
+    "      --audit-format FMT   canonical (default), pgaudit, mariadb, mysql-json, oracle-csv,\n"
+    "                           mssql-csv, oracle-json, oracle-xml, percona-json or\n"
+    "                           percona-xml\n"
     "      --since TIME         learn only from records at or after TIME (ISO-8601 or epoch ms)\n"
     "      --until TIME         ... and before TIME\n"
     "\n"
@@ -227,6 +228,8 @@ static cw_status_t replay_pass(apr_pool_t *parent, const tune_opts_t *o, const c
     cw_time_t last = wall_ms();
     uint64_t n = 0;
     apr_pool_create(&pool, parent);
+    for (int i = 0; i < o->in.inputs->nelts; i++) /* mariadb's local times: inputs.audit.tz */
+        APR_ARRAY_IDX(o->in.inputs, i, cw_replay_input_t).tz = cfg->input[CW_STREAM_AUDIT].tz_zone;
     if ((st = cw_engine_create(pool, cfg, on_alert, &ctx, &engine, err, errlen)) != CW_OK ||
         (st = cw_replay_open(pool, (const cw_replay_input_t *)o->in.inputs->elts, o->in.inputs->nelts, NULL,
                              on_dead_letter, &ctx, &replay, err, errlen)) != CW_OK) {

@@ -24,6 +24,7 @@
 #include <apr_strings.h>
 #include <cjson/cJSON.h>
 #include "cdrwatch/config.h"
+#include "cdrwatch/decode_tz.h"
 #include "cdrwatch/glob.h"
 
 typedef enum {
@@ -103,6 +104,10 @@ static const option_t config_options[] = {
      "\"bytes\",\"statement\",\"subscribers\",\"status\",\"session_id\"]",
      1, CW_F_COUNT, CFG(input[CW_STREAM_AUDIT]), CW_STREAM_AUDIT,
      "Column order of headerless CSV messages on Kafka."},
+    {"inputs.audit.tz", T_STRING, "\"UTC\"", 1, 64, CFG(input[CW_STREAM_AUDIT].tz), 0,
+     "Time zone of the local times a MariaDB server_audit log writes without a zone: UTC, an offset "
+     "such as +03:00, or an IANA name such as Europe/Berlin (read from the system's zoneinfo). "
+     "Read by replay, tune and demo; replay --audit-tz overrides it (doc/formats.md 1.4)."},
     {"outputs", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Where alerts and dead letters go."},
     {"outputs.alerts_topic", T_STRING, "\"cdr-alerts\"", 1, 249, CFG(alerts_topic), 0,
      "Kafka topic alerts are produced to."},
@@ -1884,6 +1889,17 @@ static cw_status_t parse_json(const char *name, const char *text, size_t len, cJ
 }
 
 /* Build the configuration from a (merged) JSON tree, walking the option tables. */
+/* inputs.audit.tz resolved once (decode_tz.h), for every decoding thread to share. */
+static cw_status_t resolve_tz(ctx_t *c, cw_input_config_t *in)
+{
+    cw_tz_t *tz;
+    char why[512];
+    if (cw_tz_load(c->pool, in->tz, &tz, why, sizeof why) != CW_OK)
+        return fail(c, "inputs.audit.tz", "%s", why);
+    in->tz_zone = tz;
+    return CW_OK;
+}
+
 static cw_status_t build(ctx_t *c, const char *name, const cJSON *root, cw_config_t **out)
 {
     cw_status_t st;
@@ -1894,6 +1910,8 @@ static cw_status_t build(ctx_t *c, const char *name, const cJSON *root, cw_confi
     if (st == CW_OK)
         st = compile_regex(c, "reference.subscriber_pattern", c->cfg->subscriber_pattern, false,
                            &c->cfg->subscriber_re);
+    if (st == CW_OK)
+        st = resolve_tz(c, &c->cfg->input[CW_STREAM_AUDIT]);
     if (st == CW_OK)
         st = parse_rules(c, member(root, "rules"));
     if (st == CW_OK)

@@ -43,6 +43,7 @@ static const char *const reason_names[CW_DEC_REASON_COUNT] = {
     [CW_DEC_BAD_PREFIX] = "bad_prefix",
     [CW_DEC_LATE] = "late",
     [CW_DEC_UNCUT] = "oversize_line",
+    [CW_DEC_BAD_XML] = "bad_xml",
 };
 
 static const char *const reason_texts[CW_DEC_REASON_COUNT] = {
@@ -61,6 +62,7 @@ static const char *const reason_texts[CW_DEC_REASON_COUNT] = {
     [CW_DEC_BAD_PREFIX] = "an AUDIT line that does not match the log_line_prefix (--pg-log-prefix)",
     [CW_DEC_LATE] = "older than the engine clock minus the allowed lateness",
     [CW_DEC_UNCUT] = "a line over 1 MiB that cannot be cut inside one value (the cut would cross fields)",
+    [CW_DEC_BAD_XML] = "not a well-formed XML audit record (unclosed or mismatched element, bad attribute)",
 };
 
 const char *cw_reason_name(cw_reason_t r)

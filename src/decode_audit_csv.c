@@ -1,7 +1,11 @@
 /*
  * decode_audit_csv.c — audit views exported as CSV, into cw_event_t (doc/formats.md §1.4):
  * Oracle unified auditing (UNIFIED_AUDIT_TRAIL rows, `--audit-format oracle-csv`) and SQL Server
- * audit (sys.fn_get_audit_file rows, `--audit-format mssql-csv`).
+ * audit (sys.fn_get_audit_file rows, `--audit-format mssql-csv`). The same dialects serve the
+ * records of other containers whose values are named like columns: UNIFIED_AUDIT_TRAIL rows as
+ * JSON objects (oracle-json), Oracle's XML audit files (oracle-xml: other names, numeric action
+ * codes), and Percona's legacy audit_log plugin in JSON or XML (percona-json, percona-xml); the
+ * JSON object or XML record is read by decode_native.c or decode_xml.c into cells.
  *
  * Each is a CSV dialect (decode.h): the list of the vendor's columns it reads, which of them are
  * required, and a function mapping one record's cells onto the canonical event. The framing —
@@ -174,7 +178,7 @@ static cw_decode_result_t ora_decode(cw_event_t *ev, const cw_csv_cells_t *c)
     return cw_decode_finish(ev);
 }
 
-static const cw_csv_dialect_t oracle_csv = {"oracle-csv", ora_columns, ORA_COLUMNS, ora_required, ora_decode};
+static const cw_csv_dialect_t oracle_csv = {"oracle-csv", ora_columns, ORA_COLUMNS, ora_required, ora_decode, NULL};
 
 /* ---- SQL Server sys.fn_get_audit_file ---- */
 
@@ -268,9 +272,175 @@ static cw_decode_result_t ms_decode(cw_event_t *ev, const cw_csv_cells_t *c)
     return cw_decode_finish(ev);
 }
 
-static const cw_csv_dialect_t mssql_csv = {"mssql-csv", ms_columns, MS_COLUMNS, ms_required, ms_decode};
+static const cw_csv_dialect_t mssql_csv = {"mssql-csv", ms_columns, MS_COLUMNS, ms_required, ms_decode, NULL};
+
+/* ---- Oracle XML audit files (AUDIT_TRAIL=XML): the same record under other names ---- */
+
+static const char *const ora_xml_columns[ORA_COLUMNS] = {
+    [ORA_TS_UTC] = "EVENT_TIMESTAMP_UTC", [ORA_TS] = "Extended_Timestamp",
+    [ORA_USER] = "DB_User",               [ORA_ACTION] = "Action",
+    [ORA_SCHEMA] = "Object_Schema",       [ORA_OBJECT] = "Object_Name",
+    [ORA_SQL] = "Sql_Text",               [ORA_HOST] = "Userhost",
+    [ORA_PROGRAM] = "CLIENT_PROGRAM_NAME", [ORA_RETURN] = "Returncode",
+    [ORA_SESSION] = "Session_Id",
+};
+
+/* Action codes (the AUDIT_ACTIONS table) and the word ACTION_NAME starts with. */
+static const struct {
+    int code;
+    const char *name;
+} ora_codes[] = {
+    {1, "CREATE"},   {2, "INSERT"},  {3, "SELECT"},  {6, "UPDATE"},   {7, "DELETE"},  {9, "CREATE"},
+    {12, "DROP"},    {15, "ALTER"},  {17, "GRANT"},  {18, "REVOKE"},  {26, "LOCK"},   {43, "ALTER"},
+    {47, "EXECUTE"}, {51, "CREATE"}, {53, "DROP"},   {85, "TRUNCATE"}, {100, "LOGON"}, {101, "LOGOFF"},
+    {102, "LOGOFF"}, {189, "MERGE"},
+};
+
+/* <Action> is a number: its name; another code, the statement's verb, else the number itself. */
+static cw_decode_result_t ora_xml_decode(cw_event_t *ev, const cw_csv_cells_t *c)
+{
+    cw_csv_cells_t named = *c;
+    const char *s = NULL;
+    size_t n = trimmed(c, ORA_ACTION, &s);
+    char verb[CW_ACTION_MAX + 1];
+    if (n && n < 6 && is_int(s, n) && s[0] != '-') {
+        int code = 0;
+        for (size_t i = 0; i < n; i++)
+            code = code * 10 + (s[i] - '0');
+        verb[0] = '\0';
+        for (size_t i = 0; i < sizeof ora_codes / sizeof *ora_codes; i++) {
+            if (ora_codes[i].code == code)
+                snprintf(verb, sizeof verb, "%s", ora_codes[i].name);
+        }
+        if (!verb[0] && c->s[ORA_SQL])
+            cw_native_sql_verb(c->s[ORA_SQL], c->len[ORA_SQL], verb);
+        if (verb[0]) {
+            named.s[ORA_ACTION] = verb;
+            named.len[ORA_ACTION] = strlen(verb);
+        }
+    }
+    return ora_decode(ev, &named);
+}
+
+static const cw_csv_dialect_t oracle_json = {"oracle-json", ora_columns, ORA_COLUMNS, ora_required, ora_decode, NULL};
+static const cw_csv_dialect_t oracle_xml = {"oracle-xml", ora_xml_columns, ORA_COLUMNS, ora_required, ora_xml_decode,
+                                            NULL};
+
+/* ---- Percona audit_log plugin, legacy formats (audit_log_format OLD, NEW, JSON) ---- */
+
+enum {
+    PC_NAME,
+    PC_TIME,
+    PC_CLASS,
+    PC_CONNECTION,
+    PC_USER,
+    PC_HOST,
+    PC_IP,
+    PC_DB,
+    PC_SQL,
+    PC_STATUS,
+    PC_COLUMNS
+};
+
+static const char *const pc_columns[PC_COLUMNS] = {
+    [PC_NAME] = "name",        [PC_TIME] = "timestamp",       [PC_CLASS] = "command_class",
+    [PC_CONNECTION] = "connection_id", [PC_USER] = "user",    [PC_HOST] = "host",
+    [PC_IP] = "ip",            [PC_DB] = "db",                [PC_SQL] = "sqltext",
+    [PC_STATUS] = "status",
+};
+
+static const uint32_t pc_required[] = {1u << PC_NAME, 0};
+
+static bool cell_is(const cw_csv_cells_t *c, int k, const char *word)
+{
+    const char *s = NULL;
+    size_t n = trimmed(c, k, &s);
+    return n == strlen(word) && strncasecmp(s, word, n) == 0;
+}
+
+/* Audit, Startup and NoAudit (the plugin switched on or off) are not records; every other name is. */
+static bool pc_is_record(const cw_csv_cells_t *c)
+{
+    return !cell_is(c, PC_NAME, "Audit") && !cell_is(c, PC_NAME, "Startup") && !cell_is(c, PC_NAME, "NoAudit");
+}
+
+/* "2016-01-27T13:23:55 UTC" (always UTC) as an ISO time. */
+static cw_decode_result_t pc_time(cw_event_t *ev, const cw_csv_cells_t *c)
+{
+    const char *s = NULL;
+    size_t n = trimmed(c, PC_TIME, &s);
+    if (n > 4 && strncasecmp(s + n - 4, " UTC", 4) == 0)
+        n -= 4;
+    return n ? set_time(ev, s, n, true) : CW_DECODE_OK;
+}
+
+/* Connect and Change user are LOGIN, Quit is LOGOUT; a statement is its verb, else the first word
+ * of command_class ("show_databases": SHOW). */
+static cw_decode_result_t pc_action(cw_event_t *ev, const cw_csv_cells_t *c)
+{
+    const char *s = NULL;
+    char verb[CW_ACTION_MAX + 1] = "";
+    size_t n, k;
+    if (cell_is(c, PC_NAME, "Connect") || cell_is(c, PC_NAME, "Change user"))
+        return cw_decode_set_field(ev, CW_F_ACTION, "LOGIN", 5);
+    if (cell_is(c, PC_NAME, "Quit"))
+        return cw_decode_set_field(ev, CW_F_ACTION, "LOGOUT", 6);
+    if (c->s[PC_SQL])
+        cw_native_sql_verb(c->s[PC_SQL], c->len[PC_SQL], verb);
+    if (verb[0])
+        return cw_decode_set_field(ev, CW_F_ACTION, verb, strlen(verb));
+    n = trimmed(c, PC_CLASS, &s);
+    for (k = 0; k < n && k < CW_ACTION_MAX && s[k] != '_'; k++)
+        verb[k] = (char)(s[k] >= 'a' && s[k] <= 'z' ? s[k] - 'a' + 'A' : s[k]);
+    return cw_decode_set_field(ev, CW_F_ACTION, verb, k);
+}
+
+/* "root[root] @ localhost [127.0.0.1]": the name before the bracket. */
+static cw_decode_result_t pc_user(cw_event_t *ev, const cw_csv_cells_t *c)
+{
+    const char *s = NULL;
+    size_t n = trimmed(c, PC_USER, &s);
+    const char *br = n ? memchr(s, '[', n) : NULL;
+    if (br)
+        n = (size_t)(br - s);
+    while (n && s[n - 1] == ' ')
+        n--;
+    return n ? cw_decode_set_field(ev, CW_F_PRINCIPAL, s, n) : CW_DECODE_OK;
+}
+
+static cw_decode_result_t pc_decode(cw_event_t *ev, const cw_csv_cells_t *c)
+{
+    const char *s = NULL;
+    size_t n;
+    CW_DECODE_TRY(pc_time(ev, c));
+    CW_DECODE_TRY(pc_user(ev, c));
+    CW_DECODE_TRY(pc_action(ev, c));
+    CW_DECODE_TRY(set_cell(ev, CW_F_CLIENT_HOST, c, trimmed(c, PC_IP, &s) ? PC_IP : PC_HOST));
+    CW_DECODE_TRY(set_cell(ev, CW_F_SESSION_ID, c, PC_CONNECTION));
+    CW_DECODE_TRY(set_cell(ev, CW_F_DB, c, PC_DB));
+    if ((n = trimmed(c, PC_STATUS, &s)) != 0)
+        CW_DECODE_TRY(set_status(ev, is_int(s, n), n == 1 && s[0] == '0'));
+    CW_DECODE_TRY(set_statement(ev, c, PC_SQL));
+    return cw_decode_finish(ev);
+}
+
+static const cw_csv_dialect_t percona_json = {"percona-json", pc_columns, PC_COLUMNS, pc_required, pc_decode,
+                                              pc_is_record};
+static const cw_csv_dialect_t percona_xml = {"percona-xml", pc_columns, PC_COLUMNS, pc_required, pc_decode,
+                                             pc_is_record};
 
 const cw_csv_dialect_t *cw_audit_csv_dialect(cw_audit_format_t f)
 {
     return f == CW_AUDIT_ORACLE_CSV ? &oracle_csv : f == CW_AUDIT_MSSQL_CSV ? &mssql_csv : NULL;
+}
+
+const cw_csv_dialect_t *cw_audit_dialect(cw_audit_format_t f)
+{
+    switch (f) {
+    case CW_AUDIT_ORACLE_JSON: return &oracle_json;
+    case CW_AUDIT_ORACLE_XML: return &oracle_xml;
+    case CW_AUDIT_PERCONA_JSON: return &percona_json;
+    case CW_AUDIT_PERCONA_XML: return &percona_xml;
+    default: return cw_audit_csv_dialect(f);
+    }
 }

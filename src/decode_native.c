@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <cjson/cJSON.h>
 #include "cdrwatch/decode_native.h"
+#include "cdrwatch/decode_xml.h"
 #include "cdrwatch/json_scan.h"
 
 static const char *const format_names[CW_AUDIT_FORMAT_COUNT] = {
@@ -35,6 +36,10 @@ static const char *const format_names[CW_AUDIT_FORMAT_COUNT] = {
     [CW_AUDIT_MYSQL_JSON] = "mysql-json",
     [CW_AUDIT_ORACLE_CSV] = "oracle-csv",
     [CW_AUDIT_MSSQL_CSV] = "mssql-csv",
+    [CW_AUDIT_ORACLE_JSON] = "oracle-json",
+    [CW_AUDIT_ORACLE_XML] = "oracle-xml",
+    [CW_AUDIT_PERCONA_JSON] = "percona-json",
+    [CW_AUDIT_PERCONA_XML] = "percona-xml",
 };
 
 bool cw_audit_format_parse(const char *name, cw_audit_format_t *out)
@@ -794,6 +799,7 @@ typedef struct {
 struct cw_native {
     cw_audit_format_t fmt;
     const cw_pg_prefix_t *prefix;
+    const cw_tz_t *tz; /* mariadb: the zone of its local times; NULL: UTC */
     char *scratch; /* CW_RECORD_MAX + 1: fields after unquoting or unescaping */
     seen_t seen[SEEN_SLOTS];
 };
@@ -803,6 +809,8 @@ static apr_status_t native_cleanup(void *data)
     free(((cw_native_t *)data)->scratch);
     return APR_SUCCESS;
 }
+
+void cw_native_set_tz(cw_native_t *n, const cw_tz_t *tz) { n->tz = tz; }
 
 cw_status_t cw_native_create(apr_pool_t *pool, cw_audit_format_t fmt, const cw_pg_prefix_t *prefix,
                              cw_native_t **out)
@@ -1032,7 +1040,7 @@ static size_t maria_unescape(const char *s, size_t len, char *out)
     return o;
 }
 
-static cw_decode_result_t maria_time(cw_event_t *ev, span_t t)
+static cw_decode_result_t maria_time(cw_event_t *ev, span_t t, const cw_tz_t *tz)
 {
     char iso[32];
     int n;
@@ -1042,11 +1050,18 @@ static cw_decode_result_t maria_time(cw_event_t *ev, span_t t)
             return cw_decode_result(CW_DEC_BAD_TIME, CW_F_TS);
         return cw_decode_set_field(ev, CW_F_TS, t.s, t.len - 3);
     }
-    /* YYYYMMDD HH:MM:SS, the server's local time: taken as UTC (doc/formats.md §1.4) */
+    /* YYYYMMDD HH:MM:SS, the server's local time: in the zone of inputs.audit.tz (--audit-tz),
+     * UTC by default (doc/formats.md §1.4) */
     if (t.len != 17 || !all_digits(t.s, 8) || t.s[8] != ' ')
         return cw_decode_result(CW_DEC_BAD_TIME, CW_F_TS);
     n = snprintf(iso, sizeof iso, "%.4s-%.2s-%.2sT%.8sZ", t.s, t.s + 4, t.s + 6, t.s + 9);
-    return cw_decode_set_field(ev, CW_F_TS, iso, (size_t)n);
+    CW_DECODE_TRY(cw_decode_set_field(ev, CW_F_TS, iso, (size_t)n));
+    if (tz) { /* the time read as UTC is the local time: moved by the zone's offset then */
+        char ms[32];
+        n = snprintf(ms, sizeof ms, "%lld", (long long)cw_tz_to_utc(tz, ev->u.audit.ts));
+        return cw_decode_set_field(ev, CW_F_TS, ms, (size_t)n);
+    }
+    return CW_DECODE_OK;
 }
 
 static cw_decode_result_t decode_mariadb(cw_native_t *n, const char *buf, size_t len, cw_event_t *ev)
@@ -1100,7 +1115,7 @@ static cw_decode_result_t decode_mariadb(cw_native_t *n, const char *buf, size_t
         !(retcode.s[0] == '-' && all_digits(retcode.s + 1, retcode.len - 1)))
         return cw_decode_result(CW_DEC_BAD_VALUE, CW_F_STATUS);
 
-    CW_DECODE_TRY(maria_time(ev, f[0]));
+    CW_DECODE_TRY(maria_time(ev, f[0], n->tz));
     CW_DECODE_TRY(set(ev, CW_F_PRINCIPAL, f[2]));
     host = f[3];
     { /* MariaDB 12 writes host:port; an IPv6 address has more than one colon */
@@ -1424,6 +1439,72 @@ cw_decode_result_t cw_native_decode_mysql_reference(const char *buf, size_t len,
     return cw_decode_json_object(buf, len, ev, mysql_object, is_record);
 }
 
+/* ---- a vendor's audit view as JSON objects (oracle-json, percona-json) ---- */
+
+typedef struct {
+    const cw_csv_dialect_t *d;
+    bool *is_record;
+} view_json_t;
+
+/* A member's value as a cell: a string as it is, a number as written in decimal, true and false
+ * as words (which no column accepts as a number); null, objects and arrays are absent. */
+static bool view_cell(const cJSON *m, char num[32], const char **s, size_t *len)
+{
+    if (cJSON_IsString(m)) {
+        *s = m->valuestring;
+        *len = strlen(m->valuestring);
+    } else if (cJSON_IsNumber(m)) {
+        double d = m->valuedouble;
+        int k = floor(d) == d && fabs(d) < 9007199254740992.0 ? snprintf(num, 32, "%lld", (long long)d)
+                                                              : snprintf(num, 32, "%.17g", d);
+        *s = num;
+        *len = (size_t)k;
+    } else if (cJSON_IsBool(m)) {
+        *s = cJSON_IsTrue(m) ? "true" : "false";
+        *len = strlen(*s);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* The members of the object (or of its "audit_record" member: Percona's legacy JSON) matched to
+ * the dialect's columns case-insensitively; a repeated member, the last one present wins. */
+static cw_decode_result_t view_object(cw_event_t *ev, const struct cJSON *root, void *ctx)
+{
+    view_json_t *v = ctx;
+    const cJSON *inner = cJSON_GetObjectItemCaseSensitive(root, "audit_record"), *m;
+    cw_csv_cells_t cells;
+    char num[CW_CSV_DIALECT_COLS][32];
+    uint8_t damage = ev->damage; /* what cw_decode_json_object repaired before parsing */
+    memset(&cells, 0, sizeof cells);
+    if (cJSON_IsObject(inner))
+        root = inner;
+    cJSON_ArrayForEach(m, root)
+    {
+        for (int k = 0; m->string && k < v->d->n_columns; k++) {
+            if (strcasecmp(m->string, v->d->columns[k]) == 0)
+                (void)(view_cell(m, num[k], &cells.s[k], &cells.len[k]));
+        }
+    }
+    if (v->d->is_record && !v->d->is_record(&cells)) {
+        *v->is_record = false;
+        return CW_DECODE_OK;
+    }
+    cw_event_reset(ev, CW_STREAM_AUDIT);
+    ev->damage = damage;
+    return v->d->decode(ev, &cells);
+}
+
+static cw_decode_result_t decode_view_json(const char *buf, size_t len, cw_event_t *ev, bool *is_record,
+                                           cw_audit_format_t fmt)
+{
+    view_json_t v = {cw_audit_dialect(fmt), is_record};
+    *is_record = true;
+    cw_event_reset(ev, CW_STREAM_AUDIT);
+    return cw_decode_json_object(buf, len, ev, view_object, &v);
+}
+
 cw_decode_result_t cw_native_decode(cw_native_t *n, const char *buf, size_t len, cw_event_t *ev, bool *is_record)
 {
     if (len > CW_RECORD_MAX) {
@@ -1433,6 +1514,11 @@ cw_decode_result_t cw_native_decode(cw_native_t *n, const char *buf, size_t len,
     switch (n->fmt) {
     case CW_AUDIT_PGAUDIT: return decode_pgaudit(n, buf, len, ev, is_record);
     case CW_AUDIT_MARIADB: *is_record = true; return decode_mariadb(n, buf, len, ev);
+    case CW_AUDIT_ORACLE_JSON:
+    case CW_AUDIT_PERCONA_JSON: return decode_view_json(buf, len, ev, is_record, n->fmt);
+    case CW_AUDIT_ORACLE_XML:
+    case CW_AUDIT_PERCONA_XML:
+        return cw_xml_decode(cw_audit_dialect(n->fmt), buf, len, n->scratch, ev, is_record);
     default: return decode_mysql_json(n, buf, len, ev, is_record);
     }
 }

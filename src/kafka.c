@@ -274,17 +274,11 @@ cw_time_t cw_kafka_rewind_span(const cw_config_t *cfg)
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *msg)
 {
     cw_log_level_t l = level <= 3 ? CW_LOG_WARN : level <= 5 ? CW_LOG_INFO : CW_LOG_DEBUG;
-    char line[1024];
     /* "property X is a consumer property and will be ignored by this producer": expected, the
      * same properties go to every client */
     if (strcmp(fac, "CONFWARN") == 0 && strstr(msg, "will be ignored by this"))
         l = CW_LOG_DEBUG;
-    if (l > cw_log_get_level())
-        return;
-    snprintf(line, sizeof line, "cdrwatch: %s: kafka: %s: %s: %s\n",
-             l == CW_LOG_WARN ? "warning" : l == CW_LOG_INFO ? "info" : "debug", rd_kafka_name(rk),
-             fac, msg);
-    fputs(line, stderr);
+    cw_log_kafka(l, rd_kafka_name(rk), fac, msg);
 }
 
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -1694,6 +1688,36 @@ static void update_lag(runner_t *r)
     r->st.evictions = r->evictions_before + (r->gen_active ? cw_engine_metrics(r->engine)->evictions : 0);
 }
 
+/* The stats line as one JSON log object: "message": "stats", "cdrwatch.stats": {...}. */
+static void log_stats_json(runner_t *r, const int parts[CW_STREAM_COUNT])
+{
+    char members[3072], text[sizeof r->rdk_stats[0] * 2 + 8];
+    size_t n = (size_t)snprintf(
+        members, sizeof members,
+        "\"cdrwatch.stats\":{\"records\":{\"total\":%llu,\"cdr\":%llu,\"audit\":%llu},\"rebuilt\":%llu,"
+        "\"alerts\":%llu,\"dead_letters\":{\"total\":%llu,\"late\":%llu},\"acknowledged\":%llu,\"commits\":%llu,"
+        "\"evictions\":%llu,\"lag\":%lld,\"partitions\":{\"cdr\":%d,\"audit\":%d},\"ready\":%s,"
+        "\"checkpoints\":%llu,\"restored\":%llu,\"reloads\":%llu,\"kafka\":[",
+        (unsigned long long)r->st.records, (unsigned long long)r->st.records_by_stream[CW_STREAM_CDR],
+        (unsigned long long)r->st.records_by_stream[CW_STREAM_AUDIT], (unsigned long long)r->st.rebuilt,
+        (unsigned long long)r->st.alerts, (unsigned long long)r->st.dead_total,
+        (unsigned long long)r->st.dead[CW_DEC_LATE], (unsigned long long)r->st.acked,
+        (unsigned long long)r->st.commits, (unsigned long long)r->st.evictions, (long long)r->st.lag,
+        parts[CW_STREAM_CDR], parts[CW_STREAM_AUDIT], r->st.ready ? "true" : "false",
+        (unsigned long long)r->st.checkpoints, (unsigned long long)r->st.restored,
+        (unsigned long long)r->st.reloads);
+    for (int i = 0, k = 0; i < CW_STREAM_COUNT + 1 && n < sizeof members; i++)
+        if (r->rdk_stats[i][0])
+            n += (size_t)snprintf(members + n, sizeof members - n, "%s%s", k++ ? "," : "",
+                                  cw_log_json_text(text, sizeof text, r->rdk_stats[i]));
+    if (n + 3 < sizeof members) {
+        memcpy(members + n, "]}", 3);
+        cw_log_with(CW_LOG_INFO, members, "stats");
+    } else {
+        cw_log(CW_LOG_INFO, "stats"); /* cannot happen with these sizes */
+    }
+}
+
 static void report_stats(runner_t *r)
 {
     char line[2048], json[2048];
@@ -1718,7 +1742,10 @@ static void report_stats(runner_t *r)
     for (int i = 0; i < CW_STREAM_COUNT + 1 && n < sizeof line; i++)
         if (r->rdk_stats[i][0])
             n += (size_t)snprintf(line + n, sizeof line - n, "; %s", r->rdk_stats[i]);
-    cw_log(CW_LOG_INFO, "%s", line);
+    if (cw_log_get_format() == CW_LOG_JSON)
+        log_stats_json(r, parts);
+    else
+        cw_log(CW_LOG_INFO, "%s", line);
     if (r->cfg->stats_topic[0]) {
         char key[300], t[32];
         int len = snprintf(json, sizeof json,
@@ -2186,6 +2213,13 @@ static void reload_config(runner_t *r)
            cfg->n_rules, engine ? ", the state of unchanged rules kept" : "");
 }
 
+/* opts.event, when set (a service manager's notifications) */
+static void report_event(runner_t *r, cw_kafka_event_t ev)
+{
+    if (r->opts.event)
+        r->opts.event(r->opts.tick_ctx, ev, &r->st);
+}
+
 static void reload(runner_t *r)
 {
     if (r->opts.config_paths)
@@ -2215,7 +2249,9 @@ static void consume(runner_t *r)
         int sleep_ms;
         if (reload_requests != reloads_done) {
             reloads_done = reload_requests;
+            report_event(r, CW_KAFKA_RELOADING);
             reload(r);
+            report_event(r, CW_KAFKA_RELOADED);
         }
         cfg = r->cfg;
         rd_kafka_poll(r->prod, 0);
@@ -2329,6 +2365,8 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
     r->last_seal = r->last_stats = r->last_state = mono_ms();
 
     consume(r);
+    if (stop_requests)
+        report_event(r, CW_KAFKA_STOPPING);
 
     /* finish: what is processed is sealed, acknowledged (within the shutdown timeout), committed */
     shutdown_start = mono_ms();

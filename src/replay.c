@@ -29,14 +29,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <apr_strings.h>
 #include "cdrwatch/replay.h"
+#include "cdrwatch/decode_xml.h"
 
 #define READ_CHUNK (256u << 10)
 #define BUF_SIZE (CW_RECORD_MAX + READ_CHUNK)
@@ -47,7 +50,7 @@
 _Static_assert(CUT_HEAD + CW_CUT_MARKER_LEN + CUT_TAIL <= CW_RECORD_MAX / 4 * 3,
                "a spliced line leaves room in a record for the lines around it");
 
-typedef enum { FMT_JSON, FMT_CSV, FMT_PGAUDIT, FMT_MARIADB, FMT_MYSQL_JSON } format_t;
+typedef enum { FMT_JSON, FMT_CSV, FMT_PGAUDIT, FMT_MARIADB, FMT_MYSQL_JSON, FMT_XML } format_t;
 
 #define SLOTS 256                 /* records decoded ahead, per input */
 #define RAW_SIZE (4u * CW_RECORD_MAX) /* their bytes: two records of the largest size always fit */
@@ -100,7 +103,8 @@ typedef struct {
     bool pend_cut;      /* the gathered record holds a spliced line */
     int depth;          /* JSON: nesting depth of the object being gathered (0: between objects) */
     bool in_string, escaped;
-    const char *cur;    /* JSON: the line being scanned, valid until next_line is called again */
+    cw_xml_frame_t xml; /* XML: where the framer stands */
+    const char *cur;    /* JSON, XML: the line being scanned, valid until next_line is called again */
     size_t cur_len, cur_off;
     /* decoding ahead: the decoding thread's side */
     struct cw_replay *r;
@@ -121,6 +125,7 @@ typedef struct {
     char pad2[64];
     _Atomic int sleeping;              /* SLEEP_ENGINE, SLEEP_SLOTS, SLEEP_BYTES */
     _Atomic bool stop;
+    _Atomic bool finished;             /* the decoding thread is past its last read */
     _Atomic uint64_t bytes;            /* compressed bytes read (cw_replay_bytes) */
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -334,7 +339,7 @@ static void cut_start(const source_t *s, cw_cut_state_t *st)
         cw_cut_init(st, CW_CUT_CSV, cw_csv_in_record(s->csv));
     } else {
         cw_cut_init(st, CW_CUT_CSV, false);
-        if (s->pending && s->buf[s->pos] == '\t')
+        if (s->fmt == FMT_PGAUDIT && s->pending && s->buf[s->pos] == '\t')
             cw_cut_scan(st, s->pend, s->pend_len);
     }
 }
@@ -750,6 +755,54 @@ static cw_status_t advance_mysql_json(cw_replay_t *r, source_t *s, char *err, si
     return CW_OK;
 }
 
+/* XML audit files: records framed by cw_xml_frame whatever the lines, one at a time. */
+static cw_status_t advance_xml(cw_replay_t *r, source_t *s, char *err, size_t errlen)
+{
+    static const cw_decode_result_t unclosed = {CW_DEC_BAD_XML, CW_F_NONE};
+    const char *line;
+    size_t len;
+    int got;
+    for (;;) {
+        while (s->cur_off < s->cur_len) {
+            cw_xml_event_t e;
+            size_t k = cw_xml_frame(&s->xml, s->cur + s->cur_off, s->cur_len - s->cur_off, &e);
+            if (s->pending) {
+                pend_append(s, s->cur + s->cur_off, k);
+                s->pend_cut |= s->line_cut && s->cut_at >= s->cur_off && s->cut_at < s->cur_off + k;
+            }
+            s->cur_off += k;
+            if (e == CW_XML_BEGIN) {
+                pend_start(s, s->cur + s->cur_off, 0);
+                s->pend_lines = 1;
+            } else if (e == CW_XML_END && native_record(r, s)) {
+                return CW_OK;
+            }
+        }
+        got = next_line(s, &line, &len, err, errlen);
+        if (got < 0)
+            return CW_ERR_IO;
+        if (got == 0)
+            break;
+        if (got == 2) { /* a line over CW_RECORD_MAX that cannot be cut: its record is lost */
+            dead(r, s, s->line, UNCUT, line, len);
+            s->pending = false;
+            cw_xml_frame_init(&s->xml);
+            continue;
+        }
+        if (!s->xml.in_record && blank(line, len))
+            s->passed++;
+        s->cur = line;
+        s->cur_len = len;
+        s->cur_off = 0;
+    }
+    if (s->pending) { /* the file ends inside a record */
+        dead(r, s, s->pend_line, unclosed, s->pend, s->pend_len);
+        s->pending = false;
+        cw_xml_frame_init(&s->xml);
+    }
+    return CW_OK;
+}
+
 /* server_audit: one record per line. */
 static cw_status_t advance_mariadb(cw_replay_t *r, source_t *s, char *err, size_t errlen)
 {
@@ -790,6 +843,8 @@ static cw_status_t advance(cw_replay_t *r, source_t *s, char *err, size_t errlen
         return advance_mariadb(r, s, err, errlen);
     if (s->fmt == FMT_MYSQL_JSON)
         return advance_mysql_json(r, s, err, errlen);
+    if (s->fmt == FMT_XML)
+        return advance_xml(r, s, err, errlen);
     while ((got = next_line(s, &line, &len, err, errlen)) != 0) {
         if (got < 0)
             return CW_ERR_IO;
@@ -950,15 +1005,20 @@ static cw_status_t sniff(cw_replay_t *r, source_t *s, char *err, size_t errlen)
 }
 
 /* A native format: only a UTF-8 byte order mark to skip. */
-static cw_status_t open_native(apr_pool_t *pool, source_t *s, cw_audit_format_t format,
+static cw_status_t open_native(apr_pool_t *pool, source_t *s, const cw_replay_input_t *in,
                                const cw_pg_prefix_t *pg_prefix, char *err, size_t errlen)
 {
+    cw_audit_format_t format = in->format;
     cw_status_t st;
     if ((st = cw_native_create(pool, format, pg_prefix, &s->native)) != CW_OK || !(s->pend = malloc(CW_RECORD_MAX))) {
         snprintf(err, errlen, "out of memory");
         return CW_ERR_NOMEM;
     }
-    s->fmt = format == CW_AUDIT_PGAUDIT ? FMT_PGAUDIT : format == CW_AUDIT_MARIADB ? FMT_MARIADB : FMT_MYSQL_JSON;
+    cw_native_set_tz(s->native, in->tz);
+    s->fmt = format == CW_AUDIT_PGAUDIT          ? FMT_PGAUDIT
+             : format == CW_AUDIT_MARIADB        ? FMT_MARIADB
+             : cw_audit_format_xml(format)       ? FMT_XML
+                                                 : FMT_MYSQL_JSON;
     while (s->len < 3 && !s->eof) {
         if ((st = fill(s, err, errlen)) != CW_OK)
             return st;
@@ -1013,7 +1073,37 @@ static void *decode_input(void *arg)
         publish(s, st == CW_OK ? SLOT_END : SLOT_ERROR, NULL, 0);
     }
     cw_decode_thread_end();
+    atomic_store(&s->finished, true);
     return NULL;
+}
+
+/* A replay that stops early (a write failure, another input's read error) must not wait for an
+ * input that has nothing to say: a pipe or FIFO whose writer keeps it open blocks its decoding
+ * thread in read() for as long as the writer likes. The stop interrupts that read with
+ * INTERRUPT_SIGNAL, whose handler does nothing but is installed without SA_RESTART: read()
+ * returns EINTR, gzread an error, and the thread, seeing the stop, ends without publishing it.
+ * The signal is sent until the thread says it is past its reads (a signal that comes just
+ * before the read would be lost), and only to decoding threads, only after a stop. SIGURG:
+ * ignored by default, so a stray one elsewhere ends nothing. */
+#define INTERRUPT_SIGNAL SIGURG
+#define INTERRUPT_EVERY_NS 2000000L /* 2 ms between signals while the thread still reads */
+
+static void interrupt_read(int sig) { (void)sig; }
+
+static void install_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = interrupt_read;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: the blocked read returns EINTR */
+    sigaction(INTERRUPT_SIGNAL, &sa, NULL);
+}
+
+static void install_interrupt(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install_handler);
 }
 
 /* Stop every decoding thread and wait for it (the pool's cleanup, before the inputs' buffers
@@ -1024,10 +1114,13 @@ static apr_status_t stop_threads(void *data)
     for (int i = 0; i < r->n; i++) {
         source_t *s = &r->src[i];
         if (s->started) {
+            struct timespec pause = {0, INTERRUPT_EVERY_NS};
             atomic_store(&s->stop, true);
             pthread_mutex_lock(&s->mu);
             pthread_cond_broadcast(&s->cv);
             pthread_mutex_unlock(&s->mu);
+            while (!atomic_load(&s->finished) && pthread_kill(s->thread, INTERRUPT_SIGNAL) == 0)
+                nanosleep(&pause, NULL);
             pthread_join(s->thread, NULL);
             s->started = false;
         }
@@ -1042,6 +1135,7 @@ static apr_status_t stop_threads(void *data)
 
 static cw_status_t start_threads(apr_pool_t *pool, cw_replay_t *r, char *err, size_t errlen)
 {
+    install_interrupt();
     apr_pool_cleanup_register(pool, r, stop_threads, apr_pool_cleanup_null);
     for (int i = 0; i < r->n; i++) {
         source_t *s = &r->src[i];
@@ -1118,7 +1212,7 @@ cw_status_t cw_replay_open(apr_pool_t *pool, const cw_replay_input_t *inputs, in
             snprintf(err, errlen, "out of memory");
             return st;
         }
-        if ((st = native ? open_native(pool, s, inputs[i].format, pg_prefix, err, errlen)
+        if ((st = native ? open_native(pool, s, &inputs[i], pg_prefix, err, errlen)
                          : sniff(r, s, err, errlen)) != CW_OK)
             return st;
     }

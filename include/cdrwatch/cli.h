@@ -55,4 +55,13 @@ void cw_cli_add_input(cw_cli_inputs_t *in, cw_stream_t stream, const char *path)
 /* --audit-format NAME of command `cmd`: CW_EXIT_OK, or CW_EXIT_USAGE with the message printed. */
 int cw_cli_set_audit_format(cw_cli_inputs_t *in, const char *cmd, const char *name);
 
+/* --log-format NAME (text or json): sets the format of the diagnostics (log.h); CW_EXIT_OK, or
+ * CW_EXIT_USAGE with "cdrwatch CMD: --log-format: expected text or json, got 'NAME'". */
+int cw_cli_set_log_format(const char *cmd, const char *name);
+
+/* The help lines of --log-format, shared by the commands that take it. */
+#define CW_CLI_LOG_FORMAT_HELP                                                                      \
+    "      --log-format FMT     diagnostics on standard error: text (the default), or json: one\n" \
+    "                           object a line for journald and log shippers (doc/logging.md)\n"
+
 #endif

@@ -259,6 +259,8 @@ typedef struct {
         };
     };
     const char *topic;
+    const char *tz;              /* inputs.audit.tz: the zone of local times in the sources' logs */
+    const struct cw_tz *tz_zone; /* ... resolved at load (decode_tz.h) */
 } cw_input_config_t;
 
 typedef struct {

@@ -36,6 +36,7 @@ typedef enum {
     CW_DEC_BAD_PREFIX,    /* a pgaudit AUDIT line that does not start with the log_line_prefix */
     CW_DEC_LATE,          /* older than the engine clock minus the allowed lateness */
     CW_DEC_UNCUT,         /* a line over CW_RECORD_MAX whose cut would not fall inside one value */
+    CW_DEC_BAD_XML,       /* an XML audit record that is not well-formed (decode_xml.c) */
     CW_DEC_REASON_COUNT
 } cw_reason_t;
 
@@ -233,6 +234,9 @@ typedef struct {
     const uint32_t *required;
     /* Decode one record's cells (by column id) into ev, reset for the audit stream. */
     cw_decode_result_t (*decode)(cw_event_t *ev, const cw_csv_cells_t *cells);
+    /* Is the record an audit record at all (NULL: always)? For the JSON and XML forms of a view,
+     * whose files also hold events that are not statements nor logins (Percona's Audit). */
+    bool (*is_record)(const cw_csv_cells_t *cells);
 } cw_csv_dialect_t;
 
 /* Read csv's header and records in this dialect (audit stream only; before the header). The

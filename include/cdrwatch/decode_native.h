@@ -20,6 +20,7 @@
 
 #include <apr_pools.h>
 #include "cdrwatch/decode.h"
+#include "cdrwatch/decode_tz.h"
 
 /* Layout of an audit input (replay --audit-format). */
 typedef enum {
@@ -29,11 +30,15 @@ typedef enum {
     CW_AUDIT_MYSQL_JSON,    /* MySQL Enterprise Audit / Percona audit_log_filter, JSON */
     CW_AUDIT_ORACLE_CSV,    /* Oracle UNIFIED_AUDIT_TRAIL rows as CSV with a header */
     CW_AUDIT_MSSQL_CSV,     /* SQL Server sys.fn_get_audit_file rows as CSV with a header */
+    CW_AUDIT_ORACLE_JSON,   /* Oracle UNIFIED_AUDIT_TRAIL rows as JSON objects */
+    CW_AUDIT_ORACLE_XML,    /* Oracle XML audit files (AUDIT_TRAIL=XML), <AuditRecord> elements */
+    CW_AUDIT_PERCONA_JSON,  /* Percona audit_log plugin, legacy JSON ({"audit_record": ...}) */
+    CW_AUDIT_PERCONA_XML,   /* Percona audit_log plugin, legacy XML (<AUDIT_RECORD>, OLD and NEW) */
     CW_AUDIT_FORMAT_COUNT
 } cw_audit_format_t;
 
-/* "canonical", "pgaudit", "mariadb", "mysql-json", "oracle-csv", "mssql-csv"; false if the name
- * is none of them. */
+/* "canonical", "pgaudit", "mariadb", "mysql-json", "oracle-csv", "mssql-csv", "oracle-json",
+ * "oracle-xml", "percona-json", "percona-xml"; false if the name is none of them. */
 bool cw_audit_format_parse(const char *name, cw_audit_format_t *out);
 const char *cw_audit_format_name(cw_audit_format_t f);
 
@@ -54,6 +59,16 @@ cw_status_t cw_pg_prefix_compile(apr_pool_t *pool, const char *prefix, cw_pg_pre
  * mssql-csv: decode_audit_csv.c), NULL for the others. Such an input is framed and its header
  * read as canonical CSV is (decode.h), only its columns and their meaning differ. */
 const cw_csv_dialect_t *cw_audit_csv_dialect(cw_audit_format_t f);
+/* The same view read from JSON objects or XML records (oracle-json, oracle-xml, percona-json,
+ * percona-xml): the dialect whose columns are matched, case-insensitively, against the members
+ * of the object or the attributes and leaf elements of the record; the CSV dialects too; NULL for
+ * the others. */
+const cw_csv_dialect_t *cw_audit_dialect(cw_audit_format_t f);
+/* Is the format read as XML records (decode_xml.c frames them)? */
+static inline bool cw_audit_format_xml(cw_audit_format_t f)
+{
+    return f == CW_AUDIT_ORACLE_XML || f == CW_AUDIT_PERCONA_XML;
+}
 
 /* The SQL reader of the native decoders (doc/formats.md §1.4, "Verbs and tables"), for the CSV
  * dialects: the verb of a statement, upper-cased into verb ("" when it has none) ... */
@@ -67,6 +82,11 @@ typedef struct cw_native cw_native_t;
  * pgaudit only; NULL means CW_PG_DEFAULT_PREFIX. Lives as long as the pool. */
 cw_status_t cw_native_create(apr_pool_t *pool, cw_audit_format_t fmt, const cw_pg_prefix_t *prefix,
                              cw_native_t **out);
+
+/* The zone of a mariadb input's local times (inputs.audit.tz, --audit-tz; resolved at load and
+ * shared, read-only, by every decoding thread). NULL, the default: UTC. Other formats carry
+ * their zone (or UTC) in the record and ignore it. */
+void cw_native_set_tz(cw_native_t *n, const cw_tz_t *tz);
 
 /* Decode one record into ev (an audit event). *is_record is false when the bytes are not an
  * audit record (the result is then CW_DEC_OK and ev is meaningless); otherwise the result says

@@ -64,6 +64,13 @@ typedef struct {
                                * kafka.shutdown_timeout, whether or not a broker answers */
 } cw_kafka_stats_t;
 
+/* The turns of a run that opts.event reports. */
+typedef enum {
+    CW_KAFKA_RELOADING, /* a reload (SIGHUP) starts */
+    CW_KAFKA_RELOADED,  /* it is over: the new configuration runs, or the old one stays */
+    CW_KAFKA_STOPPING   /* a stop request (SIGINT/SIGTERM) ends the loop: the shutdown starts */
+} cw_kafka_event_t;
+
 typedef struct {
     const char *brokers;  /* NULL: cfg->brokers */
     const char *group;    /* NULL: cfg->group */
@@ -73,6 +80,10 @@ typedef struct {
      * inject faults at a chosen point). May call cw_kafka_stop. */
     void (*tick)(void *ctx, const cw_kafka_stats_t *stats);
     void *tick_ctx;
+    /* Called (with tick_ctx) on the running thread at the turns of the run a service manager is
+     * told about: before a SIGHUP's reload reads the files, once it is over (applied or
+     * refused), and when a stop request ends the loop, before the shutdown's waits. May be NULL. */
+    void (*event)(void *ctx, cw_kafka_event_t ev, const cw_kafka_stats_t *stats);
     /* Records processed per loop iteration at most (0: the default, 5000). Lower, the tick comes
      * more often: a test that stops at a chosen record count stops within `batch` of it. */
     int batch;

@@ -27,5 +27,11 @@ uint64_t cw_metrics_dead_total(const cw_metrics_t *m);
  * "evicted keys: … (hot keys spared: …)" when an eviction passed over a key whose window held
  * more, and "; damaged records: … (bad_utf8=…, …)" when some were repaired. */
 void cw_metrics_print(const cw_metrics_t *m, FILE *out);
+/* The same counters as one JSON object into buf (NUL-terminated): {"records":{"cdr":…,"audit":…},
+ * "alerts":…,"suppressed_crossings":…,"dead_letters":{"total":…,"<reason>":…},"skipped_lines":…,
+ * "evicted_keys":…,"hot_keys_spared":…,"too_old_for_window":…,"damaged_records":{"total":…,
+ * "<kind>":…}}, reasons and kinds only when non-zero. Returns the length, or 0 if buflen (at
+ * least 1024 is enough) was too small. */
+size_t cw_metrics_json(const cw_metrics_t *m, char *buf, size_t buflen);
 
 #endif

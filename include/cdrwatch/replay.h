@@ -36,6 +36,7 @@ typedef struct {
     const char *path;         /* "-" is standard input; ".gz" is read compressed */
     cw_stream_t stream;
     cw_audit_format_t format; /* audit inputs; CW_AUDIT_CANONICAL for CDRs */
+    const cw_tz_t *tz;        /* mariadb inputs: the zone of their local times (NULL: UTC) */
 } cw_replay_input_t;
 
 /* Open every input. pg_prefix is the log_line_prefix of pgaudit inputs (NULL: the default). A

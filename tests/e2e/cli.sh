@@ -45,7 +45,7 @@ is "$rc" 2 "missing input file: exit 2"
 contains "$TMP/err" "missing.jsonl: cannot open" "missing input file is named"
 run "$CDRWATCH" replay --audit-format oracle --audit -
 is "$rc" 2 "an unknown audit format: exit 2"
-contains "$TMP/err" "expected canonical, pgaudit, mariadb, mysql-json, oracle-csv or mssql-csv, got 'oracle'" "the audit formats are listed"
+contains "$TMP/err" "expected canonical, pgaudit, mariadb, mysql-json, oracle-csv, mssql-csv, oracle-json, oracle-xml, percona-json or percona-xml, got 'oracle'" "the audit formats are listed"
 run "$CDRWATCH" replay --audit-format pgaudit --pg-log-prefix '%t [%p] %z ' --audit - < /dev/null
 is "$rc" 2 "a bad --pg-log-prefix: exit 2"
 contains "$TMP/err" "unknown escape '%z'" "the bad escape is named"
@@ -160,6 +160,34 @@ run "$CDRWATCH" replay --config config/cdrwatch.json --config "$TMP/bad-overlay.
 is "$rc" 2 "a bad value in an overlay: exit 2"
 contains "$TMP/err" "bad-overlay.json: rules[" "the message names the overlay and the rule"
 contains "$TMP/err" "].suppress: expected a duration" "... and the key"
+
+# --- --log-format json (doc/logging.md): one JSON object a line on stderr, the summary one object ---
+printf 'garbage\n{"not": "an audit record"}\n' > "$TMP/bad.jsonl"
+run "$CDRWATCH" replay --log-format json --cdr datasets/small/cdr.csv.gz --audit datasets/small/audit.jsonl.gz \
+    --audit "$TMP/bad.jsonl"
+is "$rc" 0 "--log-format json: exit 0"
+is "$(grep -c . "$TMP/err")" "$("$JQ" -c 'select(type == "object" and has("@timestamp") and has("log.level") and has("message"))' "$TMP/err" | wc -l)" \
+    "--log-format json: every stderr line is an object with @timestamp, log.level and message"
+is "$("$JQ" -r 'select(.["cdrwatch.dead_letter"]) | .["cdrwatch.dead_letter"].position' "$TMP/err" | tr '\n' ' ')" \
+    "$TMP/bad.jsonl:1 $TMP/bad.jsonl:2 " "--log-format json: each dead letter an object with its position"
+is "$("$JQ" -r 'select(.["cdrwatch.replay"]) | .["cdrwatch.replay"].counters.alerts' "$TMP/err")" "$(grep -c . "$TMP/out")" \
+    "--log-format json: the summary is one object, its alert count that of the alerts printed"
+is "$("$JQ" -r 'select(.["cdrwatch.replay"]) | .["cdrwatch.replay"].counters.dead_letters.total' "$TMP/err")" 2 \
+    "--log-format json: the summary counts the dead letters"
+run "$CDRWATCH" replay --cdr datasets/small/cdr.csv.gz --audit datasets/small/audit.jsonl.gz --audit "$TMP/bad.jsonl"
+contains "$TMP/err" "cdrwatch: replay done in" "text (the default): the summary line as before"
+contains "$TMP/err" "cdrwatch: dead letter: $TMP/bad.jsonl:1: bad_json" "text: the dead letter line as before"
+run "$CDRWATCH" replay --log-format json --audit /nonexistent/audit.jsonl
+is "$rc" 2 "--log-format json, a missing input: exit 2 (as in text)"
+is "$("$JQ" -r 'select(.["log.level"] == "error") | .message' "$TMP/err")" \
+    "/nonexistent/audit.jsonl: cannot open: No such file or directory" "--log-format json: the error is an object too"
+run "$CDRWATCH" replay --log-format yaml --audit -
+is "$rc" 2 "--log-format yaml: exit 2"
+contains "$TMP/err" "--log-format: expected text or json, got 'yaml'" "--log-format: a bad value is named"
+run "$CDRWATCH" demo --log-format json --quiet --audit "$TMP/part.jsonl"
+is "$rc" 0 "demo --log-format json: exit 0"
+is "$(grep -c . "$TMP/err")" "$("$JQ" -c 'select(type == "object" and has("log.level"))' "$TMP/err" | wc -l)" \
+    "demo --log-format json: every stderr line (librdkafka's included) is an object"
 
 # --- failures at run time: exit 1 ---
 head -c 30000 datasets/small/audit.jsonl.gz > "$TMP/truncated.jsonl.gz"

@@ -53,4 +53,25 @@ contains "$TMP/err" "the CSV header lacks the required cdr column(s) start_time"
 contains "$TMP/err" "among its first 256 columns (of 100000; the others are not read)" "and the header's width"
 is "$(grep -c 'dead letter' "$TMP/err")" 0 "no dead letter"
 
+# --- a replay that stops early does not wait for an input that says nothing more ---
+# A FIFO whose writer stays (fd 3, opened read-write here, never closed during the replay) holds
+# 200 audit records (about 400 KiB, more than one read, fewer than the decoding ring's slots),
+# all later than the CDRs: their decoding thread has read them all and waits in read() for more.
+# The CDR file is cut short, so the replay stops on its read error; the stop must interrupt that
+# read (it used to wait for the writer to close: for ever). `timeout` only bounds a hang: 124
+# would mean the replay waited.
+pad=$(head -c 2000 /dev/zero | tr '\0' x)
+(gzip -dc datasets/small/cdr.csv.gz || true) | head -n 3000 | gzip > "$TMP/cdr3k.csv.gz"
+head -c 20000 "$TMP/cdr3k.csv.gz" > "$TMP/cdr-cut.csv.gz"
+mkfifo "$TMP/live-audit"
+exec 3<> "$TMP/live-audit"
+(gzip -dc datasets/small/audit.jsonl.gz || true) | tail -n 200 | "$JQ" -c --arg p "$pad" '.pad = $p' > "$TMP/live.jsonl"
+cat "$TMP/live.jsonl" >&3 & # more than the FIFO holds: written while the replay reads
+writer=$!
+run timeout 120 "$CDRWATCH" replay --quiet --audit "$TMP/live-audit" --cdr "$TMP/cdr-cut.csv.gz"
+exec 3>&-
+wait "$writer" 2> /dev/null || true
+is "$rc" 1 "a read error while another input is a FIFO kept open: exit 1, without waiting for the FIFO"
+contains "$TMP/err" "cdr-cut.csv.gz: read error" "the read error is named"
+
 done_testing

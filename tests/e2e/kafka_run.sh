@@ -62,4 +62,18 @@ is "$(grep '^cdrwatch/' "$TMP/stats" | tail -1 | cut -f2- | "$JQ" -r '[.records,
 ok_status "$(grep -m1 '^librdkafka/' "$TMP/stats" | cut -f2- | "$JQ" -e '.brokers and .name' > /dev/null; echo $?)" \
     "and librdkafka's statistics"
 
+# --log-format json (doc/logging.md): every line on stderr an object, librdkafka's included, and
+# the statistics line one object with its counters as members
+"$JQ" '.outputs.alerts_topic = "cdr-alerts-json" | .kafka.properties["statistics.interval.ms"] = "100"' \
+    "$KCONFIG" > "$TMP/json-log.json"
+run timeout 120 "$CDRWATCH" run --config "$TMP/json-log.json" -b "$BROKER" -G t1-json --exit-at-end --log-format json
+is "$rc" 0 "a run with --log-format json exits 0"
+is "$(grep -c . "$TMP/err")" "$("$JQ" -c 'select(type == "object" and has("@timestamp") and has("log.level"))' "$TMP/err" | wc -l)" \
+    "--log-format json: every stderr line is an object"
+"$JQ" -c 'select(.message == "stats") | .["cdrwatch.stats"]' "$TMP/err" | tail -1 > "$TMP/last-stats.json"
+is "$("$JQ" -r '[.records.total, .records.cdr, .alerts, .lag, .ready] | @tsv' "$TMP/last-stats.json")" \
+    "$(printf '63318\t59760\t%s\t0\ttrue' "$n_expected")" "--log-format json: the last stats object counts every record, every alert, ready"
+ok_status "$("$JQ" -e '.kafka | map(select(test("brokers up 1/1"))) | length > 0' "$TMP/last-stats.json" > /dev/null; echo $?)" \
+    "--log-format json: the stats object has librdkafka's view of the brokers"
+
 done_testing

@@ -20,6 +20,10 @@ mssql_csv fuzz_csv.c -DCW_FUZZ_FORMAT=CW_AUDIT_MSSQL_CSV
 pgaudit fuzz_native.c -DCW_FUZZ_FORMAT=CW_AUDIT_PGAUDIT
 mariadb fuzz_native.c -DCW_FUZZ_FORMAT=CW_AUDIT_MARIADB
 mysql_json fuzz_native.c -DCW_FUZZ_FORMAT=CW_AUDIT_MYSQL_JSON
+oracle_json fuzz_native.c -DCW_FUZZ_FORMAT=CW_AUDIT_ORACLE_JSON
+oracle_xml fuzz_native.c -DCW_FUZZ_FORMAT=CW_AUDIT_ORACLE_XML
+percona_json fuzz_native.c -DCW_FUZZ_FORMAT=CW_AUDIT_PERCONA_JSON
+percona_xml fuzz_native.c -DCW_FUZZ_FORMAT=CW_AUDIT_PERCONA_XML
 message fuzz_message.c
 config fuzz_config.c
 state fuzz_state.c

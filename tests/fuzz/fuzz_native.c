@@ -1,14 +1,16 @@
 /*
- * fuzz_native.c — the decoders of the servers' own audit layouts (decode_native.h), built three
- * times (build.sh, CW_FUZZ_FORMAT): pgaudit, whose input's first line is the log_line_prefix
+ * fuzz_native.c — the decoders of the servers' own audit layouts (decode_native.h), built once
+ * per format (build.sh, CW_FUZZ_FORMAT): pgaudit, whose input's first line is the log_line_prefix
  * (fuzzed with the log), then the log framed into messages (a line and the tab-led lines that
- * continue it); MariaDB server_audit, one line a record; MySQL JSON, each line and then the whole
- * input as one record (objects may span lines). No property beyond ASan and UBSan: a record is
+ * continue it); MariaDB server_audit, one line a record; MySQL JSON, Oracle and Percona JSON,
+ * each line and then the whole input as one record (objects may span lines); Oracle and Percona
+ * XML, the records the XML framer finds (decode_xml.h), then each line and the whole input. No property beyond ASan and UBSan: a record is
  * an event, a reason or not a record.
  */
 #include <string.h>
 #include <apr_strings.h>
 #include "cdrwatch/decode_native.h"
+#include "cdrwatch/decode_xml.h"
 #include "fuzz.h"
 
 #ifndef CW_FUZZ_FORMAT
@@ -59,6 +61,27 @@ static void pgaudit_messages(cw_native_t *n, const char *at, const char *end)
         decode(n, msg, (size_t)(end - msg));
 }
 
+/* XML: the records cw_xml_frame finds in the input, as replay frames them; a record must begin
+ * with '<' and lie inside the input. */
+static void xml_records(cw_native_t *n, const char *at, const char *end)
+{
+    cw_xml_frame_t f;
+    const char *rec = NULL;
+    cw_xml_frame_init(&f);
+    while (at < end) {
+        cw_xml_event_t e;
+        at += cw_xml_frame(&f, at, (size_t)(end - at), &e);
+        if (at > end || (e == CW_XML_BEGIN && *at != '<'))
+            fuzz_fail("cw_xml_frame: a record outside the input, or not at a '<'");
+        if (e == CW_XML_END && rec)
+            decode(n, rec, (size_t)(at - rec));
+        if (e != CW_XML_NONE)
+            rec = e == CW_XML_BEGIN ? at : NULL;
+    }
+    if (rec)
+        decode(n, rec, (size_t)(end - rec));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = fuzz_pool();
@@ -75,9 +98,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     const char *all = at;
+    if (cw_audit_format_xml(CW_FUZZ_FORMAT))
+        xml_records(n, at, end);
     while (fuzz_line(&at, end, &line, &len))
         decode(n, line, len);
-    if (CW_FUZZ_FORMAT == CW_AUDIT_MYSQL_JSON)
+    if (CW_FUZZ_FORMAT != CW_AUDIT_MARIADB)
         decode(n, all, (size_t)(end - all));
     return 0;
 }

@@ -31,13 +31,16 @@ static void dlq(void *ctx, const cw_dead_letter_t *dl)
     dead_letters++;
 }
 
-/* The input the first byte names (the formats in cw_audit_format_t's order). */
+/* The input the first byte names (the formats in cw_audit_format_t's order; with bit 4 set,
+ * 1 to 4 are the formats after mssql-csv: oracle-json, oracle-xml, percona-json, percona-xml). */
 static cw_replay_input_t input(uint8_t kind, const char *path)
 {
-    cw_replay_input_t in = {path, CW_STREAM_AUDIT, CW_AUDIT_CANONICAL};
+    cw_replay_input_t in = {path, CW_STREAM_AUDIT, CW_AUDIT_CANONICAL, NULL};
     unsigned k = kind & 7;
     if (k == 0)
         in.stream = CW_STREAM_CDR;
+    else if ((kind & 0x10) && k <= 4)
+        in.format = (cw_audit_format_t)(CW_AUDIT_MSSQL_CSV + k);
     else if (k >= 2 && k <= 6)
         in.format = (cw_audit_format_t)(k - 1);
     return in;

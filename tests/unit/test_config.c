@@ -68,6 +68,13 @@ int main(void)
     is_str(cfg->input[CW_STREAM_AUDIT].topic, "db-audit", "default audit topic");
     is_int(cfg->input[CW_STREAM_AUDIT].n_columns, 13, "default audit columns");
     is_int(cfg->n_rules, 0, "no rules");
+    is_str(cfg->input[CW_STREAM_AUDIT].tz, "UTC", "inputs.audit.tz defaults to UTC");
+    ok(cfg->input[CW_STREAM_AUDIT].tz_zone != NULL, "and is resolved at load");
+    ok(load("{\"inputs\":{\"audit\":{\"tz\":\"Europe/Berlin\"}}}", &cfg) == CW_OK, "inputs.audit.tz: an IANA name");
+    refused("{\"inputs\":{\"audit\":{\"tz\":\"Europe/Atlantis\"}}}",
+            "t.json: inputs.audit.tz: unknown time zone 'Europe/Atlantis'", "inputs.audit.tz: an unknown zone is refused at load");
+    refused("{\"inputs\":{\"audit\":{\"tz\":\"+3\"}}}", "inputs.audit.tz: expected UTC, an offset such as +03:00",
+            "inputs.audit.tz: a malformed offset is refused at load");
 
     ok(load(RULE(""), &cfg) == CW_OK, "a minimal rule");
     is_int(cfg->rules[0].window, 3600000, "rule window defaults to 1h");

@@ -592,6 +592,80 @@ static void test_mssql_csv(void)
     is_str(missing, "server_principal_name, action_id", "missing required columns named");
 }
 
+/* ---- oracle-json, percona-json ---- */
+
+static void test_oracle_json(void)
+{
+    cw_native_t *n = decoder(CW_AUDIT_ORACLE_JSON, NULL);
+    cw_decode_result_t r;
+    cw_audit_format_t f;
+    ok(cw_audit_format_parse("oracle-json", &f) && f == CW_AUDIT_ORACLE_JSON && !cw_audit_csv_dialect(f) &&
+           cw_audit_dialect(f) && !cw_audit_format_xml(f),
+       "oracle-json: a view read from JSON objects");
+    /* JSON_OBJECT(*) of UNIFIED_AUDIT_TRAIL: the view's names, numbers as numbers */
+    r = dec(n, "{\"AUDIT_TYPE\":\"Standard\",\"SESSIONID\":3001,\"OS_USERNAME\":\"tomcat\",\"USERHOST\":\"web01\","
+               "\"DBUSERNAME\":\"THIEF\",\"CLIENT_PROGRAM_NAME\":\"JDBC Thin Client\","
+               "\"EVENT_TIMESTAMP\":\"2026-03-04T05:00:01.123456+03:00\",\"ACTION_NAME\":\"SELECT\","
+               "\"RETURN_CODE\":0,\"OBJECT_SCHEMA\":\"MED\",\"OBJECT_NAME\":\"CDR_VOICE\","
+               "\"SQL_TEXT\":\"SELECT *\\n  FROM med.cdr_voice\",\"UNIFIED_AUDIT_POLICIES\":null}");
+    ok(OK(r), "a JSON_OBJECT row decodes");
+    is_int(ev.ts, 1772589601123LL, "EVENT_TIMESTAMP with its offset");
+    is_str(A->principal, "THIEF", "DBUSERNAME");
+    is_str(A->action, "SELECT", "ACTION_NAME");
+    is_str(A->object, "MED.CDR_VOICE", "OBJECT_SCHEMA.OBJECT_NAME");
+    is_str(A->statement, "SELECT *\n  FROM med.cdr_voice", "SQL_TEXT, escapes undone");
+    is_str(A->client_host, "web01", "USERHOST");
+    is_str(A->client_app, "JDBC Thin Client", "CLIENT_PROGRAM_NAME");
+    is_str(A->session_id, "3001", "SESSIONID, a number");
+    ok(!A->failed, "RETURN_CODE 0, a number: ok");
+    /* SQLcl and SIEM exporters write lower-case names */
+    r = dec(n, "{\"event_timestamp_utc\":\"2026-03-04 02:00:02\",\"dbusername\":\"X\",\"action_name\":\"LOGON\","
+               "\"return_code\":1017}");
+    ok(OK(r) && ev.ts == 1772589602000LL, "lower-case names; EVENT_TIMESTAMP_UTC without offset as UTC");
+    ok(A->failed && strcmp(A->action, "LOGIN") == 0, "LOGON, RETURN_CODE 1017: a failed LOGIN");
+    r = dec(n, "{\"EVENT_TIMESTAMP_UTC\":\"2026-03-04 02:00:02\",\"DBUSERNAME\":\"X\",\"ACTION_NAME\":\"SELECT\","
+               "\"RETURN_CODE\":true}");
+    ok(r.reason == CW_DEC_BAD_VALUE && r.field == CW_F_STATUS, "RETURN_CODE true: bad_value");
+    r = dec(n, "{\"EVENT_TIMESTAMP_UTC\":\"2026-03-04 02:00:02\",\"DBUSERNAME\":null,\"ACTION_NAME\":\"SELECT\"}");
+    ok(r.reason == CW_DEC_MISSING_FIELD && r.field == CW_F_PRINCIPAL, "DBUSERNAME null: missing_field principal");
+    r = dec(n, "{\"EVENT_TIMESTAMP_UTC\":\"2026-03-04 02:00:02\",\"DBUSERNAME\":\"X\",\"ACTION_NAME\":\"SELECT\","
+               "\"SQL_TEXT\":\"SELECT \\u0000 \\ud800 FROM med.cdr_voice\"}");
+    ok(OK(r) && (ev.damage & CW_DAMAGE_NUL) && (ev.damage & CW_DAMAGE_BAD_UTF8),
+       "an escaped NUL and a lone surrogate in SQL_TEXT: repaired, flagged nul and bad_utf8");
+    is_str(A->object, "med.cdr_voice", "the object still read from the repaired statement");
+    r = dec(n, "{\"DBUSERNAME\":\"X\",");
+    ok(r.reason == CW_DEC_BAD_JSON, "a broken object: bad_json");
+    r = dec(n, "[1]");
+    ok(r.reason == CW_DEC_NOT_OBJECT, "an array: not_object");
+}
+
+static void test_percona_json(void)
+{
+    cw_native_t *n = decoder(CW_AUDIT_PERCONA_JSON, NULL);
+    cw_decode_result_t r;
+    /* audit_log_format=JSON, as the Percona Server manual prints it */
+    r = dec(n, "{\"audit_record\":{\"name\":\"Query\",\"record\":\"743017006_2016-01-27T10:08:16\","
+               "\"timestamp\":\"2026-03-04T02:00:01 UTC\",\"command_class\":\"select\",\"connection_id\":\"37\","
+               "\"status\":0,\"sqltext\":\"SELECT * FROM cdr_voice\",\"user\":\"thief[thief] @ web01 [10.0.0.7]\","
+               "\"host\":\"web01\",\"os_user\":\"\",\"ip\":\"10.0.0.7\",\"db\":\"med\"}}");
+    ok(OK(r), "an audit_record decodes");
+    is_int(ev.ts, 1772589601000LL, "timestamp ' UTC'");
+    is_str(A->principal, "thief", "user: the name before the bracket");
+    is_str(A->action, "SELECT", "a Query: the statement's verb");
+    is_str(A->object, "cdr_voice", "the statement's first table");
+    is_str(A->client_host, "10.0.0.7", "ip");
+    is_str(A->db, "med", "db");
+    is_str(A->session_id, "37", "connection_id");
+    r = dec(n, "{\"audit_record\":{\"name\":\"Connect\",\"timestamp\":\"2026-03-04T02:00:02 UTC\","
+               "\"connection_id\":\"38\",\"status\":1045,\"user\":\"x\",\"host\":\"h\",\"ip\":\"\"}}");
+    ok(OK(r) && A->failed && strcmp(A->action, "LOGIN") == 0, "a refused Connect: a failed LOGIN");
+    is_str(A->client_host, "h", "ip empty: host");
+    r = dec(n, "{\"audit_record\":{\"name\":\"NoAudit\",\"timestamp\":\"2026-03-04T02:00:03 UTC\"}}");
+    ok(r.reason == CW_DEC_OK && !is_record, "NoAudit is not a record");
+    r = dec(n, "{\"audit_record\":{\"name\":\"Query\",\"timestamp\":\"2026-03-04T02:00:03 UTC\",\"sqltext\":\"x\"}}");
+    ok(r.reason == CW_DEC_MISSING_FIELD && r.field == CW_F_PRINCIPAL, "no user: missing_field principal");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -610,6 +684,8 @@ int main(void)
     test_long_statement();
     test_oracle_csv();
     test_mssql_csv();
+    test_oracle_json();
+    test_percona_json();
     apr_pool_destroy(pool);
     apr_terminate();
     return done_testing();

@@ -118,7 +118,7 @@ static void test_format(const fmt_t *fmt, size_t big)
     dead_t dead = {0};
     int first_line = fmt->header ? 2 : 1;
     long rss_before;
-    cw_replay_input_t in = {NULL, CW_STREAM_AUDIT, fmt->format};
+    cw_replay_input_t in = {NULL, CW_STREAM_AUDIT, fmt->format, NULL};
 
     snprintf(tmpl, sizeof tmpl, "%s/cw-test-replay.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     fd = mkstemp(tmpl);
@@ -186,7 +186,7 @@ static void test_pgaudit_continuation(bool at_start)
     cw_replay_t *r;
     const cw_event_t *ev;
     dead_t dead = {0};
-    cw_replay_input_t in = {NULL, CW_STREAM_AUDIT, CW_AUDIT_PGAUDIT};
+    cw_replay_input_t in = {NULL, CW_STREAM_AUDIT, CW_AUDIT_PGAUDIT, NULL};
     snprintf(tmpl, sizeof tmpl, "%s/cw-test-replay.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
     if ((fd = mkstemp(tmpl)) < 0 || !(f = fdopen(fd, "w"))) {
         ok(0, "temporary file");
@@ -335,7 +335,7 @@ static void test_sniff_oversize(const char *what, first_fn first, const char *bo
     cw_replay_t *r;
     const cw_event_t *ev;
     dead_t dead = {0};
-    cw_replay_input_t in = {NULL, CW_STREAM_AUDIT, CW_AUDIT_CANONICAL};
+    cw_replay_input_t in = {NULL, CW_STREAM_AUDIT, CW_AUDIT_CANONICAL, NULL};
     if (!write_file(tmpl, sizeof tmpl, first, body)) {
         ok(0, "temporary file");
         return;
@@ -374,7 +374,7 @@ static void test_wide_header(void)
     apr_pool_t *p;
     cw_replay_t *r;
     dead_t dead = {0};
-    cw_replay_input_t in = {NULL, CW_STREAM_CDR, CW_AUDIT_CANONICAL};
+    cw_replay_input_t in = {NULL, CW_STREAM_CDR, CW_AUDIT_CANONICAL, NULL};
     if (!write_file(tmpl, sizeof tmpl, put_wide_header, "1,2\n3,4\n")) {
         ok(0, "temporary file");
         return;
