@@ -456,10 +456,10 @@ static void ocsf_desc(out_t *o, const cw_alert_t *a)
 {
     char tmp[256];
     out_t d = {tmp, 0, sizeof tmp};
-    puts_(&d, a->metric);
+    put(&d, a->metric, strnlen(a->metric, 64)); /* ASCII names: "sum(rows)", "count" */
     if (a->window_name) {
         puts_(&d, " over ");
-        puts_(&d, a->window_name);
+        put(&d, a->window_name, strnlen(a->window_name, 32));
     }
     puts_(&d, " reached ");
     number(&d, a->value);
@@ -467,7 +467,7 @@ static void ocsf_desc(out_t *o, const cw_alert_t *a)
     number(&d, a->threshold);
     puts_(&d, ")");
     if (d.len >= d.cap)
-        d.len = 0; /* cannot happen: metric <= 64, window <= 32, two numbers <= 40 */
+        d.len = 0; /* cannot happen: metric <= 64, window <= 32, two numbers <= 40 each */
     tmp[d.len] = '\0';
     member_str(o, ",\"desc\":", tmp, sizeof tmp);
 }

@@ -1,9 +1,11 @@
 /*
- * alert.h — the alert record and its one encoder (doc/formats.md §2, ECS-shaped JSON on one
- * line), used by replay and run alike.
+ * alert.h — the alert record and its one encoder (doc/formats.md §2: JSON on one line, shaped
+ * after ECS or, with outputs.format "ocsf", an OCSF Detection Finding, §2.1), used by replay and
+ * run alike.
  *
- * event.id is a deterministic function of (rule id, key, window start): the same input gives
- * the same ids. Nothing outside `cdrwatch.observer` depends on the machine or the wall clock.
+ * event.id (OCSF: finding_info.uid) is a deterministic function of (rule id, key, window start):
+ * the same input gives the same ids. Nothing outside `cdrwatch.observer` depends on the machine
+ * or the wall clock.
  */
 #ifndef CDRWATCH_ALERT_H
 #define CDRWATCH_ALERT_H

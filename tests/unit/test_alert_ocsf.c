@@ -111,6 +111,7 @@ static void worst_case(cw_alert_t a, const cw_observer_t *obs, char *buf, cw_eve
     printf("# the longest OCSF alert: %zu bytes\n", n);
     ok(n > 0 && n < CW_ALERT_MAX, "the longest OCSF alert fits CW_ALERT_MAX");
     ok(root != NULL, "and is valid JSON");
+    ok(strlen(get(root, "finding_info.desc")) > 64, "with the metric's sentence cut, not dropped");
     cJSON_Delete(root);
 }
 
