@@ -1,6 +1,10 @@
 /*
  * alert.c — the one alert encoder (doc/formats.md §2) and deterministic alert ids.
  *
+ * Two shapes (outputs.format): ECS fields with our own under `cdrwatch`, or an OCSF Detection
+ * Finding (class_uid 2004) with the same `cdrwatch` object under `unmapped` (§2.1 maps each
+ * attribute). Both are written by the same bounded writers below.
+ *
  * Output is built into a caller buffer with bounded pieces (long values are cut on a UTF-8
  * boundary), so an alert never exceeds CW_ALERT_MAX and encoding never allocates.
  */
@@ -334,18 +338,229 @@ static void encode_observer(out_t *o, const cw_observer_t *obs)
     puts_(o, "}");
 }
 
+/* "cdrwatch":{...}: our own fields, the same in both formats (ECS: top level; OCSF: unmapped). */
+static void encode_cdrwatch(out_t *o, const cw_alert_t *a, const cw_observer_t *obs)
+{
+    puts_(o, "\"cdrwatch\":{");
+    encode_key(o, a);
+    encode_metric(o, a);
+    encode_evidence(o, a);
+    if (obs)
+        encode_observer(o, obs);
+    puts_(o, "}");
+}
+
+/* ---- OCSF: a Detection Finding (class_uid 2004), doc/formats.md §2.1 ---- */
+
+#define OCSF_VERSION "1.9.0-dev" /* the schema the tests validate against (tests/schemas) */
+
+/* ATT&CK techniques of the shipped rules: name, and the tactic when there is only one (a
+ * technique of several tactics is given without one rather than with a guess). */
+typedef struct {
+    const char *id, *name, *tactic_id, *tactic;
+} technique_info_t;
+
+static const technique_info_t techniques[] = {
+    {"T1005", "Data from Local System", "TA0009", "Collection"},
+    {"T1027", "Obfuscated Files or Information", "TA0005", "Defense Evasion"},
+    {"T1030", "Data Transfer Size Limits", "TA0010", "Exfiltration"},
+    {"T1070", "Indicator Removal", "TA0005", "Defense Evasion"},
+    {"T1074", "Data Staged", "TA0009", "Collection"},
+    {"T1078", "Valid Accounts", NULL, NULL},
+    {"T1098", "Account Manipulation", NULL, NULL},
+    {"T1119", "Automated Collection", "TA0009", "Collection"},
+    {"T1136", "Create Account", "TA0003", "Persistence"},
+    {"T1213", "Data from Information Repositories", "TA0009", "Collection"},
+    {"T1505", "Server Software Component", "TA0003", "Persistence"},
+    {"T1562", "Impair Defenses", "TA0005", "Defense Evasion"},
+};
+
+/* The entry of a technique id ("T1562" or the sub-technique "T1562.001"); NULL if unknown. */
+static const technique_info_t *technique_of(const char *id)
+{
+    size_t n = strcspn(id, ".");
+    for (size_t i = 0; i < sizeof techniques / sizeof techniques[0]; i++)
+        if (strlen(techniques[i].id) == n && memcmp(techniques[i].id, id, n) == 0)
+            return &techniques[i];
+    return NULL;
+}
+
+/* finding_info.attacks[]: one per technique of the rule (a sub-technique also names its parent). */
+static void ocsf_attack(out_t *o, const char *id)
+{
+    const technique_info_t *t = technique_of(id);
+    size_t n = strcspn(id, ".");
+    puts_(o, "{\"technique\":{\"uid\":");
+    o->len = cw_json_string(o->buf, o->len, o->cap, id, n, 16);
+    if (t)
+        member_str(o, ",\"name\":", t->name, 64);
+    puts_(o, "}");
+    if (id[n]) {
+        member_str(o, ",\"sub_technique\":{\"uid\":", id, 16);
+        puts_(o, "}");
+    }
+    if (t && t->tactic) {
+        member_str(o, ",\"tactic\":{\"uid\":", t->tactic_id, 16);
+        member_str(o, ",\"name\":", t->tactic, 32);
+        puts_(o, "}");
+    }
+    puts_(o, "}");
+}
+
+/* severity_id from our 0-100: Informational, Low, Medium, High, Critical. */
+static int ocsf_severity_id(int severity)
+{
+    static const int upper[] = {20, 40, 70, 90};
+    int id = 1;
+    while (id <= 4 && severity >= upper[id - 1])
+        id++;
+    return id;
+}
+
+static const char *const ocsf_severity_names[] = {"Unknown", "Informational", "Low", "Medium", "High",
+                                                   "Critical"};
+
+static void member_ms(out_t *o, const char *key, cw_time_t t)
+{
+    puts_(o, key);
+    num(o, (long long)t);
+}
+
+/* The classification, time, severity and status of the finding. */
+static void ocsf_header(out_t *o, const cw_alert_t *a)
+{
+    int sev = ocsf_severity_id(a->severity);
+    puts_(o, "{\"category_uid\":2,\"category_name\":\"Findings\",\"class_uid\":2004,"
+             "\"class_name\":\"Detection Finding\",\"activity_id\":1,\"activity_name\":\"Create\","
+             "\"type_uid\":200401,\"type_name\":\"Detection Finding: Create\"");
+    member_ms(o, ",\"time\":", a->at);
+    puts_(o, ",\"severity_id\":");
+    num(o, sev);
+    member_str(o, ",\"severity\":", ocsf_severity_names[sev], 16);
+    puts_(o, ",\"status_id\":1,\"status\":\"New\",\"is_alert\":true");
+    member_str(o, ",\"message\":", a->rule->name, 200);
+}
+
+static void ocsf_metadata(out_t *o, const cw_alert_t *a, const cw_observer_t *obs)
+{
+    puts_(o, ",\"metadata\":{\"version\":\"" OCSF_VERSION "\",\"profiles\":[\"host\"],"
+             "\"product\":{\"name\":\"cdrwatch\",\"vendor_name\":\"cdrwatch\"");
+    if (obs && obs->version)
+        member_str(o, ",\"version\":", obs->version, 32);
+    member_str(o, "},\"uid\":", a->id, 40);
+    puts_(o, "}");
+}
+
+/* finding_info.desc: "sum(rows) over 1h reached 50000 (threshold 40000)". */
+static void ocsf_desc(out_t *o, const cw_alert_t *a)
+{
+    char tmp[256];
+    out_t d = {tmp, 0, sizeof tmp};
+    put(&d, a->metric, strnlen(a->metric, 64)); /* ASCII names: "sum(rows)", "count" */
+    if (a->window_name) {
+        puts_(&d, " over ");
+        put(&d, a->window_name, strnlen(a->window_name, 32));
+    }
+    puts_(&d, " reached ");
+    number(&d, a->value);
+    puts_(&d, " (threshold ");
+    number(&d, a->threshold);
+    puts_(&d, ")");
+    if (d.len >= d.cap)
+        d.len = 0; /* cannot happen: metric <= 64, window <= 32, two numbers <= 40 each */
+    tmp[d.len] = '\0';
+    member_str(o, ",\"desc\":", tmp, sizeof tmp);
+}
+
+static void ocsf_finding_info(out_t *o, const cw_alert_t *a)
+{
+    const cw_rule_t *r = a->rule;
+    member_str(o, ",\"finding_info\":{\"uid\":", a->id, 40);
+    member_str(o, ",\"title\":", r->name, 200);
+    ocsf_desc(o, a);
+    member_str(o, ",\"types\":[", cw_enum_name(&cw_rule_kinds, r->kind), 32);
+    member_str(o, "],\"analytic\":{\"uid\":", r->id, 64);
+    member_str(o, ",\"name\":", r->name, 200);
+    puts_(o, ",\"type_id\":1,\"type\":\"Rule\"}");
+    member_ms(o, ",\"first_seen_time\":", a->window_start);
+    member_ms(o, ",\"last_seen_time\":", a->window_end);
+    if (r->techniques.n) {
+        puts_(o, ",\"attacks\":[");
+        for (int i = 0; i < r->techniques.n; i++) {
+            if (i)
+                puts_(o, ",");
+            ocsf_attack(o, r->techniques.items[i]);
+        }
+        puts_(o, "]");
+    }
+    puts_(o, "}");
+}
+
+/* An address that is an IPv4 or IPv6 literal (digits and dots, or hex digits and colons). */
+static bool is_ip_literal(const char *s)
+{
+    bool colon = strchr(s, ':') != NULL;
+    return *s && strspn(s, colon ? "0123456789abcdefABCDEF:." : "0123456789.") == strlen(s);
+}
+
+static void ocsf_actor(out_t *o, const cw_alert_t *a)
+{
+    if (!a->principal)
+        return;
+    puts_(o, ",\"actor\":{\"user\":{\"name\":");
+    str(o, a->principal, CW_NAME_MAX);
+    puts_(o, "}}");
+}
+
+/* evidences[0]: the actor, the client host, and the metric as data. */
+static void ocsf_evidences(out_t *o, const cw_alert_t *a)
+{
+    const cw_event_t *ev = a->ev;
+    puts_(o, ",\"evidences\":[{\"data\":{");
+    member_str(o, "\"metric\":", a->metric, 64);
+    if (a->window_name)
+        member_str(o, ",\"window\":", a->window_name, 32);
+    member_number(o, ",\"value\":", a->value);
+    member_number(o, ",\"threshold\":", a->threshold);
+    puts_(o, ",\"records\":");
+    num(o, (long long)a->records);
+    puts_(o, "}");
+    ocsf_actor(o, a);
+    if (ev && ev->stream == CW_STREAM_AUDIT && ev->u.audit.client_host[0]) {
+        const char *host = ev->u.audit.client_host;
+        member_str(o, is_ip_literal(host) ? ",\"src_endpoint\":{\"ip\":" : ",\"src_endpoint\":{\"hostname\":",
+                   host, CW_HOST_MAX);
+        puts_(o, "}");
+    }
+    puts_(o, "}]");
+}
+
+static void encode_ocsf(out_t *o, const cw_alert_t *a, const cw_observer_t *obs)
+{
+    ocsf_header(o, a);
+    ocsf_metadata(o, a, obs);
+    ocsf_finding_info(o, a);
+    ocsf_actor(o, a);
+    ocsf_evidences(o, a);
+    puts_(o, ",\"unmapped\":{\"severity\":"); /* ours, 0-100: OCSF has only its 0-6 scale */
+    num(o, a->severity);
+    puts_(o, ",");
+    encode_cdrwatch(o, a, obs);
+    puts_(o, "}}\n");
+}
+
 size_t cw_alert_encode(const cw_alert_t *a, const cw_observer_t *obs, char *buf, size_t buflen)
 {
     out_t o = {buf, 0, buflen};
 
-    encode_ecs(&o, a);
-    puts_(&o, ",\"cdrwatch\":{");
-    encode_key(&o, a);
-    encode_metric(&o, a);
-    encode_evidence(&o, a);
-    if (obs)
-        encode_observer(&o, obs);
-    puts_(&o, "}}\n");
+    if (obs && obs->format == CW_FORMAT_OCSF) {
+        encode_ocsf(&o, a, obs);
+    } else {
+        encode_ecs(&o, a);
+        puts_(&o, ",");
+        encode_cdrwatch(&o, a, obs);
+        puts_(&o, "}\n");
+    }
     if (o.len >= buflen) {
         /* cannot happen with buflen >= CW_ALERT_MAX: every piece above is bounded */
         buf[0] = '\0';

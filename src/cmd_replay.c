@@ -446,6 +446,7 @@ int cw_cmd_replay(apr_pool_t *pool, int argc, char **argv)
         cfg->watchlist_file = o->watchlist;
     if ((rc = open_outputs(o, ctx)) >= 0)
         return rc;
+    ctx->observer.format = cfg->alert_format;
     if ((st = open_inputs(pool, o, cfg, ctx, &engine, &replay, err, sizeof err)) != CW_OK)
         return close_outputs(o, ctx, cw_cli_error(st, err));
     st = run(ctx, replay, engine, !o->quiet && isatty(STDERR_FILENO) && cw_log_get_format() == CW_LOG_TEXT, err,

@@ -54,6 +54,7 @@ typedef enum {
     T_REGEX,    /* POSIX extended regular expression, "" for none */
     T_STRLIST,  /* array of strings */
     T_HOSTCLASSES, /* object: class name -> {patterns, severity} */
+    T_FORMAT,   /* "ecs" | "ocsf" */
 } opt_type_t;
 
 typedef struct {
@@ -111,6 +112,10 @@ static const option_t config_options[] = {
     {"outputs", T_OBJECT, NULL, 0, 0, NOOFF, 0, "Where alerts and dead letters go."},
     {"outputs.alerts_topic", T_STRING, "\"cdr-alerts\"", 1, 249, CFG(alerts_topic), 0,
      "Kafka topic alerts are produced to."},
+    {"outputs.format", T_FORMAT, "\"ecs\"", 0, 0, CFG(alert_format), 0,
+     "Shape of each alert, on standard output (replay) and the alerts topic (run, demo): ecs "
+     "(Elastic Common Schema fields, the cdrwatch.* of our own) or ocsf (an OCSF Detection "
+     "Finding, class_uid 2004, with our own fields under unmapped.cdrwatch); doc/formats.md."},
     {"outputs.dlq_suffix", T_STRING, "\".dlq\"", 1, 32, CFG(dlq_suffix), 0,
      "Dead letters of topic T go to T followed by this suffix."},
     {"outputs.stats_topic", T_STRING, "\"\"", 0, 249, CFG(stats_topic), 0,
@@ -768,18 +773,20 @@ static const cw_enum_name_t rule_kind_names[] = {
 static const cw_enum_name_t metric_kind_names[] = {
     {"count", CW_METRIC_COUNT}, {"sum", CW_METRIC_SUM}, {"distinct", CW_METRIC_DISTINCT}};
 static const cw_enum_name_t stream_names[] = {{"audit", CW_STREAM_AUDIT}, {"cdr", CW_STREAM_CDR}};
+static const cw_enum_name_t alert_format_names[] = {{"ecs", CW_FORMAT_ECS}, {"ocsf", CW_FORMAT_OCSF}};
 
 #define ENUM_TABLE(names) {names, (int)(sizeof names / sizeof names[0])}
 const cw_enum_t cw_rule_kinds = ENUM_TABLE(rule_kind_names);
 const cw_enum_t cw_metric_kinds = ENUM_TABLE(metric_kind_names);
 const cw_enum_t cw_streams = ENUM_TABLE(stream_names);
+const cw_enum_t cw_alert_formats = ENUM_TABLE(alert_format_names);
 
 /* inputs.*.csv_columns point at their cw_input_config_t, whose first member is the column list. */
 _Static_assert(offsetof(cw_input_config_t, column_list) == 0, "csv_columns stores {items, n} at its offset");
 
 /* The options store enumerations as the enum types, which are int-sized. */
 _Static_assert(sizeof(cw_rule_kind_t) == sizeof(int) && sizeof(cw_metric_kind_t) == sizeof(int) &&
-                   sizeof(cw_stream_t) == sizeof(int),
+                   sizeof(cw_stream_t) == sizeof(int) && sizeof(cw_alert_format_t) == sizeof(int),
                "enumerated options are stored as int");
 
 const char *cw_enum_name(const cw_enum_t *e, int value)
@@ -1504,6 +1511,7 @@ static const type_info_t types[] = {
     [T_REGEX] = {"regular expression", NULL, parse_regex, print_string},
     [T_STRLIST] = {"array of strings", NULL, parse_strlist, print_strlist_option},
     [T_HOSTCLASSES] = {"object of host classes", NULL, parse_host_classes, print_host_classes},
+    [T_FORMAT] = {NULL, &cw_alert_formats, parse_enum, print_enum},
 };
 
 static const cw_enum_t *enum_of(opt_type_t t)

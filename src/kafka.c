@@ -2443,6 +2443,7 @@ cw_status_t cw_kafka_run(apr_pool_t *pool, const cw_config_t *cfg, const cw_kafk
     gethostname(r->host, sizeof r->host - 1);
     r->observer.host = r->host;
     r->observer.version = PACKAGE_VERSION;
+    r->observer.format = cfg->alert_format; /* outputs.*: until a restart, as the topics */
     r->buf = apr_palloc(pool, CW_ALERT_MAX);
     stop_requests = 0;
 

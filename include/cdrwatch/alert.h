@@ -1,9 +1,11 @@
 /*
- * alert.h — the alert record and its one encoder (doc/formats.md §2, ECS-shaped JSON on one
- * line), used by replay and run alike.
+ * alert.h — the alert record and its one encoder (doc/formats.md §2: JSON on one line, shaped
+ * after ECS or, with outputs.format "ocsf", an OCSF Detection Finding, §2.1), used by replay and
+ * run alike.
  *
- * event.id is a deterministic function of (rule id, key, window start): the same input gives
- * the same ids. Nothing outside `cdrwatch.observer` depends on the machine or the wall clock.
+ * event.id (OCSF: finding_info.uid) is a deterministic function of (rule id, key, window start):
+ * the same input gives the same ids. Nothing outside `cdrwatch.observer` depends on the machine
+ * or the wall clock.
  */
 #ifndef CDRWATCH_ALERT_H
 #define CDRWATCH_ALERT_H
@@ -58,17 +60,19 @@ typedef struct {
     char id[33];                 /* filled by cw_alert_make_id */
 } cw_alert_t;
 
-/* Who emitted the alert; the only machine- and clock-dependent part of an alert. */
+/* Who emitted the alert (the only machine- and clock-dependent part of an alert), and in which
+ * shape: outputs.format. */
 typedef struct {
     const char *host;
     const char *version;
     cw_time_t emitted_at; /* wall clock, ms */
+    cw_alert_format_t format; /* CW_FORMAT_ECS (0) or CW_FORMAT_OCSF */
 } cw_observer_t;
 
 void cw_alert_make_id(cw_alert_t *a);
-/* Encode as one line of JSON plus '\n'. Returns the length written (always < buflen: long
+/* Encode as one line of JSON plus '\n', in obs->format (ECS without obs). Returns the length written (always < buflen: long
  * values are truncated with "…"), buflen must be at least CW_ALERT_MAX. */
-#define CW_ALERT_MAX 32768 /* the worst case of every bounded piece, escaped */
+#define CW_ALERT_MAX 65536 /* the worst case of every bounded piece, escaped, in either format */
 size_t cw_alert_encode(const cw_alert_t *a, const cw_observer_t *obs, char *buf, size_t buflen);
 
 /* Append s to buf as a JSON string (quoted, escaped), writing at most max bytes of s (cut on a

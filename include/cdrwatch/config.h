@@ -110,6 +110,9 @@ typedef struct {
 extern const cw_enum_t cw_rule_kinds;   /* cw_rule_kind_t: threshold, first_seen, ... */
 extern const cw_enum_t cw_metric_kinds; /* cw_metric_kind_t: count, sum, distinct */
 extern const cw_enum_t cw_streams;      /* cw_stream_t: audit, cdr */
+/* outputs.format: the shape of an alert (alert.c). */
+typedef enum { CW_FORMAT_ECS = 0, CW_FORMAT_OCSF = 1 } cw_alert_format_t;
+extern const cw_enum_t cw_alert_formats; /* cw_alert_format_t: ecs, ocsf */
 /* The name of a value; "?" if the table has none. */
 const char *cw_enum_name(const cw_enum_t *e, int value);
 /* The value of a name (exact, case-sensitive); false if the table has none. */
@@ -295,6 +298,7 @@ typedef struct {
     int64_t regex_window;         /* engine.regex_window: bytes a rule's regex sees at a time */
     cw_input_config_t input[CW_STREAM_COUNT];
     const char *alerts_topic;
+    cw_alert_format_t alert_format; /* outputs.format */
     const char *dlq_suffix;
     const char *stats_topic;      /* "" = none */
     const char *http_listen;      /* outputs.http_listen: "PORT" or "ADDR:PORT"; "" = off (http.h) */

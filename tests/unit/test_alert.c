@@ -33,7 +33,7 @@ int main(void)
     cw_config_t *cfg;
     cw_event_t ev;
     cw_alert_t a;
-    cw_observer_t obs = {"host-1", "9.9.9", 1700000000000LL};
+    cw_observer_t obs = {"host-1", "9.9.9", 1700000000000LL, CW_FORMAT_ECS};
     char err[256], buf[CW_ALERT_MAX];
     const char *conf = "{\"rules\":[{\"id\":\"bulk\",\"name\":\"Bulk \\\"read\\\"\",\"threshold\":5,"
                        "\"severity\":73,\"techniques\":[\"T1213\",\"T1119\"],\"key\":[\"principal\",\"client_host\"]}]}";
