@@ -2319,9 +2319,13 @@ void cw_config_print_origins(const cw_config_t *cfg, FILE *out)
 
 /* ---- option reference ---- */
 
+/* s as roff text: backslashes and hyphens escaped, and a line that would start with '.' or '\''
+ * (a request to roff, such as the help texts that begin "... and") guarded with \&. */
 static void roff_text(FILE *out, const char *s)
 {
-    for (; *s; s++) {
+    for (bool bol = true; *s; bol = *s == '\n', s++) {
+        if (bol && (*s == '.' || *s == '\''))
+            fputs("\\&", out);
         if (*s == '\\')
             fputs("\\e", out);
         else if (*s == '-')
