@@ -48,7 +48,22 @@ int cw_cli_load_config(apr_pool_t *pool, const apr_array_header_t *paths, cw_con
         cw_cli_error(st, err);
         return CW_EXIT_USAGE;
     }
+    cw_cli_warn_no_rule(*cfg, paths);
     return CW_EXIT_OK;
+}
+
+void cw_cli_warn_no_rule(const cw_config_t *cfg, const apr_array_header_t *paths)
+{
+    for (int i = 0; i < cfg->n_rules; i++)
+        if (cfg->rules[i].enabled)
+            return;
+    if (paths->nelts == 0)
+        return;
+    cw_log(CW_LOG_WARN,
+           "%s: the configuration enables no rule: nothing will be detected (the first --config file is the "
+           "base, not a layer on the built-in configuration: to change some settings only, give the full "
+           "configuration, config/cdrwatch.json, first and this file after it)",
+           APR_ARRAY_IDX(paths, paths->nelts - 1, const char *));
 }
 
 void cw_cli_inputs_init(apr_pool_t *pool, cw_cli_inputs_t *in)

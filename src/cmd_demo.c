@@ -210,6 +210,7 @@ static cw_status_t prepare(apr_pool_t *pool, demo_args_t *a, demo_t *d)
     if (cw_config_load_layers(pool, (const char *const *)a->configs->elts, a->configs->nelts, &d->cfg, d->err,
                               sizeof d->err) != CW_OK)
         return CW_ERR_USAGE;
+    cw_cli_warn_no_rule(d->cfg, a->configs);
     /* the mock cluster speaks PLAINTEXT on localhost: no security properties */
     d->cfg->n_kafka_props = 0;
     d->cfg->kafka_stats_interval = 0;

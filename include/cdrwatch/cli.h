@@ -38,8 +38,14 @@ int cw_cli_error(cw_status_t st, const char *msg);
 
 /* Load the configuration layers given with --config (const char * paths, in order; none: the
  * built-in configuration). On error print the message (file, key path, what was expected) and
- * return CW_EXIT_USAGE; CW_EXIT_OK with *cfg set otherwise. */
+ * return CW_EXIT_USAGE; CW_EXIT_OK with *cfg set otherwise (and cw_cli_warn_no_rule's warning
+ * when it applies). */
 int cw_cli_load_config(apr_pool_t *pool, const apr_array_header_t *paths, cw_config_t **cfg);
+
+/* A warning when configuration files were given and the merged result enables no rule: nothing
+ * can be detected, and the usual cause is a partial file given alone (the first --config file is
+ * the base, not a layer on the built-in configuration). */
+void cw_cli_warn_no_rule(const cw_config_t *cfg, const apr_array_header_t *paths);
 
 /* The input files of --cdr, --audit and --audit-format, as replay and demo take them: an --audit
  * file is read in the --audit-format given before it, and the first --audit-format also applies

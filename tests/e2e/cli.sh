@@ -189,6 +189,18 @@ is "$rc" 0 "demo --log-format json: exit 0"
 is "$(grep -c . "$TMP/err")" "$("$JQ" -c 'select(type == "object" and has("log.level"))' "$TMP/err" | wc -l)" \
     "demo --log-format json: every stderr line (librdkafka's included) is an object"
 
+# --- a configuration that enables no rule: a warning (a partial file given alone is the base) ---
+printf '{"outputs": {"format": "ocsf"}}\n' > "$TMP/partial.json"
+run "$CDRWATCH" replay --quiet --config "$TMP/partial.json" --audit "$TMP/part.jsonl"
+is "$rc" 0 "a partial file given alone: the replay runs"
+contains "$TMP/err" "partial.json: the configuration enables no rule: nothing will be detected" \
+    "a partial file given alone: a warning says no rule is enabled"
+contains "$TMP/err" "give the full configuration, config/cdrwatch.json, first" "... and how to layer it"
+run "$CDRWATCH" check-config --config "$TMP/partial.json"
+contains "$TMP/err" "enables no rule" "check-config warns too"
+run "$CDRWATCH" replay --quiet --config config/cdrwatch.json --config "$TMP/partial.json" --audit "$TMP/part.jsonl"
+is "$(grep -c 'enables no rule' "$TMP/err")" 0 "layered on the full configuration: no warning"
+
 # --- failures at run time: exit 1 ---
 head -c 30000 datasets/small/audit.jsonl.gz > "$TMP/truncated.jsonl.gz"
 run "$CDRWATCH" replay --audit "$TMP/truncated.jsonl.gz"
